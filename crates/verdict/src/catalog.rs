@@ -1,0 +1,434 @@
+//! The catalog: every loaded contract, resolved, and the lookups that `explain` and `list`
+//! answer from.
+
+use std::sync::OnceLock;
+
+use http::Method;
+use serde::Serialize;
+
+use crate::load::{self, Document, LoadError, LoadErrors};
+use crate::model::{Action, Api, AppCode, Contract, Header, StatusEntry};
+use crate::names::{Category, Origin, Outcome};
+
+/// A contract file's text and the name to report problems under.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The file name or path shown in messages.
+    pub origin: String,
+    /// The TOML text.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// A source from a name and its text.
+    pub fn new(origin: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            origin: origin.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Resolved contracts by id.
+///
+/// ```
+/// use verdict::Catalog;
+/// let catalog = Catalog::builtin();
+/// let webex = catalog.get("webex").unwrap();
+/// assert_eq!(webex.status(423).unwrap().action.kind().as_str(), "retry-after");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    contracts: Vec<Contract>,
+}
+
+/// Why a lookup found nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// No contract has this id.
+    #[error("unknown contract \"{id}\"{}", did_you_mean(.close))]
+    UnknownContract {
+        /// What was asked for.
+        id: String,
+        /// Ids that are close.
+        close: Vec<String>,
+    },
+    /// The contract has no API with this id.
+    #[error("contract \"{contract}\" has no API \"{api}\"{}", did_you_mean(.close))]
+    UnknownApi {
+        /// The contract.
+        contract: String,
+        /// What was asked for.
+        api: String,
+        /// Its APIs.
+        close: Vec<String>,
+    },
+    /// The contract knows no such code.
+    #[error("{contract} has no code {code}{}{}", .api.as_ref().map(|a| format!(" in API \"{a}\"")).unwrap_or_default(), did_you_mean(.close))]
+    UnknownCode {
+        /// The contract.
+        contract: String,
+        /// The API searched, if one was named.
+        api: Option<String>,
+        /// What was asked for.
+        code: u32,
+        /// Nearby codes it does know.
+        close: Vec<String>,
+    },
+}
+
+fn did_you_mean(close: &[String]) -> String {
+    match close {
+        [] => String::new(),
+        [one] => format!("; did you mean {one}?"),
+        many => format!("; close matches: {}", many.join(", ")),
+    }
+}
+
+/// One row of the catalog, as `explain` and `list` print it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// The contract id.
+    pub contract: String,
+    /// The API of an application code; `None` for an HTTP status.
+    pub api: Option<String>,
+    /// The status or application code.
+    pub code: u32,
+    /// The HTTP status the answer travels with.
+    pub http_status: u16,
+    /// The reason phrase (statuses only).
+    pub title: Option<String>,
+    /// The vendor's exact message strings.
+    pub messages: Vec<String>,
+    /// For each message, when it is produced (our words).
+    pub when: Vec<String>,
+    /// What it means.
+    pub meaning: String,
+    /// The kind of situation.
+    pub category: Category,
+    /// What a client does.
+    pub action: Action,
+    /// The action with its parameters, e.g. `retry-after (at least 60 s)`.
+    pub action_detail: String,
+    /// The action in plain words.
+    pub advice: String,
+    /// Error, pending or success (application codes only).
+    pub outcome: Option<Outcome>,
+    /// The client rule.
+    pub rule: Option<String>,
+    /// Where the rule comes from.
+    pub origin: Origin,
+    /// Whether the contract's own document names it.
+    pub documented: bool,
+    /// The method an override was applied for.
+    pub method: Option<String>,
+    /// Response headers that matter.
+    pub headers: Vec<Header>,
+    /// Whether any method may be repeated after it.
+    pub replay_safe: bool,
+    /// The document repeats this number and this is the repeat.
+    pub seed_duplicate: bool,
+}
+
+impl Entry {
+    /// The entry for an HTTP status, as it applies to `method` when one is given.
+    pub fn from_status(
+        contract: &Contract,
+        status: &StatusEntry,
+        method: Option<&Method>,
+    ) -> Entry {
+        let s = match method {
+            Some(m) => status.for_method(m),
+            None => status.clone(),
+        };
+        Entry {
+            contract: contract.id.clone(),
+            api: None,
+            code: u32::from(s.code),
+            http_status: s.code,
+            title: s.title,
+            messages: Vec::new(),
+            when: Vec::new(),
+            meaning: s.meaning,
+            category: s.category,
+            action: s.action,
+            action_detail: s.action.to_string(),
+            advice: s.action.advice(),
+            outcome: None,
+            rule: s.rule,
+            origin: s.origin,
+            documented: s.documented,
+            method: method.map(|m| m.to_string()),
+            headers: s.headers,
+            replay_safe: s.replay_safe,
+            seed_duplicate: false,
+        }
+    }
+
+    /// The entry for an application code.
+    pub fn from_app_code(contract: &Contract, api: &Api, code: &AppCode) -> Entry {
+        Entry {
+            contract: contract.id.clone(),
+            api: Some(api.id.clone()),
+            code: code.code,
+            http_status: code.http_status,
+            title: None,
+            messages: code.messages.iter().map(|m| m.text.clone()).collect(),
+            when: code.messages.iter().map(|m| m.when.clone()).collect(),
+            meaning: code.meaning.clone(),
+            category: code.category,
+            action: code.action,
+            action_detail: code.action.to_string(),
+            advice: code.action.advice(),
+            outcome: Some(code.outcome),
+            rule: code.rule.clone(),
+            // The document lists the codes; the client actions for them are ours.
+            origin: Origin::Inferred,
+            documented: true,
+            method: None,
+            headers: Vec::new(),
+            replay_safe: false,
+            seed_duplicate: code.seed_duplicate,
+        }
+    }
+}
+
+impl Catalog {
+    /// The contracts that ship inside verdict: `http` and every vendor contract.
+    pub fn builtin() -> &'static Catalog {
+        static BUILTIN: OnceLock<Catalog> = OnceLock::new();
+        BUILTIN.get_or_init(|| {
+            let files = crate::builtin::FILES
+                .iter()
+                .map(|(name, text)| SourceFile::new(format!("contracts/{name}"), *text));
+            match Catalog::new().with_files(files) {
+                Ok(c) => c,
+                // The built-in files are checked by this crate's tests; reaching this is a
+                // build of verdict with broken contracts, not bad user input.
+                Err(e) => panic!("built-in contracts are invalid:\n{e}"),
+            }
+        })
+    }
+
+    /// An empty catalog.
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// This catalog plus the contracts in `files`. A file whose id is already present
+    /// replaces that contract. Files may extend contracts of this catalog or of each other.
+    /// Every problem of every file is reported.
+    pub fn with_files(
+        &self,
+        files: impl IntoIterator<Item = SourceFile>,
+    ) -> Result<Catalog, LoadErrors> {
+        let mut errors: Vec<LoadError> = Vec::new();
+        let mut docs: Vec<Document> = Vec::new();
+        for f in files {
+            match load::parse(&f.origin, &f.text) {
+                Ok(doc) => {
+                    if let Some(first) = docs.iter().find(|d| d.id == doc.id) {
+                        errors.push(load::problem(
+                            &doc,
+                            doc.id_span.clone(),
+                            "contract.id",
+                            format!(
+                                "contract \"{}\" is also defined in {}",
+                                doc.id, first.origin
+                            ),
+                        ));
+                    } else {
+                        docs.push(doc);
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut out = self.clone();
+        out.contracts.retain(|c| !docs.iter().any(|d| d.id == c.id));
+        // Resolve in dependency order: a document whose base is ready goes next.
+        let mut pending = docs;
+        while !pending.is_empty() {
+            let ready = pending.iter().position(|d| match &d.extends {
+                None => true,
+                Some((base, _)) => {
+                    out.get(base).is_some() || !pending.iter().any(|p| &p.id == base)
+                }
+            });
+            let Some(i) = ready else {
+                for d in &pending {
+                    let (base, span) = d.extends.clone().unwrap_or_default();
+                    errors.push(load::problem(
+                        d,
+                        span,
+                        "contract.extends",
+                        format!("\"{}\" extends \"{base}\", which extends it in turn", d.id),
+                    ));
+                }
+                break;
+            };
+            let doc = pending.remove(i);
+            let base = match &doc.extends {
+                None => None,
+                Some((base, span)) => match out.get(base) {
+                    Some(b) => Some(b.clone()),
+                    None => {
+                        let ids: Vec<&str> = out.contracts.iter().map(|c| c.id.as_str()).collect();
+                        let hint = match crate::suggest::closest(base, ids.iter().copied()) {
+                            Some(best) => format!("; did you mean \"{best}\"?"),
+                            None => format!(" (known: {})", ids.join(", ")),
+                        };
+                        errors.push(load::problem(
+                            &doc,
+                            span.clone(),
+                            "contract.extends",
+                            format!("unknown contract \"{base}\"{hint}"),
+                        ));
+                        continue;
+                    }
+                },
+            };
+            match load::resolve(&doc, base.as_ref()) {
+                Ok(c) => out.contracts.push(c),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(LoadErrors(errors))
+        }
+    }
+
+    /// Every contract, in load order.
+    pub fn contracts(&self) -> &[Contract] {
+        &self.contracts
+    }
+
+    /// The contract with this id.
+    pub fn get(&self, id: &str) -> Option<&Contract> {
+        self.contracts.iter().find(|c| c.id == id)
+    }
+
+    /// The contract with this id, or an error that names the close ids.
+    pub fn contract(&self, id: &str) -> Result<&Contract, LookupError> {
+        self.get(id).ok_or_else(|| LookupError::UnknownContract {
+            id: id.to_owned(),
+            close: crate::suggest::close_matches(id, self.contracts.iter().map(|c| c.id.as_str()))
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    /// The application code `code` in API `api` of contract `contract` (the first row, where
+    /// the document repeats the number).
+    ///
+    /// ```
+    /// let c = verdict::Catalog::builtin();
+    /// let dnd = c.app_code("webex-connect", "transaction-status", 7109).unwrap();
+    /// assert_eq!(dnd.messages[0].text, "User in DnD");
+    /// ```
+    pub fn app_code(&self, contract: &str, api: &str, code: u32) -> Option<&AppCode> {
+        self.get(contract)?.api(api)?.code(code).next()
+    }
+
+    /// Every entry for `code` in a contract: an HTTP status (100 to 599) or the application
+    /// codes of every API (or of `api` alone). `method` applies per-method overrides.
+    ///
+    /// ```
+    /// use http::Method;
+    /// let c = verdict::Catalog::builtin();
+    /// let e = c.explain("ringcentral", 404, None, Some(&Method::DELETE)).unwrap();
+    /// assert_eq!(e[0].action.kind().as_str(), "done");
+    /// ```
+    pub fn explain(
+        &self,
+        contract: &str,
+        code: u32,
+        api: Option<&str>,
+        method: Option<&Method>,
+    ) -> Result<Vec<Entry>, LookupError> {
+        let c = self.contract(contract)?;
+        let apis: Vec<&Api> = match api {
+            Some(id) => vec![c.api(id).ok_or_else(|| LookupError::UnknownApi {
+                contract: c.id.clone(),
+                api: id.to_owned(),
+                close: c.apis.iter().map(|a| a.id.clone()).collect(),
+            })?],
+            None => c.apis.iter().collect(),
+        };
+        let mut out = Vec::new();
+        if api.is_none() {
+            if let Some(s) = u16::try_from(code).ok().and_then(|code| c.status(code)) {
+                out.push(Entry::from_status(c, s, method));
+            }
+        }
+        for a in &apis {
+            out.extend(a.code(code).map(|x| Entry::from_app_code(c, a, x)));
+        }
+        if out.is_empty() {
+            let mut known: Vec<u32> = apis
+                .iter()
+                .flat_map(|a| a.codes.iter().map(|x| x.code))
+                .collect();
+            if api.is_none() {
+                known.extend(c.documented_statuses().map(|s| u32::from(s.code)));
+            }
+            return Err(LookupError::UnknownCode {
+                contract: c.id.clone(),
+                api: api.map(str::to_owned),
+                code,
+                close: close_codes(code, &known),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every entry of a contract: its documented statuses (all statuses, the baseline's
+    /// included, with `all`), then the application codes of each API.
+    pub fn entries(&self, contract: &str, all: bool) -> Result<Vec<Entry>, LookupError> {
+        let c = self.contract(contract)?;
+        let mut out: Vec<Entry> = c
+            .statuses
+            .iter()
+            .filter(|s| all || s.documented || c.extends.is_none())
+            .map(|s| Entry::from_status(c, s, None))
+            .collect();
+        for a in &c.apis {
+            out.extend(a.codes.iter().map(|x| Entry::from_app_code(c, a, x)));
+        }
+        Ok(out)
+    }
+}
+
+/// Known codes near `code`: those one edit away as text, then the numerically closest.
+fn close_codes(code: u32, known: &[u32]) -> Vec<String> {
+    let text = code.to_string();
+    let mut scored: Vec<(usize, u32, u32)> = known
+        .iter()
+        .map(|&k| {
+            let edit = crate::suggest::distance(&text, &k.to_string());
+            (usize::from(edit > 1), k.abs_diff(code), k)
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by_key(|s| s.2);
+    scored
+        .into_iter()
+        .take(3)
+        .map(|s| s.2.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_codes_prefer_typos_then_neighbours() {
+        let known = [7108, 7109, 7110, 7190, 400];
+        assert_eq!(close_codes(7910, &known), vec!["7190", "7110", "7109"]);
+        assert_eq!(close_codes(401, &known)[0], "400");
+    }
+}

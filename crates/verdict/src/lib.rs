@@ -1,0 +1,45 @@
+//! verdict: an API's documented response codes as a contract, and what a client must do
+//! about each one.
+//!
+//! A contract is a TOML file (see `docs/contract-format.md`) with every HTTP status and
+//! application code an API documents, its meaning, its category and the client action.
+//! The built-in contracts (`http`, `webex`, `whispir`, `ringcentral`, `token-api`,
+//! `webex-connect`) are compiled in; any other file loads with [`Catalog::with_files`].
+//!
+//! ```
+//! use http::Method;
+//! use verdict::{Action, Catalog};
+//!
+//! let catalog = Catalog::builtin();
+//! let rc = catalog.get("ringcentral").unwrap();
+//! assert_eq!(rc.retry.max_retries, 3);
+//! assert_eq!(rc.status(404).unwrap().for_method(&Method::DELETE).action, Action::Done);
+//!
+//! let dnd = catalog.explain("webex-connect", 7109, Some("transaction-status"), None).unwrap();
+//! assert_eq!(dnd[0].messages, ["User in DnD"]);
+//! ```
+//!
+//! This crate does no I/O of its own beyond what the caller hands it.
+
+#![warn(missing_docs)]
+
+mod builtin;
+mod catalog;
+mod load;
+mod model;
+mod names;
+mod pointer;
+pub mod render;
+pub mod suggest;
+
+pub use catalog::{Catalog, Entry, LookupError, SourceFile};
+pub use load::{LoadError, LoadErrors, Problem};
+pub use model::{
+    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers, InvalidHeader,
+    Message, MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Source, StatusEntry,
+};
+pub use names::{
+    ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
+    UnknownName,
+};
+pub use pointer::{JsonPointer, PointerError};

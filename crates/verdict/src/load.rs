@@ -1,0 +1,1278 @@
+//! Reading contract files: TOML with spans, checked field by field, every problem
+//! collected with its line, column and field path, then resolved against a base contract.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+use std::time::Duration;
+
+use http::Method;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::model::{
+    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers, Message,
+    MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Source, StatusEntry,
+};
+use crate::names::{
+    ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
+};
+use crate::pointer::JsonPointer;
+
+type Span = Range<usize>;
+
+/// One thing wrong in a contract file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The field's path, e.g. `status[3].action` (empty for a syntax error).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Everything wrong with one contract file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    /// The file's name or path.
+    pub origin: String,
+    /// Every problem found, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: ", self.origin, p.line, p.column)?;
+            if !p.field.is_empty() {
+                write!(f, "{}: ", p.field)?;
+            }
+            f.write_str(&p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Problems in one or more contract files.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl LoadErrors {
+    /// How many problems in all.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|e| e.problems.len()).sum()
+    }
+}
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects problems while a file is read.
+struct Cx<'s> {
+    src: &'s str,
+    origin: String,
+    found: Vec<(Span, String, String)>,
+}
+
+impl<'s> Cx<'s> {
+    fn report(&mut self, span: Span, field: impl Into<String>, message: impl Into<String>) {
+        self.found.push((span, field.into(), message.into()));
+    }
+
+    fn finish(self) -> LoadError {
+        let mut found = self.found;
+        found.sort_by_key(|(span, ..)| span.start);
+        let problems = found
+            .into_iter()
+            .map(|(span, field, message)| {
+                let (line, column) = line_col(self.src, span.start);
+                Problem {
+                    line,
+                    column,
+                    field,
+                    message,
+                }
+            })
+            .collect();
+        LoadError {
+            origin: self.origin,
+            problems,
+        }
+    }
+}
+
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = src.get(..offset).unwrap_or(src);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+/// A table being read, with the path that names it in messages.
+struct Obj<'a, 'i> {
+    map: &'a DeTable<'i>,
+    path: String,
+    span: Span,
+}
+
+impl<'a, 'i> Obj<'a, 'i> {
+    fn field(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value<'i>> {
+        self.map.get(key)
+    }
+
+    fn check_keys(&self, cx: &mut Cx<'_>, allowed: &[&str]) {
+        for (key, _) in self.map.iter() {
+            let name: &str = key.get_ref();
+            if !allowed.contains(&name) {
+                let hint = match crate::suggest::closest(name, allowed.iter().copied()) {
+                    Some(best) => format!("; did you mean \"{best}\"?"),
+                    None => format!(" (known keys: {})", allowed.join(", ")),
+                };
+                cx.report(
+                    key.span(),
+                    self.field(name),
+                    format!("unknown key \"{name}\"{hint}"),
+                );
+            }
+        }
+    }
+
+    fn string(&self, cx: &mut Cx<'_>, key: &str) -> Option<String> {
+        let v = self.get(key)?;
+        match v.get_ref().as_str() {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                cx.report(
+                    v.span(),
+                    self.field(key),
+                    format!("expected a string, found {}", v.get_ref().type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    fn required_string(&self, cx: &mut Cx<'_>, key: &str) -> Option<String> {
+        let s = self.string(cx, key);
+        if self.get(key).is_none() {
+            cx.report(self.span.clone(), self.field(key), "is required");
+        }
+        s
+    }
+
+    fn integer(&self, cx: &mut Cx<'_>, key: &str, range: Range<i64>) -> Option<(i64, Span)> {
+        let v = self.get(key)?;
+        let parsed = v
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok());
+        match parsed {
+            Some(n) if range.contains(&n) => Some((n, v.span())),
+            Some(n) => {
+                cx.report(
+                    v.span(),
+                    self.field(key),
+                    format!("{n} is out of range ({} to {})", range.start, range.end - 1),
+                );
+                None
+            }
+            None => {
+                cx.report(
+                    v.span(),
+                    self.field(key),
+                    format!("expected an integer, found {}", v.get_ref().type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    fn float(&self, cx: &mut Cx<'_>, key: &str) -> Option<(f64, Span)> {
+        let v = self.get(key)?;
+        let value = match v.get_ref() {
+            DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(|n| n as f64),
+            _ => None,
+        };
+        if value.is_none() {
+            cx.report(
+                v.span(),
+                self.field(key),
+                format!("expected a number, found {}", v.get_ref().type_str()),
+            );
+        }
+        value.map(|f| (f, v.span()))
+    }
+
+    fn boolean(&self, cx: &mut Cx<'_>, key: &str) -> Option<bool> {
+        let v = self.get(key)?;
+        let b = v.get_ref().as_bool();
+        if b.is_none() {
+            cx.report(
+                v.span(),
+                self.field(key),
+                format!("expected true or false, found {}", v.get_ref().type_str()),
+            );
+        }
+        b
+    }
+
+    /// A string parsed with `FromStr`; the parse error becomes the message.
+    fn parsed<T: FromStr>(&self, cx: &mut Cx<'_>, key: &str) -> Option<T>
+    where
+        T::Err: fmt::Display,
+    {
+        let s = self.string(cx, key)?;
+        let span = self.get(key).map(Spanned::span).unwrap_or_default();
+        match s.parse() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                cx.report(span, self.field(key), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// An array of strings, each parsed with `FromStr`.
+    fn list<T: FromStr>(&self, cx: &mut Cx<'_>, key: &str) -> Option<Vec<T>>
+    where
+        T::Err: fmt::Display,
+    {
+        let v = self.get(key)?;
+        let Some(items) = v.get_ref().as_array() else {
+            cx.report(
+                v.span(),
+                self.field(key),
+                format!(
+                    "expected an array of strings, found {}",
+                    v.get_ref().type_str()
+                ),
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("{}[{i}]", self.field(key));
+            match item.get_ref().as_str() {
+                Some(s) => match s.parse::<T>() {
+                    Ok(t) => out.push(t),
+                    Err(e) => cx.report(item.span(), field, e.to_string()),
+                },
+                None => cx.report(
+                    item.span(),
+                    field,
+                    format!("expected a string, found {}", item.get_ref().type_str()),
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    fn table(&self, cx: &mut Cx<'_>, key: &str) -> Option<Obj<'a, 'i>> {
+        let v = self.get(key)?;
+        match v.get_ref().as_table() {
+            Some(map) => Some(Obj {
+                map,
+                path: self.field(key),
+                span: v.span(),
+            }),
+            None => {
+                cx.report(
+                    v.span(),
+                    self.field(key),
+                    format!("expected a table, found {}", v.get_ref().type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    /// An array of tables (`[[key]]` or `key = [{...}]`).
+    fn tables(&self, cx: &mut Cx<'_>, key: &str) -> Vec<Obj<'a, 'i>> {
+        let Some(v) = self.get(key) else {
+            return Vec::new();
+        };
+        let Some(items) = v.get_ref().as_array() else {
+            cx.report(
+                v.span(),
+                self.field(key),
+                format!(
+                    "expected an array of tables, found {}",
+                    v.get_ref().type_str()
+                ),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", self.field(key));
+            match item.get_ref().as_table() {
+                Some(map) => out.push(Obj {
+                    map,
+                    path,
+                    span: item.span(),
+                }),
+                None => cx.report(
+                    item.span(),
+                    path,
+                    format!("expected a table, found {}", item.get_ref().type_str()),
+                ),
+            }
+        }
+        out
+    }
+}
+
+/// A contract file as written: what it sets, before inheritance.
+#[derive(Debug, Clone)]
+pub(crate) struct Document {
+    pub origin: String,
+    pub src: String,
+    pub id: String,
+    pub id_span: Span,
+    pub name: String,
+    pub extends: Option<(String, Span)>,
+    base_url: Option<String>,
+    summary: Option<String>,
+    source: Option<Source>,
+    auth: Option<Auth>,
+    retry: PartialRetry,
+    redirects: PartialRedirects,
+    headers: PartialHeaders,
+    rate_limit: Option<RateLimitHeaders>,
+    error_body: Option<ErrorBody>,
+    statuses: Vec<PartialStatus>,
+    apis: Vec<Api>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PartialRetry {
+    max_retries: Option<u32>,
+    base: Option<Duration>,
+    factor: Option<f64>,
+    cap: Option<Duration>,
+    jitter: Option<Jitter>,
+    methods: Option<Vec<Method>>,
+    idempotency_header: Option<Header>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PartialRedirects {
+    max_hops: Option<u32>,
+    missing_location: Option<MissingLocation>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PartialHeaders {
+    retry_after: Option<Header>,
+    tracking_id: Option<Header>,
+}
+
+/// The action-related fields of a status, an override or an application code.
+#[derive(Debug, Clone, Default)]
+struct PartialAction {
+    kind: Option<ActionKind>,
+    floor: Option<Duration>,
+    redirect: Option<RedirectMethod>,
+    permanent: Option<bool>,
+    span: Span,
+    path: String,
+}
+
+#[derive(Debug, Clone)]
+struct PartialOverride {
+    method: Method,
+    action: PartialAction,
+    category: Option<Category>,
+    meaning: Option<String>,
+    rule: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct PartialStatus {
+    code: u16,
+    span: Span,
+    path: String,
+    title: Option<String>,
+    meaning: Option<String>,
+    category: Option<Category>,
+    action: PartialAction,
+    replay_safe: Option<bool>,
+    headers: Option<Vec<Header>>,
+    rule: Option<String>,
+    origin: Option<Origin>,
+    overrides: Vec<PartialOverride>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "contract",
+    "auth",
+    "retry",
+    "redirects",
+    "headers",
+    "rate_limit",
+    "error_body",
+    "status",
+    "api",
+];
+const ACTION_KEYS: &[&str] = &["action", "wait_floor_s", "redirect", "permanent"];
+
+/// Parses and checks one contract file, without resolving what it extends.
+pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
+    let mut cx = Cx {
+        src,
+        origin: origin.to_owned(),
+        found: Vec::new(),
+    };
+    let (root, errors) = DeTable::parse_recoverable(src);
+    if !errors.is_empty() {
+        for e in errors {
+            let span = e.span().unwrap_or(0..0);
+            cx.report(
+                span,
+                "",
+                format!("invalid TOML: {}", e.message().trim_end()),
+            );
+        }
+        return Err(cx.finish());
+    }
+    let top = Obj {
+        map: root.get_ref(),
+        path: String::new(),
+        span: root.span(),
+    };
+    top.check_keys(&mut cx, TOP_KEYS);
+
+    let (mut id, mut id_span, mut name, mut extends) = (String::new(), 0..0, String::new(), None);
+    let (mut base_url, mut summary, mut source) = (None, None, None);
+    match top.table(&mut cx, "contract") {
+        Some(c) => {
+            c.check_keys(
+                &mut cx,
+                &["id", "name", "extends", "base_url", "summary", "source"],
+            );
+            if let Some(v) = c.required_string(&mut cx, "id") {
+                id_span = c.get("id").map(Spanned::span).unwrap_or_default();
+                if !is_id(&v) {
+                    cx.report(id_span.clone(), "contract.id", format!("\"{v}\" is not a valid id (lowercase letters, digits and '-', starting with a letter)"));
+                }
+                id = v;
+            }
+            name = c.required_string(&mut cx, "name").unwrap_or_default();
+            if let Some(e) = c.string(&mut cx, "extends") {
+                extends = Some((e, c.get("extends").map(Spanned::span).unwrap_or_default()));
+            }
+            base_url = c.string(&mut cx, "base_url");
+            summary = c.string(&mut cx, "summary");
+            if let Some(s) = c.table(&mut cx, "source") {
+                s.check_keys(&mut cx, &["document", "title"]);
+                if let Some(document) = s.required_string(&mut cx, "document") {
+                    source = Some(Source {
+                        document,
+                        title: s.string(&mut cx, "title"),
+                    });
+                }
+            }
+        }
+        None => cx.report(0..0, "contract", "the [contract] table is required"),
+    }
+
+    let auth = top
+        .table(&mut cx, "auth")
+        .and_then(|t| read_auth(&mut cx, &t));
+    let retry = top
+        .table(&mut cx, "retry")
+        .map(|t| read_retry(&mut cx, &t))
+        .unwrap_or_default();
+    let redirects = top
+        .table(&mut cx, "redirects")
+        .map(|t| {
+            t.check_keys(&mut cx, &["max_hops", "missing_location"]);
+            PartialRedirects {
+                max_hops: t.integer(&mut cx, "max_hops", 1..51).map(|(n, _)| n as u32),
+                missing_location: t.parsed(&mut cx, "missing_location"),
+            }
+        })
+        .unwrap_or_default();
+    let headers = top
+        .table(&mut cx, "headers")
+        .map(|t| {
+            t.check_keys(&mut cx, &["retry_after", "tracking_id"]);
+            PartialHeaders {
+                retry_after: t.parsed(&mut cx, "retry_after"),
+                tracking_id: t.parsed(&mut cx, "tracking_id"),
+            }
+        })
+        .unwrap_or_default();
+    let rate_limit = top.table(&mut cx, "rate_limit").map(|t| {
+        t.check_keys(&mut cx, &["limit", "remaining", "reset", "window", "group"]);
+        RateLimitHeaders {
+            limit: t.parsed(&mut cx, "limit"),
+            remaining: t.parsed(&mut cx, "remaining"),
+            reset: t.parsed(&mut cx, "reset"),
+            window: t.parsed(&mut cx, "window"),
+            group: t.parsed(&mut cx, "group"),
+        }
+    });
+    let error_body = top
+        .table(&mut cx, "error_body")
+        .map(|t| read_error_body(&mut cx, &t));
+
+    let mut statuses = Vec::new();
+    let mut seen: HashMap<u16, ()> = HashMap::new();
+    for t in top.tables(&mut cx, "status") {
+        if let Some(s) = read_status(&mut cx, &t) {
+            if seen.insert(s.code, ()).is_some() {
+                cx.report(
+                    t.get("code").map(Spanned::span).unwrap_or(t.span.clone()),
+                    t.field("code"),
+                    format!("status {} is listed twice", s.code),
+                );
+            } else {
+                statuses.push(s);
+            }
+        }
+    }
+    statuses.sort_by_key(|s| s.code);
+
+    let mut apis: Vec<Api> = Vec::new();
+    for t in top.tables(&mut cx, "api") {
+        if let Some(api) = read_api(&mut cx, &t) {
+            if apis.iter().any(|a| a.id == api.id) {
+                cx.report(
+                    t.span.clone(),
+                    t.field("id"),
+                    format!("api \"{}\" is listed twice", api.id),
+                );
+            } else {
+                apis.push(api);
+            }
+        }
+    }
+
+    if !cx.found.is_empty() {
+        return Err(cx.finish());
+    }
+    Ok(Document {
+        origin: origin.to_owned(),
+        src: src.to_owned(),
+        id,
+        id_span,
+        name,
+        extends,
+        base_url,
+        summary,
+        source,
+        auth,
+        retry,
+        redirects,
+        headers,
+        rate_limit,
+        error_body,
+        statuses,
+        apis,
+    })
+}
+
+fn is_id(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn read_auth(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Auth> {
+    t.check_keys(
+        cx,
+        &["scheme", "header", "token_path", "credential_headers"],
+    );
+    let kind: SchemeKind = t.parsed(cx, "scheme")?;
+    let header: Option<Header> = t.parsed(cx, "header");
+    let token_path = t.string(cx, "token_path");
+    if header.is_some() && kind != SchemeKind::ApiKey {
+        cx.report(
+            t.span.clone(),
+            t.field("header"),
+            "only the api-key scheme takes a header",
+        );
+    }
+    if token_path.is_some() && kind != SchemeKind::Oauth2 {
+        cx.report(
+            t.span.clone(),
+            t.field("token_path"),
+            "only the oauth2 scheme takes a token_path",
+        );
+    }
+    let scheme = match kind {
+        SchemeKind::None => AuthScheme::None,
+        SchemeKind::Bearer => AuthScheme::Bearer,
+        SchemeKind::Basic => AuthScheme::Basic,
+        SchemeKind::Oauth2 => AuthScheme::Oauth2 { token_path },
+        SchemeKind::ApiKey => match header {
+            Some(header) => AuthScheme::ApiKey { header },
+            None => {
+                cx.report(
+                    t.span.clone(),
+                    t.field("header"),
+                    "the api-key scheme needs the header that carries the key",
+                );
+                return None;
+            }
+        },
+    };
+    let credential_headers = t.list(cx, "credential_headers").unwrap_or_else(|| {
+        let mut v: Vec<Header> = Vec::new();
+        if scheme != AuthScheme::None {
+            v.push("Authorization".parse().expect("valid header name"));
+        }
+        if let AuthScheme::ApiKey { header } = &scheme {
+            v.push(header.clone());
+        }
+        v
+    });
+    Some(Auth {
+        scheme,
+        credential_headers,
+    })
+}
+
+fn read_retry(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialRetry {
+    t.check_keys(
+        cx,
+        &[
+            "max_retries",
+            "base_ms",
+            "factor",
+            "cap_ms",
+            "jitter",
+            "methods",
+            "idempotency_header",
+        ],
+    );
+    let base = t.integer(cx, "base_ms", 0..3_600_001);
+    let cap = t.integer(cx, "cap_ms", 0..86_400_001);
+    if let (Some((b, span)), Some((c, _))) = (&base, &cap) {
+        if b > c {
+            cx.report(
+                span.clone(),
+                t.field("base_ms"),
+                format!("base_ms ({b}) is larger than cap_ms ({c})"),
+            );
+        }
+    }
+    let factor = t.float(cx, "factor").and_then(|(f, span)| {
+        if (1.0..=16.0).contains(&f) {
+            Some(f)
+        } else {
+            cx.report(
+                span,
+                t.field("factor"),
+                format!("{f} is out of range (1 to 16)"),
+            );
+            None
+        }
+    });
+    PartialRetry {
+        max_retries: t.integer(cx, "max_retries", 0..101).map(|(n, _)| n as u32),
+        base: base.map(|(n, _)| Duration::from_millis(n as u64)),
+        factor,
+        cap: cap.map(|(n, _)| Duration::from_millis(n as u64)),
+        jitter: t.parsed(cx, "jitter"),
+        methods: t
+            .list::<MethodName>(cx, "methods")
+            .map(|v| v.into_iter().map(|m| m.0).collect()),
+        idempotency_header: t.parsed(cx, "idempotency_header"),
+    }
+}
+
+/// A method name as a contract writes it: an upper-case token.
+struct MethodName(Method);
+
+impl FromStr for MethodName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let upper = !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase());
+        match Method::from_bytes(s.as_bytes()) {
+            Ok(m) if upper => Ok(MethodName(m)),
+            _ => Err(format!(
+                "\"{s}\" is not an HTTP method (write it in capitals, e.g. GET)"
+            )),
+        }
+    }
+}
+
+fn read_error_body(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> ErrorBody {
+    t.check_keys(cx, &["message", "code", "fields", "tracking_id"]);
+    ErrorBody {
+        message: t.parsed::<JsonPointer>(cx, "message"),
+        code: t.parsed(cx, "code"),
+        fields: t.parsed(cx, "fields"),
+        tracking_id: t.parsed(cx, "tracking_id"),
+    }
+}
+
+fn read_action(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialAction {
+    PartialAction {
+        kind: t.parsed(cx, "action"),
+        floor: t
+            .integer(cx, "wait_floor_s", 0..86_401)
+            .map(|(n, _)| Duration::from_secs(n as u64)),
+        redirect: t.parsed(cx, "redirect"),
+        permanent: t.boolean(cx, "permanent"),
+        span: t.get("action").map(Spanned::span).unwrap_or(t.span.clone()),
+        path: t.path.clone(),
+    }
+}
+
+impl PartialAction {
+    fn is_empty(&self) -> bool {
+        self.kind.is_none()
+            && self.floor.is_none()
+            && self.redirect.is_none()
+            && self.permanent.is_none()
+    }
+
+    /// Combines these fields with an inherited action into a complete one.
+    fn resolve(
+        &self,
+        base: Option<Action>,
+        problems: &mut Vec<(Span, String, String)>,
+    ) -> Option<Action> {
+        let field = |k: &str| format!("{}.{k}", self.path);
+        let Some(kind) = self.kind.or(base.map(|a| a.kind())) else {
+            problems.push((
+                self.span.clone(),
+                field("action"),
+                "is required (there is no base entry to inherit it from)".into(),
+            ));
+            return None;
+        };
+        let inherited = base.filter(|b| b.kind() == kind);
+        if self.floor.is_some() && kind != ActionKind::RetryAfter {
+            problems.push((
+                self.span.clone(),
+                field("wait_floor_s"),
+                format!("only a retry-after action takes wait_floor_s, not {kind}"),
+            ));
+        }
+        if (self.redirect.is_some() || self.permanent.is_some()) && kind != ActionKind::Redirect {
+            problems.push((
+                self.span.clone(),
+                field("redirect"),
+                format!("only a redirect action takes redirect and permanent, not {kind}"),
+            ));
+        }
+        Some(match kind {
+            ActionKind::Done => Action::Done,
+            ActionKind::Fail => Action::Fail,
+            ActionKind::Retry => Action::Retry,
+            ActionKind::RefreshAuth => Action::RefreshAuth,
+            ActionKind::UseCached => Action::UseCached,
+            ActionKind::Poll => Action::Poll,
+            ActionKind::SplitBatch => Action::SplitBatch,
+            ActionKind::RetryAfter => Action::RetryAfter {
+                floor: self.floor.unwrap_or(match inherited {
+                    Some(Action::RetryAfter { floor }) => floor,
+                    _ => Duration::ZERO,
+                }),
+            },
+            ActionKind::Redirect => {
+                let (base_method, base_permanent) = match inherited {
+                    Some(Action::Redirect { method, permanent }) => (Some(method), permanent),
+                    _ => (None, false),
+                };
+                let Some(method) = self.redirect.or(base_method) else {
+                    problems.push((
+                        self.span.clone(),
+                        field("redirect"),
+                        "a redirect action needs redirect = \"get\" or \"same\"".into(),
+                    ));
+                    return None;
+                };
+                Action::Redirect {
+                    method,
+                    permanent: self.permanent.unwrap_or(base_permanent),
+                }
+            }
+        })
+    }
+}
+
+fn read_status(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
+    let mut keys = vec![
+        "code",
+        "title",
+        "meaning",
+        "category",
+        "replay_safe",
+        "headers",
+        "rule",
+        "origin",
+        "override",
+    ];
+    keys.extend_from_slice(ACTION_KEYS);
+    t.check_keys(cx, &keys);
+    let code = match t.get("code") {
+        Some(v) => match v
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok())
+        {
+            Some(n) if (100..=599).contains(&n) => Some(n as u16),
+            Some(n) => {
+                cx.report(
+                    v.span(),
+                    t.field("code"),
+                    format!("{n} is not an HTTP status (100 to 599)"),
+                );
+                None
+            }
+            None => {
+                cx.report(
+                    v.span(),
+                    t.field("code"),
+                    format!("expected an integer, found {}", v.get_ref().type_str()),
+                );
+                None
+            }
+        },
+        None => {
+            cx.report(t.span.clone(), t.field("code"), "is required");
+            None
+        }
+    };
+    let mut overrides: Vec<PartialOverride> = Vec::new();
+    for o in t.tables(cx, "override") {
+        let mut keys = vec!["method", "category", "meaning", "rule"];
+        keys.extend_from_slice(ACTION_KEYS);
+        o.check_keys(cx, &keys);
+        let method = o.parsed::<MethodName>(cx, "method");
+        if o.get("method").is_none() {
+            cx.report(o.span.clone(), o.field("method"), "is required");
+        }
+        let entry = (
+            method,
+            read_action(cx, &o),
+            o.parsed(cx, "category"),
+            o.string(cx, "meaning"),
+            o.string(cx, "rule"),
+        );
+        if let (Some(MethodName(method)), action, category, meaning, rule) = entry {
+            if overrides.iter().any(|p| p.method == method) {
+                cx.report(
+                    o.span.clone(),
+                    o.field("method"),
+                    format!("a second override for {method}"),
+                );
+            }
+            overrides.push(PartialOverride {
+                method,
+                action,
+                category,
+                meaning,
+                rule,
+            });
+        }
+    }
+    let status = PartialStatus {
+        code: code.unwrap_or(0),
+        span: t.span.clone(),
+        path: t.path.clone(),
+        title: t.string(cx, "title"),
+        meaning: t.string(cx, "meaning"),
+        category: t.parsed(cx, "category"),
+        action: read_action(cx, t),
+        replay_safe: t.boolean(cx, "replay_safe"),
+        headers: t.list(cx, "headers"),
+        rule: t.string(cx, "rule"),
+        origin: t.parsed(cx, "origin"),
+        overrides,
+    };
+    code.map(|_| status)
+}
+
+fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
+    t.check_keys(cx, &["id", "name", "summary", "error_body", "code"]);
+    let id = t.required_string(cx, "id");
+    if let Some(id) = &id {
+        if !is_id(id) {
+            cx.report(
+                t.get("id").map(Spanned::span).unwrap_or_default(),
+                t.field("id"),
+                format!("\"{id}\" is not a valid id"),
+            );
+        }
+    }
+    let name = t.required_string(cx, "name");
+    let summary = t.string(cx, "summary");
+    let error_body = t.table(cx, "error_body").map(|e| read_error_body(cx, &e));
+    let mut codes: Vec<AppCode> = Vec::new();
+    for c in t.tables(cx, "code") {
+        if let Some(code) = read_app_code(cx, &c) {
+            let repeat = codes.iter().any(|x| x.code == code.code);
+            let span = c.get("code").map(Spanned::span).unwrap_or(c.span.clone());
+            if repeat && !code.seed_duplicate {
+                cx.report(span, c.field("code"), format!("code {} is listed twice; mark the later row seed_duplicate = true if the document repeats it", code.code));
+            } else if !repeat && code.seed_duplicate {
+                cx.report(
+                    span,
+                    c.field("seed_duplicate"),
+                    format!(
+                        "code {} is marked seed_duplicate but no earlier row has this number",
+                        code.code
+                    ),
+                );
+            }
+            codes.push(code);
+        }
+    }
+    Some(Api {
+        id: id?,
+        name: name?,
+        summary,
+        error_body,
+        codes,
+    })
+}
+
+fn read_app_code(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<AppCode> {
+    let mut keys = vec![
+        "code",
+        "http_status",
+        "outcome",
+        "category",
+        "meaning",
+        "rule",
+        "messages",
+        "seed_duplicate",
+    ];
+    keys.extend_from_slice(ACTION_KEYS);
+    t.check_keys(cx, &keys);
+    let code = t.integer(cx, "code", 0..1_000_000_000);
+    let http_status = t.integer(cx, "http_status", 100..600);
+    let outcome: Option<Outcome> = t.parsed(cx, "outcome");
+    let category: Option<Category> = t.parsed(cx, "category");
+    let meaning = t.string(cx, "meaning");
+    for key in [
+        "code",
+        "http_status",
+        "outcome",
+        "category",
+        "meaning",
+        "action",
+    ] {
+        if t.get(key).is_none() {
+            cx.report(t.span.clone(), t.field(key), "is required");
+        }
+    }
+    let mut problems = Vec::new();
+    let action = read_action(cx, t).resolve(None, &mut problems);
+    for (span, field, message) in problems {
+        cx.report(span, field, message);
+    }
+    let mut messages: Vec<Message> = Vec::new();
+    for m in t.tables(cx, "messages") {
+        m.check_keys(cx, &["text", "when"]);
+        let text = m.required_string(cx, "text");
+        let when = m.required_string(cx, "when");
+        if let (Some(text), Some(when)) = (text, when) {
+            if text.is_empty() {
+                cx.report(m.span.clone(), m.field("text"), "must not be empty");
+            } else if messages.iter().any(|x| x.text == text) {
+                cx.report(
+                    m.span.clone(),
+                    m.field("text"),
+                    format!("the message \"{text}\" is listed twice for this code"),
+                );
+            }
+            messages.push(Message { text, when });
+        }
+    }
+    if t.get("messages").is_some() && messages.is_empty() {
+        cx.report(
+            t.span.clone(),
+            t.field("messages"),
+            "needs at least one { text, when }",
+        );
+    } else if t.get("messages").is_none() {
+        cx.report(t.span.clone(), t.field("messages"), "is required");
+    }
+    Some(AppCode {
+        code: code?.0 as u32,
+        http_status: http_status?.0 as u16,
+        outcome: outcome?,
+        category: category?,
+        action: action?,
+        meaning: meaning?,
+        rule: t.string(cx, "rule"),
+        messages,
+        seed_duplicate: t.boolean(cx, "seed_duplicate").unwrap_or(false),
+    })
+}
+
+/// Defaults for a contract that extends nothing and leaves a policy out.
+fn default_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 2,
+        base: Duration::from_millis(500),
+        factor: 2.0,
+        cap: Duration::from_secs(30),
+        jitter: Jitter::Full,
+        methods: vec![
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::PUT,
+            Method::DELETE,
+            Method::TRACE,
+        ],
+        idempotency_header: None,
+    }
+}
+
+/// Applies a document over its base (if any) and returns the complete contract.
+pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contract, LoadError> {
+    let mut found: Vec<(Span, String, String)> = Vec::new();
+    let fallback = default_retry();
+    let b_retry = base.map_or(&fallback, |b| &b.retry);
+    let retry = RetryPolicy {
+        max_retries: doc.retry.max_retries.unwrap_or(b_retry.max_retries),
+        base: doc.retry.base.unwrap_or(b_retry.base),
+        factor: doc.retry.factor.unwrap_or(b_retry.factor),
+        cap: doc.retry.cap.unwrap_or(b_retry.cap),
+        jitter: doc.retry.jitter.unwrap_or(b_retry.jitter),
+        methods: doc
+            .retry
+            .methods
+            .clone()
+            .unwrap_or_else(|| b_retry.methods.clone()),
+        idempotency_header: doc
+            .retry
+            .idempotency_header
+            .clone()
+            .or_else(|| b_retry.idempotency_header.clone()),
+    };
+    if retry.base > retry.cap {
+        found.push((
+            0..0,
+            "retry".into(),
+            format!(
+                "base_ms ({} ms) is larger than cap_ms ({} ms) once inherited values are applied",
+                retry.base.as_millis(),
+                retry.cap.as_millis()
+            ),
+        ));
+    }
+    let redirects = RedirectPolicy {
+        max_hops: doc
+            .redirects
+            .max_hops
+            .or(base.map(|b| b.redirects.max_hops))
+            .unwrap_or(10),
+        missing_location: doc
+            .redirects
+            .missing_location
+            .or(base.map(|b| b.redirects.missing_location))
+            .unwrap_or(MissingLocation::Fail),
+    };
+    let headers = Headers {
+        retry_after: doc
+            .headers
+            .retry_after
+            .clone()
+            .or_else(|| base.map(|b| b.headers.retry_after.clone()))
+            .unwrap_or_else(|| "Retry-After".parse().expect("valid header name")),
+        tracking_id: doc
+            .headers
+            .tracking_id
+            .clone()
+            .or_else(|| base.and_then(|b| b.headers.tracking_id.clone())),
+    };
+    let auth = doc
+        .auth
+        .clone()
+        .or_else(|| base.map(|b| b.auth.clone()))
+        .unwrap_or(Auth {
+            scheme: AuthScheme::None,
+            credential_headers: Vec::new(),
+        });
+    let rate_limit = doc
+        .rate_limit
+        .clone()
+        .or_else(|| base.map(|b| b.rate_limit.clone()))
+        .unwrap_or_default();
+    let error_body = doc
+        .error_body
+        .clone()
+        .or_else(|| base.map(|b| b.error_body.clone()))
+        .unwrap_or_default();
+
+    let mut statuses: Vec<StatusEntry> = Vec::new();
+    if let Some(b) = base {
+        statuses.extend(
+            b.statuses
+                .iter()
+                .filter(|s| {
+                    doc.statuses
+                        .binary_search_by_key(&s.code, |p| p.code)
+                        .is_err()
+                })
+                .map(|s| StatusEntry {
+                    documented: false,
+                    ..s.clone()
+                }),
+        );
+    }
+    for p in &doc.statuses {
+        let inherited = base.and_then(|b| b.status(p.code));
+        let need = |what: &str, found: &mut Vec<(Span, String, String)>| {
+            found.push((
+                p.span.clone(),
+                format!("{}.{what}", p.path),
+                format!(
+                    "is required: status {} has no base entry to inherit it from",
+                    p.code
+                ),
+            ));
+        };
+        let meaning = p
+            .meaning
+            .clone()
+            .or_else(|| inherited.map(|i| i.meaning.clone()));
+        let category = p.category.or(inherited.map(|i| i.category));
+        if meaning.is_none() {
+            need("meaning", &mut found);
+        }
+        if category.is_none() {
+            need("category", &mut found);
+        }
+        let action = p.action.resolve(inherited.map(|i| i.action), &mut found);
+        let origin = p.origin.unwrap_or(match inherited {
+            Some(i) if p.action.is_empty() => i.origin,
+            _ => Origin::Seed,
+        });
+        let rule = match (&p.rule, inherited) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(i)) if p.action.is_empty() => i.rule.clone(),
+            _ => None,
+        };
+        let mut overrides = Vec::new();
+        for o in &p.overrides {
+            let action = if o.action.is_empty() {
+                None
+            } else {
+                o.action.resolve(action, &mut found)
+            };
+            overrides.push(MethodOverride {
+                method: o.method.clone(),
+                action,
+                category: o.category,
+                meaning: o.meaning.clone(),
+                rule: o.rule.clone(),
+            });
+        }
+        if let (Some(meaning), Some(category), Some(action)) = (meaning, category, action) {
+            statuses.push(StatusEntry {
+                code: p.code,
+                title: p
+                    .title
+                    .clone()
+                    .or_else(|| inherited.and_then(|i| i.title.clone())),
+                meaning,
+                category,
+                action,
+                replay_safe: p
+                    .replay_safe
+                    .or(inherited.map(|i| i.replay_safe))
+                    .unwrap_or(false),
+                headers: p
+                    .headers
+                    .clone()
+                    .or_else(|| inherited.map(|i| i.headers.clone()))
+                    .unwrap_or_default(),
+                rule,
+                origin,
+                overrides,
+                documented: true,
+            });
+        }
+    }
+    statuses.sort_by_key(|s| s.code);
+
+    if !found.is_empty() {
+        let mut cx = Cx {
+            src: &doc.src,
+            origin: doc.origin.clone(),
+            found,
+        };
+        cx.found.dedup();
+        return Err(cx.finish());
+    }
+    Ok(Contract {
+        id: doc.id.clone(),
+        name: doc.name.clone(),
+        extends: doc.extends.as_ref().map(|(e, _)| e.clone()),
+        base_url: doc.base_url.clone(),
+        summary: doc.summary.clone(),
+        source: doc.source.clone(),
+        auth,
+        retry,
+        redirects,
+        headers,
+        rate_limit,
+        error_body,
+        statuses,
+        apis: doc.apis.clone(),
+    })
+}
+
+/// Reports a problem about a whole document (e.g. an unknown `extends`) at a span.
+pub(crate) fn problem(doc: &Document, span: Span, field: &str, message: String) -> LoadError {
+    let cx = Cx {
+        src: &doc.src,
+        origin: doc.origin.clone(),
+        found: vec![(span, field.to_owned(), message)],
+    };
+    cx.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column() {
+        let src = "a\nbc\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 3), (2, 2));
+        assert_eq!(line_col(src, 99), (3, 1));
+    }
+}

@@ -1,0 +1,563 @@
+//! The contract model: what an API answers and what a client must do about it.
+//!
+//! These types are the resolved form: inheritance from the baseline is already applied, and
+//! every value has been validated. Build them with [`Catalog`](crate::Catalog).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use http::{HeaderName, Method};
+use serde::{Serialize, Serializer};
+
+use crate::names::{
+    ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
+};
+use crate::pointer::JsonPointer;
+
+/// What a client does with a response, with the parameters the action needs.
+///
+/// ```
+/// use std::time::Duration;
+/// use verdict::{Action, ActionKind};
+/// let a = Action::RetryAfter { floor: Duration::from_secs(60) };
+/// assert_eq!(a.kind(), ActionKind::RetryAfter);
+/// assert_eq!(a.to_string(), "retry-after (at least 60 s)");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Finished.
+    Done,
+    /// Stop and report the error.
+    Fail,
+    /// Repeat after an exponential back-off.
+    Retry,
+    /// Repeat after the wait `Retry-After` names, never sooner than `floor`.
+    RetryAfter {
+        /// The least wait, whatever the header says.
+        floor: Duration,
+    },
+    /// Follow `Location`.
+    Redirect {
+        /// The method of the followed request.
+        method: RedirectMethod,
+        /// Whether later requests should go to the new URL directly.
+        permanent: bool,
+    },
+    /// Refresh credentials once and repeat.
+    RefreshAuth,
+    /// Use the cached copy.
+    UseCached,
+    /// Poll the `Location` until the work ends.
+    Poll,
+    /// Split a `multipart/mixed` batch into parts.
+    SplitBatch,
+}
+
+impl Action {
+    /// The action's kind, without parameters.
+    pub const fn kind(&self) -> ActionKind {
+        match self {
+            Action::Done => ActionKind::Done,
+            Action::Fail => ActionKind::Fail,
+            Action::Retry => ActionKind::Retry,
+            Action::RetryAfter { .. } => ActionKind::RetryAfter,
+            Action::Redirect { .. } => ActionKind::Redirect,
+            Action::RefreshAuth => ActionKind::RefreshAuth,
+            Action::UseCached => ActionKind::UseCached,
+            Action::Poll => ActionKind::Poll,
+            Action::SplitBatch => ActionKind::SplitBatch,
+        }
+    }
+
+    /// A plain-words description of what a client does.
+    pub fn advice(&self) -> String {
+        match self {
+            Action::Done => "nothing more to do".into(),
+            Action::Fail => {
+                "stop and report the error; repeating the same request will not help".into()
+            }
+            Action::Retry => {
+                "repeat after an exponential back-off with jitter, within the retry policy".into()
+            }
+            Action::RetryAfter { floor } if floor.is_zero() => {
+                "wait the time Retry-After names (or back off when it is absent), then repeat"
+                    .into()
+            }
+            Action::RetryAfter { floor } => format!(
+                "wait the time Retry-After names but never less than {} s, then repeat",
+                floor.as_secs()
+            ),
+            Action::Redirect {
+                method: RedirectMethod::Get,
+                permanent,
+            } => format!(
+                "follow Location with GET and no body (HEAD stays HEAD){}",
+                if *permanent {
+                    "; use the new URL from now on"
+                } else {
+                    ""
+                }
+            ),
+            Action::Redirect {
+                method: RedirectMethod::Same,
+                permanent,
+            } => format!(
+                "follow Location with the same method and body{}",
+                if *permanent {
+                    "; use the new URL from now on"
+                } else {
+                    ""
+                }
+            ),
+            Action::RefreshAuth => "obtain fresh credentials once, then repeat the request".into(),
+            Action::UseCached => "use the cached copy; it is still current".into(),
+            Action::Poll => "poll the URL in Location until the work is finished".into(),
+            Action::SplitBatch => {
+                "split the multipart/mixed body into its parts, each with its own status".into()
+            }
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::RetryAfter { floor } if !floor.is_zero() => {
+                write!(f, "retry-after (at least {} s)", floor.as_secs())
+            }
+            Action::Redirect { method, permanent } => write!(
+                f,
+                "redirect ({}{})",
+                match method {
+                    RedirectMethod::Get => "as GET",
+                    RedirectMethod::Same => "same method",
+                },
+                if *permanent { ", permanent" } else { "" }
+            ),
+            other => f.write_str(other.kind().as_str()),
+        }
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.kind().as_str())
+    }
+}
+
+/// An HTTP header name as a contract spells it.
+///
+/// Comparison is case-insensitive, as for HTTP; [`as_str`](Header::as_str) keeps the
+/// document's spelling for display.
+///
+/// ```
+/// use verdict::Header;
+/// let h: Header = "Retry-After".parse().unwrap();
+/// assert_eq!(h.as_str(), "Retry-After");
+/// assert_eq!(h.name(), "retry-after");
+/// assert!("Bad Header".parse::<Header>().is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Header {
+    name: HeaderName,
+    spelling: String,
+}
+
+/// A string that is not a valid HTTP header name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a valid HTTP header name")]
+pub struct InvalidHeader(pub String);
+
+impl Header {
+    /// The name as the contract spells it.
+    pub fn as_str(&self) -> &str {
+        &self.spelling
+    }
+
+    /// The normalised header name.
+    pub fn name(&self) -> &HeaderName {
+        &self.name
+    }
+}
+
+impl FromStr for Header {
+    type Err = InvalidHeader;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = HeaderName::from_bytes(s.as_bytes()).map_err(|_| InvalidHeader(s.to_owned()))?;
+        Ok(Header {
+            name,
+            spelling: s.to_owned(),
+        })
+    }
+}
+
+impl PartialEq for Header {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for Header {}
+
+impl fmt::Display for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.spelling)
+    }
+}
+
+impl Serialize for Header {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.spelling)
+    }
+}
+
+/// Where a contract's rules come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// The document's name.
+    pub document: String,
+    /// Its title.
+    pub title: Option<String>,
+}
+
+/// How an API authenticates callers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "scheme", rename_all = "kebab-case")]
+pub enum AuthScheme {
+    /// No credentials.
+    None,
+    /// A bearer token in `Authorization`.
+    Bearer,
+    /// HTTP Basic credentials.
+    Basic,
+    /// A key in the named header.
+    ApiKey {
+        /// The header that carries the key.
+        header: Header,
+    },
+    /// OAuth 2.0 tokens.
+    Oauth2 {
+        /// The path where tokens are issued and refreshed.
+        token_path: Option<String>,
+    },
+}
+
+impl AuthScheme {
+    /// The scheme's kind.
+    pub fn kind(&self) -> SchemeKind {
+        match self {
+            AuthScheme::None => SchemeKind::None,
+            AuthScheme::Bearer => SchemeKind::Bearer,
+            AuthScheme::Basic => SchemeKind::Basic,
+            AuthScheme::ApiKey { .. } => SchemeKind::ApiKey,
+            AuthScheme::Oauth2 { .. } => SchemeKind::Oauth2,
+        }
+    }
+}
+
+/// Authentication: the scheme and the headers that carry secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Auth {
+    /// The scheme.
+    #[serde(flatten)]
+    pub scheme: AuthScheme,
+    /// Request headers that carry a secret and never cross to another origin.
+    pub credential_headers: Vec<Header>,
+}
+
+/// When and how requests are repeated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetryPolicy {
+    /// Repeats after the first attempt.
+    pub max_retries: u32,
+    /// The first back-off.
+    #[serde(serialize_with = "millis")]
+    pub base: Duration,
+    /// Growth per repeat.
+    pub factor: f64,
+    /// The longest single back-off.
+    #[serde(serialize_with = "millis")]
+    pub cap: Duration,
+    /// How back-offs are randomised.
+    pub jitter: Jitter,
+    /// Methods that may be repeated without an idempotency key.
+    #[serde(serialize_with = "methods")]
+    pub methods: Vec<Method>,
+    /// A request header that makes any method safe to repeat.
+    pub idempotency_header: Option<Header>,
+}
+
+fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis().try_into().unwrap_or(u64::MAX))
+}
+
+fn methods<S: Serializer>(m: &[Method], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(m.iter().map(Method::as_str))
+}
+
+fn method<S: Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
+}
+
+impl RetryPolicy {
+    /// The back-off before repeat number `retry` (1-based), before jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = verdict::Catalog::builtin().get("ringcentral").unwrap().retry.clone();
+    /// assert!(policy.backoff(2) >= policy.backoff(1));
+    /// assert!(policy.backoff(50) <= policy.cap);
+    /// ```
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exp = self.factor.powi(retry.saturating_sub(1).min(64) as i32);
+        let ms = (self.base.as_millis() as f64 * exp).min(self.cap.as_millis() as f64);
+        Duration::from_millis(ms as u64)
+    }
+
+    /// Whether `method` may be repeated without an idempotency key.
+    pub fn may_repeat(&self, method: &Method) -> bool {
+        self.methods.contains(method)
+    }
+}
+
+/// How redirects are followed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedirectPolicy {
+    /// The most hops one request may follow.
+    pub max_hops: u32,
+    /// What to do with a 3xx that has no Location.
+    pub missing_location: MissingLocation,
+}
+
+/// Response headers with a special meaning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Headers {
+    /// The header that names a wait.
+    pub retry_after: Header,
+    /// The header that carries the vendor's request id.
+    pub tracking_id: Option<Header>,
+}
+
+/// Response headers that describe a quota.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RateLimitHeaders {
+    /// Requests allowed in the window.
+    pub limit: Option<Header>,
+    /// Requests left in the window.
+    pub remaining: Option<Header>,
+    /// Seconds until the window resets.
+    pub reset: Option<Header>,
+    /// The window's length in seconds.
+    pub window: Option<Header>,
+    /// The quota group the request counted against.
+    pub group: Option<Header>,
+}
+
+/// Where an error body keeps its parts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ErrorBody {
+    /// The human message.
+    pub message: Option<JsonPointer>,
+    /// The vendor's error code.
+    pub code: Option<JsonPointer>,
+    /// Field-level errors.
+    pub fields: Option<JsonPointer>,
+    /// The request's tracking id.
+    pub tracking_id: Option<JsonPointer>,
+}
+
+/// A different rule for one method.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodOverride {
+    /// The method it applies to.
+    #[serde(serialize_with = "method")]
+    pub method: Method,
+    /// The action for that method.
+    pub action: Option<Action>,
+    /// The category for that method.
+    pub category: Option<Category>,
+    /// The meaning for that method.
+    pub meaning: Option<String>,
+    /// The rule for that method.
+    pub rule: Option<String>,
+}
+
+/// One HTTP status of a contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusEntry {
+    /// 100 to 599.
+    pub code: u16,
+    /// The reason phrase as the document writes it.
+    pub title: Option<String>,
+    /// What it means, in our words.
+    pub meaning: String,
+    /// The kind of situation.
+    pub category: Category,
+    /// What a client does.
+    pub action: Action,
+    /// The request was not acted on: any method may be repeated.
+    pub replay_safe: bool,
+    /// Response headers that matter for this status.
+    pub headers: Vec<Header>,
+    /// The client rule, in our words.
+    pub rule: Option<String>,
+    /// Where the rule comes from.
+    pub origin: Origin,
+    /// Rules for particular methods.
+    pub overrides: Vec<MethodOverride>,
+    /// Whether this contract's own document names the status (false when only the
+    /// baseline knows it).
+    pub documented: bool,
+}
+
+impl StatusEntry {
+    /// The entry as it applies to `method`: an override for that method replaces the
+    /// fields it sets.
+    ///
+    /// ```
+    /// use http::Method;
+    /// let rc = verdict::Catalog::builtin().get("ringcentral").unwrap();
+    /// let gone = rc.status(404).unwrap();
+    /// assert_eq!(gone.for_method(&Method::DELETE).action, verdict::Action::Done);
+    /// assert_eq!(gone.for_method(&Method::GET).action, verdict::Action::Fail);
+    /// ```
+    pub fn for_method(&self, method: &Method) -> StatusEntry {
+        let mut out = self.clone();
+        if let Some(o) = self.overrides.iter().find(|o| &o.method == method) {
+            if let Some(a) = o.action {
+                out.action = a;
+            }
+            if let Some(c) = o.category {
+                out.category = c;
+            }
+            if let Some(m) = &o.meaning {
+                out.meaning = m.clone();
+            }
+            if let Some(r) = &o.rule {
+                out.rule = Some(r.clone());
+            }
+        }
+        out
+    }
+}
+
+/// One exact vendor message of an application code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// The vendor's string, byte for byte.
+    pub text: String,
+    /// When it is produced, in our words.
+    pub when: String,
+}
+
+/// One application code carried inside a response body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppCode {
+    /// The vendor's number.
+    pub code: u32,
+    /// The HTTP status it travels with.
+    pub http_status: u16,
+    /// Error, pending or success.
+    pub outcome: Outcome,
+    /// The kind of situation.
+    pub category: Category,
+    /// What a client does.
+    pub action: Action,
+    /// What it means, in our words.
+    pub meaning: String,
+    /// The client rule, in our words.
+    pub rule: Option<String>,
+    /// The vendor's exact messages for this code.
+    pub messages: Vec<Message>,
+    /// The document repeats this number as a separate row, and this is the repeat.
+    pub seed_duplicate: bool,
+}
+
+/// One API of a contract that carries application codes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Api {
+    /// Its id, e.g. "messaging".
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// One sentence.
+    pub summary: Option<String>,
+    /// Where its error bodies keep their parts (the contract's when absent).
+    pub error_body: Option<ErrorBody>,
+    /// Its codes in document order.
+    pub codes: Vec<AppCode>,
+}
+
+impl Api {
+    /// Every entry for `code` (more than one where the document repeats the number).
+    pub fn code(&self, code: u32) -> impl Iterator<Item = &AppCode> {
+        self.codes.iter().filter(move |c| c.code == code)
+    }
+
+    /// The code whose messages include exactly `text`.
+    pub fn by_message(&self, text: &str) -> Option<&AppCode> {
+        self.codes
+            .iter()
+            .find(|c| c.messages.iter().any(|m| m.text == text))
+    }
+}
+
+/// A resolved, validated contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contract {
+    /// The id used on the command line.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// The contract it extends.
+    pub extends: Option<String>,
+    /// The usual base URL.
+    pub base_url: Option<String>,
+    /// One sentence.
+    pub summary: Option<String>,
+    /// Where its rules come from.
+    pub source: Option<Source>,
+    /// Authentication.
+    pub auth: Auth,
+    /// Repeats.
+    pub retry: RetryPolicy,
+    /// Redirects.
+    pub redirects: RedirectPolicy,
+    /// Special response headers.
+    pub headers: Headers,
+    /// Quota headers.
+    pub rate_limit: RateLimitHeaders,
+    /// Error body layout.
+    pub error_body: ErrorBody,
+    /// Every status, sorted by code, the baseline's included.
+    pub statuses: Vec<StatusEntry>,
+    /// APIs with application codes.
+    pub apis: Vec<Api>,
+}
+
+impl Contract {
+    /// The entry for an HTTP status, the baseline's if this contract does not name it.
+    pub fn status(&self, code: u16) -> Option<&StatusEntry> {
+        self.statuses
+            .binary_search_by_key(&code, |s| s.code)
+            .ok()
+            .map(|i| &self.statuses[i])
+    }
+
+    /// The statuses this contract's own document names.
+    pub fn documented_statuses(&self) -> impl Iterator<Item = &StatusEntry> {
+        self.statuses.iter().filter(|s| s.documented)
+    }
+
+    /// The API with this id.
+    pub fn api(&self, id: &str) -> Option<&Api> {
+        self.apis.iter().find(|a| a.id == id)
+    }
+
+    /// The error body layout for `api` (or the contract's own).
+    pub fn error_body_for(&self, api: Option<&str>) -> &ErrorBody {
+        api.and_then(|id| self.api(id))
+            .and_then(|a| a.error_body.as_ref())
+            .unwrap_or(&self.error_body)
+    }
+}

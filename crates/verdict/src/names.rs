@@ -1,0 +1,258 @@
+//! The closed vocabularies of a contract: categories, actions, outcomes and the small
+//! enumerations of its policies. Each one parses from and prints as its kebab-case name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A value that is not one of a vocabulary's names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} \"{value}\" (expected one of: {}{})", expected.join(", "), hint(value, expected))]
+pub struct UnknownName {
+    /// What was being parsed, e.g. "category".
+    pub kind: &'static str,
+    /// The text that did not match.
+    pub value: String,
+    /// Every accepted name.
+    pub expected: &'static [&'static str],
+}
+
+fn hint(value: &str, expected: &[&str]) -> String {
+    match crate::suggest::closest(value, expected.iter().copied()) {
+        Some(best) => format!("; did you mean \"{best}\"?"),
+        None => String::new(),
+    }
+}
+
+macro_rules! names {
+    ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every name of this vocabulary, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            /// Every value of this vocabulary, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The kebab-case name.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownName { kind: $kind, value: s.to_owned(), expected: Self::NAMES }),
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+names! {
+    /// What kind of situation a status or application code reports.
+    ///
+    /// ```
+    /// use verdict::Category;
+    /// assert_eq!("rate-limit".parse::<Category>().unwrap(), Category::RateLimit);
+    /// assert_eq!(Category::NotFound.to_string(), "not-found");
+    /// ```
+    Category, "category" {
+        /// 1xx: an interim answer.
+        Informational => "informational",
+        /// The request did what it asked.
+        Success => "success",
+        /// Part of the work succeeded, or the answer holds several results.
+        Partial => "partial",
+        /// The resource is elsewhere.
+        Redirect => "redirect",
+        /// The cached copy is still good.
+        Cache => "cache",
+        /// Credentials are missing, wrong or expired.
+        Authentication => "authentication",
+        /// Credentials are fine but not allowed to do this.
+        Authorization => "authorization",
+        /// Nothing is there.
+        NotFound => "not-found",
+        /// It was there and is gone for good.
+        Gone => "gone",
+        /// The method is wrong for the resource.
+        Method => "method",
+        /// The media type asked for or sent is not supported.
+        MediaType => "media-type",
+        /// The request clashes with the current state.
+        Conflict => "conflict",
+        /// The request is malformed or its values are invalid.
+        Validation => "validation",
+        /// A precondition of the request does not hold.
+        Precondition => "precondition",
+        /// The request or one of its parts is too large.
+        TooLarge => "too-large",
+        /// The caller is over its quota.
+        RateLimit => "rate-limit",
+        /// The resource is locked for now.
+        Locked => "locked",
+        /// Something took too long.
+        Timeout => "timeout",
+        /// The service is down or overloaded for now.
+        Unavailable => "unavailable",
+        /// The server failed.
+        Server => "server",
+        /// Another client-side problem.
+        Client => "client",
+        /// A message could not be delivered to its destination.
+        Delivery => "delivery",
+        /// The account or application is not set up for this.
+        Configuration => "configuration",
+        /// Credit, billing or payment stands in the way.
+        Billing => "billing",
+    }
+}
+
+names! {
+    /// The kind of an [`Action`](crate::Action), without its parameters.
+    ActionKind, "action" {
+        /// Finished: nothing more to do.
+        Done => "done",
+        /// Stop and report; repeating will not help.
+        Fail => "fail",
+        /// Repeat after an exponential back-off.
+        Retry => "retry",
+        /// Repeat after the wait the server names.
+        RetryAfter => "retry-after",
+        /// Follow the Location header.
+        Redirect => "redirect",
+        /// Get fresh credentials once and repeat.
+        RefreshAuth => "refresh-auth",
+        /// Use the cached copy.
+        UseCached => "use-cached",
+        /// Poll the Location until the work is finished.
+        Poll => "poll",
+        /// Split a multipart batch into its parts.
+        SplitBatch => "split-batch",
+    }
+}
+
+names! {
+    /// Where a client rule comes from.
+    Origin, "origin" {
+        /// The vendor's own document states it.
+        Seed => "seed",
+        /// The HTTP standards state it.
+        Rfc => "rfc",
+        /// Our reading where the document is silent.
+        Inferred => "inferred",
+    }
+}
+
+names! {
+    /// Whether an application code reports an error, a pending state or a success.
+    Outcome, "outcome" {
+        /// The work is done.
+        Success => "success",
+        /// Accepted, not yet final.
+        Pending => "pending",
+        /// Some items succeeded and some did not.
+        Partial => "partial",
+        /// The request or the delivery failed.
+        Error => "error",
+    }
+}
+
+names! {
+    /// How a back-off is randomised.
+    Jitter, "jitter" {
+        /// Exactly the computed back-off.
+        None => "none",
+        /// Uniform between zero and the computed back-off.
+        Full => "full",
+        /// Half the back-off plus a uniform share of the other half.
+        Equal => "equal",
+    }
+}
+
+names! {
+    /// The method a followed redirect uses.
+    RedirectMethod, "redirect method" {
+        /// GET without a body (HEAD stays HEAD).
+        Get => "get",
+        /// The original method and body.
+        Same => "same",
+    }
+}
+
+names! {
+    /// What a client does with a 3xx that has no Location header.
+    MissingLocation, "missing-location rule" {
+        /// Report an error.
+        Fail => "fail",
+        /// Repeat the request to the same URL (bounded by the hop limit).
+        Repeat => "repeat",
+    }
+}
+
+names! {
+    /// The authentication scheme an API uses, without its parameters.
+    SchemeKind, "auth scheme" {
+        /// No credentials.
+        None => "none",
+        /// `Authorization: Bearer <token>`.
+        Bearer => "bearer",
+        /// `Authorization: Basic <user:password>`.
+        Basic => "basic",
+        /// A key in a named header.
+        ApiKey => "api-key",
+        /// OAuth 2.0 access tokens with refresh.
+        Oauth2 => "oauth2",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips() {
+        for c in Category::ALL {
+            assert_eq!(c.as_str().parse::<Category>().unwrap(), *c);
+        }
+        for a in ActionKind::ALL {
+            assert_eq!(a.to_string().parse::<ActionKind>().unwrap(), *a);
+        }
+    }
+
+    #[test]
+    fn unknown_name_suggests_the_closest() {
+        let err = "retyr".parse::<ActionKind>().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown action \"retyr\""), "{text}");
+        assert!(text.contains("did you mean \"retry\""), "{text}");
+    }
+}

@@ -1,0 +1,218 @@
+//! Every code row of the five seed documents is in the built-in contracts, with its exact
+//! text. The expected rows are kept in `fixtures/seed-rows.tsv`.
+
+use verdict::Catalog;
+
+struct Row {
+    line: usize,
+    contract: String,
+    api: Option<String>,
+    code: u32,
+    text: Option<String>,
+    dup: bool,
+}
+
+fn rows() -> Vec<Row> {
+    include_str!("fixtures/seed-rows.tsv")
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.is_empty())
+        .map(|(i, l)| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert!(f.len() == 4 || f.len() == 5, "line {}: {l:?}", i + 1);
+            Row {
+                line: i + 1,
+                contract: f[0].to_owned(),
+                api: (f[1] != "-").then(|| f[1].to_owned()),
+                code: f[2].parse().unwrap(),
+                text: (f[3] != "-").then(|| f[3].to_owned()),
+                dup: f.get(4) == Some(&"dup"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn fixture_has_every_seed() {
+    let rows = rows();
+    for id in [
+        "webex",
+        "whispir",
+        "ringcentral",
+        "token-api",
+        "webex-connect",
+    ] {
+        assert!(rows.iter().any(|r| r.contract == id), "{id}");
+    }
+    assert_eq!(rows.iter().filter(|r| r.api.is_some()).count(), 270);
+}
+
+#[test]
+fn every_seed_row_is_in_a_contract() {
+    let catalog = Catalog::builtin();
+    let mut missing = Vec::new();
+    for r in rows() {
+        let contract = catalog
+            .get(&r.contract)
+            .unwrap_or_else(|| panic!("no contract {}", r.contract));
+        let ok = match &r.api {
+            None => match contract.status(r.code as u16) {
+                Some(s) => s.documented && (r.text.is_none() || s.title == r.text),
+                None => false,
+            },
+            Some(api) => contract.api(api).is_some_and(|a| {
+                a.codes.iter().any(|c| {
+                    c.code == r.code
+                        && c.seed_duplicate == r.dup
+                        && c.messages.iter().any(|m| Some(&m.text) == r.text.as_ref())
+                })
+            }),
+        };
+        if !ok {
+            missing.push(format!(
+                "line {}: {} {:?} {} {:?}",
+                r.line, r.contract, r.api, r.code, r.text
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "rows not covered:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn contracts_hold_nothing_the_seeds_do_not_list() {
+    // Every message of every application code is a seed row: no invented vendor strings.
+    let rows = rows();
+    let catalog = Catalog::builtin();
+    let wc = catalog.get("webex-connect").unwrap();
+    for api in &wc.apis {
+        for c in &api.codes {
+            for m in &c.messages {
+                assert!(
+                    rows.iter()
+                        .any(|r| r.api.as_deref() == Some(api.id.as_str())
+                            && r.code == c.code
+                            && r.text.as_deref() == Some(m.text.as_str())),
+                    "{} {} {:?} is not in the seed",
+                    api.id,
+                    c.code,
+                    m.text
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn seed_client_rules_are_encoded() {
+    use http::Method;
+    use std::time::Duration;
+    use verdict::{Action, RedirectMethod};
+    let c = Catalog::builtin();
+    let rc = c.get("ringcentral").unwrap();
+    assert_eq!(rc.retry.max_retries, 3);
+    assert_eq!(rc.status(500).unwrap().action, Action::Retry);
+    assert_eq!(
+        rc.status(404).unwrap().for_method(&Method::DELETE).action,
+        Action::Done
+    );
+    assert_eq!(
+        rc.status(303).unwrap().action,
+        Action::Redirect {
+            method: RedirectMethod::Get,
+            permanent: false
+        }
+    );
+    assert_eq!(
+        rc.status(307).unwrap().action,
+        Action::Redirect {
+            method: RedirectMethod::Same,
+            permanent: false
+        }
+    );
+    assert_eq!(
+        rc.status(308).unwrap().action,
+        Action::Redirect {
+            method: RedirectMethod::Same,
+            permanent: true
+        }
+    );
+    assert_eq!(rc.status(401).unwrap().action, Action::RefreshAuth);
+    assert_eq!(rc.status(207).unwrap().action, Action::SplitBatch);
+    assert_eq!(rc.status(304).unwrap().action, Action::UseCached);
+    assert_eq!(
+        rc.redirects.missing_location,
+        verdict::MissingLocation::Repeat
+    );
+    assert_eq!(
+        rc.rate_limit.remaining.as_ref().unwrap().as_str(),
+        "X-Rate-Limit-Remaining"
+    );
+
+    let token = c.get("token-api").unwrap();
+    for code in [429, 503] {
+        assert_eq!(
+            token.status(code).unwrap().action,
+            Action::RetryAfter {
+                floor: Duration::from_secs(60)
+            }
+        );
+    }
+    let webex = c.get("webex").unwrap();
+    for code in [423, 429] {
+        assert!(
+            matches!(
+                webex.status(code).unwrap().action,
+                Action::RetryAfter { .. }
+            ),
+            "{code}"
+        );
+    }
+    let whispir = c.get("whispir").unwrap();
+    assert_eq!(
+        whispir.status(301).unwrap().action,
+        Action::Redirect {
+            method: RedirectMethod::Get,
+            permanent: true
+        }
+    );
+    assert_eq!(
+        whispir.status(302).unwrap().action,
+        Action::Redirect {
+            method: RedirectMethod::Get,
+            permanent: false
+        }
+    );
+
+    let wc = c.get("webex-connect").unwrap();
+    let outcome = |api: &str, code: u32| wc.api(api).unwrap().code(code).next().unwrap().outcome;
+    use verdict::Outcome::*;
+    assert_eq!(outcome("transaction-status", 7500), Success);
+    assert_eq!(outcome("profile", 1000), Success);
+    assert_eq!(outcome("event", 1002), Pending);
+    assert_eq!(outcome("profile", 1002), Partial);
+    assert_eq!(outcome("transaction-status", 7109), Error);
+}
+
+#[test]
+fn every_vendor_contract_extends_the_baseline() {
+    let c = Catalog::builtin();
+    let http = c.get("http").unwrap();
+    for id in [
+        "webex",
+        "whispir",
+        "ringcentral",
+        "token-api",
+        "webex-connect",
+    ] {
+        let v = c.get(id).unwrap();
+        assert_eq!(v.extends.as_deref(), Some("http"));
+        // The baseline's statuses are all known to the vendor contract.
+        for s in &http.statuses {
+            assert!(v.status(s.code).is_some(), "{id} lacks {}", s.code);
+        }
+    }
+}
