@@ -1,1 +1,195 @@
-fn main() {}
+//! The `verdict` command: explain, list, check and render API response contracts.
+
+mod catalog_cmds;
+mod table;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Every HTTP response deserves a verdict: what it means, and what the client must do next.
+///
+/// CONTRACT is a built-in id (http, webex, whispir, ringcentral, token-api, webex-connect)
+/// or the path of a contract file (see docs/contract-format.md).
+#[derive(Debug, Parser)]
+#[command(
+    name = "verdict",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Explain one status or application code: meaning, category, exact vendor messages,
+    /// the client action and where the rule comes from.
+    ///
+    /// Codes from 100 to 599 are HTTP statuses; larger ones are application codes found
+    /// in every API of the contract unless --api names one.
+    #[command(
+        after_help = "Examples:\n  verdict explain webex 423\n  verdict explain webex-connect 7109\n  verdict explain ringcentral 404 --method DELETE\n  verdict explain webex-connect 1002 --api profile --json"
+    )]
+    Explain {
+        /// A built-in contract id or a contract file.
+        contract: String,
+        /// The HTTP status or application code.
+        code: String,
+        /// Only this API of the contract (e.g. messaging, transaction-status).
+        #[arg(long)]
+        api: Option<String>,
+        /// Apply the contract's rule for this request method (e.g. DELETE).
+        #[arg(long, short = 'X')]
+        method: Option<String>,
+        /// Print one JSON array of entries.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every entry of one contract, or of every built-in contract.
+    #[command(
+        after_help = "Examples:\n  verdict list webex\n  verdict list webex-connect --json | jq '.[] | select(.outcome == \"error\") | .code'"
+    )]
+    List {
+        /// A built-in contract id or a contract file; all built-in contracts when left out.
+        contract: Option<String>,
+        /// Also list the baseline statuses the vendor's document does not name.
+        #[arg(long)]
+        all: bool,
+        /// Print one JSON array of entries.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate contract files and report every problem with its line and field.
+    ///
+    /// Files may extend built-in contracts or each other. Exits 1 when any file has a
+    /// problem.
+    Check {
+        /// Contract files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a contract as a reference table, like the vendor documents it came from.
+    Render {
+        /// A built-in contract id or a contract file.
+        contract: String,
+        /// markdown or html.
+        #[arg(long, short, default_value = "markdown")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  verdict completions bash > ~/.local/share/bash-completion/completions/verdict"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Exit codes of the command.
+pub(crate) mod exit {
+    /// A checked file has problems.
+    pub const INVALID: u8 = 1;
+    /// Bad usage: unknown contract, code, API or option value.
+    pub const USAGE: u8 = 2;
+}
+
+/// An error with the exit code it ends the command with.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: exit::USAGE,
+            error: e.into(),
+        }
+    }
+}
+
+pub(crate) type Outcome = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Explain {
+            contract,
+            code,
+            api,
+            method,
+            json,
+        } => catalog_cmds::explain(&contract, &code, api.as_deref(), method.as_deref(), json),
+        Command::List {
+            contract,
+            all,
+            json,
+        } => catalog_cmds::list(contract.as_deref(), all, json),
+        Command::Check { files, json } => catalog_cmds::check(&files, json),
+        Command::Render {
+            contract,
+            format,
+            output,
+        } => catalog_cmds::render(&contract, &format, output.as_deref()),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "verdict",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            let _ = std::io::stdout().flush();
+            // `{:#}` prints the context chain on one line.
+            eprintln!("verdict: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

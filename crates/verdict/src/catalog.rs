@@ -246,14 +246,15 @@ impl Catalog {
         }
         let mut out = self.clone();
         out.contracts.retain(|c| !docs.iter().any(|d| d.id == c.id));
-        // Resolve in dependency order: a document whose base is ready goes next.
+        // Resolve in dependency order: a document whose base is ready goes next. A
+        // document whose base failed is still checked against nothing, so that its own
+        // problems are all reported, but is not added.
+        let mut failed: Vec<String> = Vec::new();
         let mut pending = docs;
         while !pending.is_empty() {
             let ready = pending.iter().position(|d| match &d.extends {
                 None => true,
-                Some((base, _)) => {
-                    out.get(base).is_some() || !pending.iter().any(|p| &p.id == base)
-                }
+                Some((base, _)) => !pending.iter().any(|p| &p.id == base),
             });
             let Some(i) = ready else {
                 for d in &pending {
@@ -270,6 +271,11 @@ impl Catalog {
             let doc = pending.remove(i);
             let base = match &doc.extends {
                 None => None,
+                Some((base, _)) if failed.contains(base) => {
+                    failed.push(doc.id.clone());
+                    errors.extend(load::problems(&doc));
+                    continue;
+                }
                 Some((base, span)) => match out.get(base) {
                     Some(b) => Some(b.clone()),
                     None => {
@@ -284,13 +290,17 @@ impl Catalog {
                             "contract.extends",
                             format!("unknown contract \"{base}\"{hint}"),
                         ));
+                        failed.push(doc.id.clone());
                         continue;
                     }
                 },
             };
             match load::resolve(&doc, base.as_ref()) {
                 Ok(c) => out.contracts.push(c),
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    failed.push(doc.id.clone());
+                    errors.push(e);
+                }
             }
         }
         if errors.is_empty() {
@@ -298,6 +308,26 @@ impl Catalog {
         } else {
             Err(LoadErrors(errors))
         }
+    }
+
+    /// This catalog plus one contract file; also returns the file's contract id.
+    ///
+    /// ```
+    /// use verdict::{Catalog, SourceFile};
+    /// let text = "[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"http\"\n";
+    /// let (catalog, id) = Catalog::builtin().with_file(SourceFile::new("mine.toml", text)).unwrap();
+    /// assert_eq!(id, "mine");
+    /// assert!(catalog.get("mine").unwrap().status(404).is_some());
+    /// ```
+    pub fn with_file(&self, file: SourceFile) -> Result<(Catalog, String), LoadErrors> {
+        let out = self.with_files([file])?;
+        // `with_files` appends what it loads.
+        let id = out
+            .contracts
+            .last()
+            .map(|c| c.id.clone())
+            .unwrap_or_default();
+        Ok((out, id))
     }
 
     /// Every contract, in load order.

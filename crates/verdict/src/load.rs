@@ -372,6 +372,15 @@ pub(crate) struct Document {
     error_body: Option<ErrorBody>,
     statuses: Vec<PartialStatus>,
     apis: Vec<Api>,
+    /// Problems found while reading; resolution adds its own and reports them together.
+    found: Vec<(Span, String, String)>,
+}
+
+impl Document {
+    /// Whether reading found problems.
+    pub fn has_problems(&self) -> bool {
+        !self.found.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -446,7 +455,8 @@ const TOP_KEYS: &[&str] = &[
 ];
 const ACTION_KEYS: &[&str] = &["action", "wait_floor_s", "redirect", "permanent"];
 
-/// Parses and checks one contract file, without resolving what it extends.
+/// Parses and checks one contract file, without resolving what it extends. Only invalid
+/// TOML is an error here; other problems travel in the document to [`resolve`].
 pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
     let mut cx = Cx {
         src,
@@ -579,9 +589,6 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         }
     }
 
-    if !cx.found.is_empty() {
-        return Err(cx.finish());
-    }
     Ok(Document {
         origin: origin.to_owned(),
         src: src.to_owned(),
@@ -600,6 +607,7 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         error_body,
         statuses,
         apis,
+        found: cx.found,
     })
 }
 
@@ -1060,7 +1068,7 @@ fn default_retry() -> RetryPolicy {
 
 /// Applies a document over its base (if any) and returns the complete contract.
 pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contract, LoadError> {
-    let mut found: Vec<(Span, String, String)> = Vec::new();
+    let mut found = doc.found.clone();
     let fallback = default_retry();
     let b_retry = base.map_or(&fallback, |b| &b.retry);
     let retry = RetryPolicy {
@@ -1254,14 +1262,29 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
     })
 }
 
-/// Reports a problem about a whole document (e.g. an unknown `extends`) at a span.
+/// Reports a problem about a whole document (e.g. an unknown `extends`) at a span, with
+/// the problems already found while reading it.
 pub(crate) fn problem(doc: &Document, span: Span, field: &str, message: String) -> LoadError {
-    let cx = Cx {
+    let mut found = doc.found.clone();
+    found.push((span, field.to_owned(), message));
+    Cx {
         src: &doc.src,
         origin: doc.origin.clone(),
-        found: vec![(span, field.to_owned(), message)],
-    };
-    cx.finish()
+        found,
+    }
+    .finish()
+}
+
+/// The problems found while reading a document, if any.
+pub(crate) fn problems(doc: &Document) -> Option<LoadError> {
+    doc.has_problems().then(|| {
+        Cx {
+            src: &doc.src,
+            origin: doc.origin.clone(),
+            found: doc.found.clone(),
+        }
+        .finish()
+    })
 }
 
 #[cfg(test)]

@@ -423,7 +423,7 @@ impl StatusEntry {
     /// ```
     pub fn for_method(&self, method: &Method) -> StatusEntry {
         let mut out = self.clone();
-        if let Some(o) = self.overrides.iter().find(|o| &o.method == method) {
+        if let Some(o) = self.overrides.iter().find(|o| o.method == method) {
             if let Some(a) = o.action {
                 out.action = a;
             }

@@ -1,0 +1,283 @@
+//! explain, list, check and render: the commands that read the catalog.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, anyhow};
+use http::Method;
+use verdict::render::Format;
+use verdict::{Catalog, Contract, Entry, SourceFile};
+
+use crate::{Failure, Outcome, exit, table};
+
+/// The catalog to use and the contract id an argument names: a built-in id, or a file
+/// loaded on top of the built-in contracts.
+fn open(arg: &str) -> Result<(Cow<'static, Catalog>, String), Failure> {
+    let builtin = Catalog::builtin();
+    if builtin.get(arg).is_some() {
+        return Ok((Cow::Borrowed(builtin), arg.to_owned()));
+    }
+    let path = Path::new(arg);
+    let looks_like_path = arg.contains(['/', '\\']) || arg.ends_with(".toml") || path.exists();
+    if !looks_like_path {
+        return Err(builtin.contract(arg).map(|_| ()).unwrap_err().into());
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read contract file {arg}"))?;
+    let (catalog, id) = builtin
+        .with_file(SourceFile::new(arg, text))
+        .map_err(|e| Failure {
+            code: exit::INVALID,
+            error: anyhow!("{arg} is not a valid contract:\n{e}"),
+        })?;
+    Ok((Cow::Owned(catalog), id))
+}
+
+fn parse_code(s: &str) -> Result<u32, Failure> {
+    s.parse()
+        .map_err(|_| anyhow!("\"{s}\" is not a code: expected a number such as 429 or 7109").into())
+}
+
+fn parse_method(s: &str) -> Result<Method, Failure> {
+    Method::from_bytes(s.to_ascii_uppercase().as_bytes())
+        .map_err(|_| anyhow!("\"{s}\" is not an HTTP method").into())
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
+    let text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
+    println!("{text}");
+    Ok(())
+}
+
+pub(crate) fn explain(
+    contract: &str,
+    code: &str,
+    api: Option<&str>,
+    method: Option<&str>,
+    json: bool,
+) -> Outcome {
+    let (catalog, id) = open(contract)?;
+    let code = parse_code(code)?;
+    let method = method.map(parse_method).transpose()?;
+    let entries = catalog.explain(&id, code, api, method.as_ref())?;
+    if json {
+        return print_json(&entries);
+    }
+    let c = catalog.get(&id).expect("explain found the contract");
+    let mut out = String::new();
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        describe(&mut out, c, e);
+    }
+    print!("{out}");
+    Ok(())
+}
+
+fn describe(out: &mut String, c: &Contract, e: &Entry) {
+    let mut head = format!("{} {}", c.id, e.code);
+    if let Some(api) = &e.api {
+        head = format!("{} {api} {}", c.id, e.code);
+    }
+    if let Some(t) = &e.title {
+        let _ = write!(head, " {t}");
+    }
+    let status = match (&e.api, e.outcome) {
+        (Some(_), Some(o)) => format!(" (travels with HTTP {}; outcome: {o})", e.http_status),
+        _ => String::new(),
+    };
+    let _ = writeln!(out, "{head}{status}");
+    let field = |out: &mut String, name: &str, value: &str| {
+        let _ = writeln!(out, "  {name:<10}{value}");
+    };
+    for (i, (m, when)) in e.messages.iter().zip(&e.when).enumerate() {
+        let label = if i == 0 { "message" } else { "" };
+        field(out, label, &format!("\"{m}\" — {when}"));
+    }
+    field(out, "meaning", &e.meaning);
+    field(out, "category", e.category.as_str());
+    field(
+        out,
+        "action",
+        &format!("{} — {}", e.action_detail, e.advice),
+    );
+    if let Some(m) = &e.method {
+        field(
+            out,
+            "method",
+            &format!("{m} (the contract's rule for this method applied)"),
+        );
+    }
+    let origin = match e.origin {
+        verdict::Origin::Seed => "stated by the vendor's document",
+        verdict::Origin::Rfc => "from the HTTP standards",
+        verdict::Origin::Inferred => "our reading; the vendor's document states no client rule",
+    };
+    match &e.rule {
+        Some(rule) => field(out, "rule", &format!("{rule} ({origin})")),
+        None => field(out, "rule", origin),
+    }
+    if !e.headers.is_empty() {
+        let names: Vec<&str> = e.headers.iter().map(|h| h.as_str()).collect();
+        field(out, "headers", &names.join(", "));
+    }
+    if e.replay_safe {
+        field(
+            out,
+            "replay",
+            "safe to repeat whatever the method: the server did not act on the request",
+        );
+    }
+    if e.seed_duplicate {
+        field(
+            out,
+            "note",
+            "the document lists this number twice; this is its second row",
+        );
+    }
+    if !e.documented {
+        let base = c.extends.as_deref().unwrap_or("the baseline");
+        field(
+            out,
+            "note",
+            &format!(
+                "{}'s document does not name this status; the entry comes from {base}",
+                c.name
+            ),
+        );
+    }
+    if let Some(s) = &c.source {
+        let title = s
+            .title
+            .as_deref()
+            .map(|t| format!("\"{t}\", "))
+            .unwrap_or_default();
+        field(out, "source", &format!("{}{}", title, s.document));
+    }
+}
+
+pub(crate) fn list(contract: Option<&str>, all: bool, json: bool) -> Outcome {
+    let (catalog, ids) = match contract {
+        Some(arg) => {
+            let (catalog, id) = open(arg)?;
+            (catalog, vec![id])
+        }
+        None => {
+            let catalog = Catalog::builtin();
+            let ids = catalog.contracts().iter().map(|c| c.id.clone()).collect();
+            (Cow::Borrowed(catalog), ids)
+        }
+    };
+    let mut entries = Vec::new();
+    for id in &ids {
+        entries.extend(catalog.entries(id, all)?);
+    }
+    if json {
+        return print_json(&entries);
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            let text = e
+                .messages
+                .first()
+                .cloned()
+                .or_else(|| e.title.clone())
+                .unwrap_or_default();
+            let more = if e.messages.len() > 1 {
+                format!(" (+{} more)", e.messages.len() - 1)
+            } else {
+                String::new()
+            };
+            vec![
+                e.contract.clone(),
+                e.api.clone().unwrap_or_else(|| "-".into()),
+                e.code.to_string(),
+                e.http_status.to_string(),
+                e.category.to_string(),
+                e.action_detail.clone(),
+                format!("{}{more}", table::truncate(&text, 60)),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::format(
+            &[
+                "CONTRACT",
+                "API",
+                "CODE",
+                "HTTP",
+                "CATEGORY",
+                "ACTION",
+                "STATUS / MESSAGE"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+pub(crate) fn check(files: &[std::path::PathBuf], json: bool) -> Outcome {
+    let mut sources = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        sources.push(SourceFile::new(f.display().to_string(), text));
+    }
+    let result = Catalog::builtin().with_files(sources);
+    if json {
+        let problems: Vec<serde_json::Value> = match &result {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors
+                .0
+                .iter()
+                .flat_map(|e| {
+                    e.problems.iter().map(|p| {
+                        serde_json::json!({"file": e.origin, "line": p.line, "column": p.column, "field": p.field, "message": p.message})
+                    })
+                })
+                .collect(),
+        };
+        print_json(
+            &serde_json::json!({"valid": problems.is_empty(), "files": files.len(), "problems": problems}),
+        )?;
+    }
+    match result {
+        Ok(catalog) => {
+            if !json {
+                for f in files {
+                    println!("{}: ok", f.display());
+                }
+                tracing::debug!(contracts = catalog.contracts().len(), "catalog loaded");
+            }
+            Ok(())
+        }
+        Err(errors) => {
+            let n = errors.count();
+            let error = if json {
+                anyhow!("{n} problem(s) found")
+            } else {
+                anyhow!("{errors}\n{n} problem(s) found")
+            };
+            Err(Failure {
+                code: exit::INVALID,
+                error,
+            })
+        }
+    }
+}
+
+pub(crate) fn render(contract: &str, format: &str, output: Option<&Path>) -> Outcome {
+    let format: Format = format.parse()?;
+    let (catalog, id) = open(contract)?;
+    let text = verdict::render::render(catalog.contract(&id)?, format);
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}

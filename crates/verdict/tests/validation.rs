@@ -1,0 +1,178 @@
+//! Loading reports every problem of a file at once, each with its line, column and field.
+
+use verdict::{Catalog, LoadErrors, SourceFile};
+
+fn load(text: &str) -> Result<Catalog, LoadErrors> {
+    Catalog::builtin().with_files([SourceFile::new("t.toml", text)])
+}
+
+fn problems(text: &str) -> Vec<(usize, String, String)> {
+    let errors = load(text).expect_err("the contract should be rejected");
+    errors
+        .0
+        .iter()
+        .flat_map(|e| {
+            e.problems
+                .iter()
+                .map(|p| (p.line, p.field.clone(), p.message.clone()))
+        })
+        .collect()
+}
+
+const HEAD: &str = "[contract]\nid = \"t\"\nname = \"T\"\nextends = \"http\"\n";
+
+#[test]
+fn a_minimal_contract_inherits_everything() {
+    let c = load(HEAD).unwrap();
+    let t = c.get("t").unwrap();
+    assert_eq!(t.statuses.len(), c.get("http").unwrap().statuses.len());
+    assert!(t.documented_statuses().next().is_none());
+}
+
+#[test]
+fn every_problem_is_reported_with_line_and_field() {
+    let text = format!(
+        "{HEAD}\n[[status]]\ncode = 429\naction = \"retyr\"\n\n[[status]]\ncode = 700\n\n[error_body]\nmessage = \"msg\"\n\n[[status]]\ncode = 429\n"
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 4, "{p:#?}");
+    assert_eq!(p[0].0, 8);
+    assert_eq!(p[0].1, "status[0].action");
+    assert!(p[0].2.contains("did you mean \"retry\""), "{}", p[0].2);
+    assert_eq!((p[1].0, p[1].1.as_str()), (11, "status[1].code"));
+    assert!(p[1].2.contains("700 is not an HTTP status"));
+    assert_eq!((p[2].0, p[2].1.as_str()), (14, "error_body.message"));
+    assert!(p[2].2.contains("JSON pointer"));
+    assert_eq!((p[3].0, p[3].1.as_str()), (17, "status[2].code"));
+    assert!(p[3].2.contains("listed twice"));
+}
+
+#[test]
+fn unknown_keys_and_wrong_types() {
+    let text = format!("{HEAD}[retry]\nmax_retries = \"three\"\nfactr = 2.0\n");
+    let p = problems(&text);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(
+        p[0].2.contains("expected an integer, found string"),
+        "{p:?}"
+    );
+    assert!(
+        p[1].2
+            .contains("unknown key \"factr\"; did you mean \"factor\""),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn action_parameters_must_fit_the_action() {
+    let text = format!(
+        "{HEAD}[[status]]\ncode = 404\naction = \"fail\"\nwait_floor_s = 30\n\n[[status]]\ncode = 399\naction = \"redirect\"\nmeaning = \"m\"\ncategory = \"redirect\"\n"
+    );
+    let p = problems(&text);
+    assert!(p.iter().any(|x| x.1 == "status[0].wait_floor_s"), "{p:#?}");
+    assert!(
+        p.iter()
+            .any(|x| x.1 == "status[1].redirect" && x.2.contains("get\" or \"same")),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn a_status_without_a_base_entry_needs_every_field() {
+    let text = format!("{HEAD}[[status]]\ncode = 499\ntitle = \"Client Closed\"\n");
+    let p = problems(&text);
+    let fields: Vec<&str> = p.iter().map(|x| x.1.as_str()).collect();
+    assert!(fields.contains(&"status[0].meaning"), "{p:#?}");
+    assert!(fields.contains(&"status[0].category"), "{p:#?}");
+    assert!(fields.contains(&"status[0].action"), "{p:#?}");
+}
+
+#[test]
+fn repeated_application_codes_need_the_seed_duplicate_mark() {
+    let code = "[[api.code]]\ncode = 7\nhttp_status = 200\noutcome = \"error\"\ncategory = \"delivery\"\naction = \"fail\"\nmeaning = \"m\"\nmessages = [{ text = \"x\", when = \"w\" }]\n";
+    let text = format!("{HEAD}[[api]]\nid = \"a\"\nname = \"A\"\n{code}{code}");
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(p[0].2.contains("seed_duplicate"));
+
+    let marked = format!(
+        "{HEAD}[[api]]\nid = \"a\"\nname = \"A\"\n{code}{}",
+        code.replace("code = 7\n", "code = 7\nseed_duplicate = true\n")
+    );
+    let c = load(&marked).unwrap();
+    assert_eq!(c.get("t").unwrap().api("a").unwrap().code(7).count(), 2);
+
+    let lonely = format!(
+        "{HEAD}[[api]]\nid = \"a\"\nname = \"A\"\n{}",
+        code.replace("code = 7\n", "code = 7\nseed_duplicate = true\n")
+    );
+    assert!(problems(&lonely)[0].2.contains("no earlier row"));
+}
+
+#[test]
+fn extends_must_name_a_contract_and_cycles_are_caught() {
+    let p = problems("[contract]\nid = \"t\"\nname = \"T\"\nextends = \"htp\"\n");
+    assert_eq!(p[0].1, "contract.extends");
+    assert!(p[0].2.contains("did you mean \"http\""));
+
+    let a = SourceFile::new(
+        "a.toml",
+        "[contract]\nid = \"a\"\nname = \"A\"\nextends = \"b\"\n",
+    );
+    let b = SourceFile::new(
+        "b.toml",
+        "[contract]\nid = \"b\"\nname = \"B\"\nextends = \"a\"\n",
+    );
+    let err = Catalog::builtin().with_files([a, b]).unwrap_err();
+    assert_eq!(err.0.len(), 2);
+    assert!(err.to_string().contains("which extends it in turn"));
+}
+
+#[test]
+fn files_may_extend_each_other_and_replace_builtins() {
+    let base = SourceFile::new(
+        "base.toml",
+        "[contract]\nid = \"base\"\nname = \"B\"\nextends = \"http\"\n[[status]]\ncode = 404\naction = \"done\"\n",
+    );
+    let child = SourceFile::new(
+        "child.toml",
+        "[contract]\nid = \"child\"\nname = \"C\"\nextends = \"base\"\n",
+    );
+    let c = Catalog::builtin().with_files([child, base]).unwrap();
+    assert_eq!(
+        c.get("child").unwrap().status(404).unwrap().action,
+        verdict::Action::Done
+    );
+
+    let webex = SourceFile::new(
+        "webex.toml",
+        "[contract]\nid = \"webex\"\nname = \"Mine\"\nextends = \"http\"\n",
+    );
+    let c = Catalog::builtin().with_files([webex]).unwrap();
+    assert_eq!(c.get("webex").unwrap().name, "Mine");
+    assert_eq!(c.contracts().iter().filter(|x| x.id == "webex").count(), 1);
+}
+
+#[test]
+fn invalid_toml_is_reported_with_its_position() {
+    let p = problems("[contract\nid = 1\n");
+    assert_eq!(p[0].0, 1);
+    assert!(p[0].2.starts_with("invalid TOML"));
+}
+
+#[test]
+fn hostile_inputs_never_panic() {
+    let cases = [
+        "",
+        "\u{0}",
+        "[[status]]\ncode = 99999999999999999999999\n",
+        "[[status]]\ncode = -1\n",
+        "[contract]\nid = \"x\"\nname = \"x\"\n[[status]]\ncode = 200\n[[status.override]]\nmethod = \"get\"\n",
+        "[contract]\nid = \"x\"\nname = \"x\"\n[auth]\nscheme = \"api-key\"\n",
+        "status = 3\napi = \"x\"\n",
+        "[contract]\nid = \"x\"\nname = \"x\"\n[retry]\nbase_ms = 5000\ncap_ms = 10\n",
+    ];
+    for text in cases {
+        assert!(load(text).is_err(), "{text:?} should be rejected");
+    }
+}
