@@ -411,6 +411,21 @@ pub struct StatusEntry {
 }
 
 impl StatusEntry {
+    /// The action for `method`, without copying the entry.
+    ///
+    /// ```
+    /// use http::Method;
+    /// let rc = verdict::Catalog::builtin().get("ringcentral").unwrap();
+    /// assert_eq!(rc.status(404).unwrap().action_for(&Method::DELETE), verdict::Action::Done);
+    /// ```
+    pub fn action_for(&self, method: &Method) -> Action {
+        self.overrides
+            .iter()
+            .find(|o| o.method == method)
+            .and_then(|o| o.action)
+            .unwrap_or(self.action)
+    }
+
     /// The entry as it applies to `method`: an override for that method replaces the
     /// fields it sets.
     ///

@@ -1,0 +1,204 @@
+//! The catalog commands, run as a user runs them.
+
+use std::process::{Command, Output};
+
+fn verdict(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(args)
+        .output()
+        .expect("run verdict")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = verdict(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("valid JSON")
+}
+
+#[test]
+fn explain_an_application_code_in_every_api_that_has_it() {
+    let o = verdict(&["explain", "webex-connect", "7109"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("webex-connect messaging 7109"), "{out}");
+    assert!(
+        out.contains("webex-connect transaction-status 7109"),
+        "{out}"
+    );
+    assert!(out.contains("\"User in DnD\""), "{out}");
+    assert!(out.contains("outcome: error"), "{out}");
+}
+
+#[test]
+fn explain_applies_the_method_rule() {
+    let v = json(&[
+        "explain",
+        "ringcentral",
+        "404",
+        "--method",
+        "DELETE",
+        "--json",
+    ]);
+    assert_eq!(v[0]["action"], "done");
+    assert_eq!(v[0]["category"], "success");
+    assert_eq!(v[0]["method"], "DELETE");
+    let v = json(&["explain", "ringcentral", "404", "--json"]);
+    assert_eq!(v[0]["action"], "fail");
+    let text = stdout(&verdict(&["explain", "ringcentral", "404", "-X", "delete"]));
+    assert!(text.contains("done"), "{text}");
+}
+
+#[test]
+fn json_entries_have_the_documented_keys() {
+    let v = json(&[
+        "explain",
+        "webex-connect",
+        "7500",
+        "--api",
+        "transaction-status",
+        "--json",
+    ]);
+    let e = &v[0];
+    for key in [
+        "contract",
+        "api",
+        "code",
+        "http_status",
+        "messages",
+        "meaning",
+        "category",
+        "action",
+    ] {
+        assert!(e.get(key).is_some(), "missing {key} in {e}");
+    }
+    assert_eq!(e["contract"], "webex-connect");
+    assert_eq!(e["api"], "transaction-status");
+    assert_eq!(e["code"], 7500);
+    assert_eq!(e["messages"], serde_json::json!(["Delivered"]));
+    assert_eq!(e["outcome"], "success");
+
+    let v = json(&["explain", "token-api", "429", "--json"]);
+    assert_eq!(v[0]["api"], serde_json::Value::Null);
+    assert_eq!(v[0]["action"], "retry-after");
+    assert_eq!(v[0]["action_detail"], "retry-after (at least 60 s)");
+    assert_eq!(v[0]["messages"], serde_json::json!([]));
+}
+
+#[test]
+fn unknown_contract_or_code_is_one_line_with_close_matches_and_exit_2() {
+    let o = verdict(&["explain", "webx", "423"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("unknown contract \"webx\"") && err.contains("webex"),
+        "{err}"
+    );
+
+    let o = verdict(&["explain", "webex-connect", "7190"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("7109") && err.contains("7190"), "{err}");
+
+    let o = verdict(&["explain", "webex", "abc"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a code"));
+
+    let o = verdict(&["explain", "webex-connect", "7109", "--api", "mesaging"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("messaging"));
+}
+
+#[test]
+fn an_undocumented_status_falls_back_to_the_baseline() {
+    let o = verdict(&["explain", "webex", "418"]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("does not name this status"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn list_one_contract_and_all() {
+    let v = json(&["list", "webex", "--json"]);
+    assert_eq!(v.as_array().unwrap().len(), 19);
+    let all = json(&["list", "--json"]);
+    let n = all.as_array().unwrap().len();
+    assert!(n > 19 + 17 + 26 + 9 + 200, "{n}");
+    let human = stdout(&verdict(&["list", "token-api"]));
+    assert!(human.lines().next().unwrap().starts_with("CONTRACT"));
+    assert!(human.contains("retry-after (at least 60 s)"));
+}
+
+#[test]
+fn check_reports_problems_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[contract]\nid = \"bad\"\nname = \"Bad\"\nextends = \"http\"\n\n[[status]]\ncode = 429\naction = \"retyr\"\n").unwrap();
+    let o = verdict(&["check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.toml:8:10: status[0].action: unknown action \"retyr\""),
+        "{err}"
+    );
+
+    let v: serde_json::Value =
+        serde_json::from_slice(&verdict(&["check", "--json", bad.to_str().unwrap()]).stdout)
+            .unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["problems"][0]["line"], 8);
+
+    let ok = verdict(&[
+        "check",
+        "../../contracts/webex.toml",
+        "../../contracts/webex-connect.toml",
+    ]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+
+    let missing = verdict(&["check", "/nonexistent/x.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read"));
+}
+
+#[test]
+fn a_contract_file_works_wherever_an_id_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(&file, "[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"http\"\n\n[[status]]\ncode = 429\naction = \"retry-after\"\nwait_floor_s = 5\n").unwrap();
+    let v = json(&["explain", file.to_str().unwrap(), "429", "--json"]);
+    assert_eq!(v[0]["contract"], "mine");
+    assert_eq!(v[0]["action_detail"], "retry-after (at least 5 s)");
+}
+
+#[test]
+fn render_markdown_and_html() {
+    let md = stdout(&verdict(&["render", "whispir", "--format", "markdown"]));
+    assert!(md.starts_with("# Whispir API"), "{md}");
+    assert!(md.contains("| 301 | Moved Permanently |"), "{md}");
+    let html = stdout(&verdict(&["render", "webex-connect", "--format", "html"]));
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<td>param &#39;sms&#39; missing for channel sms</td>"));
+    assert!(html.contains("<td>User in DnD</td>"));
+    let o = verdict(&["render", "webex", "--format", "pdf"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown format \"pdf\""));
+}
+
+#[test]
+fn completions_for_bash() {
+    let o = verdict(&["completions", "bash"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("explain"));
+}
