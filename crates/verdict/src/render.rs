@@ -90,24 +90,16 @@ fn api_table(api: &Api) -> Table {
             rows.push(vec![
                 code.code.to_string(),
                 m.text.clone(),
-                format!("{} {}", code.meaning, m.when),
+                m.when.clone(),
+                code.category.to_string(),
                 code.outcome.to_string(),
                 code.http_status.to_string(),
                 code.action.to_string(),
             ]);
         }
     }
-    Table {
-        head: vec![
-            "Code",
-            "Message",
-            "Meaning",
-            "Outcome",
-            "HTTP",
-            "Client action",
-        ],
-        rows,
-    }
+    let head = vec!["Code", "Message", "When", "Category", "Outcome", "HTTP", "Client action"];
+    Table { head, rows }
 }
 
 fn md_cell(s: &str) -> String {
@@ -165,8 +157,11 @@ fn html_table(out: &mut String, t: &Table) {
 /// assert!(md.contains("| 423 | Locked |"));
 /// ```
 pub fn render(c: &Contract, format: Format) -> String {
-    let mut sections: Vec<(String, Option<String>, Table)> =
-        vec![("HTTP statuses".into(), None, status_table(c))];
+    let mut sections: Vec<(String, Option<String>, Table)> = Vec::new();
+    let statuses = status_table(c);
+    if !statuses.rows.is_empty() {
+        sections.push(("HTTP statuses".into(), None, statuses));
+    }
     for api in &c.apis {
         sections.push((
             format!("{} ({})", api.name, api.id),
