@@ -23,10 +23,14 @@
 
 #![warn(missing_docs)]
 
+pub mod budget;
 mod builtin;
 mod catalog;
+pub mod decide;
+pub mod headers;
 mod load;
 mod model;
+pub mod multipart;
 mod names;
 mod pointer;
 pub mod render;

@@ -1,0 +1,490 @@
+//! The decision engine: what a client must do with one response.
+//!
+//! [`decide`] is a pure function of the contract, the request, the response, the history
+//! of this request and the current time. It does no I/O and reads no clock, so every rule
+//! can be tested exhaustively; `verdict-client` carries its decisions out.
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use http::{HeaderMap, Method};
+//! use url::Url;
+//! use verdict::decide::{decide, Decision, History, Limits, RequestFacts, ResponseFacts};
+//!
+//! let contract = verdict::Catalog::builtin().get("token-api").unwrap();
+//! let url = Url::parse("https://api.example/v1/items").unwrap();
+//! let mut headers = HeaderMap::new();
+//! headers.insert("retry-after", "5".parse().unwrap());
+//! let d = decide(
+//!     contract,
+//!     &RequestFacts::new(&Method::GET, &url),
+//!     &ResponseFacts::new(429, &headers),
+//!     &History::default(),
+//!     &Limits { max_wait: Duration::from_secs(300), ..Limits::default() },
+//!     SystemTime::now(),
+//!     0.5,
+//! );
+//! // The document's floor: never less than 60 seconds.
+//! assert!(matches!(d, Decision::Retry { after, .. } if after == Duration::from_secs(60)));
+//! ```
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method};
+use url::Url;
+
+use crate::headers::{RetryAfterError, retry_after_header};
+use crate::model::{Action, Contract};
+use crate::names::{Jitter, MissingLocation, Outcome, RedirectMethod};
+
+/// What the engine knows about the request that was sent.
+#[derive(Debug, Clone)]
+pub struct RequestFacts<'a> {
+    /// Its method.
+    pub method: &'a Method,
+    /// Its URL.
+    pub url: &'a Url,
+    /// It carries the contract's idempotency header, so any method may be repeated.
+    pub idempotency_key: bool,
+    /// The API of the contract it belongs to, for application codes.
+    pub api: Option<&'a str>,
+    /// The caller asked to poll a 202's Location until the work ends.
+    pub poll: bool,
+}
+
+impl<'a> RequestFacts<'a> {
+    /// A request with no idempotency key, no API and no polling.
+    pub fn new(method: &'a Method, url: &'a Url) -> Self {
+        RequestFacts {
+            method,
+            url,
+            idempotency_key: false,
+            api: None,
+            poll: false,
+        }
+    }
+}
+
+/// What the engine knows about the response.
+#[derive(Debug, Clone)]
+pub struct ResponseFacts<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: &'a HeaderMap,
+    /// The application code found in the body, if the caller looked for one.
+    pub app_code: Option<u32>,
+}
+
+impl<'a> ResponseFacts<'a> {
+    /// A response with no application code.
+    pub fn new(status: u16, headers: &'a HeaderMap) -> Self {
+        ResponseFacts {
+            status,
+            headers,
+            app_code: None,
+        }
+    }
+}
+
+/// What already happened to this request.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Repeats already made after `retry` or `retry-after` decisions.
+    pub retries: u32,
+    /// Time already spent waiting.
+    pub waited: Duration,
+    /// Credentials were already refreshed once for this request.
+    pub refreshed: bool,
+    /// URLs reached by following redirects, in order (the first request's URL excluded).
+    pub hops: Vec<Url>,
+    /// Polls already made.
+    pub polls: u32,
+}
+
+/// The caller's bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The most time one request may spend waiting in all; a wait that would pass it is
+    /// refused at once rather than slept.
+    pub max_wait: Duration,
+    /// The most polls of a 202's Location.
+    pub max_polls: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_wait: Duration::from_secs(300),
+            max_polls: 60,
+        }
+    }
+}
+
+/// Why a wait was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCause {
+    /// Exponential back-off with jitter.
+    Backoff,
+    /// The server's `Retry-After`.
+    RetryAfter,
+    /// The contract's least wait, longer than what the server asked.
+    Floor,
+}
+
+impl fmt::Display for WaitCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WaitCause::Backoff => "back-off",
+            WaitCause::RetryAfter => "Retry-After",
+            WaitCause::Floor => "the contract's least wait",
+        })
+    }
+}
+
+/// What to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Finished; hand the response to the caller.
+    Done,
+    /// Send the same request again after `after`.
+    Retry {
+        /// How long to wait first.
+        after: Duration,
+        /// Why this long.
+        cause: WaitCause,
+        /// The server's Retry-After could not be read (the wait is a back-off instead).
+        ignored_header: Option<RetryAfterError>,
+    },
+    /// Send a request to `url`.
+    Redirect {
+        /// The method to use.
+        method: Method,
+        /// The next URL.
+        url: Url,
+        /// Send the original body again.
+        keep_body: bool,
+        /// The origin changes: remove every credential header.
+        strip_credentials: bool,
+        /// Later requests to the original URL should go to `url` directly.
+        permanent: bool,
+    },
+    /// Get fresh credentials once, then send the request again.
+    RefreshAuth,
+    /// The cached copy is current; use it.
+    UseCached,
+    /// Request `url` with GET after `after` to see whether the work has finished.
+    Poll {
+        /// The status resource.
+        url: Url,
+        /// How long to wait first.
+        after: Duration,
+    },
+    /// The body is a multipart batch to split into parts.
+    SplitBatch,
+    /// Stop: the request has failed.
+    Fail(Reason),
+}
+
+/// Why the engine stops a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Reason {
+    /// The contract says this answer is final.
+    #[error("the contract says this answer is final")]
+    Final,
+    /// The policy's repeats are used up.
+    #[error("gave up after {retries} repeat(s)")]
+    RetriesExhausted {
+        /// Repeats made.
+        retries: u32,
+    },
+    /// The wait the server or the contract asks for goes past the caller's limit.
+    #[error("the server asks for a wait of {} s, beyond the {} s this request may still wait", .wait.as_secs(), .limit.as_secs())]
+    WaitTooLong {
+        /// The wait asked for.
+        wait: Duration,
+        /// What was left of the caller's limit.
+        limit: Duration,
+    },
+    /// The method may not be repeated blindly and the request has no idempotency key.
+    #[error("{method} is not safe to repeat without an idempotency key")]
+    NotRepeatable {
+        /// The method.
+        method: Method,
+    },
+    /// Credentials were refreshed and still refused.
+    #[error("the credentials were refused again after a refresh")]
+    AuthRejected,
+    /// More redirects than the contract allows.
+    #[error("more than {max} redirects")]
+    TooManyRedirects {
+        /// The limit.
+        max: u32,
+    },
+    /// A redirect came back to a URL already visited.
+    #[error("redirect loop: {url} was already visited")]
+    RedirectLoop {
+        /// The repeated URL.
+        url: Url,
+    },
+    /// A redirect without a Location header.
+    #[error("redirect without a Location header")]
+    MissingLocation,
+    /// A Location that is not a usable URL.
+    #[error("redirect to an unusable Location \"{value}\"")]
+    BadLocation {
+        /// The header's value.
+        value: String,
+    },
+    /// A redirect from https to plain http.
+    #[error("refused redirect from https to plain http ({to})")]
+    Downgrade {
+        /// The insecure target.
+        to: Url,
+    },
+    /// A 202 was polled more often than allowed.
+    #[error("the work was still unfinished after {polls} polls")]
+    PollLimit {
+        /// Polls made.
+        polls: u32,
+    },
+}
+
+/// The action that applies to a response: its application code's, when the body carries a
+/// known one, else its status's (for the request's method). Also says whether an
+/// application code decided it.
+pub fn action_for(
+    contract: &Contract,
+    req: &RequestFacts<'_>,
+    resp: &ResponseFacts<'_>,
+) -> (Action, bool) {
+    if let Some(code) = resp.app_code {
+        let found = contract
+            .apis
+            .iter()
+            .filter(|a| req.api.is_none_or(|id| a.id == id))
+            .find_map(|a| a.code(code).next());
+        if let Some(c) = found {
+            let action = match c.outcome {
+                Outcome::Error => c.action,
+                _ => Action::Done,
+            };
+            return (action, true);
+        }
+    }
+    let status = contract
+        .status(resp.status)
+        // An unregistered status is understood as the first status of its class.
+        .or_else(|| contract.status(resp.status / 100 * 100));
+    match status {
+        Some(s) => (s.action_for(req.method), false),
+        None if (200..300).contains(&resp.status) => (Action::Done, false),
+        None => (Action::Fail, false),
+    }
+}
+
+/// Whether the request may be sent again after this response.
+fn repeatable(contract: &Contract, req: &RequestFacts<'_>, resp: &ResponseFacts<'_>) -> bool {
+    req.idempotency_key
+        || contract.retry.may_repeat(req.method)
+        || contract.status(resp.status).is_some_and(|s| s.replay_safe)
+}
+
+/// The back-off before repeat number `retry` (1-based), with jitter drawn from `sample`
+/// (a number in `[0, 1)` supplied by the caller).
+pub fn backoff(contract: &Contract, retry: u32, sample: f64) -> Duration {
+    let full = contract.retry.backoff(retry);
+    let sample = if sample.is_finite() {
+        sample.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    match contract.retry.jitter {
+        Jitter::None => full,
+        Jitter::Full => full.mul_f64(sample),
+        Jitter::Equal => full / 2 + (full / 2).mul_f64(sample),
+    }
+}
+
+/// Decides what to do with `resp`. `sample` is a random number in `[0, 1)` for jitter.
+pub fn decide(
+    contract: &Contract,
+    req: &RequestFacts<'_>,
+    resp: &ResponseFacts<'_>,
+    history: &History,
+    limits: &Limits,
+    now: SystemTime,
+    sample: f64,
+) -> Decision {
+    let (action, _) = action_for(contract, req, resp);
+    match action {
+        Action::Done => Decision::Done,
+        Action::Fail => Decision::Fail(Reason::Final),
+        Action::UseCached => Decision::UseCached,
+        Action::SplitBatch => Decision::SplitBatch,
+        Action::RefreshAuth if history.refreshed => Decision::Fail(Reason::AuthRejected),
+        Action::RefreshAuth => Decision::RefreshAuth,
+        Action::Poll => poll(contract, req, resp, history, limits, now, sample),
+        Action::Retry => retry(
+            contract,
+            req,
+            resp,
+            history,
+            limits,
+            now,
+            sample,
+            Duration::ZERO,
+        ),
+        Action::RetryAfter { floor } => {
+            retry(contract, req, resp, history, limits, now, sample, floor)
+        }
+        Action::Redirect { method, permanent } => {
+            redirect(contract, req, resp, history, method, permanent)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn retry(
+    contract: &Contract,
+    req: &RequestFacts<'_>,
+    resp: &ResponseFacts<'_>,
+    history: &History,
+    limits: &Limits,
+    now: SystemTime,
+    sample: f64,
+    floor: Duration,
+) -> Decision {
+    if !repeatable(contract, req, resp) {
+        return Decision::Fail(Reason::NotRepeatable {
+            method: req.method.clone(),
+        });
+    }
+    if history.retries >= contract.retry.max_retries {
+        return Decision::Fail(Reason::RetriesExhausted {
+            retries: history.retries,
+        });
+    }
+    let (mut after, mut cause, ignored_header) =
+        match retry_after_header(resp.headers, &contract.headers.retry_after, now) {
+            Some(Ok(d)) => (d, WaitCause::RetryAfter, None),
+            Some(Err(e)) => (
+                backoff(contract, history.retries + 1, sample),
+                WaitCause::Backoff,
+                Some(e),
+            ),
+            None => (
+                backoff(contract, history.retries + 1, sample),
+                WaitCause::Backoff,
+                None,
+            ),
+        };
+    if after < floor {
+        (after, cause) = (floor, WaitCause::Floor);
+    }
+    let left = limits.max_wait.saturating_sub(history.waited);
+    if after > left {
+        return Decision::Fail(Reason::WaitTooLong {
+            wait: after,
+            limit: left,
+        });
+    }
+    Decision::Retry {
+        after,
+        cause,
+        ignored_header,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn poll(
+    contract: &Contract,
+    req: &RequestFacts<'_>,
+    resp: &ResponseFacts<'_>,
+    history: &History,
+    limits: &Limits,
+    now: SystemTime,
+    sample: f64,
+) -> Decision {
+    let location = resp.headers.get(http::header::LOCATION);
+    if !req.poll || location.is_none() {
+        return Decision::Done;
+    }
+    if history.polls >= limits.max_polls {
+        return Decision::Fail(Reason::PollLimit {
+            polls: history.polls,
+        });
+    }
+    let url = match location_url(req.url, location) {
+        Ok(url) => url,
+        Err(reason) => return Decision::Fail(reason),
+    };
+    let after = match retry_after_header(resp.headers, &contract.headers.retry_after, now) {
+        Some(Ok(d)) => d,
+        _ => backoff(contract, history.polls + 1, sample).max(contract.retry.base / 2),
+    };
+    let left = limits.max_wait.saturating_sub(history.waited);
+    if after > left {
+        return Decision::Fail(Reason::WaitTooLong {
+            wait: after,
+            limit: left,
+        });
+    }
+    Decision::Poll { url, after }
+}
+
+fn location_url(base: &Url, value: Option<&http::HeaderValue>) -> Result<Url, Reason> {
+    let Some(value) = value else {
+        return Err(Reason::MissingLocation);
+    };
+    let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    match value.to_str().ok().and_then(|s| base.join(s.trim()).ok()) {
+        Some(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        _ => Err(Reason::BadLocation { value: text }),
+    }
+}
+
+fn redirect(
+    contract: &Contract,
+    req: &RequestFacts<'_>,
+    resp: &ResponseFacts<'_>,
+    history: &History,
+    rule: RedirectMethod,
+    permanent: bool,
+) -> Decision {
+    let max = contract.redirects.max_hops;
+    if history.hops.len() as u32 >= max {
+        return Decision::Fail(Reason::TooManyRedirects { max });
+    }
+    let location = resp.headers.get(http::header::LOCATION);
+    let url = match (location, contract.redirects.missing_location) {
+        // Repeating the same URL is what the contract asks; the hop limit bounds it.
+        (None, MissingLocation::Repeat) => req.url.clone(),
+        (None, MissingLocation::Fail) => return Decision::Fail(Reason::MissingLocation),
+        (Some(_), _) => match location_url(req.url, location) {
+            Ok(url) => {
+                if url == *req.url || history.hops.contains(&url) {
+                    return Decision::Fail(Reason::RedirectLoop { url });
+                }
+                url
+            }
+            Err(reason) => return Decision::Fail(reason),
+        },
+    };
+    if req.url.scheme() == "https" && url.scheme() == "http" {
+        return Decision::Fail(Reason::Downgrade { to: url });
+    }
+    let (method, keep_body) = match rule {
+        RedirectMethod::Same => (req.method.clone(), true),
+        RedirectMethod::Get if req.method == Method::HEAD => (Method::HEAD, false),
+        RedirectMethod::Get => (Method::GET, false),
+    };
+    let strip_credentials = url.origin() != req.url.origin();
+    Decision::Redirect {
+        method,
+        url,
+        keep_body,
+        strip_credentials,
+        permanent: permanent && location.is_some(),
+    }
+}

@@ -1,0 +1,240 @@
+//! Parsers for the response headers a client acts on: `Retry-After`, rate-limit quotas
+//! and `Link`. Pure functions: the current time is an argument.
+
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+use url::Url;
+
+use crate::model::{Header, RateLimitHeaders};
+
+/// Why a `Retry-After` value cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetryAfterError {
+    /// The header is not visible ASCII.
+    #[error("Retry-After is not readable text")]
+    NotText,
+    /// A negative number of seconds.
+    #[error("Retry-After \"{0}\" is negative")]
+    Negative(String),
+    /// More seconds than fit in a duration.
+    #[error("Retry-After \"{0}\" is too large to be a wait")]
+    TooLarge(String),
+    /// Neither delta-seconds nor an HTTP date.
+    #[error("Retry-After \"{0}\" is neither a number of seconds nor an HTTP date")]
+    Invalid(String),
+}
+
+/// The wait a `Retry-After` value asks for at `now`: delta-seconds, or an HTTP date (a date
+/// in the past means no wait).
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use verdict::headers::retry_after;
+/// let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // 2015-10-21 07:28:00 UTC
+/// assert_eq!(retry_after("120", now), Ok(Duration::from_secs(120)));
+/// assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Ok(Duration::from_secs(30)));
+/// assert!(retry_after("soon", now).is_err());
+/// ```
+pub fn retry_after(value: &str, now: SystemTime) -> Result<Duration, RetryAfterError> {
+    let v = value.trim();
+    if v.starts_with('-') && v[1..].bytes().all(|b| b.is_ascii_digit()) && v.len() > 1 {
+        return Err(RetryAfterError::Negative(v.to_owned()));
+    }
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| RetryAfterError::TooLarge(v.to_owned()));
+    }
+    match httpdate::parse_http_date(v) {
+        Ok(at) => Ok(at.duration_since(now).unwrap_or(Duration::ZERO)),
+        Err(_) => Err(RetryAfterError::Invalid(v.to_owned())),
+    }
+}
+
+/// The `Retry-After` header of a response, read with the contract's header name.
+pub fn retry_after_header(
+    headers: &HeaderMap,
+    name: &Header,
+    now: SystemTime,
+) -> Option<Result<Duration, RetryAfterError>> {
+    let value = headers.get(name.name())?;
+    Some(match value.to_str() {
+        Ok(s) => retry_after(s, now),
+        Err(_) => Err(RetryAfterError::NotText),
+    })
+}
+
+/// What the rate-limit headers of one response say about the caller's quota.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Quota {
+    /// Requests allowed in the window.
+    pub limit: Option<u64>,
+    /// Requests left in the window.
+    pub remaining: Option<u64>,
+    /// How long until the window resets (from a reset header, or the window length).
+    pub reset_after: Option<Duration>,
+    /// The quota group the request counted against.
+    pub group: Option<String>,
+}
+
+impl Quota {
+    /// Whether the quota is used up, so that the next request would be refused.
+    pub fn exhausted(&self) -> bool {
+        self.remaining == Some(0)
+    }
+}
+
+/// Reads the rate-limit headers named by a contract. Values that are not numbers are
+/// ignored; a reset above 10^9 is taken as a Unix time, anything else as seconds to wait.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use http::HeaderMap;
+/// let rc = verdict::Catalog::builtin().get("ringcentral").unwrap();
+/// let mut h = HeaderMap::new();
+/// h.insert("x-rate-limit-remaining", "0".parse().unwrap());
+/// h.insert("x-rate-limit-window", "60".parse().unwrap());
+/// let q = verdict::headers::quota(&rc.rate_limit, &h, SystemTime::now()).unwrap();
+/// assert!(q.exhausted());
+/// assert_eq!(q.reset_after, Some(Duration::from_secs(60)));
+/// ```
+pub fn quota(names: &RateLimitHeaders, headers: &HeaderMap, now: SystemTime) -> Option<Quota> {
+    let text = |h: &Option<Header>| {
+        h.as_ref()
+            .and_then(|h| headers.get(h.name()))
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let number = |h: &Option<Header>| text(h).and_then(|s| s.parse::<u64>().ok());
+    let reset = number(&names.reset).map(|n| {
+        if n > 1_000_000_000 {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(n);
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        } else {
+            Duration::from_secs(n)
+        }
+    });
+    let q = Quota {
+        limit: number(&names.limit),
+        remaining: number(&names.remaining),
+        reset_after: reset.or_else(|| number(&names.window).map(Duration::from_secs)),
+        group: text(&names.group).map(str::to_owned),
+    };
+    (q != Quota::default()).then_some(q)
+}
+
+/// Why a `Link` header cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// A link value is not `<uri>; params`.
+    #[error("malformed Link header near \"{0}\"")]
+    Malformed(String),
+    /// The target is not a valid URL.
+    #[error("Link target \"{0}\" is not a valid URL")]
+    BadUrl(String),
+}
+
+/// The target of the `rel="next"` link in a `Link` header value, resolved against `base`.
+///
+/// ```
+/// use url::Url;
+/// let base = Url::parse("https://webexapis.com/v1/rooms").unwrap();
+/// let next = verdict::headers::next_link(r#"<https://webexapis.com/v1/rooms?cursor=abc>; rel="next""#, &base);
+/// assert_eq!(next.unwrap().unwrap().as_str(), "https://webexapis.com/v1/rooms?cursor=abc");
+/// assert!(verdict::headers::next_link("garbage", &base).is_err());
+/// ```
+pub fn next_link(value: &str, base: &Url) -> Result<Option<Url>, LinkError> {
+    let mut rest = value.trim();
+    while !rest.is_empty() {
+        let Some(after_lt) = rest.strip_prefix('<') else {
+            return Err(LinkError::Malformed(rest.chars().take(40).collect()));
+        };
+        let Some(end) = after_lt.find('>') else {
+            return Err(LinkError::Malformed(rest.chars().take(40).collect()));
+        };
+        let target = &after_lt[..end];
+        let mut params = &after_lt[end + 1..];
+        // Parameters run to the next comma that is outside quotes.
+        let mut in_quotes = false;
+        let mut cut = params.len();
+        for (i, c) in params.char_indices() {
+            match c {
+                '"' => in_quotes = !in_quotes,
+                ',' if !in_quotes => {
+                    cut = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let next_rest = params.get(cut + 1..).unwrap_or("").trim_start();
+        params = &params[..cut];
+        let is_next = params.split(';').any(|p| {
+            let mut kv = p.splitn(2, '=');
+            let key = kv.next().unwrap_or("").trim();
+            let val = kv.next().unwrap_or("").trim().trim_matches('"');
+            key.eq_ignore_ascii_case("rel")
+                && val
+                    .split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("next"))
+        });
+        if is_next {
+            return base
+                .join(target)
+                .map(Some)
+                .map_err(|_| LinkError::BadUrl(target.to_owned()));
+        }
+        rest = next_rest;
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(retry_after(" 0 ", now), Ok(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now),
+            Ok(Duration::ZERO)
+        );
+        assert!(matches!(
+            retry_after("-3", now),
+            Err(RetryAfterError::Negative(_))
+        ));
+        assert!(matches!(
+            retry_after("99999999999999999999999", now),
+            Err(RetryAfterError::TooLarge(_))
+        ));
+        assert!(matches!(
+            retry_after("", now),
+            Err(RetryAfterError::Invalid(_))
+        ));
+        assert!(matches!(
+            retry_after("1.5", now),
+            Err(RetryAfterError::Invalid(_))
+        ));
+        assert_eq!(
+            retry_after("31536000000", now),
+            Ok(Duration::from_secs(31_536_000_000))
+        );
+    }
+
+    #[test]
+    fn link_header_forms() {
+        let base = Url::parse("https://a.example/v1/items").unwrap();
+        let two = r#"<https://a.example/v1/items?p=1>; rel="prev", <?p=3>; rel="next""#;
+        assert_eq!(
+            next_link(two, &base).unwrap().unwrap().as_str(),
+            "https://a.example/v1/items?p=3"
+        );
+        assert_eq!(next_link(r#"<x>; rel="last""#, &base).unwrap(), None);
+        assert!(next_link("<unterminated; rel=next", &base).is_err());
+        assert!(next_link(r#"<http://[bad>; rel="next""#, &base).is_err());
+    }
+}

@@ -1,0 +1,597 @@
+//! The decision engine, case by case and by property.
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method};
+use proptest::prelude::*;
+use url::Url;
+use verdict::Catalog;
+use verdict::decide::{
+    Decision, History, Limits, Reason, RequestFacts, ResponseFacts, WaitCause, decide,
+};
+
+fn url(s: &str) -> Url {
+    Url::parse(s).unwrap()
+}
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    h
+}
+
+fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+fn run(
+    contract: &str,
+    method: Method,
+    status: u16,
+    h: &[(&str, &str)],
+    history: &History,
+) -> Decision {
+    let c = Catalog::builtin().get(contract).unwrap();
+    let u = url("https://api.example/v1/things/1");
+    let hm = headers(h);
+    decide(
+        c,
+        &RequestFacts::new(&method, &u),
+        &ResponseFacts::new(status, &hm),
+        history,
+        &Limits::default(),
+        now(),
+        0.5,
+    )
+}
+
+#[test]
+fn success_and_final_failures() {
+    assert_eq!(
+        run("webex", Method::GET, 200, &[], &History::default()),
+        Decision::Done
+    );
+    assert_eq!(
+        run("webex", Method::GET, 404, &[], &History::default()),
+        Decision::Fail(Reason::Final)
+    );
+    assert_eq!(
+        run("webex", Method::POST, 409, &[], &History::default()),
+        Decision::Fail(Reason::Final)
+    );
+    assert_eq!(
+        run("ringcentral", Method::GET, 207, &[], &History::default()),
+        Decision::SplitBatch
+    );
+    assert_eq!(
+        run("whispir", Method::GET, 304, &[], &History::default()),
+        Decision::UseCached
+    );
+}
+
+#[test]
+fn delete_of_a_missing_resource_is_done_where_the_contract_says_so() {
+    assert_eq!(
+        run("ringcentral", Method::DELETE, 404, &[], &History::default()),
+        Decision::Done
+    );
+    assert_eq!(
+        run("ringcentral", Method::GET, 404, &[], &History::default()),
+        Decision::Fail(Reason::Final)
+    );
+    assert_eq!(
+        run("webex", Method::DELETE, 404, &[], &History::default()),
+        Decision::Fail(Reason::Final)
+    );
+}
+
+#[test]
+fn retry_after_seconds_date_floor_and_garbage() {
+    let d = run(
+        "webex",
+        Method::GET,
+        429,
+        &[("retry-after", "7")],
+        &History::default(),
+    );
+    assert_eq!(
+        d,
+        Decision::Retry {
+            after: Duration::from_secs(7),
+            cause: WaitCause::RetryAfter,
+            ignored_header: None
+        }
+    );
+
+    let date = httpdate::fmt_http_date(now() + Duration::from_secs(90));
+    let d = run(
+        "webex",
+        Method::GET,
+        423,
+        &[("retry-after", &date)],
+        &History::default(),
+    );
+    assert!(
+        matches!(d, Decision::Retry { after, cause: WaitCause::RetryAfter, .. } if after == Duration::from_secs(90)),
+        "{d:?}"
+    );
+
+    // token-api: at least 60 s whatever the header says, on 429 and 503.
+    for status in [429, 503] {
+        let d = run(
+            "token-api",
+            Method::POST,
+            status,
+            &[("retry-after", "2")],
+            &History::default(),
+        );
+        assert_eq!(
+            d,
+            Decision::Retry {
+                after: Duration::from_secs(60),
+                cause: WaitCause::Floor,
+                ignored_header: None
+            }
+        );
+    }
+
+    // Garbage or negative: back off as if there were no header, and say so.
+    for bad in ["soon", "-5", "1.5"] {
+        let d = run(
+            "webex",
+            Method::GET,
+            429,
+            &[("retry-after", bad)],
+            &History::default(),
+        );
+        assert!(
+            matches!(
+                d,
+                Decision::Retry {
+                    cause: WaitCause::Backoff,
+                    ignored_header: Some(_),
+                    ..
+                }
+            ),
+            "{bad}: {d:?}"
+        );
+    }
+
+    // Years: refused at once, with the wait.
+    let d = run(
+        "webex",
+        Method::GET,
+        429,
+        &[("retry-after", "315360000")],
+        &History::default(),
+    );
+    assert_eq!(
+        d,
+        Decision::Fail(Reason::WaitTooLong {
+            wait: Duration::from_secs(315_360_000),
+            limit: Duration::from_secs(300)
+        })
+    );
+}
+
+#[test]
+fn wait_limit_counts_what_was_already_waited() {
+    let h = History {
+        waited: Duration::from_secs(295),
+        ..History::default()
+    };
+    let d = run("webex", Method::GET, 429, &[("retry-after", "10")], &h);
+    assert_eq!(
+        d,
+        Decision::Fail(Reason::WaitTooLong {
+            wait: Duration::from_secs(10),
+            limit: Duration::from_secs(5)
+        })
+    );
+}
+
+#[test]
+fn ringcentral_retries_5xx_three_times_with_growing_backoff() {
+    let c = Catalog::builtin().get("ringcentral").unwrap();
+    let mut waits = Vec::new();
+    for retries in 0..5 {
+        let h = History {
+            retries,
+            ..History::default()
+        };
+        match run("ringcentral", Method::GET, 500, &[], &h) {
+            Decision::Retry {
+                after,
+                cause: WaitCause::Backoff,
+                ..
+            } => waits.push(after),
+            Decision::Fail(Reason::RetriesExhausted { retries: 3 }) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(waits.len(), 3);
+    // Jitter sample 0.5 with full jitter: half of base * 2^n.
+    assert_eq!(waits, [c.retry.base / 2, c.retry.base, c.retry.base * 2]);
+    // Other 5xx are not repeated, per the document.
+    assert_eq!(
+        run("ringcentral", Method::GET, 502, &[], &History::default()),
+        Decision::Fail(Reason::Final)
+    );
+}
+
+#[test]
+fn non_idempotent_requests_are_not_repeated_without_a_key() {
+    let d = run("webex", Method::POST, 500, &[], &History::default());
+    assert_eq!(
+        d,
+        Decision::Fail(Reason::NotRepeatable {
+            method: Method::POST
+        })
+    );
+    // 429 means the server did not act: safe to repeat.
+    assert!(matches!(
+        run("webex", Method::POST, 429, &[], &History::default()),
+        Decision::Retry { .. }
+    ));
+    // With the idempotency key, it may.
+    let c = Catalog::builtin().get("webex").unwrap();
+    let u = url("https://api.example/v1/x");
+    let mut req = RequestFacts::new(&Method::POST, &u);
+    req.idempotency_key = true;
+    let hm = HeaderMap::new();
+    let d = decide(
+        c,
+        &req,
+        &ResponseFacts::new(500, &hm),
+        &History::default(),
+        &Limits::default(),
+        now(),
+        0.1,
+    );
+    assert!(matches!(d, Decision::Retry { .. }), "{d:?}");
+}
+
+#[test]
+fn redirect_method_rules() {
+    for (status, method, want, body) in [
+        (301, Method::POST, Method::GET, false),
+        (302, Method::PUT, Method::GET, false),
+        (303, Method::DELETE, Method::GET, false),
+        (303, Method::HEAD, Method::HEAD, false),
+        (307, Method::POST, Method::POST, true),
+        (308, Method::PUT, Method::PUT, true),
+    ] {
+        match run(
+            "ringcentral",
+            method.clone(),
+            status,
+            &[("location", "/v1/elsewhere")],
+            &History::default(),
+        ) {
+            Decision::Redirect {
+                method: m,
+                url: u,
+                keep_body,
+                strip_credentials,
+                permanent,
+            } => {
+                assert_eq!(m, want, "{status} {method}");
+                assert_eq!(keep_body, body, "{status} {method}");
+                assert_eq!(u.as_str(), "https://api.example/v1/elsewhere");
+                assert!(!strip_credentials);
+                assert_eq!(permanent, status == 301 || status == 308, "{status}");
+            }
+            other => panic!("{status}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn redirect_safety() {
+    let cross = run(
+        "webex",
+        Method::GET,
+        302,
+        &[("location", "https://other.example/x")],
+        &History::default(),
+    );
+    assert!(
+        matches!(
+            cross,
+            Decision::Redirect {
+                strip_credentials: true,
+                ..
+            }
+        ),
+        "{cross:?}"
+    );
+    let port = run(
+        "webex",
+        Method::GET,
+        302,
+        &[("location", "https://api.example:8443/x")],
+        &History::default(),
+    );
+    assert!(
+        matches!(
+            port,
+            Decision::Redirect {
+                strip_credentials: true,
+                ..
+            }
+        ),
+        "{port:?}"
+    );
+
+    let down = run(
+        "webex",
+        Method::GET,
+        302,
+        &[("location", "http://api.example/x")],
+        &History::default(),
+    );
+    assert!(
+        matches!(down, Decision::Fail(Reason::Downgrade { .. })),
+        "{down:?}"
+    );
+
+    let scheme = run(
+        "webex",
+        Method::GET,
+        302,
+        &[("location", "file:///etc/passwd")],
+        &History::default(),
+    );
+    assert!(
+        matches!(scheme, Decision::Fail(Reason::BadLocation { .. })),
+        "{scheme:?}"
+    );
+
+    let h = History {
+        hops: vec![url("https://api.example/a")],
+        ..History::default()
+    };
+    let looped = run("webex", Method::GET, 302, &[("location", "/a")], &h);
+    assert!(
+        matches!(looped, Decision::Fail(Reason::RedirectLoop { .. })),
+        "{looped:?}"
+    );
+
+    let h = History {
+        hops: (0..10)
+            .map(|i| url(&format!("https://api.example/{i}")))
+            .collect(),
+        ..History::default()
+    };
+    let many = run("webex", Method::GET, 302, &[("location", "/z")], &h);
+    assert_eq!(many, Decision::Fail(Reason::TooManyRedirects { max: 10 }));
+}
+
+#[test]
+fn missing_location_repeats_for_ringcentral_and_fails_elsewhere() {
+    match run("ringcentral", Method::GET, 302, &[], &History::default()) {
+        Decision::Redirect {
+            url: u, permanent, ..
+        } => {
+            assert_eq!(u.as_str(), "https://api.example/v1/things/1");
+            assert!(!permanent);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        run("webex", Method::GET, 302, &[], &History::default()),
+        Decision::Fail(Reason::MissingLocation)
+    );
+}
+
+#[test]
+fn unauthorized_refreshes_once() {
+    assert_eq!(
+        run("webex", Method::GET, 401, &[], &History::default()),
+        Decision::RefreshAuth
+    );
+    let h = History {
+        refreshed: true,
+        ..History::default()
+    };
+    assert_eq!(
+        run("webex", Method::GET, 401, &[], &h),
+        Decision::Fail(Reason::AuthRejected)
+    );
+    // token-api's 401 is the caller's mistake: refreshing cannot help.
+    assert_eq!(
+        run("token-api", Method::GET, 401, &[], &History::default()),
+        Decision::Fail(Reason::Final)
+    );
+}
+
+#[test]
+fn application_codes_decide_over_the_status() {
+    let c = Catalog::builtin().get("webex-connect").unwrap();
+    let u = url("https://api.example/v1/status");
+    let hm = HeaderMap::new();
+    let req = RequestFacts {
+        api: Some("transaction-status"),
+        ..RequestFacts::new(&Method::GET, &u)
+    };
+    let with = |code| ResponseFacts {
+        app_code: Some(code),
+        ..ResponseFacts::new(200, &hm)
+    };
+    let d = |code| {
+        decide(
+            c,
+            &req,
+            &with(code),
+            &History::default(),
+            &Limits::default(),
+            now(),
+            0.5,
+        )
+    };
+    assert_eq!(d(7109), Decision::Fail(Reason::Final));
+    assert_eq!(d(7500), Decision::Done);
+    assert_eq!(d(7501), Decision::Done);
+    // An unknown code leaves the HTTP status in charge.
+    assert_eq!(d(1), Decision::Done);
+}
+
+#[test]
+fn accepted_work_is_polled_only_when_asked() {
+    let c = Catalog::builtin().get("whispir").unwrap();
+    let u = url("https://api.example/messages");
+    let hm = headers(&[("location", "/jobs/9"), ("retry-after", "1")]);
+    let resp = ResponseFacts::new(202, &hm);
+    let plain = RequestFacts::new(&Method::POST, &u);
+    assert_eq!(
+        decide(
+            c,
+            &plain,
+            &resp,
+            &History::default(),
+            &Limits::default(),
+            now(),
+            0.5
+        ),
+        Decision::Done
+    );
+    let asking = RequestFacts {
+        poll: true,
+        ..plain.clone()
+    };
+    let d = decide(
+        c,
+        &asking,
+        &resp,
+        &History::default(),
+        &Limits::default(),
+        now(),
+        0.5,
+    );
+    assert_eq!(
+        d,
+        Decision::Poll {
+            url: url("https://api.example/jobs/9"),
+            after: Duration::from_secs(1)
+        }
+    );
+    let h = History {
+        polls: 60,
+        ..History::default()
+    };
+    assert_eq!(
+        decide(c, &asking, &resp, &h, &Limits::default(), now(), 0.5),
+        Decision::Fail(Reason::PollLimit { polls: 60 })
+    );
+}
+
+#[test]
+fn unregistered_statuses_act_like_their_class() {
+    assert!(matches!(
+        run("webex", Method::GET, 599, &[], &History::default()),
+        Decision::Retry { .. }
+    ));
+    assert_eq!(
+        run("webex", Method::GET, 299, &[], &History::default()),
+        Decision::Done
+    );
+    assert_eq!(
+        run("webex", Method::GET, 499, &[], &History::default()),
+        Decision::Fail(Reason::Final)
+    );
+}
+
+fn contract_ids() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "http",
+        "webex",
+        "whispir",
+        "ringcentral",
+        "token-api",
+        "webex-connect",
+    ])
+}
+
+fn methods() -> impl Strategy<Value = Method> {
+    prop::sample::select(vec![
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ])
+}
+
+fn retry_after_values() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        Just(None),
+        (0u64..400).prop_map(|s| Some(s.to_string())),
+        Just(Some("garbage".to_string())),
+        Just(Some("-1".to_string())),
+        (0u64..400).prop_map(|s| Some(httpdate::fmt_http_date(now() + Duration::from_secs(s)))),
+    ]
+}
+
+proptest! {
+    /// Driving the engine until it stops never repeats more than the policy allows nor
+    /// waits longer than the caller's limit.
+    #[test]
+    fn attempts_and_waits_stay_within_bounds(
+        id in contract_ids(),
+        method in methods(),
+        statuses in prop::collection::vec(100u16..600, 1..20),
+        ra in retry_after_values(),
+        max_wait in 0u64..400,
+        key in any::<bool>(),
+        sample in 0.0f64..1.0,
+    ) {
+        let c = Catalog::builtin().get(id).unwrap();
+        let u = url("https://api.example/v1/x");
+        let limits = Limits { max_wait: Duration::from_secs(max_wait), ..Limits::default() };
+        let mut h = History::default();
+        let req = RequestFacts { idempotency_key: key, ..RequestFacts::new(&method, &u) };
+        for status in statuses.iter().cycle().take(50) {
+            let mut hm = HeaderMap::new();
+            if let Some(v) = &ra { hm.insert("retry-after", v.parse().unwrap()); }
+            match decide(c, &req, &ResponseFacts::new(*status, &hm), &h, &limits, now(), sample) {
+                Decision::Retry { after, .. } => {
+                    h.retries += 1;
+                    h.waited += after;
+                    prop_assert!(req.idempotency_key || c.retry.may_repeat(&method) || c.status(*status).is_some_and(|s| s.replay_safe),
+                        "{method} repeated after {status} without a key");
+                }
+                _ => continue,
+            }
+            prop_assert!(h.retries <= c.retry.max_retries);
+            prop_assert!(h.waited <= limits.max_wait);
+        }
+    }
+
+    /// A redirect to another origin always strips credentials, and never downgrades.
+    #[test]
+    fn redirects_never_carry_credentials_across_origins(
+        id in contract_ids(),
+        method in methods(),
+        status in prop::sample::select(vec![301u16, 302, 303, 307, 308]),
+        scheme in prop::sample::select(vec!["http", "https"]),
+        host in prop::sample::select(vec!["api.example", "evil.example", "api.example:444"]),
+        path in "[a-z/]{0,12}",
+        from_https in any::<bool>(),
+    ) {
+        let c = Catalog::builtin().get(id).unwrap();
+        let from = url(if from_https { "https://api.example/v1/x" } else { "http://api.example/v1/x" });
+        let location = format!("{scheme}://{host}/{path}");
+        let hm = headers(&[("location", &location)]);
+        let d = decide(c, &RequestFacts::new(&method, &from), &ResponseFacts::new(status, &hm), &History::default(), &Limits::default(), now(), 0.5);
+        if let Decision::Redirect { url: to, strip_credentials, .. } = d {
+            prop_assert!(to.origin() == from.origin() || strip_credentials);
+            prop_assert!(!(from.scheme() == "https" && to.scheme() == "http"));
+        }
+    }
+}
