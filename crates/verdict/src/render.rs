@@ -98,7 +98,15 @@ fn api_table(api: &Api) -> Table {
             ]);
         }
     }
-    let head = vec!["Code", "Message", "When", "Category", "Outcome", "HTTP", "Client action"];
+    let head = vec![
+        "Code",
+        "Message",
+        "When",
+        "Category",
+        "Outcome",
+        "HTTP",
+        "Client action",
+    ];
     Table { head, rows }
 }
 
