@@ -1,0 +1,61 @@
+//! reqwest middleware that obeys an API's response contract.
+//!
+//! The middleware asks [`verdict::decide`] what each response means and carries the
+//! decision out: exponential back-off with jitter, `Retry-After` (seconds or date, with the
+//! contract's floor and the caller's cap), rate-limit windows shared per credential,
+//! redirects with the right method and no credentials across origins, one credential
+//! refresh after a 401, conditional GETs answered from the stored copy on 304, polling of
+//! a 202's Location, and application codes inside bodies. What fails comes back as one
+//! typed [`Error`] with the vendor's code, message and tracking id and every attempt.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();
+//! let client = verdict_client::client(verdict_client::Verdict::builder(contract).build())?;
+//! match client.get("https://webexapis.com/v1/rooms").bearer_auth("TOKEN").send().await {
+//!     Ok(response) => println!("{}", response.text().await?),
+//!     Err(e) => match verdict_client::Error::from_middleware(&e) {
+//!         Some(v) => eprintln!("{v}"), // one line: status, vendor message, tracking id, attempts
+//!         None => eprintln!("{e}"),
+//!     },
+//! }
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod auth;
+mod batch;
+mod cache;
+mod error;
+mod middleware;
+pub mod store;
+pub mod timer;
+
+pub use auth::Credentials;
+pub use batch::batch;
+pub use cache::Revalidated;
+pub use error::{Attempt, Attempts, Error, ErrorKind};
+pub use middleware::{RequestOptions, Verdict, VerdictBuilder};
+
+/// A reqwest client builder set up for the middleware: automatic redirects off (the
+/// middleware follows them by the contract's rules) and TLS through rustls.
+pub fn http_client() -> reqwest::ClientBuilder {
+    // A second install finds one already there, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+}
+
+/// A client with `verdict` as its middleware, on [`http_client`].
+pub fn client(
+    verdict: Verdict,
+) -> Result<reqwest_middleware::ClientWithMiddleware, reqwest::Error> {
+    Ok(
+        reqwest_middleware::ClientBuilder::new(http_client().build()?)
+            .with(verdict)
+            .build(),
+    )
+}

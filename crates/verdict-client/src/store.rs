@@ -1,0 +1,137 @@
+//! State shared by every request of a client, or by many clients: back-offs learned from
+//! `Retry-After` and quotas, permanent redirects, and the retry budget.
+//!
+//! [`MemoryStore`] keeps it in the process. The trait is small so that other backends
+//! (Redis, for fleets of workers) can share it between processes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use verdict::budget::RetryBudget;
+
+/// A failure of the store itself. The client logs it and carries on with what it knows
+/// locally; a store failure never fails a request.
+#[derive(Debug, thiserror::Error)]
+#[error("state store: {0}")]
+pub struct StoreError(pub String);
+
+/// Shared client state. Keys are opaque strings built by the middleware (they never hold
+/// a secret in clear).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The time before which no request may be sent for `key`, if any.
+    async fn blocked_until(&self, key: &str) -> Result<Option<SystemTime>, StoreError>;
+    /// Forbids requests for `key` until `until` (a later block already set is kept).
+    async fn block_until(&self, key: &str, until: SystemTime) -> Result<(), StoreError>;
+    /// Where a permanently moved URL now lives.
+    async fn moved_to(&self, url: &str) -> Result<Option<String>, StoreError>;
+    /// Remembers a permanent move.
+    async fn set_moved(&self, from: &str, to: &str) -> Result<(), StoreError>;
+    /// Records a first attempt in the retry budget of `key`.
+    async fn deposit(&self, key: &str, now: SystemTime) -> Result<(), StoreError>;
+    /// Takes one retry from the budget of `key`; false when it is spent.
+    async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError>;
+}
+
+/// The budget parameters a store creates new budgets with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetConfig {
+    /// Retries bought by each first attempt.
+    pub ratio: f64,
+    /// Retries allowed per second regardless of traffic.
+    pub per_second: f64,
+    /// Most retries banked.
+    pub cap: f64,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        BudgetConfig {
+            ratio: 0.1,
+            per_second: 1.0,
+            cap: 20.0,
+        }
+    }
+}
+
+/// In-process state; the default.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    budget: BudgetConfig,
+    blocks: Mutex<HashMap<String, SystemTime>>,
+    moves: Mutex<HashMap<String, String>>,
+    budgets: Mutex<HashMap<String, RetryBudget>>,
+}
+
+impl MemoryStore {
+    /// A store whose retry budgets use `budget`.
+    pub fn with_budget(budget: BudgetConfig) -> Self {
+        MemoryStore {
+            budget,
+            ..MemoryStore::default()
+        }
+    }
+
+    fn since_epoch(now: SystemTime) -> Duration {
+        now.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+
+    fn budget<R>(&self, key: &str, f: impl FnOnce(&mut RetryBudget) -> R) -> R {
+        let mut map = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        let cfg = self.budget;
+        let b = map
+            .entry(key.to_owned())
+            .or_insert_with(|| RetryBudget::new(cfg.ratio, cfg.per_second, cfg.cap));
+        f(b)
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn blocked_until(&self, key: &str) -> Result<Option<SystemTime>, StoreError> {
+        Ok(self
+            .blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .copied())
+    }
+
+    async fn block_until(&self, key: &str, until: SystemTime) -> Result<(), StoreError> {
+        let mut map = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = map.entry(key.to_owned()).or_insert(until);
+        if *slot < until {
+            *slot = until;
+        }
+        Ok(())
+    }
+
+    async fn moved_to(&self, url: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .moves
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(url)
+            .cloned())
+    }
+
+    async fn set_moved(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.moves
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(from.to_owned(), to.to_owned());
+        Ok(())
+    }
+
+    async fn deposit(&self, key: &str, now: SystemTime) -> Result<(), StoreError> {
+        self.budget(key, |b| b.deposit(Self::since_epoch(now)));
+        Ok(())
+    }
+
+    async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError> {
+        Ok(self.budget(key, |b| b.try_spend(Self::since_epoch(now))))
+    }
+}

@@ -1,0 +1,738 @@
+//! Every client rule, against a real HTTP server on 127.0.0.1. Waits go through a fake
+//! clock that records them, so the tests check the exact waits without sleeping.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use reqwest_middleware::ClientWithMiddleware;
+use support::{FakeTimer, Reply, Server};
+use verdict::decide::{Reason, WaitCause};
+use verdict::{Catalog, Contract, SourceFile};
+use verdict_client::timer::WaitReason;
+use verdict_client::{
+    Attempts, Credentials, Error, ErrorKind, Revalidated, Verdict, VerdictBuilder,
+};
+
+fn contract(id: &str) -> Contract {
+    Catalog::builtin().get(id).unwrap().clone()
+}
+
+fn builder(id: &str, timer: &Arc<FakeTimer>) -> VerdictBuilder {
+    Verdict::builder(contract(id)).timer(timer.clone())
+}
+
+fn client(b: VerdictBuilder) -> ClientWithMiddleware {
+    verdict_client::client(b.build()).unwrap()
+}
+
+fn verdict_error(e: reqwest_middleware::Error) -> Error {
+    Error::from_middleware(&e)
+        .unwrap_or_else(|| panic!("not a verdict error: {e}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_three_times_with_growing_backoff() {
+    let server =
+        Server::start(|_, _| Reply::status(500).json(serde_json::json!({"message": "boom"}))).await;
+    let timer = FakeTimer::new();
+    let err = client(builder("ringcentral", &timer))
+        .get(server.url("/restapi/v1.0/account/~"))
+        .send()
+        .await
+        .unwrap_err();
+    let e = verdict_error(err);
+    assert_eq!(server.seen().len(), 4, "one attempt and three retries");
+    assert_eq!(
+        e.kind,
+        ErrorKind::Refused(Reason::RetriesExhausted { retries: 3 })
+    );
+    assert_eq!(e.attempts.len(), 4);
+    assert_eq!(e.message.as_deref(), Some("boom"));
+    let waits = timer.durations();
+    assert_eq!(waits.len(), 3);
+    let rc = contract("ringcentral");
+    for (i, w) in waits.iter().enumerate() {
+        // Full jitter: anywhere up to the exponential back-off for that retry.
+        assert!(*w <= rc.retry.backoff(i as u32 + 1), "retry {i}: {w:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_post_is_not_repeated_after_a_server_error() {
+    let server = Server::start(|_, _| Reply::status(500)).await;
+    let timer = FakeTimer::new();
+    let err = client(builder("webex", &timer))
+        .post(server.url("/v1/messages"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(server.seen().len(), 1);
+    assert_eq!(
+        verdict_error(err).kind,
+        ErrorKind::Refused(Reason::NotRepeatable {
+            method: http::Method::POST
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_post_with_an_idempotency_key_is_repeated() {
+    let server = Server::start(|_, n| Reply::status(if n == 0 { 500 } else { 200 })).await;
+    let timer = FakeTimer::new();
+    let r = client(builder("webex", &timer))
+        .post(server.url("/v1/messages"))
+        .header("Idempotency-Key", "k1")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_and_as_a_date() {
+    let server = Server::start(|_, n| match n {
+        0 => Reply::status(429).header("Retry-After", "7"),
+        1 => Reply::status(423).header(
+            "Retry-After",
+            &httpdate::fmt_http_date(
+                std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + 7 + 20),
+            ),
+        ),
+        _ => Reply::status(200).body("ok"),
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let r = client(builder("webex", &timer))
+        .get(server.url("/v1/rooms"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        timer.durations(),
+        [Duration::from_secs(7), Duration::from_secs(20)]
+    );
+    assert!(matches!(
+        timer.waits()[0].reason,
+        WaitReason::Retry {
+            status: 429,
+            cause: WaitCause::RetryAfter
+        }
+    ));
+    let attempts = r.extensions().get::<Attempts>().unwrap();
+    assert_eq!(attempts.0.len(), 3);
+    assert_eq!(attempts.0[0].status, Some(429));
+}
+
+#[tokio::test]
+async fn the_contract_floor_overrides_a_shorter_retry_after() {
+    let server = Server::start(|_, n| {
+        if n == 0 {
+            Reply::status(503).header("Retry-After", "1")
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let r = client(builder("token-api", &timer))
+        .post(server.url("/v1/items"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        timer.durations(),
+        [Duration::from_secs(60)],
+        "token-api: at least 60 s"
+    );
+}
+
+#[tokio::test]
+async fn a_wait_beyond_the_cap_is_an_error_at_once() {
+    for value in ["3600", "31536000000"] {
+        let server =
+            Server::start(move |_, _| Reply::status(429).header("Retry-After", value)).await;
+        let timer = FakeTimer::new();
+        let err = client(builder("webex", &timer).max_wait(Duration::from_secs(30)))
+            .get(server.url("/v1/rooms"))
+            .send()
+            .await
+            .unwrap_err();
+        let e = verdict_error(err);
+        assert_eq!(server.seen().len(), 1);
+        assert!(timer.waits().is_empty(), "no silent hang");
+        assert_eq!(
+            e.wait_demanded(),
+            Some(Duration::from_secs(value.parse().unwrap()))
+        );
+        assert!(e.to_string().contains("beyond the 30 s"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn garbage_retry_after_falls_back_to_backoff() {
+    let server = Server::start(|_, n| {
+        if n == 0 {
+            Reply::status(429).header("Retry-After", "soon-ish")
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let r = client(builder("webex", &timer))
+        .get(server.url("/v1/rooms"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let a = &r.extensions().get::<Attempts>().unwrap().0[0];
+    assert!(
+        a.decision.contains("back-off") && a.decision.contains("soon-ish"),
+        "{}",
+        a.decision
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_quota_makes_later_requests_wait_for_the_window() {
+    let server = Server::start(|_, n| {
+        let r = Reply::status(200).header("X-Rate-Limit-Limit", "10");
+        if n == 0 {
+            r.header("X-Rate-Limit-Remaining", "0")
+                .header("X-Rate-Limit-Window", "60")
+        } else {
+            r.header("X-Rate-Limit-Remaining", "9")
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("ringcentral", &timer));
+    c.get(server.url("/a"))
+        .bearer_auth("t1")
+        .send()
+        .await
+        .unwrap();
+    assert!(timer.waits().is_empty());
+    c.get(server.url("/b"))
+        .bearer_auth("t1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(timer.durations(), [Duration::from_secs(60)]);
+    assert_eq!(timer.waits()[0].reason, WaitReason::Blocked);
+    // Another credential is not held back.
+    c.get(server.url("/c"))
+        .bearer_auth("t2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(timer.waits().len(), 1);
+    assert_eq!(server.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn a_retry_after_holds_back_other_requests_on_the_same_credential() {
+    let server = Server::start(|s, _| {
+        if s.path == "/first" {
+            Reply::status(429).header("Retry-After", "30")
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("webex", &timer).max_wait(Duration::from_secs(10)));
+    // The first request is refused (30 s is over its 10 s cap) but the server's word stands.
+    assert!(
+        c.get(server.url("/first"))
+            .bearer_auth("t")
+            .send()
+            .await
+            .is_err()
+    );
+    let err = c.get(server.url("/second")).bearer_auth("t").send().await;
+    // The block from the first response is not cut short: the second request may not wait
+    // that long either, and never reaches the server.
+    assert!(err.is_err());
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn the_retry_budget_limits_extra_load() {
+    let server = Server::start(|_, _| Reply::status(503)).await;
+    let timer = FakeTimer::new();
+    let store = Arc::new(verdict_client::store::MemoryStore::with_budget(
+        verdict_client::store::BudgetConfig {
+            ratio: 0.1,
+            per_second: 0.0,
+            cap: 100.0,
+        },
+    ));
+    let c = client(builder("webex", &timer).store(store));
+    let mut budget_errors = 0;
+    for _ in 0..100 {
+        let e = verdict_error(c.get(server.url("/v1/rooms")).send().await.unwrap_err());
+        if e.kind == ErrorKind::BudgetExhausted {
+            budget_errors += 1;
+        }
+    }
+    let sent = server.seen().len();
+    assert!(
+        sent <= 110,
+        "retries added more than 10 %: {sent} requests for 100"
+    );
+    assert!(budget_errors > 80, "{budget_errors}");
+}
+
+#[tokio::test]
+async fn redirects_rewrite_the_method_as_the_status_says() {
+    let server = Server::start(|s, _| match s.path.as_str() {
+        "/see-other" => Reply::status(303).header("Location", "/result"),
+        "/moved" => Reply::status(301).header("Location", "/new"),
+        "/temp" => Reply::status(307).header("Location", "/kept"),
+        "/found" => Reply::status(302).header("Location", "/head-target"),
+        _ => Reply::status(200).body("fine"),
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("ringcentral", &timer));
+    c.post(server.url("/see-other"))
+        .header("content-type", "application/json")
+        .body("{\"a\":1}")
+        .send()
+        .await
+        .unwrap();
+    c.put(server.url("/moved")).body("x").send().await.unwrap();
+    c.post(server.url("/temp"))
+        .body("keep me")
+        .send()
+        .await
+        .unwrap();
+    c.head(server.url("/found")).send().await.unwrap();
+    let seen = server.seen();
+    let by_path = |p: &str| {
+        seen.iter()
+            .find(|s| s.path == p)
+            .unwrap_or_else(|| panic!("{p} not requested"))
+            .clone()
+    };
+    let result = by_path("/result");
+    assert_eq!(result.method, "GET");
+    assert!(result.body.is_empty());
+    assert!(!result.headers.contains_key("content-type"));
+    assert_eq!(by_path("/new").method, "GET");
+    let kept = by_path("/kept");
+    assert_eq!(kept.method, "POST");
+    assert_eq!(&kept.body[..], b"keep me");
+    assert_eq!(by_path("/head-target").method, "HEAD");
+}
+
+#[tokio::test]
+async fn a_permanent_move_is_remembered() {
+    let server = Server::start(|s, _| {
+        if s.path == "/old" {
+            Reply::status(308).header("Location", "/new")
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("whispir", &timer));
+    c.get(server.url("/old")).send().await.unwrap();
+    c.get(server.url("/old")).send().await.unwrap();
+    let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(paths, ["/old", "/new", "/new"]);
+}
+
+#[tokio::test]
+async fn a_redirect_without_location_repeats_the_url_for_ringcentral_only() {
+    let server = Server::start(|_, n| {
+        if n == 0 {
+            Reply::status(302)
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    client(builder("ringcentral", &timer))
+        .get(server.url("/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.seen().len(), 2);
+    assert_eq!(server.seen()[1].path, "/x");
+
+    let server = Server::start(|_, _| Reply::status(302)).await;
+    let e = verdict_error(
+        client(builder("webex", &timer))
+            .get(server.url("/x"))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.kind, ErrorKind::Refused(Reason::MissingLocation));
+
+    // Repeating is bounded by the hop limit.
+    let server = Server::start(|_, _| Reply::status(302)).await;
+    let e = verdict_error(
+        client(builder("ringcentral", &timer))
+            .get(server.url("/x"))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        e.kind,
+        ErrorKind::Refused(Reason::TooManyRedirects { max: 10 })
+    );
+    assert_eq!(server.seen().len(), 11);
+}
+
+#[tokio::test]
+async fn loops_and_bad_locations_end_with_a_clear_error() {
+    let server = Server::start(|s, _| match s.path.as_str() {
+        "/a" => Reply::status(302).header("Location", "/b"),
+        "/b" => Reply::status(302).header("Location", "/a"),
+        _ => Reply::status(302).header("Location", "http://[::1"),
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("webex", &timer));
+    let e = verdict_error(c.get(server.url("/a")).send().await.unwrap_err());
+    assert!(
+        matches!(e.kind, ErrorKind::Refused(Reason::RedirectLoop { .. })),
+        "{e}"
+    );
+    let e = verdict_error(c.get(server.url("/bad")).send().await.unwrap_err());
+    assert!(
+        matches!(e.kind, ErrorKind::Refused(Reason::BadLocation { .. })),
+        "{e}"
+    );
+    assert!(e.to_string().contains("http://[::1"), "{e}");
+}
+
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_another_origin() {
+    let other = Server::start(|_, _| Reply::status(200)).await;
+    let target = other.url("/landing");
+    let first = Server::start(move |_, _| Reply::status(302).header("Location", &target)).await;
+    let timer = FakeTimer::new();
+    let creds = Credentials::bearer("secret", || async { Ok("secret2".to_string()) });
+    let c = client(builder("whispir", &timer).credentials(creds));
+    c.get(first.url("/start"))
+        .header("x-api-key", "key-123")
+        .header("cookie", "s=1")
+        .send()
+        .await
+        .unwrap();
+    let start = &first.seen()[0];
+    assert_eq!(start.headers["authorization"], "Bearer secret");
+    assert_eq!(start.headers["x-api-key"], "key-123");
+    let landing = &other.seen()[0];
+    for h in ["authorization", "x-api-key", "cookie"] {
+        assert!(!landing.headers.contains_key(h), "{h} crossed origins");
+    }
+}
+
+#[tokio::test]
+async fn unauthorized_refreshes_once_for_all_concurrent_requests() {
+    let server = Server::start(|s, _| {
+        if s.headers
+            .get("authorization")
+            .is_some_and(|v| v == "Bearer fresh")
+        {
+            Reply::status(200)
+        } else {
+            Reply::status(401)
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let counter = refreshes.clone();
+    let creds = Credentials::bearer("stale", move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok("fresh".to_string())
+        }
+    });
+    let c = client(builder("webex", &timer).credentials(creds));
+    let requests = (0..8).map(|i| c.get(server.url(&format!("/v1/rooms/{i}"))).send());
+    for r in futures_join(requests).await {
+        assert_eq!(r.unwrap().status(), 200);
+    }
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1, "single flight");
+}
+
+async fn futures_join<F: std::future::Future + Send + 'static>(
+    fs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send,
+{
+    let handles: Vec<_> = fs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_second_unauthorized_is_an_error() {
+    let server = Server::start(|_, _| Reply::status(401).json(serde_json::json!({"message": "The request requires a valid access token to be set.", "trackingId": "ROUTER_1"}))).await;
+    let timer = FakeTimer::new();
+    let creds = Credentials::bearer("a", || async { Ok("b".to_string()) });
+    let e = verdict_error(
+        client(builder("webex", &timer).credentials(creds))
+            .get(server.url("/v1/rooms"))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.kind, ErrorKind::Refused(Reason::AuthRejected));
+    assert_eq!(server.seen().len(), 2);
+    assert_eq!(e.tracking_id.as_deref(), Some("ROUTER_1"));
+    let line = e.to_string();
+    assert_eq!(line.lines().count(), 1);
+    assert!(
+        line.contains("401") && line.contains("valid access token") && line.contains("ROUTER_1"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn delete_of_a_missing_resource_is_success_for_ringcentral() {
+    let server = Server::start(|_, _| {
+        Reply::status(404)
+            .json(serde_json::json!({"errorCode": "CMN-102", "message": "Resource not found"}))
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let r = client(builder("ringcentral", &timer))
+        .delete(server.url("/restapi/v1.0/account/~/extension/9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let e = verdict_error(
+        client(builder("ringcentral", &timer))
+            .get(server.url("/x"))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.vendor_code.as_deref(), Some("CMN-102"));
+    assert_eq!(e.message.as_deref(), Some("Resource not found"));
+}
+
+#[tokio::test]
+async fn a_304_is_answered_from_the_stored_copy() {
+    let server = Server::start(|s, _| {
+        if s.headers
+            .get("if-none-match")
+            .is_some_and(|v| v == "\"v1\"")
+        {
+            Reply::status(304).header("ETag", "\"v1\"")
+        } else {
+            Reply::status(200)
+                .header("ETag", "\"v1\"")
+                .json(serde_json::json!({"id": "r1"}))
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("whispir", &timer));
+    let first = c.get(server.url("/messages/1")).send().await.unwrap();
+    assert!(first.extensions().get::<Revalidated>().is_none());
+    assert_eq!(first.text().await.unwrap(), "{\"id\":\"r1\"}");
+    let second = c.get(server.url("/messages/1")).send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    assert!(second.extensions().get::<Revalidated>().is_some());
+    assert_eq!(second.text().await.unwrap(), "{\"id\":\"r1\"}");
+    assert_eq!(server.seen()[1].headers["if-none-match"], "\"v1\"");
+}
+
+#[tokio::test]
+async fn accepted_work_is_polled_when_asked() {
+    let server = Server::start(|s, n| match (s.path.as_str(), n) {
+        ("/messages", _) => Reply::status(202)
+            .header("Location", "/jobs/1")
+            .header("Retry-After", "2"),
+        ("/jobs/1", 1) => Reply::status(202)
+            .header("Location", "/jobs/1")
+            .header("Retry-After", "3"),
+        _ => Reply::status(200).body("finished"),
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("whispir", &timer).poll_accepted(true));
+    let r = c
+        .post(server.url("/messages"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "finished");
+    assert_eq!(
+        timer.durations(),
+        [Duration::from_secs(2), Duration::from_secs(3)]
+    );
+    let methods: Vec<String> = server
+        .seen()
+        .into_iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    assert_eq!(methods, ["POST /messages", "GET /jobs/1", "GET /jobs/1"]);
+
+    // Without asking, a 202 is the answer.
+    let r = client(builder("whispir", &timer))
+        .post(server.url("/messages"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+}
+
+#[tokio::test]
+async fn application_codes_in_a_200_are_errors_unless_they_say_success() {
+    let server = Server::start(|s, _| {
+        let code = if s.path.ends_with("dnd") {
+            ("7109", "User in DnD")
+        } else {
+            ("7500", "Delivered")
+        };
+        Reply::status(200).json(serde_json::json!({"code": code.0, "description": code.1}))
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("webex-connect", &timer).api("transaction-status"));
+    let e = verdict_error(c.get(server.url("/status/dnd")).send().await.unwrap_err());
+    assert_eq!(e.vendor_code.as_deref(), Some("7109"));
+    assert_eq!(e.message.as_deref(), Some("User in DnD"));
+    assert_eq!(e.category, Some(verdict::Category::Delivery));
+    let ok = c.get(server.url("/status/ok")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.text().await.unwrap().contains("Delivered"),
+        "the body is still there"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_is_split_into_parts() {
+    let body = "--b7\r\nContent-Type: application/json\r\n\r\n{\"response\":[{\"status\":200},{\"status\":404}]}\r\n--b7\r\nContent-Type: application/json\r\n\r\n{\"id\":\"1\"}\r\n--b7\r\nContent-Type: application/json\r\n\r\n{\"errorCode\":\"CMN-102\"}\r\n--b7--\r\n";
+    let server = Server::start(move |_, _| {
+        Reply::status(207)
+            .header("Content-Type", "multipart/mixed; boundary=b7")
+            .body(body)
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let r = client(builder("ringcentral", &timer))
+        .get(server.url("/restapi/v1.0/account/~/extension/1,2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 207);
+    let batch = verdict_client::batch(r, &Default::default()).await.unwrap();
+    let statuses: Vec<u16> = batch.iter().map(|(s, _)| s.as_u16()).collect();
+    assert_eq!(statuses, [200, 404]);
+    assert_eq!(batch.parts[0].body, b"{\"id\":\"1\"}");
+
+    let broken = Server::start(|_, _| {
+        Reply::status(207)
+            .header("Content-Type", "multipart/mixed; boundary=b7")
+            .body("--b7\r\n\r\n{}")
+    })
+    .await;
+    let r = client(builder("ringcentral", &timer))
+        .get(broken.url("/x"))
+        .send()
+        .await
+        .unwrap();
+    let e = verdict_client::batch(r, &Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Batch(_)), "{e}");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let timer = FakeTimer::new();
+    let e = verdict_error(
+        client(builder("webex", &timer))
+            .post(format!("http://{addr}/v1/messages"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(e.kind, ErrorKind::Network(_)), "{e}");
+    assert_eq!(
+        e.attempts.len(),
+        4,
+        "a refused connection never reached the server: safe to retry even a POST"
+    );
+    assert!(
+        timer
+            .waits()
+            .iter()
+            .all(|w| w.reason == WaitReason::Network)
+    );
+}
+
+#[tokio::test]
+async fn a_real_wait_is_really_waited() {
+    let server = Server::start(|_, n| {
+        if n == 0 {
+            Reply::status(503).header("Retry-After", "1")
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let c = verdict_client::client(Verdict::builder(contract("webex")).build()).unwrap();
+    c.get(server.url("/v1/rooms")).send().await.unwrap();
+    let seen = server.seen();
+    assert!(
+        seen[1].at.duration_since(seen[0].at) >= Duration::from_secs(1),
+        "sent before Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn a_file_contract_is_obeyed_like_a_builtin() {
+    let text = "[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"http\"\n[retry]\nmax_retries = 1\n[[status]]\ncode = 418\naction = \"retry\"\n";
+    let (catalog, id) = Catalog::builtin()
+        .with_file(SourceFile::new("mine.toml", text))
+        .unwrap();
+    let server = Server::start(|_, _| Reply::status(418)).await;
+    let timer = FakeTimer::new();
+    let c = client(Verdict::builder(catalog.get(&id).unwrap().clone()).timer(timer.clone()));
+    let e = verdict_error(c.get(server.url("/")).send().await.unwrap_err());
+    assert_eq!(server.seen().len(), 2);
+    assert_eq!(
+        e.kind,
+        ErrorKind::Refused(Reason::RetriesExhausted { retries: 1 })
+    );
+}
