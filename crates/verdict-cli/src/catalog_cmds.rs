@@ -13,7 +13,7 @@ use crate::{Failure, Outcome, exit, table};
 
 /// The catalog to use and the contract id an argument names: a built-in id, or a file
 /// loaded on top of the built-in contracts.
-fn open(arg: &str) -> Result<(Cow<'static, Catalog>, String), Failure> {
+pub(crate) fn open(arg: &str) -> Result<(Cow<'static, Catalog>, String), Failure> {
     let builtin = Catalog::builtin();
     if builtin.get(arg).is_some() {
         return Ok((Cow::Borrowed(builtin), arg.to_owned()));

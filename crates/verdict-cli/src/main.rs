@@ -1,5 +1,6 @@
 //! The `verdict` command: explain, list, check and render API response contracts.
 
+mod call;
 mod catalog_cmds;
 mod table;
 
@@ -91,6 +92,49 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Send one request under a contract's rules, like curl: retries, Retry-After (with a
+    /// countdown), redirects, conditional requests and application codes.
+    ///
+    /// The body goes to stdout and a trace of every attempt to stderr. Exit codes: 0 success,
+    /// 2 bad usage, 3 client error (4xx or an error application code), 4 server error after
+    /// the retries, 5 a wait beyond --max-wait, 6 network failure, 7 another protocol failure.
+    #[command(
+        after_help = "Examples:\n  verdict call https://webexapis.com/v1/rooms -H 'Authorization: Bearer TOKEN'\n  verdict call --contract token-api -X PATCH http://127.0.0.1:8080/v1/items/1 -d '{\"name\": \"x\"}' --json\n  verdict call --contract whispir --poll -d @message.json https://api.au.whispir.com/messages"
+    )]
+    Call {
+        /// The URL to request.
+        url: String,
+        /// A built-in contract id or a contract file (default: the built-in contract whose
+        /// base URL has this host, else the HTTP baseline).
+        #[arg(long, short = 'c')]
+        contract: Option<String>,
+        /// The method (default GET, or POST with a body).
+        #[arg(long = "request", short = 'X')]
+        method: Option<String>,
+        /// A request header, 'Name: value'; repeatable.
+        #[arg(long = "header", short = 'H')]
+        headers: Vec<String>,
+        /// The body; @FILE reads a file, @- standard input. A JSON body gets
+        /// Content-Type: application/json unless -H sets one.
+        #[arg(long, short = 'd')]
+        data: Option<String>,
+        /// The most seconds to wait in all before giving up (a longer demanded wait fails at
+        /// once with exit code 5).
+        #[arg(long, default_value_t = 300.0, allow_negative_numbers = true)]
+        max_wait: f64,
+        /// The API of the contract (for application codes), e.g. messaging.
+        #[arg(long)]
+        api: Option<String>,
+        /// Poll a 202's Location until the work finishes.
+        #[arg(long)]
+        poll: bool,
+        /// Print the status line and headers before the body.
+        #[arg(long, short = 'i')]
+        include: bool,
+        /// Print status, headers, body and attempts as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  verdict completions bash > ~/.local/share/bash-completion/completions/verdict"
@@ -149,6 +193,29 @@ fn main() -> ExitCode {
             format,
             output,
         } => catalog_cmds::render(&contract, &format, output.as_deref()),
+        Command::Call {
+            url,
+            contract,
+            method,
+            headers,
+            data,
+            max_wait,
+            api,
+            poll,
+            include,
+            json,
+        } => call::call(call::CallArgs {
+            contract,
+            method,
+            url,
+            headers,
+            data,
+            max_wait,
+            json,
+            include,
+            api,
+            poll,
+        }),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest_middleware::ClientWithMiddleware;
-use support::{FakeTimer, Reply, Server};
+use support::FakeTimer;
 use verdict::decide::{Reason, WaitCause};
 use verdict::{Catalog, Contract, SourceFile};
 use verdict_client::timer::WaitReason;
 use verdict_client::{
     Attempts, Credentials, Error, ErrorKind, Revalidated, Verdict, VerdictBuilder,
 };
+use verdict_testkit::{Reply, Server};
 
 fn contract(id: &str) -> Contract {
     Catalog::builtin().get(id).unwrap().clone()
