@@ -38,6 +38,32 @@ pub use cache::Revalidated;
 pub use error::{Attempt, Attempts, Error, ErrorKind};
 pub use middleware::{RequestOptions, Verdict, VerdictBuilder};
 
+/// The next page of a paginated list: the `rel="next"` target of the response's `Link`
+/// header, resolved against the response URL. `Ok(None)` on the last page; an error names
+/// the malformed part.
+///
+/// ```
+/// let r: reqwest::Response = http::Response::builder()
+///     .header("link", "<https://webexapis.com/v1/rooms?cursor=2>; rel=\"next\"")
+///     .body("")
+///     .unwrap()
+///     .into();
+/// assert_eq!(verdict_client::next_page(&r).unwrap().unwrap().as_str(), "https://webexapis.com/v1/rooms?cursor=2");
+/// ```
+pub fn next_page(
+    response: &reqwest::Response,
+) -> Result<Option<url::Url>, verdict::headers::LinkError> {
+    for value in response.headers().get_all(http::header::LINK) {
+        let text = value
+            .to_str()
+            .map_err(|_| verdict::headers::LinkError::Malformed("(not text)".into()))?;
+        if let Some(url) = verdict::headers::next_link(text, response.url())? {
+            return Ok(Some(url));
+        }
+    }
+    Ok(None)
+}
+
 /// A reqwest client builder set up for the middleware: automatic redirects off (the
 /// middleware follows them by the contract's rules) and TLS through rustls.
 pub fn http_client() -> reqwest::ClientBuilder {

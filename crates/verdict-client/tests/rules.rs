@@ -737,3 +737,47 @@ async fn a_file_contract_is_obeyed_like_a_builtin() {
         ErrorKind::Refused(Reason::RetriesExhausted { retries: 1 })
     );
 }
+
+#[tokio::test]
+async fn last_modified_is_used_when_there_is_no_etag() {
+    let stamp = "Wed, 21 Oct 2015 07:28:00 GMT";
+    let server = Server::start(move |s, _| {
+        if s.headers
+            .get("if-modified-since")
+            .is_some_and(|v| v == stamp)
+        {
+            Reply::status(304)
+        } else {
+            Reply::status(200).header("Last-Modified", stamp).body("v1")
+        }
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("ringcentral", &timer));
+    c.get(server.url("/r")).send().await.unwrap();
+    let again = c.get(server.url("/r")).send().await.unwrap();
+    assert!(again.extensions().get::<Revalidated>().is_some());
+    assert_eq!(again.text().await.unwrap(), "v1");
+}
+
+#[tokio::test]
+async fn pages_follow_the_link_header_and_bad_links_are_errors() {
+    let server = Server::start(|s, _| match s.path.as_str() {
+        "/items" => Reply::status(200)
+            .header("Link", "</items?page=2>; rel=\"next\"")
+            .body("1"),
+        "/broken" => Reply::status(200).header("Link", "garbage").body("x"),
+        _ => Reply::status(200).body("2"),
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("webex", &timer));
+    let first = c.get(server.url("/items")).send().await.unwrap();
+    let next = verdict_client::next_page(&first).unwrap().unwrap();
+    assert_eq!(next.as_str(), server.url("/items?page=2"));
+    let second = c.get(next).send().await.unwrap();
+    assert_eq!(verdict_client::next_page(&second).unwrap(), None);
+    let broken = c.get(server.url("/broken")).send().await.unwrap();
+    let e = verdict_client::next_page(&broken).unwrap_err();
+    assert!(e.to_string().contains("malformed Link header"), "{e}");
+}
