@@ -2,6 +2,7 @@
 
 mod call;
 mod catalog_cmds;
+mod serve;
 mod table;
 
 use std::io::Write;
@@ -135,6 +136,57 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the emulator of a contract: real resources, every documented status on demand.
+    ///
+    /// Prints the base URL, the credentials to send and where the admin API is, then serves
+    /// until SIGINT or SIGTERM. Any request may carry `X-Verdict-Fault: status=503;
+    /// retry-after=2` (also `delay-ms`, `code`) to get that answer; `/_verdict/` holds the
+    /// admin API (faults, maintenance, locks, moves, tokens, quotas, reset, journal) and
+    /// `/_verdict/openapi.json`.
+    #[command(
+        after_help = "Examples:\n  verdict serve webex\n  verdict serve token-api --port 9000 --token secret --quota 5/60\n  verdict serve webex --fault-rate 0.1 --latency-ms 5..50 --seed 7"
+    )]
+    Serve {
+        /// A built-in contract id or a contract file with an [emulator] table.
+        contract: String,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// The port (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The credential to accept (default: a new random one, printed at start).
+        #[arg(long)]
+        token: Option<String>,
+        /// Where state lives: memory.
+        #[arg(long, default_value = "memory")]
+        state: String,
+        /// Seed of every random choice, for repeatable runs.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Answer this share of requests (0 to 1) with a random transient failure.
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Add latency: a range in milliseconds such as 5..50.
+        #[arg(long)]
+        latency_ms: Option<String>,
+        /// Require this token on the admin API.
+        #[arg(long)]
+        admin_token: Option<String>,
+        /// A request quota per credential, REQUESTS/SECONDS[:STATUS] (repeatable), replacing
+        /// the contract's.
+        #[arg(long)]
+        quota: Vec<String>,
+        /// How long accepted (202) work takes, in milliseconds.
+        #[arg(long)]
+        accept_delay_ms: Option<u64>,
+        /// The largest request body in bytes (larger: 413).
+        #[arg(long, default_value_t = 1 << 20)]
+        body_limit: usize,
+        /// Print the start-up information as one JSON line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  verdict completions bash > ~/.local/share/bash-completion/completions/verdict"
@@ -215,6 +267,35 @@ fn main() -> ExitCode {
             include,
             api,
             poll,
+        }),
+        Command::Serve {
+            contract,
+            host,
+            port,
+            token,
+            state,
+            seed,
+            fault_rate,
+            latency_ms,
+            admin_token,
+            quota,
+            accept_delay_ms,
+            body_limit,
+            json,
+        } => serve::serve(serve::ServeArgs {
+            contract,
+            host,
+            port,
+            token,
+            state,
+            seed,
+            fault_rate,
+            latency_ms,
+            admin_token,
+            quota,
+            accept_delay_ms,
+            body_limit,
+            json,
         }),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -27,6 +27,7 @@ pub mod budget;
 mod builtin;
 mod catalog;
 pub mod decide;
+pub mod emulate;
 pub mod headers;
 mod load;
 mod model;
@@ -43,7 +44,7 @@ pub use model::{
     Message, MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Source, StatusEntry,
 };
 pub use names::{
-    ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
-    UnknownName,
+    ActionKind, Category, FieldType, IdStyle, Jitter, MissingLocation, Origin, Outcome,
+    RedirectMethod, SchemeKind, UnknownName,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -11,6 +11,7 @@ use http::Method;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::emulate::{EmulatorSpec, FieldSpec, Quota, ResourceSpec};
 use crate::model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers, Message,
     MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Source, StatusEntry,
@@ -18,6 +19,7 @@ use crate::model::{
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
 };
+use crate::names::{FieldType, IdStyle};
 use crate::pointer::JsonPointer;
 
 type Span = Range<usize>;
@@ -372,6 +374,7 @@ pub(crate) struct Document {
     error_body: Option<ErrorBody>,
     statuses: Vec<PartialStatus>,
     apis: Vec<Api>,
+    emulator: Option<EmulatorSpec>,
     /// Problems found while reading; resolution adds its own and reports them together.
     found: Vec<(Span, String, String)>,
 }
@@ -452,6 +455,7 @@ const TOP_KEYS: &[&str] = &[
     "error_body",
     "status",
     "api",
+    "emulator",
 ];
 const ACTION_KEYS: &[&str] = &["action", "wait_floor_s", "redirect", "permanent"];
 
@@ -589,6 +593,10 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         }
     }
 
+    let emulator = top
+        .table(&mut cx, "emulator")
+        .map(|t| read_emulator(&mut cx, &t));
+
     Ok(Document {
         origin: origin.to_owned(),
         src: src.to_owned(),
@@ -607,6 +615,7 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         error_body,
         statuses,
         apis,
+        emulator,
         found: cx.found,
     })
 }
@@ -1046,6 +1055,304 @@ fn read_app_code(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<AppCode> {
     })
 }
 
+fn methods_in(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str) -> Option<Vec<Method>> {
+    t.list::<MethodName>(cx, key)
+        .map(|v| v.into_iter().map(|m| m.0).collect())
+}
+
+fn status_in(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, default: u16) -> u16 {
+    t.integer(cx, key, 100..600)
+        .map_or(default, |(n, _)| n as u16)
+}
+
+fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
+    t.check_keys(
+        cx,
+        &[
+            "base_path",
+            "id_style",
+            "create_status",
+            "update_status",
+            "delete_status",
+            "update_methods",
+            "location_on_create",
+            "list_key",
+            "page_param",
+            "page_default",
+            "page_limit",
+            "page_limit_status",
+            "link_pagination",
+            "media_types",
+            "https_only",
+            "quota",
+            "store_limit",
+            "resource",
+            "missing_field_status",
+        ],
+    );
+    let base_path = t.string(cx, "base_path").unwrap_or_default();
+    if !base_path.is_empty() && (!base_path.starts_with('/') || base_path.ends_with('/')) {
+        cx.report(
+            t.get("base_path").map(Spanned::span).unwrap_or_default(),
+            t.field("base_path"),
+            "must start with '/' and not end with one (or be empty)",
+        );
+    }
+    let page_default = t
+        .integer(cx, "page_default", 1..100_001)
+        .map_or(100, |(n, _)| n as u32);
+    let page_limit = t
+        .integer(cx, "page_limit", 1..1_000_001)
+        .map_or(1000, |(n, _)| n as u32);
+    if page_default > page_limit {
+        cx.report(
+            t.span.clone(),
+            t.field("page_default"),
+            format!("{page_default} is larger than page_limit ({page_limit})"),
+        );
+    }
+    let mut quotas = Vec::new();
+    for q in t.tables(cx, "quota") {
+        q.check_keys(cx, &["requests", "window_s", "status"]);
+        let requests = q
+            .integer(cx, "requests", 1..1_000_000_001)
+            .map(|(n, _)| n as u32);
+        let window_s = q.integer(cx, "window_s", 1..86_401).map(|(n, _)| n as u32);
+        if requests.is_none() || window_s.is_none() {
+            cx.report(
+                q.span.clone(),
+                q.path.clone(),
+                "a quota needs requests and window_s",
+            );
+        }
+        if let (Some(requests), Some(window_s)) = (requests, window_s) {
+            quotas.push(Quota {
+                requests,
+                window_s,
+                status: status_in(cx, &q, "status", 429),
+            });
+        }
+    }
+    let mut resources: Vec<ResourceSpec> = Vec::new();
+    for r in t.tables(cx, "resource") {
+        if let Some(res) = read_resource(cx, &r) {
+            if resources
+                .iter()
+                .any(|x| x.name == res.name || x.path == res.path)
+            {
+                cx.report(
+                    r.span.clone(),
+                    r.field("name"),
+                    format!("resource \"{}\" ({}) is listed twice", res.name, res.path),
+                );
+            } else {
+                resources.push(res);
+            }
+        }
+    }
+    EmulatorSpec {
+        base_path,
+        id_style: t.parsed(cx, "id_style").unwrap_or(IdStyle::Uuid),
+        create_status: status_in(cx, t, "create_status", 201),
+        update_status: status_in(cx, t, "update_status", 200),
+        delete_status: status_in(cx, t, "delete_status", 204),
+        update_methods: methods_in(cx, t, "update_methods")
+            .unwrap_or_else(|| vec![Method::PUT, Method::PATCH]),
+        location_on_create: t.boolean(cx, "location_on_create").unwrap_or(false),
+        list_key: t.string(cx, "list_key"),
+        page_param: t.string(cx, "page_param"),
+        page_default,
+        page_limit,
+        page_limit_status: status_in(cx, t, "page_limit_status", 400),
+        link_pagination: t.boolean(cx, "link_pagination").unwrap_or(false),
+        media_types: t
+            .list::<String>(cx, "media_types")
+            .unwrap_or_else(|| vec!["application/json".into()]),
+        https_only: t.boolean(cx, "https_only").unwrap_or(false),
+        quotas,
+        store_limit: t
+            .integer(cx, "store_limit", 1..100_000_001)
+            .map_or(100_000, |(n, _)| n as usize),
+        missing_field_status: status_in(cx, t, "missing_field_status", 400),
+        resources,
+    }
+}
+
+fn read_resource(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<ResourceSpec> {
+    t.check_keys(
+        cx,
+        &[
+            "name",
+            "path",
+            "kind",
+            "fields",
+            "required",
+            "defaults",
+            "unique",
+            "methods",
+            "not_implemented",
+            "gone_after_delete",
+            "accept_delay_ms",
+            "media_type",
+            "filters",
+        ],
+    );
+    let name = t.required_string(cx, "name");
+    let path = t.required_string(cx, "path");
+    if let Some(p) = &path {
+        let ok = p.starts_with('/')
+            && p.len() > 1
+            && !p.ends_with('/')
+            && !p.contains("//")
+            && !p.contains(['{', '}', '?', '#']);
+        if !ok {
+            cx.report(
+                t.get("path").map(Spanned::span).unwrap_or_default(),
+                t.field("path"),
+                format!("\"{p}\" must be a plain path such as /rooms"),
+            );
+        }
+    }
+    let mut fields: Vec<FieldSpec> = Vec::new();
+    if let Some(f) = t.table(cx, "fields") {
+        for (key, value) in f.map.iter() {
+            let field = format!("{}.{}", f.path, key.get_ref());
+            match value.get_ref().as_str().map(str::parse::<FieldType>) {
+                Some(Ok(ty)) => fields.push(FieldSpec {
+                    name: key.get_ref().to_string(),
+                    ty,
+                    required: false,
+                    default: None,
+                }),
+                Some(Err(e)) => cx.report(value.span(), field, e.to_string()),
+                None => cx.report(
+                    value.span(),
+                    field,
+                    "expected a field type such as \"string\"",
+                ),
+            }
+        }
+    }
+    let known: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+    let check_known = |cx: &mut Cx<'_>, key: &str, names: &[String]| {
+        for n in names {
+            if !known.contains(n) {
+                let hint = crate::suggest::closest(n, known.iter().map(String::as_str))
+                    .map(|b| format!("; did you mean \"{b}\"?"))
+                    .unwrap_or_default();
+                cx.report(
+                    t.get(key).map(Spanned::span).unwrap_or_default(),
+                    t.field(key),
+                    format!("\"{n}\" is not one of the resource's fields{hint}"),
+                );
+            }
+        }
+    };
+    let required: Vec<String> = t.list(cx, "required").unwrap_or_default();
+    check_known(cx, "required", &required);
+    for f in &mut fields {
+        f.required = required.contains(&f.name);
+    }
+    if let Some(d) = t.table(cx, "defaults") {
+        for (key, value) in d.map.iter() {
+            let name = key.get_ref().to_string();
+            let json = to_json(value.get_ref());
+            match fields.iter_mut().find(|f| f.name == name) {
+                Some(f) if f.ty.accepts(&json) => f.default = Some(json),
+                Some(f) => cx.report(
+                    value.span(),
+                    format!("{}.{name}", d.path),
+                    format!("the default is not a {}", f.ty),
+                ),
+                None => cx.report(
+                    key.span(),
+                    format!("{}.{name}", d.path),
+                    "a default for a field the resource does not have",
+                ),
+            }
+        }
+    }
+    let mut unique = Vec::new();
+    if let Some(v) = t.get("unique") {
+        match v.get_ref().as_array() {
+            Some(sets) => {
+                for set in sets.iter() {
+                    let names: Option<Vec<String>> = set.get_ref().as_array().map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.get_ref().as_str().map(str::to_owned))
+                            .collect()
+                    });
+                    match names {
+                        Some(n) if !n.is_empty() => {
+                            check_known(cx, "unique", &n);
+                            unique.push(n);
+                        }
+                        _ => cx.report(set.span(), t.field("unique"), "each entry is a list of field names, e.g. [\"roomId\", \"personEmail\"]"),
+                    }
+                }
+            }
+            None => cx.report(
+                v.span(),
+                t.field("unique"),
+                "expected a list of lists of field names",
+            ),
+        }
+    }
+    let filters: Vec<String> = t.list(cx, "filters").unwrap_or_default();
+    check_known(cx, "filters", &filters);
+    let name = name?;
+    Some(ResourceSpec {
+        kind: t
+            .string(cx, "kind")
+            .unwrap_or_else(|| name.trim_end_matches('s').to_ascii_uppercase()),
+        name,
+        path: path?,
+        fields,
+        unique,
+        methods: methods_in(cx, t, "methods").unwrap_or_else(|| {
+            vec![
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ]
+        }),
+        not_implemented: methods_in(cx, t, "not_implemented").unwrap_or_default(),
+        gone_after_delete: t.boolean(cx, "gone_after_delete").unwrap_or(false),
+        accept_delay_ms: t
+            .integer(cx, "accept_delay_ms", 0..3_600_001)
+            .map(|(n, _)| n as u64),
+        media_type: t.string(cx, "media_type"),
+        filters,
+    })
+}
+
+/// A TOML value as JSON (datetimes become strings).
+fn to_json(v: &DeValue<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::Integer(i) => {
+            i64::from_str_radix(i.as_str(), i.radix()).map_or(Value::Null, Value::from)
+        }
+        DeValue::Float(f) => f
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::String(d.to_string()),
+        DeValue::Array(a) => Value::Array(a.iter().map(|x| to_json(x.get_ref())).collect()),
+        DeValue::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, x)| (k.get_ref().to_string(), to_json(x.get_ref())))
+                .collect(),
+        ),
+    }
+}
+
 /// Defaults for a contract that extends nothing and leaves a policy out.
 fn default_retry() -> RetryPolicy {
     RetryPolicy {
@@ -1259,6 +1566,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         error_body,
         statuses,
         apis: doc.apis.clone(),
+        emulator: doc.emulator.clone(),
     })
 }
 

@@ -548,6 +548,8 @@ pub struct Contract {
     pub statuses: Vec<StatusEntry>,
     /// APIs with application codes.
     pub apis: Vec<Api>,
+    /// What the emulator needs: resources, statuses of CRUD, paging, quotas.
+    pub emulator: Option<crate::emulate::EmulatorSpec>,
 }
 
 impl Contract {

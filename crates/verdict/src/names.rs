@@ -234,6 +234,42 @@ names! {
     }
 }
 
+names! {
+    /// The JSON type of a resource field in the emulator.
+    FieldType, "field type" {
+        /// A string.
+        String => "string",
+        /// A string that looks like an e-mail address.
+        Email => "email",
+        /// A whole number.
+        Integer => "integer",
+        /// Any number.
+        Number => "number",
+        /// true or false.
+        Boolean => "boolean",
+        /// A JSON object.
+        Object => "object",
+        /// A JSON array.
+        Array => "array",
+        /// Any JSON value.
+        Any => "any",
+    }
+}
+
+names! {
+    /// How the emulator makes resource ids.
+    IdStyle, "id style" {
+        /// Webex's: base64 of `ciscospark://us/KIND/uuid`, unpadded URL-safe.
+        Webex => "webex",
+        /// A UUID.
+        Uuid => "uuid",
+        /// A decimal number.
+        Numeric => "numeric",
+        /// 32 hexadecimal characters.
+        Hex => "hex",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

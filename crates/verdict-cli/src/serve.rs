@@ -1,0 +1,227 @@
+//! `verdict serve`: run the emulator of a contract until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use verdict::emulate::Quota;
+use verdict_server::{Config, Emulator, ServerLimits};
+
+use crate::{Failure, Outcome};
+
+/// Everything `verdict serve` was asked to do.
+#[derive(Debug, Clone)]
+pub(crate) struct ServeArgs {
+    pub contract: String,
+    pub host: String,
+    pub port: u16,
+    pub token: Option<String>,
+    pub state: String,
+    pub seed: Option<u64>,
+    pub fault_rate: f64,
+    pub latency_ms: Option<String>,
+    pub admin_token: Option<String>,
+    pub quota: Vec<String>,
+    pub accept_delay_ms: Option<u64>,
+    pub body_limit: usize,
+    pub json: bool,
+}
+
+fn parse_range(s: &str) -> Result<(u64, u64), Failure> {
+    let bad = || {
+        anyhow!("--latency-ms \"{s}\" must be a range such as 5..50 (milliseconds) or one number")
+    };
+    match s.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (
+                a.trim().parse().map_err(|_| bad())?,
+                b.trim().parse().map_err(|_| bad())?,
+            );
+            if a > b { Err(bad().into()) } else { Ok((a, b)) }
+        }
+        None => {
+            let n = s.trim().parse().map_err(|_| bad())?;
+            Ok((n, n))
+        }
+    }
+}
+
+/// `REQUESTS/SECONDS[:STATUS]`, e.g. `10/1` or `1000/86400:403`.
+fn parse_quota(s: &str) -> Result<Quota, Failure> {
+    let bad =
+        || anyhow!("--quota \"{s}\" must look like 10/60 (requests per seconds) or 10/60:403");
+    let (rate, status) = match s.split_once(':') {
+        Some((r, st)) => (r, st.trim().parse::<u16>().map_err(|_| bad())?),
+        None => (s, 429),
+    };
+    let (n, w) = rate.split_once('/').ok_or_else(bad)?;
+    let (requests, window_s) = (
+        n.trim().parse::<u32>().map_err(|_| bad())?,
+        w.trim().parse::<u32>().map_err(|_| bad())?,
+    );
+    if requests == 0 || window_s == 0 || !(400..=599).contains(&status) {
+        return Err(bad().into());
+    }
+    Ok(Quota {
+        requests,
+        window_s,
+        status,
+    })
+}
+
+fn random_token() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut x = (t as u64) ^ u64::from(std::process::id()).rotate_left(32);
+    let mut out = String::from("vt_");
+    for _ in 0..4 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push_str(&format!("{:08x}", x as u32));
+    }
+    out
+}
+
+pub(crate) fn serve(args: ServeArgs) -> Outcome {
+    if args.state != "memory" {
+        return Err(anyhow!("--state {}: only the in-memory state is available in this version (use --state memory)", args.state).into());
+    }
+    let (catalog, id) = crate::catalog_cmds::open(&args.contract)?;
+    let contract = catalog.contract(&id)?.clone();
+    let quotas = if args.quota.is_empty() {
+        None
+    } else {
+        Some(
+            args.quota
+                .iter()
+                .map(|q| parse_quota(q))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    };
+    let config = Config {
+        token: args.token.clone().unwrap_or_else(random_token),
+        admin_token: args.admin_token.clone(),
+        seed: args.seed.unwrap_or_else(|| std::process::id().into()),
+        fault_rate: args.fault_rate,
+        latency_ms: args.latency_ms.as_deref().map(parse_range).transpose()?,
+        quotas,
+        accept_delay: args.accept_delay_ms.map(Duration::from_millis),
+    };
+    let emulator = Arc::new(Emulator::new(contract, config.clone()).map_err(|e| anyhow!("{e}"))?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the listening address")?;
+        let origin = format!("http://{addr}");
+        let base_url = format!("{origin}{}", emulator.base_path());
+        let credentials = emulator.credential_headers();
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            let v = serde_json::json!({
+                "contract": emulator.contract().id,
+                "base_url": base_url,
+                "origin": origin,
+                "token": config.token,
+                "credentials": credentials,
+                "admin": format!("{origin}/_verdict"),
+                "admin_token_required": config.admin_token.is_some(),
+                "openapi": format!("{origin}/_verdict/openapi.json"),
+            });
+            writeln!(out, "{v}").ok();
+        } else {
+            writeln!(
+                out,
+                "verdict serve: {} ({})",
+                emulator.contract().id,
+                emulator.contract().name
+            )
+            .ok();
+            writeln!(out, "  base URL     {base_url}").ok();
+            for c in &credentials {
+                writeln!(out, "  credentials  {c}").ok();
+            }
+            let admin_note = if config.admin_token.is_some() {
+                " (send X-Verdict-Admin-Token)"
+            } else {
+                ""
+            };
+            writeln!(out, "  admin API    {origin}/_verdict{admin_note}").ok();
+            writeln!(out, "  OpenAPI      {origin}/_verdict/openapi.json").ok();
+            writeln!(
+                out,
+                "  faults       send X-Verdict-Fault: status=429; retry-after=3 on any request"
+            )
+            .ok();
+            writeln!(out, "  stop with Ctrl-C").ok();
+        }
+        out.flush().ok();
+        drop(out);
+        let limits = ServerLimits {
+            body_limit: args.body_limit,
+            ..ServerLimits::default()
+        };
+        verdict_server::serve_with(emulator, listener, false, limits, stop_signal()).await;
+        eprintln!("verdict serve: stopped");
+        Ok::<_, Failure>(())
+    })
+}
+
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_quotas() {
+        assert_eq!(parse_range("5..50").unwrap(), (5, 50));
+        assert_eq!(parse_range("7").unwrap(), (7, 7));
+        assert!(parse_range("50..5").is_err());
+        assert!(parse_range("a..b").is_err());
+        assert_eq!(
+            parse_quota("10/1").unwrap(),
+            Quota {
+                requests: 10,
+                window_s: 1,
+                status: 429
+            }
+        );
+        assert_eq!(parse_quota("1000/86400:403").unwrap().status, 403);
+        for bad in ["10", "0/1", "1/0", "1/1:200", "x/y"] {
+            assert!(parse_quota(bad).is_err(), "{bad}");
+        }
+        assert!(random_token().starts_with("vt_"));
+    }
+}

@@ -1,0 +1,245 @@
+//! The admin API under `/_verdict/`: queue faults, toggle maintenance, lock resources,
+//! move paths, manage tokens and quotas, reset state, read the request journal, and the
+//! OpenAPI description. JSON in and out; protected by the admin token when one is set.
+
+use serde::Deserialize;
+use serde_json::json;
+use verdict::emulate::Quota;
+
+use crate::Emulator;
+use crate::engine::Ctx;
+use crate::reply::Reply;
+use crate::state::{Lock, Move, QueuedFault, Token};
+
+fn problem(status: u16, message: impl Into<String>) -> Reply {
+    Reply::json(status, &json!({ "error": message.into() }))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(ctx: &Ctx<'_>) -> Result<T, Reply> {
+    serde_json::from_slice(&ctx.req.body)
+        .map_err(|e| problem(400, format!("invalid JSON body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Maintenance {
+    on: bool,
+    #[serde(default = "five")]
+    retry_after: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockBody {
+    path: String,
+    #[serde(default = "sixty")]
+    seconds: u64,
+    #[serde(default = "five")]
+    retry_after: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuotaBody {
+    requests: u32,
+    window_s: u32,
+    #[serde(default = "too_many")]
+    status: u16,
+}
+
+fn five() -> u64 {
+    5
+}
+fn sixty() -> u64 {
+    60
+}
+fn too_many() -> u16 {
+    429
+}
+
+/// The endpoints, for the index and for 404s.
+const ENDPOINTS: &[&str] = &[
+    "GET /_verdict",
+    "GET /_verdict/openapi.json",
+    "GET|POST|DELETE /_verdict/faults",
+    "PUT /_verdict/maintenance",
+    "POST|DELETE /_verdict/locks",
+    "POST|DELETE /_verdict/moves",
+    "POST /_verdict/tokens",
+    "PUT /_verdict/quotas",
+    "POST /_verdict/reset",
+    "GET|DELETE /_verdict/journal",
+];
+
+pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
+    let req = ctx.req;
+    if let Some(admin) = &em.config.admin_token {
+        let given = req
+            .header("x-verdict-admin-token")
+            .or_else(|| {
+                req.header("authorization")
+                    .and_then(|a| a.strip_prefix("Bearer "))
+            })
+            .map(str::trim);
+        if given != Some(admin.as_str()) {
+            return problem(
+                401,
+                "the admin API needs the admin token (X-Verdict-Admin-Token or Authorization: Bearer)",
+            );
+        }
+    }
+    let route = req.path.trim_end_matches('/');
+    let method = req.method.as_str();
+    let result: Result<Reply, Reply> = (|| {
+        Ok(match (method, route) {
+            ("GET", "/_verdict") => Reply::json(
+                200,
+                &json!({
+                    "contract": em.contract.id,
+                    "name": em.contract.name,
+                    "base_path": em.spec.base_path,
+                    "credentials": em.credential_headers(),
+                    "resources": em.spec.resources.iter().map(|r| format!("{}{}", em.spec.base_path, r.path)).collect::<Vec<_>>(),
+                    "admin": ENDPOINTS,
+                }),
+            ),
+            ("GET", "/_verdict/openapi.json") => {
+                Reply::json(200, &crate::openapi::document(em, &req.origin))
+            }
+            ("GET", "/_verdict/faults") => Reply::json(200, &json!({ "faults": em.lock().faults })),
+            ("POST", "/_verdict/faults") => {
+                let mut f: QueuedFault = parse(ctx)?;
+                if f.times == 0 || !f.path.starts_with('/') {
+                    return Err(problem(
+                        400,
+                        "a fault needs a path starting with '/' and times of at least 1",
+                    ));
+                }
+                if f.fault.status.is_some_and(|s| !(100..=599).contains(&s)) {
+                    return Err(problem(400, "status must be from 100 to 599"));
+                }
+                if !f.fault.answers() && f.fault.delay_ms.is_none() {
+                    return Err(problem(400, "a fault needs status, code or delay_ms"));
+                }
+                let mut state = em.lock();
+                state.fault_seq += 1;
+                f.id = state.fault_seq;
+                state.faults.push(f.clone());
+                Reply::json(201, &json!(f))
+            }
+            ("DELETE", "/_verdict/faults") => {
+                em.lock().faults.clear();
+                Reply::empty(204)
+            }
+            ("PUT", "/_verdict/maintenance") => {
+                let m: Maintenance = parse(ctx)?;
+                em.lock().maintenance = m.on.then_some(m.retry_after);
+                Reply::json(
+                    200,
+                    &json!({ "maintenance": m.on, "retry_after": m.retry_after }),
+                )
+            }
+            ("POST", "/_verdict/locks") => {
+                let l: LockBody = parse(ctx)?;
+                let until = std::time::Instant::now()
+                    + std::time::Duration::from_secs(l.seconds.min(86_400));
+                em.lock().locks.insert(
+                    l.path.clone(),
+                    Lock {
+                        until,
+                        retry_after: l.retry_after,
+                    },
+                );
+                Reply::json(
+                    201,
+                    &json!({ "path": l.path, "seconds": l.seconds, "retry_after": l.retry_after }),
+                )
+            }
+            ("DELETE", "/_verdict/locks") => {
+                em.lock().locks.clear();
+                Reply::empty(204)
+            }
+            ("POST", "/_verdict/moves") => {
+                let m: Move = parse(ctx)?;
+                if !matches!(m.status, 301 | 302 | 303 | 307 | 308) {
+                    return Err(problem(400, "status must be 301, 302, 303, 307 or 308"));
+                }
+                let mut state = em.lock();
+                state.moves.retain(|x| x.from != m.from);
+                state.moves.push(m.clone());
+                Reply::json(201, &json!(m))
+            }
+            ("DELETE", "/_verdict/moves") => {
+                em.lock().moves.clear();
+                Reply::empty(204)
+            }
+            ("POST", "/_verdict/tokens") => {
+                let t: Token = parse(ctx)?;
+                if t.token.is_empty() || t.token.chars().any(char::is_whitespace) {
+                    return Err(problem(400, "a token must be non-empty and hold no spaces"));
+                }
+                let mut state = em.lock();
+                state.tokens.retain(|x| x.token != t.token);
+                state.tokens.push(t.clone());
+                Reply::json(201, &json!(t))
+            }
+            ("PUT", "/_verdict/quotas") => {
+                let qs: Vec<QuotaBody> = parse(ctx)?;
+                if qs
+                    .iter()
+                    .any(|q| q.requests == 0 || q.window_s == 0 || !(400..=599).contains(&q.status))
+                {
+                    return Err(problem(
+                        400,
+                        "each quota needs requests and window_s of at least 1 and an error status",
+                    ));
+                }
+                let quotas: Vec<Quota> = qs
+                    .into_iter()
+                    .map(|q| Quota {
+                        requests: q.requests,
+                        window_s: q.window_s,
+                        status: q.status,
+                    })
+                    .collect();
+                let mut state = em.lock();
+                state.quota_windows.clear();
+                state.quotas = Some(quotas.clone());
+                Reply::json(200, &json!({ "quotas": quotas }))
+            }
+            ("POST", "/_verdict/reset") => {
+                em.lock().reset();
+                Reply::empty(204)
+            }
+            ("GET", "/_verdict/journal") => {
+                let limit = req
+                    .query_value("limit")
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(1000);
+                let since = req
+                    .query_value("since")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let state = em.lock();
+                let entries: Vec<&crate::state::JournalEntry> =
+                    state.journal.iter().filter(|e| e.seq > since).collect();
+                let start = entries.len().saturating_sub(limit);
+                Reply::json(200, &json!({ "entries": &entries[start..] }))
+            }
+            ("DELETE", "/_verdict/journal") => {
+                em.lock().journal.clear();
+                Reply::empty(204)
+            }
+            _ => {
+                return Err(problem(
+                    404,
+                    format!(
+                        "no admin endpoint {method} {route}; there are: {}",
+                        ENDPOINTS.join(", ")
+                    ),
+                ));
+            }
+        })
+    })();
+    result.unwrap_or_else(|r| r)
+}

@@ -1,0 +1,986 @@
+//! The request path: faults, maintenance, transport, credentials, quotas, moves, routing,
+//! method and media checks, then the resource operations, each answering with the status
+//! and body shape the contract gives.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use serde_json::{Map, Value, json};
+use verdict::IdStyle;
+use verdict::emulate::ResourceSpec;
+
+use crate::Emulator;
+use crate::fault::Fault;
+use crate::reply::{ErrorParts, Reply, error_body};
+use crate::state::Item;
+use crate::util::{base64url, timestamp};
+
+/// A request as the engine sees it.
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// The method.
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The whole body (within the server's limit).
+    pub body: Bytes,
+    /// It came over TLS.
+    pub https: bool,
+    /// `scheme://host:port` as the client reached the emulator.
+    pub origin: String,
+}
+
+impl Req {
+    /// A header as text, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The query string, decoded.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    /// The first value of a query parameter.
+    pub fn query_value(&self, key: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// What quotas count against.
+    pub credential: String,
+    /// The account its resources belong to.
+    pub account: String,
+    pub read_only: bool,
+}
+
+/// Per-request context.
+pub struct Ctx<'a> {
+    pub req: &'a Req,
+    pub tracking: String,
+}
+
+impl Emulator {
+    /// An error in the vendor's shape; the message is the contract's meaning unless given.
+    pub fn error(
+        &self,
+        ctx: &Ctx<'_>,
+        status: u16,
+        message: Option<&str>,
+        fields: &[String],
+    ) -> Reply {
+        let message = message.map(str::to_owned).unwrap_or_else(|| {
+            self.contract
+                .status(status)
+                .map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone())
+        });
+        let parts = ErrorParts {
+            message,
+            code: self.vendor.error_code(status),
+            fields: (!fields.is_empty()).then(|| self.vendor.fields_value(fields)),
+        };
+        Reply::json(
+            status,
+            &error_body(&self.contract, None, parts, &ctx.tracking),
+        )
+    }
+
+    /// An application code answer with its exact vendor message.
+    pub fn app_code_reply(
+        &self,
+        ctx: &Ctx<'_>,
+        api: Option<&str>,
+        code: u32,
+        status: Option<u16>,
+        message: Option<&str>,
+    ) -> Option<Reply> {
+        let (api_id, entry) = self
+            .contract
+            .apis
+            .iter()
+            .filter(|a| api.is_none_or(|id| a.id == id))
+            .find_map(|a| a.code(code).next().map(|c| (a.id.clone(), c)))?;
+        let text = message
+            .map(str::to_owned)
+            .unwrap_or_else(|| entry.messages[0].text.clone());
+        let parts = ErrorParts {
+            message: text,
+            code: Some(Value::String(code.to_string())),
+            fields: None,
+        };
+        Some(Reply::json(
+            status.unwrap_or(entry.http_status),
+            &error_body(&self.contract, Some(&api_id), parts, &ctx.tracking),
+        ))
+    }
+
+    fn retry_after_name(&self) -> String {
+        self.contract.headers.retry_after.as_str().to_owned()
+    }
+
+    /// The answer a fault asks for.
+    pub fn fault_reply(&self, ctx: &Ctx<'_>, f: &Fault) -> Reply {
+        let mut reply = match (f.code, f.status) {
+            (Some(code), status) => {
+                match self.app_code_reply(ctx, f.api.as_deref(), code, status, f.message.as_deref())
+                {
+                    Some(r) => r,
+                    None => {
+                        return self.error(
+                            ctx,
+                            400,
+                            Some(&format!(
+                                "X-Verdict-Fault: {} has no application code {code}",
+                                self.contract.id
+                            )),
+                            &[],
+                        );
+                    }
+                }
+            }
+            (None, Some(status)) if (300..400).contains(&status) && status != 304 => {
+                Reply::empty(status)
+                    .header("Location", format!("{}{}", ctx.req.origin, ctx.req.path))
+            }
+            (None, Some(status)) if status < 300 || status == 304 => Reply::empty(status),
+            (None, Some(status)) => self.error(ctx, status, f.message.as_deref(), &[]),
+            (None, None) => Reply::empty(204),
+        };
+        if let Some(secs) = f.retry_after {
+            reply = reply.header(self.retry_after_name(), secs.to_string());
+        }
+        if reply.status.as_u16() == 429 {
+            reply = self.quota_headers(reply, 0, f.retry_after.unwrap_or(60));
+        }
+        reply
+    }
+
+    fn quota_headers(&self, mut reply: Reply, remaining: u32, reset: u64) -> Reply {
+        let names = &self.contract.rate_limit;
+        let first = self.quotas().into_iter().next();
+        if let (Some(h), Some(q)) = (&names.limit, &first) {
+            reply = reply.header(h.as_str(), q.requests.to_string());
+        }
+        if let Some(h) = &names.remaining {
+            reply = reply.header(h.as_str(), remaining.to_string());
+        }
+        if let Some(h) = &names.reset {
+            reply = reply.header(h.as_str(), reset.to_string());
+        }
+        if let (Some(h), Some(q)) = (&names.window, &first) {
+            reply = reply.header(h.as_str(), q.window_s.to_string());
+        }
+        if let Some(h) = &names.group {
+            reply = reply.header(h.as_str(), "Medium");
+        }
+        reply
+    }
+
+    /// The API request path after the admin API and the journal.
+    pub async fn api(&self, ctx: &Ctx<'_>) -> Reply {
+        let req = ctx.req;
+        // Faults first: a header on the request, then a queued one, then chance.
+        let header_fault = match req.header("x-verdict-fault") {
+            Some(text) => match text.parse::<Fault>() {
+                Ok(f) => Some(f),
+                Err(e) => return self.error(ctx, 400, Some(&format!("X-Verdict-Fault: {e}")), &[]),
+            },
+            None if req.headers.contains_key("x-verdict-fault") => {
+                return self.error(
+                    ctx,
+                    400,
+                    Some("X-Verdict-Fault: the header is not readable text"),
+                    &[],
+                );
+            }
+            None => None,
+        };
+        let queued = self.lock().take_fault(req.method.as_str(), &req.path);
+        if let Some(f) = header_fault.or(queued) {
+            if !f.delay().is_zero() {
+                tokio::time::sleep(f.delay()).await;
+            }
+            if f.answers() {
+                return self.fault_reply(ctx, &f);
+            }
+        }
+        if let Some((lo, hi)) = self.config.latency_ms {
+            tokio::time::sleep(Duration::from_millis(self.rng.between(lo, hi))).await;
+        }
+        if self.config.fault_rate > 0.0 && self.rng.unit() < self.config.fault_rate {
+            if let Some(r) = self.random_fault(ctx) {
+                return r;
+            }
+        }
+        if let Some(secs) = self.lock().maintenance {
+            return self.error(ctx, 503, Some("The service is down for maintenance; try again after the time in Retry-After."), &[])
+                .header(self.retry_after_name(), secs.to_string());
+        }
+        if self.spec.https_only && !req.https {
+            return self.error(
+                ctx,
+                403,
+                Some("This API is only served over HTTPS; plain HTTP is refused."),
+                &[],
+            );
+        }
+        let who = match self.vendor.authenticate(self, ctx) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let (remaining, reset) = match self.count_quota(ctx, &who) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let reply = self.route(ctx, &who);
+        if reply.status.is_success() {
+            return self.quota_headers(reply, remaining, reset);
+        }
+        reply
+    }
+
+    fn quotas(&self) -> Vec<verdict::emulate::Quota> {
+        let set = self.lock().quotas.clone();
+        set.or_else(|| self.config.quotas.clone())
+            .unwrap_or_else(|| self.spec.quotas.clone())
+    }
+
+    fn count_quota(&self, ctx: &Ctx<'_>, who: &Principal) -> Result<(u32, u64), Reply> {
+        let now = Instant::now();
+        let mut best = (u32::MAX, 0);
+        let quotas = self.quotas();
+        let mut state = self.lock();
+        for (i, q) in quotas.iter().enumerate() {
+            match state.count(
+                &who.credential,
+                i,
+                q.requests,
+                Duration::from_secs(u64::from(q.window_s)),
+                now,
+            ) {
+                Ok((left, reset)) if i == 0 => best = (left, reset),
+                Ok(_) => {}
+                Err(reset) => {
+                    drop(state);
+                    let msg = format!(
+                        "More than {} requests in {} s on this credential; wait for the window to reset.",
+                        q.requests, q.window_s
+                    );
+                    let reply = self
+                        .error(ctx, q.status, Some(&msg), &[])
+                        .header(self.retry_after_name(), reset.to_string());
+                    return Err(self.quota_headers(reply, 0, reset));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    fn random_fault(&self, ctx: &Ctx<'_>) -> Option<Reply> {
+        // Transient failures the contract tells clients to retry.
+        let transient: Vec<u16> = self
+            .contract
+            .documented_statuses()
+            .filter(|s| {
+                matches!(
+                    s.action.kind(),
+                    verdict::ActionKind::Retry | verdict::ActionKind::RetryAfter
+                )
+            })
+            .map(|s| s.code)
+            .collect();
+        let status =
+            *transient.get(self.rng.between(0, transient.len().max(1) as u64 - 1) as usize)?;
+        let retry_after = matches!(
+            self.contract.status(status).map(|s| s.action.kind()),
+            Some(verdict::ActionKind::RetryAfter)
+        )
+        .then_some(1);
+        Some(self.fault_reply(
+            ctx,
+            &Fault {
+                status: Some(status),
+                retry_after,
+                ..Fault::default()
+            },
+        ))
+    }
+
+    fn route(&self, ctx: &Ctx<'_>, who: &Principal) -> Reply {
+        let req = ctx.req;
+        if let Some(m) = self
+            .lock()
+            .moves
+            .iter()
+            .find(|m| m.from == req.path)
+            .cloned()
+        {
+            let to = if m.to.starts_with("http://") || m.to.starts_with("https://") {
+                m.to
+            } else {
+                format!("{}{}", req.origin, m.to)
+            };
+            return Reply::empty(m.status).header("Location", to);
+        }
+        if let Some(reply) = self.vendor.route(self, ctx, who) {
+            return reply;
+        }
+        let Some(rest) = req.path.strip_prefix(&self.spec.base_path) else {
+            return self.error(
+                ctx,
+                404,
+                Some(&format!("No resource lives at {}.", req.path)),
+                &[],
+            );
+        };
+        let found = self.spec.resources.iter().find_map(|r| {
+            let tail = rest.strip_prefix(&r.path)?;
+            match tail {
+                "" => Some((r, None)),
+                t => t
+                    .strip_prefix('/')
+                    .filter(|id| !id.is_empty() && !id.contains('/'))
+                    .map(|id| (r, Some(id.to_owned()))),
+            }
+        });
+        let Some((resource, id)) = found else {
+            return self.error(
+                ctx,
+                404,
+                Some(&format!("No resource lives at {}.", req.path)),
+                &[],
+            );
+        };
+        // HEAD is a GET without a body.
+        let method = if req.method == Method::HEAD {
+            Method::GET
+        } else {
+            req.method.clone()
+        };
+        let allowed = self.allowed(resource, id.is_some());
+        if !allowed.contains(&method) {
+            if resource.not_implemented.contains(&method) {
+                return self.error(
+                    ctx,
+                    501,
+                    Some(&format!(
+                        "{method} is not implemented for {}.",
+                        resource.name
+                    )),
+                    &[],
+                );
+            }
+            let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+            return self
+                .error(
+                    ctx,
+                    405,
+                    Some(&format!(
+                        "{} does not support {method}; use {}.",
+                        req.path,
+                        allow.join(", ")
+                    )),
+                    &[],
+                )
+                .header("Allow", allow.join(", "));
+        }
+        if let Some(lock) = self.lock().locks.get(&req.path).cloned() {
+            if lock.until > Instant::now() {
+                return self
+                    .error(ctx, 423, Some("The resource is locked for now."), &[])
+                    .header(self.retry_after_name(), lock.retry_after.to_string());
+            }
+        }
+        if let Some(r) = self.check_accept(ctx, resource) {
+            return r;
+        }
+        let mut reply = match (method.clone(), id) {
+            (Method::GET, None) => self.list(ctx, resource, who),
+            (Method::POST, None) => self.create(ctx, resource, who),
+            (Method::GET, Some(id)) => self.get(ctx, resource, &id, who),
+            (Method::DELETE, Some(id)) => self.delete(ctx, resource, &id, who),
+            (m, Some(id)) if self.spec.update_methods.contains(&m) => {
+                self.update(ctx, resource, &id, who)
+            }
+            _ => self.error(ctx, 405, None, &[]),
+        };
+        if req.method == Method::HEAD {
+            reply.body = Bytes::new();
+        }
+        reply
+    }
+
+    /// The methods a collection (or one of its items) answers.
+    pub fn allowed(&self, r: &ResourceSpec, item: bool) -> Vec<Method> {
+        let wanted: Vec<Method> = if item {
+            let mut v = vec![Method::GET, Method::DELETE];
+            v.extend(self.spec.update_methods.iter().cloned());
+            v
+        } else {
+            vec![Method::GET, Method::POST]
+        };
+        wanted
+            .into_iter()
+            .filter(|m| r.methods.contains(m))
+            .collect()
+    }
+
+    fn media_types(&self, r: &ResourceSpec) -> Vec<String> {
+        match &r.media_type {
+            Some(m) => vec![m.clone()],
+            None => self.spec.media_types.clone(),
+        }
+    }
+
+    fn check_accept(&self, ctx: &Ctx<'_>, r: &ResourceSpec) -> Option<Reply> {
+        let accept = ctx.req.header("accept")?;
+        let types = self.media_types(r);
+        let ok = accept.split(',').any(|part| {
+            let t = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            t.is_empty()
+                || t == "*/*"
+                || t == "application/*"
+                || types.iter().any(|m| m.eq_ignore_ascii_case(&t))
+                || (t == "application/json" && r.media_type.is_none())
+        });
+        (!ok).then(|| {
+            self.error(
+                ctx,
+                406,
+                Some(&format!(
+                    "Cannot answer in {accept}; this resource speaks {}.",
+                    types.join(", ")
+                )),
+                &[],
+            )
+        })
+    }
+
+    /// The JSON object of a request body, or the refusal.
+    fn body_object(&self, ctx: &Ctx<'_>, r: &ResourceSpec) -> Result<Map<String, Value>, Reply> {
+        let req = ctx.req;
+        let types = self.media_types(r);
+        let ct = req.header("content-type").map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+        match ct {
+            None => {
+                return Err(self.error(
+                    ctx,
+                    415,
+                    Some(&format!(
+                        "The request has no Content-Type; send {}.",
+                        types.join(" or ")
+                    )),
+                    &[],
+                ));
+            }
+            Some(c) if !types.iter().any(|t| t.eq_ignore_ascii_case(&c)) => {
+                return Err(self.error(
+                    ctx,
+                    415,
+                    Some(&format!(
+                        "Content-Type {c} is not supported here; send {}.",
+                        types.join(" or ")
+                    )),
+                    &[],
+                ));
+            }
+            _ => {}
+        }
+        match serde_json::from_slice::<Value>(&req.body) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err(self
+                .vendor
+                .invalid_json(self, ctx, "The body must be a JSON object.")),
+            Err(e) => Err(self.vendor.invalid_json(
+                self,
+                ctx,
+                &format!("The body is not valid JSON: {e}."),
+            )),
+        }
+    }
+
+    /// Checks types and required fields.
+    fn validate(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &ResourceSpec,
+        body: &Map<String, Value>,
+        creating: bool,
+    ) -> Result<(), Reply> {
+        let wrong: Vec<String> = r
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let v = body.get(&f.name)?;
+                (!v.is_null() && !f.ty.accepts(v))
+                    .then(|| format!("{} must be {}", f.name, article(f.ty.as_str())))
+            })
+            .collect();
+        if !wrong.is_empty() {
+            return Err(self.error(
+                ctx,
+                400,
+                Some(&format!("Invalid fields: {}.", wrong.join("; "))),
+                &wrong,
+            ));
+        }
+        if creating || ctx.req.method == Method::PUT {
+            let missing: Vec<String> = r
+                .fields
+                .iter()
+                .filter(|f| {
+                    f.required
+                        && body
+                            .get(&f.name)
+                            .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+                })
+                .map(|f| format!("{} is required", f.name))
+                .collect();
+            if !missing.is_empty() {
+                return Err(self.error(
+                    ctx,
+                    self.spec.missing_field_status,
+                    Some(&format!("Missing fields: {}.", missing.join("; "))),
+                    &missing,
+                ));
+            }
+        }
+        self.vendor.check(self, ctx, r, body, creating)
+    }
+
+    fn new_id(&self, r: &ResourceSpec) -> String {
+        match self.spec.id_style {
+            IdStyle::Webex => {
+                base64url(format!("ciscospark://us/{}/{}", r.kind, self.rng.uuid()).as_bytes())
+            }
+            IdStyle::Uuid => self.rng.uuid(),
+            IdStyle::Hex => self.rng.hex(),
+            IdStyle::Numeric => (self.rng.next_u64() % 9_000_000_000 + 1_000_000_000).to_string(),
+        }
+    }
+
+    fn location(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str) -> String {
+        format!("{}{}{}/{id}", ctx.req.origin, self.spec.base_path, r.path)
+    }
+
+    fn content_type(&self, reply: Reply, r: &ResourceSpec) -> Reply {
+        match &r.media_type {
+            Some(m) => {
+                let mut reply = reply;
+                reply.headers.remove(http::header::CONTENT_TYPE);
+                reply.header("Content-Type", m)
+            }
+            None => reply,
+        }
+    }
+
+    fn unique_clash(
+        &self,
+        r: &ResourceSpec,
+        items: &std::collections::HashMap<String, Item>,
+        body: &Map<String, Value>,
+        skip: Option<&str>,
+    ) -> Option<Vec<String>> {
+        r.unique.iter().find_map(|set| {
+            let values: Option<Vec<&Value>> = set
+                .iter()
+                .map(|f| body.get(f).filter(|v| !v.is_null()))
+                .collect();
+            let values = values?;
+            let clash = items.iter().any(|(id, it)| {
+                Some(id.as_str()) != skip
+                    && set
+                        .iter()
+                        .zip(&values)
+                        .all(|(f, v)| it.value.get(f).is_some_and(|x| x == *v))
+            });
+            clash.then(|| set.clone())
+        })
+    }
+
+    fn create(&self, ctx: &Ctx<'_>, r: &ResourceSpec, who: &Principal) -> Reply {
+        if who.read_only {
+            return self.error(
+                ctx,
+                403,
+                Some("This credential may read but not write."),
+                &[],
+            );
+        }
+        let mut body = match self.body_object(ctx, r) {
+            Ok(b) => b,
+            Err(reply) => return reply,
+        };
+        if let Err(reply) = self.validate(ctx, r, &body, true) {
+            return reply;
+        }
+        body.retain(|k, _| r.field(k).is_some());
+        for f in &r.fields {
+            if let (None, Some(d)) = (body.get(&f.name), &f.default) {
+                body.insert(f.name.clone(), d.clone());
+            }
+        }
+        let id = self.new_id(r);
+        let mut state = self.lock();
+        if state.stored >= self.spec.store_limit {
+            drop(state);
+            return self.error(ctx, 507, Some(&format!("The emulator already holds its limit of {} resources; delete some or reset it.", self.spec.store_limit)), &[]);
+        }
+        if let Some(set) = self.unique_clash(r, &state.collection(&r.name).items, &body, None) {
+            drop(state);
+            return self.error(
+                ctx,
+                409,
+                Some(&format!(
+                    "A {} with the same {} already exists.",
+                    r.kind.to_lowercase(),
+                    set.join(" and ")
+                )),
+                &[],
+            );
+        }
+        body.insert("id".into(), Value::String(id.clone()));
+        self.vendor.decorate(self, r, &mut body, who, &mut state);
+        let seq = state.next_seq();
+        let ready_at = self
+            .config
+            .accept_delay
+            .or(r.accept_delay_ms.map(Duration::from_millis))
+            .filter(|_| r.accept_delay_ms.is_some())
+            .map(|d| Instant::now() + d);
+        let item = Item {
+            seq,
+            value: Value::Object(body),
+            etag: format!("\"{seq}\""),
+            owner: who.account.clone(),
+            ready_at,
+        };
+        let (value, etag) = (item.value.clone(), item.etag.clone());
+        let c = state.collection(&r.name);
+        c.order.insert(seq, id.clone());
+        c.items.insert(id.clone(), item);
+        state.stored += 1;
+        drop(state);
+        if ready_at.is_some() {
+            return self
+                .content_type(
+                    Reply::json(202, &json!({"id": id, "status": "accepted"})),
+                    r,
+                )
+                .header("Location", self.location(ctx, r, &id))
+                .header(self.retry_after_name(), "1");
+        }
+        let mut reply = self
+            .content_type(Reply::json(self.spec.create_status, &value), r)
+            .header("ETag", etag);
+        if self.spec.location_on_create || self.spec.create_status == 201 {
+            reply = reply.header("Location", self.location(ctx, r, &id));
+        }
+        reply
+    }
+
+    /// The item, or the 404/410 that says why not.
+    fn find(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &ResourceSpec,
+        id: &str,
+        who: &Principal,
+    ) -> Result<Item, Reply> {
+        let mut state = self.lock();
+        let c = state.collection(&r.name);
+        match c.items.get(id) {
+            Some(item) if item.owner == who.account => Ok(item.clone()),
+            Some(_) | None if c.gone.contains(id) => {
+                drop(state);
+                Err(self.error(
+                    ctx,
+                    410,
+                    Some(&format!(
+                        "The {} {id} was deleted and is gone for good.",
+                        r.kind.to_lowercase()
+                    )),
+                    &[],
+                ))
+            }
+            _ => {
+                drop(state);
+                Err(self.error(
+                    ctx,
+                    404,
+                    Some(&format!("No {} with id {id}.", r.kind.to_lowercase())),
+                    &[],
+                ))
+            }
+        }
+    }
+
+    fn if_match_fails(&self, req: &Req, etag: &str) -> bool {
+        req.header("if-match")
+            .is_some_and(|v| v.trim() != "*" && !v.split(',').any(|t| t.trim() == etag))
+    }
+
+    fn get(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
+        let item = match self.find(ctx, r, id, who) {
+            Ok(i) => i,
+            Err(reply) => return reply,
+        };
+        if let Some(at) = item.ready_at {
+            let now = Instant::now();
+            if at > now {
+                let secs = (at - now).as_secs_f64().ceil().max(1.0) as u64;
+                return self
+                    .content_type(
+                        Reply::json(202, &json!({"id": id, "status": "processing"})),
+                        r,
+                    )
+                    .header("Location", self.location(ctx, r, id))
+                    .header(self.retry_after_name(), secs.to_string());
+            }
+        }
+        if let Some(inm) = ctx.req.header("if-none-match") {
+            if inm.trim() == "*"
+                || inm
+                    .split(',')
+                    .any(|t| t.trim().trim_start_matches("W/") == item.etag)
+            {
+                return Reply::empty(304).header("ETag", &item.etag);
+            }
+        }
+        if let Some(reply) = self.vendor.before_get(self, ctx, r, &item) {
+            return reply;
+        }
+        self.content_type(Reply::json(200, &item.value), r)
+            .header("ETag", item.etag)
+    }
+
+    fn update(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
+        let item = match self.find(ctx, r, id, who) {
+            Ok(i) => i,
+            Err(reply) => return reply,
+        };
+        if who.read_only {
+            return self.error(
+                ctx,
+                403,
+                Some("This credential may read but not write."),
+                &[],
+            );
+        }
+        if self.if_match_fails(ctx.req, &item.etag) {
+            return self.error(
+                ctx,
+                412,
+                Some("If-Match does not match the resource's current ETag."),
+                &[],
+            );
+        }
+        let body = match self.body_object(ctx, r) {
+            Ok(b) => b,
+            Err(reply) => return reply,
+        };
+        if let Err(reply) = self.validate(ctx, r, &body, false) {
+            return reply;
+        }
+        let mut state = self.lock();
+        if let Some(set) = self.unique_clash(r, &state.collection(&r.name).items, &body, Some(id)) {
+            drop(state);
+            return self.error(
+                ctx,
+                409,
+                Some(&format!(
+                    "A {} with the same {} already exists.",
+                    r.kind.to_lowercase(),
+                    set.join(" and ")
+                )),
+                &[],
+            );
+        }
+        let seq = state.next_seq();
+        let c = state.collection(&r.name);
+        let Some(stored) = c.items.get_mut(id) else {
+            drop(state);
+            return self.error(ctx, 404, None, &[]);
+        };
+        if let Value::Object(obj) = &mut stored.value {
+            for (k, v) in body {
+                if r.field(&k).is_some() {
+                    obj.insert(k, v);
+                }
+            }
+        }
+        stored.etag = format!("\"{seq}\"");
+        let (value, etag) = (stored.value.clone(), stored.etag.clone());
+        drop(state);
+        if self.spec.update_status == 204 {
+            return Reply::empty(204).header("ETag", etag);
+        }
+        self.content_type(Reply::json(self.spec.update_status, &value), r)
+            .header("ETag", etag)
+    }
+
+    fn delete(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
+        let item = match self.find(ctx, r, id, who) {
+            Ok(i) => i,
+            Err(reply) => return reply,
+        };
+        if who.read_only {
+            return self.error(
+                ctx,
+                403,
+                Some("This credential may read but not write."),
+                &[],
+            );
+        }
+        if self.if_match_fails(ctx.req, &item.etag) {
+            return self.error(
+                ctx,
+                412,
+                Some("If-Match does not match the resource's current ETag."),
+                &[],
+            );
+        }
+        let mut state = self.lock();
+        let c = state.collection(&r.name);
+        c.items.remove(id);
+        c.order.remove(&item.seq);
+        if r.gone_after_delete {
+            c.gone.insert(id.to_owned());
+        }
+        state.stored = state.stored.saturating_sub(1);
+        Reply::empty(self.spec.delete_status)
+    }
+
+    fn list(&self, ctx: &Ctx<'_>, r: &ResourceSpec, who: &Principal) -> Reply {
+        let req = ctx.req;
+        let pairs = req.query_pairs();
+        let size = match self
+            .spec
+            .page_param
+            .as_ref()
+            .and_then(|p| pairs.iter().find(|(k, _)| k == p))
+        {
+            None => self.spec.page_default,
+            Some((k, v)) => match v.parse::<u32>() {
+                Ok(n) if n >= 1 && n <= self.spec.page_limit => n,
+                Ok(n) if n > self.spec.page_limit => {
+                    return self.error(ctx, self.spec.page_limit_status, Some(&format!("{k}={n} asks for more than the {} items a page may hold; ask for fewer.", self.spec.page_limit)), &[]);
+                }
+                _ => {
+                    return self.error(
+                        ctx,
+                        400,
+                        Some(&format!(
+                            "{k} must be a number from 1 to {}.",
+                            self.spec.page_limit
+                        )),
+                        &[format!("{k} is invalid")],
+                    );
+                }
+            },
+        };
+        let after: u64 = match pairs.iter().find(|(k, _)| k == "cursor") {
+            None => 0,
+            Some((_, v)) => match v.parse() {
+                Ok(n) => n,
+                Err(_) => {
+                    return self.error(
+                        ctx,
+                        400,
+                        Some("cursor is not one this emulator gave out."),
+                        &["cursor is invalid".into()],
+                    );
+                }
+            },
+        };
+        let filters: Vec<(&String, &String)> = pairs
+            .iter()
+            .filter(|(k, _)| r.filters.contains(k))
+            .map(|(k, v)| (k, v))
+            .collect();
+        let mut state = self.lock();
+        let c = state.collection(&r.name);
+        let mut page = Vec::new();
+        let mut more = None;
+        for (seq, id) in c.order.range(after + 1..) {
+            let Some(item) = c.items.get(id) else {
+                continue;
+            };
+            if item.owner != who.account
+                || !filters.iter().all(|(k, v)| {
+                    item.value.get(k.as_str()).and_then(Value::as_str) == Some(v.as_str())
+                })
+            {
+                continue;
+            }
+            if page.len() == size as usize {
+                more = Some(*seq - 1);
+                break;
+            }
+            page.push(item.value.clone());
+        }
+        drop(state);
+        let body = match &self.spec.list_key {
+            Some(key) => {
+                let key = if key == "{resource}" {
+                    r.name.clone()
+                } else {
+                    key.clone()
+                };
+                json!({ key: page })
+            }
+            None => Value::Array(page),
+        };
+        let mut reply = self.content_type(Reply::json(200, &body), r);
+        if let (true, Some(cursor)) = (self.spec.link_pagination, more) {
+            let mut q: Vec<(String, String)> =
+                pairs.into_iter().filter(|(k, _)| k != "cursor").collect();
+            q.push(("cursor".into(), cursor.to_string()));
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(q)
+                .finish();
+            reply = reply.header(
+                "Link",
+                format!("<{}{}?{query}>; rel=\"next\"", req.origin, req.path),
+            );
+        }
+        reply
+    }
+}
+
+fn article(word: &str) -> String {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {word}")
+    } else {
+        format!("a {word}")
+    }
+}
+
+/// The time as resource fields show it.
+pub fn now_stamp() -> String {
+    timestamp(SystemTime::now())
+}

@@ -1,0 +1,167 @@
+//! The `X-Verdict-Fault` request header: `;`-separated `key=value` pairs that ask the
+//! emulator for a particular answer, e.g. `status=429; retry-after=3`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// One injected answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fault {
+    /// The status to answer with.
+    pub status: Option<u16>,
+    /// A Retry-After in seconds.
+    pub retry_after: Option<u64>,
+    /// A delay before answering.
+    pub delay_ms: Option<u64>,
+    /// An application code to put in the body (with its exact vendor message).
+    pub code: Option<u32>,
+    /// The API the code belongs to, when the contract has several.
+    pub api: Option<String>,
+    /// A message to put in the body instead of the contract's.
+    pub message: Option<String>,
+}
+
+/// Why a fault header cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    /// A pair without `=`.
+    #[error("\"{0}\" is not a key=value pair")]
+    NotPair(String),
+    /// A key the grammar does not have.
+    #[error("unknown key \"{0}\" (known: status, retry-after, delay-ms, code, body, api, message)")]
+    UnknownKey(String),
+    /// A value of the wrong kind.
+    #[error("{key}={value}: {why}")]
+    BadValue {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The same key twice.
+    #[error("\"{0}\" is given twice")]
+    Repeated(String),
+    /// Nothing to do.
+    #[error("the header asks for nothing (give at least status, delay-ms or code)")]
+    Empty,
+}
+
+impl FromStr for Fault {
+    type Err = FaultError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut f = Fault::default();
+        let mut seen: Vec<String> = Vec::new();
+        for pair in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| FaultError::NotPair(pair.chars().take(60).collect()))?;
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            if seen.contains(&k) {
+                return Err(FaultError::Repeated(k));
+            }
+            seen.push(k.clone());
+            let bad = |why| FaultError::BadValue {
+                key: k.clone(),
+                value: v.chars().take(60).collect(),
+                why,
+            };
+            let number = |max: u64, why| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| bad(why))
+            };
+            match k.as_str() {
+                "status" => match number(599, "a status from 100 to 599")? {
+                    n @ 100.. => f.status = Some(n as u16),
+                    _ => return Err(bad("a status from 100 to 599")),
+                },
+                "retry-after" => {
+                    f.retry_after = Some(number(31_536_000, "whole seconds, at most a year")?)
+                }
+                "delay-ms" => f.delay_ms = Some(number(60_000, "milliseconds, at most 60000")?),
+                "code" | "body" => {
+                    f.code = Some(number(u64::from(u32::MAX), "an application code number")? as u32)
+                }
+                "api" => f.api = Some(v.to_owned()),
+                "message" => f.message = Some(v.to_owned()),
+                _ => return Err(FaultError::UnknownKey(k)),
+            }
+        }
+        if f.status.is_none() && f.delay_ms.is_none() && f.code.is_none() {
+            return Err(FaultError::Empty);
+        }
+        Ok(f)
+    }
+}
+
+impl Fault {
+    /// The delay to apply.
+    pub fn delay(&self) -> Duration {
+        Duration::from_millis(self.delay_ms.unwrap_or(0))
+    }
+
+    /// Whether it changes the answer (and not only its timing).
+    pub fn answers(&self) -> bool {
+        self.status.is_some() || self.code.is_some()
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(s) = self.status {
+            parts.push(format!("status={s}"));
+        }
+        if let Some(r) = self.retry_after {
+            parts.push(format!("retry-after={r}"));
+        }
+        if let Some(d) = self.delay_ms {
+            parts.push(format!("delay-ms={d}"));
+        }
+        if let Some(c) = self.code {
+            parts.push(format!("code={c}"));
+        }
+        if let Some(a) = &self.api {
+            parts.push(format!("api={a}"));
+        }
+        if let Some(m) = &self.message {
+            parts.push(format!("message={m}"));
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammar() {
+        let f: Fault = "status=429; retry-after=3".parse().unwrap();
+        assert_eq!((f.status, f.retry_after), (Some(429), Some(3)));
+        assert_eq!(f.to_string().parse::<Fault>().unwrap(), f);
+        let f: Fault = " Status = 503 ;delay-ms=20;".parse().unwrap();
+        assert_eq!((f.status, f.delay_ms), (Some(503), Some(20)));
+        assert_eq!("body=7109".parse::<Fault>().unwrap().code, Some(7109));
+        for bad in [
+            "",
+            "status",
+            "status=abc",
+            "status=99",
+            "status=600",
+            "colour=red",
+            "status=1;status=2",
+            "delay-ms=999999",
+            "retry-after=-1",
+        ] {
+            assert!(bad.parse::<Fault>().is_err(), "{bad:?}");
+        }
+        let e = "status=42x".parse::<Fault>().unwrap_err().to_string();
+        assert!(e.contains("status=42x"), "{e}");
+    }
+}

@@ -1,0 +1,242 @@
+//! The emulator behind `verdict serve`: an API's documented behaviour, driven by its
+//! contract. Resources really exist, every documented status is reachable by a real
+//! condition or by a fault asked for per request or through the admin API under
+//! `/_verdict/`.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();
+//! let emulator = Arc::new(verdict_server::Emulator::new(contract, verdict_server::Config::default()).unwrap());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! verdict_server::serve(emulator, listener, std::future::pending()).await;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+// Inside the engine `Err` carries the response to send at once (a refusal is an answer,
+// not a failure), so its size is that of a response.
+#![allow(clippy::result_large_err)]
+
+mod admin;
+mod engine;
+pub mod fault;
+mod openapi;
+mod reply;
+mod server;
+mod state;
+mod util;
+mod vendor;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use verdict::Contract;
+use verdict::emulate::{EmulatorSpec, Quota};
+
+pub use engine::Req;
+pub use server::{ServerLimits, serve, serve_with};
+
+/// How an emulator runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The credential it accepts (bearer token, API key or Basic password, as the
+    /// contract's scheme says).
+    pub token: String,
+    /// The token the admin API requires; open when `None`.
+    pub admin_token: Option<String>,
+    /// Seed of every random choice (ids, random faults, latency).
+    pub seed: u64,
+    /// The share of requests answered with a random transient failure.
+    pub fault_rate: f64,
+    /// Extra latency, in milliseconds, drawn between the two bounds.
+    pub latency_ms: Option<(u64, u64)>,
+    /// Quotas replacing the contract's.
+    pub quotas: Option<Vec<Quota>>,
+    /// How long accepted (202) work takes, replacing the contract's delay.
+    pub accept_delay: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token: "verdict-token".into(),
+            admin_token: None,
+            seed: 1,
+            fault_rate: 0.0,
+            latency_ms: None,
+            quotas: None,
+            accept_delay: None,
+        }
+    }
+}
+
+/// Why an emulator cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The contract has no `[emulator]` table.
+    #[error("contract \"{0}\" describes no resources to emulate (it has no [emulator] table)")]
+    NotEmulated(String),
+    /// A setting is out of range.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// One emulated API.
+pub struct Emulator {
+    contract: Arc<Contract>,
+    spec: EmulatorSpec,
+    config: Config,
+    state: Mutex<state::State>,
+    rng: util::Rng,
+    vendor: Box<dyn vendor::Vendor>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("contract", &self.contract.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// An emulator of `contract`.
+    pub fn new(contract: Contract, config: Config) -> Result<Emulator, StartError> {
+        let spec = contract
+            .emulator
+            .clone()
+            .ok_or_else(|| StartError::NotEmulated(contract.id.clone()))?;
+        if !(0.0..=1.0).contains(&config.fault_rate) || config.fault_rate.is_nan() {
+            return Err(StartError::Config(format!(
+                "the fault rate must be from 0 to 1, not {}",
+                config.fault_rate
+            )));
+        }
+        if let Some((lo, hi)) = config.latency_ms {
+            if lo > hi || hi > 60_000 {
+                return Err(StartError::Config(format!(
+                    "latency {lo}..{hi} ms must be a range within 0..60000"
+                )));
+            }
+        }
+        if config.token.is_empty()
+            || config
+                .token
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(StartError::Config(
+                "the token must be non-empty and hold no spaces".into(),
+            ));
+        }
+        let mut state = state::State::default();
+        state.tokens.push(state::Token {
+            token: config.token.clone(),
+            account: "account-1".into(),
+            revoked: false,
+            read_only: false,
+        });
+        Ok(Emulator {
+            vendor: vendor::for_contract(&contract.id),
+            contract: Arc::new(contract),
+            spec,
+            rng: util::Rng::new(config.seed),
+            config,
+            state: Mutex::new(state),
+        })
+    }
+
+    /// The contract it emulates.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
+    /// The credential headers a client sends, for the start-up banner.
+    pub fn credential_headers(&self) -> Vec<String> {
+        self.vendor.banner(self)
+    }
+
+    /// The base path of the API.
+    pub fn base_path(&self) -> &str {
+        &self.spec.base_path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, state::State> {
+        // A panic while holding the lock cannot leave the state half-written in a way that
+        // matters more than stopping; carry on with it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An error answer without running the request path (e.g. a body over the limit).
+    pub fn reject(
+        &self,
+        req: &Req,
+        status: u16,
+        message: &str,
+    ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+        let ctx = engine::Ctx {
+            req,
+            tracking: format!("VERDICT_{}", self.rng.uuid()),
+        };
+        let tracking_header = self
+            .contract
+            .headers
+            .tracking_id
+            .as_ref()
+            .map_or("X-Request-Id", |h| h.as_str());
+        self.error(&ctx, status, Some(message), &[])
+            .header(tracking_header, &ctx.tracking)
+            .into_response()
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, req: &Req) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+        let started = std::time::Instant::now();
+        let ctx = engine::Ctx {
+            req,
+            tracking: format!("VERDICT_{}", self.rng.uuid()),
+        };
+        let admin = req.path == "/_verdict" || req.path.starts_with("/_verdict/");
+        let reply = if admin {
+            admin::handle(self, &ctx)
+        } else {
+            self.api(&ctx).await
+        };
+        let tracking_header = self
+            .contract
+            .headers
+            .tracking_id
+            .as_ref()
+            .map_or("X-Request-Id", |h| h.as_str());
+        let reply = reply.header(tracking_header, &ctx.tracking);
+        if !admin {
+            let mut headers = std::collections::BTreeMap::<String, Vec<String>>::new();
+            for (k, v) in &req.headers {
+                headers
+                    .entry(k.as_str().to_owned())
+                    .or_default()
+                    .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+            }
+            let body =
+                String::from_utf8_lossy(&req.body[..req.body.len().min(65_536)]).into_owned();
+            let path = if req.query.is_empty() {
+                req.path.clone()
+            } else {
+                format!("{}?{}", req.path, req.query)
+            };
+            self.lock().record(state::JournalEntry {
+                seq: 0,
+                at: engine::now_stamp(),
+                method: req.method.to_string(),
+                path,
+                headers,
+                body,
+                status: reply.status.as_u16(),
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            });
+        }
+        tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");
+        reply.into_response()
+    }
+}

@@ -1,0 +1,164 @@
+//! Responses, and error bodies in the vendor's shape.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde_json::{Map, Value};
+use verdict::{Contract, JsonPointer};
+
+/// A response being built.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn json(status: u16, value: &Value) -> Reply {
+        Reply::empty(status).with_json(value)
+    }
+
+    pub fn with_json(mut self, value: &Value) -> Reply {
+        self.body = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+        self.headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        );
+        self
+    }
+
+    /// Adds a header; a value that is not valid in a header is left out.
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Reply {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_ref().as_bytes()),
+            HeaderValue::from_str(value.as_ref()),
+        ) {
+            self.headers.append(n, v);
+        }
+        self
+    }
+
+    pub fn into_response(self) -> http::Response<http_body_util::Full<Bytes>> {
+        let mut r = http::Response::new(http_body_util::Full::new(self.body));
+        *r.status_mut() = self.status;
+        *r.headers_mut() = self.headers;
+        r
+    }
+}
+
+/// Sets `value` at `pointer` in `doc`, creating objects on the way.
+pub fn set(doc: &mut Value, pointer: &JsonPointer, value: Value) {
+    let tokens: Vec<String> = pointer
+        .as_str()
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    if tokens.is_empty() {
+        *doc = value;
+        return;
+    }
+    let mut cur = doc;
+    for (i, t) in tokens.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let obj = cur.as_object_mut().expect("just made an object");
+        if i + 1 == tokens.len() {
+            obj.insert(t.clone(), value);
+            return;
+        }
+        cur = obj
+            .entry(t.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+/// What an error body says.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorParts {
+    pub message: String,
+    pub code: Option<Value>,
+    pub fields: Option<Value>,
+}
+
+/// An error body in the shape the contract's `[error_body]` (or the API's) describes.
+pub fn error_body(
+    contract: &Contract,
+    api: Option<&str>,
+    parts: ErrorParts,
+    tracking: &str,
+) -> Value {
+    let shape = contract.error_body_for(api);
+    let mut doc = Value::Object(Map::new());
+    match &shape.message {
+        Some(p) => set(&mut doc, p, Value::String(parts.message)),
+        None => set(
+            &mut doc,
+            &"/message".parse().expect("valid pointer"),
+            Value::String(parts.message),
+        ),
+    }
+    if let (Some(p), Some(code)) = (&shape.code, parts.code) {
+        set(&mut doc, p, code);
+    }
+    if let (Some(p), Some(fields)) = (&shape.fields, parts.fields) {
+        set(&mut doc, p, fields);
+    }
+    if let Some(p) = &shape.tracking_id {
+        set(&mut doc, p, Value::String(tracking.to_owned()));
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_build_nested_objects() {
+        let mut v = Value::Null;
+        set(&mut v, &"/error/message".parse().unwrap(), "x".into());
+        set(&mut v, &"/error/code".parse().unwrap(), 3.into());
+        assert_eq!(v, serde_json::json!({"error": {"message": "x", "code": 3}}));
+    }
+
+    #[test]
+    fn vendor_shapes() {
+        let webex = verdict::Catalog::builtin().get("webex").unwrap();
+        let body = error_body(
+            webex,
+            None,
+            ErrorParts {
+                message: "m".into(),
+                ..Default::default()
+            },
+            "T1",
+        );
+        assert_eq!(body["message"], "m");
+        assert_eq!(body["trackingId"], "T1");
+        let wc = verdict::Catalog::builtin().get("webex-connect").unwrap();
+        let body = error_body(
+            wc,
+            Some("messaging"),
+            ErrorParts {
+                message: "Invalid JSON".into(),
+                code: Some("7000".into()),
+                ..Default::default()
+            },
+            "T",
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "7000", "description": "Invalid JSON"})
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! The HTTP/1.1 server around the emulator: one task per connection, a body limit, a
+//! deadline for request headers (slow clients cannot hold a connection), a cap on header
+//! size, and a graceful stop.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::Emulator;
+use crate::engine::Req;
+
+/// Bounds on what one client may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// The largest request body; a larger one is answered with 413.
+    pub body_limit: usize,
+    /// How long a client may take to send a request's headers (and how long an idle
+    /// keep-alive connection stays open).
+    pub header_timeout: Duration,
+    /// The most bytes of request line and headers.
+    pub max_header_bytes: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            body_limit: 1 << 20,
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 * 1024,
+        }
+    }
+}
+
+async fn answer(
+    em: Arc<Emulator>,
+    req: hyper::Request<Incoming>,
+    local: SocketAddr,
+    https: bool,
+    limits: ServerLimits,
+) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .map_or_else(|| local.to_string(), str::to_owned);
+    let mut request = Req {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers: parts.headers,
+        body: Bytes::new(),
+        https,
+        origin: format!("{}://{host}", if https { "https" } else { "http" }),
+    };
+    match Limited::new(body, limits.body_limit).collect().await {
+        Ok(b) => request.body = b.to_bytes(),
+        Err(e) => {
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let (status, message) = if too_large {
+                (
+                    413,
+                    format!(
+                        "The request body is larger than the {}-byte limit.",
+                        limits.body_limit
+                    ),
+                )
+            } else {
+                (400, "The request body could not be read.".to_owned())
+            };
+            return Ok(em.reject(&request, status, &message));
+        }
+    }
+    Ok(em.handle(&request).await)
+}
+
+/// Serves plain HTTP on `listener` until `shutdown` completes, then lets open requests
+/// finish (up to 5 s).
+pub async fn serve(em: Arc<Emulator>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    serve_with(em, listener, false, ServerLimits::default(), shutdown).await;
+}
+
+/// Like [`serve`], with limits, and `https` telling the emulator its connections are
+/// secure (for a listener that terminates TLS in front of it).
+pub async fn serve_with(
+    em: Arc<Emulator>,
+    listener: TcpListener,
+    https: bool,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let local = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(s) => s,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let em = em.clone();
+        let service = service_fn(move |req| answer(em.clone(), req, local, https, limits));
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => tracing::warn!("some connections were still open after 5 s"),
+    }
+}

@@ -1,0 +1,248 @@
+//! The emulator's state, in memory: resources with their ETags, tokens, quota counters,
+//! queued faults, locks, moves, the maintenance flag and the request journal.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::fault::Fault;
+
+/// One stored resource.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub seq: u64,
+    pub value: Value,
+    pub etag: String,
+    /// The account that owns it (token-api: another account's id is a 404).
+    pub owner: String,
+    /// Work accepted with 202 is finished at this time.
+    pub ready_at: Option<Instant>,
+}
+
+/// One collection.
+#[derive(Debug, Default)]
+pub struct Collection {
+    pub items: HashMap<String, Item>,
+    pub order: BTreeMap<u64, String>,
+    /// Ids deleted where the contract says deleted means gone (410).
+    pub gone: std::collections::HashSet<String>,
+}
+
+/// A credential the emulator knows.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Token {
+    pub token: String,
+    #[serde(default = "default_account")]
+    pub account: String,
+    #[serde(default)]
+    pub revoked: bool,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+fn default_account() -> String {
+    "account-1".into()
+}
+
+/// A fault queued through the admin API for the next matching requests.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct QueuedFault {
+    #[serde(default)]
+    pub id: u64,
+    /// The method to match; any when absent.
+    pub method: Option<String>,
+    /// The path to match exactly, or a prefix when it ends with `*`.
+    pub path: String,
+    /// How many matching requests it answers.
+    #[serde(default = "one")]
+    pub times: u32,
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl QueuedFault {
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        let path_ok = match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => self.path == path,
+        };
+        path_ok
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
+}
+
+/// One request as the journal keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    pub seq: u64,
+    pub at: String,
+    pub method: String,
+    pub path: String,
+    pub headers: BTreeMap<String, Vec<String>>,
+    pub body: String,
+    pub status: u16,
+    pub duration_ms: f64,
+}
+
+/// A lock on a path: requests get 423 with Retry-After until it ends.
+#[derive(Debug, Clone)]
+pub struct Lock {
+    pub until: Instant,
+    pub retry_after: u64,
+}
+
+/// A path that answers with a redirect.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Move {
+    pub from: String,
+    pub to: String,
+    #[serde(default = "moved_permanently")]
+    pub status: u16,
+}
+
+fn moved_permanently() -> u16 {
+    301
+}
+
+/// Everything that changes while the emulator runs.
+#[derive(Debug, Default)]
+pub struct State {
+    pub collections: HashMap<String, Collection>,
+    pub stored: usize,
+    pub seq: u64,
+    pub tokens: Vec<Token>,
+    pub quota_windows: HashMap<(String, usize), (Instant, u32)>,
+    pub faults: Vec<QueuedFault>,
+    pub fault_seq: u64,
+    pub locks: HashMap<String, Lock>,
+    pub moves: Vec<Move>,
+    pub maintenance: Option<u64>,
+    /// Quotas set through the admin API, replacing the configured ones.
+    pub quotas: Option<Vec<verdict::emulate::Quota>>,
+    pub journal: VecDeque<JournalEntry>,
+    pub journal_seq: u64,
+}
+
+/// The journal keeps at most this many requests.
+pub const JOURNAL_LIMIT: usize = 10_000;
+
+impl State {
+    pub fn token(&self, value: &str) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.token == value)
+    }
+
+    pub fn collection(&mut self, name: &str) -> &mut Collection {
+        self.collections.entry(name.to_owned()).or_default()
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Counts a request against quota `index` of `credential`; the seconds until the window
+    /// resets when it is over, with the requests left otherwise.
+    pub fn count(
+        &mut self,
+        credential: &str,
+        index: usize,
+        limit: u32,
+        window: Duration,
+        now: Instant,
+    ) -> Result<(u32, u64), u64> {
+        let slot = self
+            .quota_windows
+            .entry((credential.to_owned(), index))
+            .or_insert((now, 0));
+        if now.duration_since(slot.0) >= window {
+            *slot = (now, 0);
+        }
+        let reset = window
+            .saturating_sub(now.duration_since(slot.0))
+            .as_secs_f64()
+            .ceil() as u64;
+        if slot.1 >= limit {
+            return Err(reset.max(1));
+        }
+        slot.1 += 1;
+        Ok((limit - slot.1, reset))
+    }
+
+    /// The first queued fault for this request, used up by one.
+    pub fn take_fault(&mut self, method: &str, path: &str) -> Option<Fault> {
+        let i = self.faults.iter().position(|f| f.matches(method, path))?;
+        let f = &mut self.faults[i];
+        f.times = f.times.saturating_sub(1);
+        let fault = f.fault.clone();
+        if f.times == 0 {
+            self.faults.remove(i);
+        }
+        Some(fault)
+    }
+
+    pub fn record(&mut self, mut entry: JournalEntry) {
+        self.journal_seq += 1;
+        entry.seq = self.journal_seq;
+        if self.journal.len() >= JOURNAL_LIMIT {
+            self.journal.pop_front();
+        }
+        self.journal.push_back(entry);
+    }
+
+    /// Forgets every resource, fault, lock, move and counter; keeps tokens and the journal.
+    pub fn reset(&mut self) {
+        self.collections.clear();
+        self.stored = 0;
+        self.quota_windows.clear();
+        self.faults.clear();
+        self.locks.clear();
+        self.moves.clear();
+        self.maintenance = None;
+        self.quotas = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_windows_reset() {
+        let mut s = State::default();
+        let t0 = Instant::now();
+        let w = Duration::from_secs(10);
+        assert_eq!(s.count("a", 0, 2, w, t0), Ok((1, 10)));
+        assert!(s.count("a", 0, 2, w, t0).is_ok());
+        assert_eq!(s.count("a", 0, 2, w, t0 + Duration::from_secs(3)), Err(7));
+        assert!(s.count("b", 0, 2, w, t0).is_ok(), "per credential");
+        assert!(s.count("a", 0, 2, w, t0 + Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn queued_faults_are_used_up() {
+        let mut s = State::default();
+        s.faults.push(QueuedFault {
+            id: 1,
+            method: Some("GET".into()),
+            path: "/v1/rooms*".into(),
+            times: 2,
+            fault: Fault {
+                status: Some(503),
+                ..Fault::default()
+            },
+        });
+        assert!(s.take_fault("POST", "/v1/rooms").is_none());
+        assert!(s.take_fault("get", "/v1/rooms/1").is_some());
+        assert!(s.take_fault("GET", "/v1/rooms").is_some());
+        assert!(s.take_fault("GET", "/v1/rooms").is_none());
+    }
+}

@@ -1,0 +1,155 @@
+//! What only one vendor does: one module per vendor, behind one trait with generic
+//! defaults.
+
+use serde_json::{Map, Value, json};
+use verdict::AuthScheme;
+use verdict::emulate::ResourceSpec;
+
+use crate::Emulator;
+use crate::engine::{Ctx, Principal};
+use crate::reply::Reply;
+use crate::state::{Item, State};
+
+mod token_api;
+mod webex;
+mod whispir;
+
+/// Hooks with generic defaults; a vendor module overrides what its document describes.
+pub trait Vendor: Send + Sync {
+    /// Who is calling, or the 401/403 that refuses them.
+    fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
+        generic_auth(em, ctx)
+    }
+
+    /// Routes only this vendor has, answered before the contract's resources.
+    fn route(&self, _em: &Emulator, _ctx: &Ctx<'_>, _who: &Principal) -> Option<Reply> {
+        None
+    }
+
+    /// Checks beyond types and required fields.
+    fn check(
+        &self,
+        _em: &Emulator,
+        _ctx: &Ctx<'_>,
+        _r: &ResourceSpec,
+        _body: &Map<String, Value>,
+        _creating: bool,
+    ) -> Result<(), Reply> {
+        Ok(())
+    }
+
+    /// Fields the server fills in on create.
+    fn decorate(
+        &self,
+        _em: &Emulator,
+        _r: &ResourceSpec,
+        _item: &mut Map<String, Value>,
+        _who: &Principal,
+        _state: &mut State,
+    ) {
+    }
+
+    /// A last word before an existing item is returned.
+    fn before_get(
+        &self,
+        _em: &Emulator,
+        _ctx: &Ctx<'_>,
+        _r: &ResourceSpec,
+        _item: &Item,
+    ) -> Option<Reply> {
+        None
+    }
+
+    /// The answer to a body that is not a JSON object.
+    fn invalid_json(&self, em: &Emulator, ctx: &Ctx<'_>, message: &str) -> Reply {
+        em.error(ctx, 400, Some(message), &[])
+    }
+
+    /// Field errors as the vendor's body holds them.
+    fn fields_value(&self, fields: &[String]) -> Value {
+        Value::Array(fields.iter().map(|f| json!({ "description": f })).collect())
+    }
+
+    /// The vendor's error code for a status, if its bodies carry one.
+    fn error_code(&self, _status: u16) -> Option<Value> {
+        None
+    }
+
+    /// The request headers that carry credentials, for the start-up banner.
+    fn banner(&self, em: &Emulator) -> Vec<String> {
+        match &em.contract.auth.scheme {
+            AuthScheme::ApiKey { header } => {
+                vec![format!("{}: {}", header.as_str(), em.config.token)]
+            }
+            AuthScheme::Basic => vec![format!(
+                "Authorization: Basic base64(any-user:{})",
+                em.config.token
+            )],
+            _ => vec![format!("Authorization: Bearer {}", em.config.token)],
+        }
+    }
+}
+
+/// The vendor module for a contract id (the generic one for any other contract).
+pub fn for_contract(id: &str) -> Box<dyn Vendor> {
+    match id {
+        "webex" => Box::new(webex::Webex),
+        "whispir" => Box::new(whispir::Whispir),
+        "token-api" => Box::new(token_api::TokenApi),
+        _ => Box::new(Generic),
+    }
+}
+
+/// The behaviour the contract alone describes.
+pub struct Generic;
+
+impl Vendor for Generic {}
+
+/// The credential a request presents, as the contract's auth scheme says.
+pub fn presented(em: &Emulator, ctx: &Ctx<'_>) -> Option<String> {
+    let req = ctx.req;
+    match &em.contract.auth.scheme {
+        AuthScheme::None => Some(String::new()),
+        AuthScheme::ApiKey { header } => req.header(header.as_str()).map(str::to_owned),
+        AuthScheme::Basic => {
+            let b64 = req.header("authorization")?.strip_prefix("Basic ")?;
+            let text = String::from_utf8(crate::util::base64_decode(b64)?).ok()?;
+            text.split_once(':').map(|(_, secret)| secret.to_owned())
+        }
+        AuthScheme::Bearer | AuthScheme::Oauth2 { .. } => {
+            let v = req.header("authorization")?;
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        }
+    }
+}
+
+/// Missing or unknown credentials: 401; a revoked token: 401 as well (vendors differ).
+pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
+    if matches!(em.contract.auth.scheme, AuthScheme::None) {
+        return Ok(Principal {
+            credential: "anonymous".into(),
+            account: "account-1".into(),
+            read_only: false,
+        });
+    }
+    let Some(value) = presented(em, ctx) else {
+        return Err(em.error(
+            ctx,
+            401,
+            Some("No credentials were sent; send them as the API's authentication scheme says."),
+            &[],
+        ));
+    };
+    match em.lock().token(&value).cloned() {
+        Some(t) if !t.revoked => Ok(Principal {
+            credential: t.token,
+            account: t.account,
+            read_only: t.read_only,
+        }),
+        Some(_) => Err(em.error(ctx, 401, Some("The access token has been revoked."), &[])),
+        None => Err(em.error(ctx, 401, Some("The access token is not valid."), &[])),
+    }
+}

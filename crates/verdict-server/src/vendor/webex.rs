@@ -1,0 +1,154 @@
+//! Webex: ids that are base64 `ciscospark://` URIs, rooms with creator and activity times,
+//! memberships that need a person, messages that need a room or a person and content, the
+//! caller at `/people/me`, and files that could not be scanned (428).
+
+use serde_json::{Map, Value, json};
+use verdict::emulate::ResourceSpec;
+
+use super::Vendor;
+use crate::Emulator;
+use crate::engine::{Ctx, Principal, now_stamp};
+use crate::reply::Reply;
+use crate::state::State;
+use crate::util::base64url;
+
+pub struct Webex;
+
+fn person_id(who: &Principal) -> String {
+    base64url(format!("ciscospark://us/PEOPLE/{}", who.account).as_bytes())
+}
+
+impl Vendor for Webex {
+    fn route(&self, em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
+        let path = ctx.req.path.strip_prefix(&em.spec.base_path)?;
+        if path == "/people/me" && ctx.req.method == http::Method::GET {
+            return Some(Reply::json(
+                200,
+                &json!({
+                    "id": person_id(who),
+                    "emails": [format!("{}@example.com", who.account)],
+                    "displayName": "Verdict Emulator User",
+                    "orgId": base64url(b"ciscospark://us/ORGANIZATION/verdict"),
+                    "created": "2020-01-01T00:00:00.000Z",
+                    "type": "person",
+                }),
+            ));
+        }
+        // A file that could not be scanned for malware: handed out only when forced.
+        let file = path.strip_prefix("/contents/")?;
+        if file.starts_with("unscannable")
+            && ctx.req.query_value("allow").as_deref() != Some("unscannable")
+        {
+            return Some(em.error(ctx, 428, Some("The file could not be scanned for malware; add allow=unscannable to download it anyway."), &[]));
+        }
+        Some(
+            Reply::empty(200)
+                .header("Content-Type", "application/octet-stream")
+                .header(
+                    "Content-Disposition",
+                    format!("attachment; filename=\"{file}\""),
+                ),
+        )
+    }
+
+    fn check(
+        &self,
+        em: &Emulator,
+        ctx: &Ctx<'_>,
+        r: &ResourceSpec,
+        body: &Map<String, Value>,
+        creating: bool,
+    ) -> Result<(), Reply> {
+        let has = |k: &str| body.get(k).is_some_and(|v| !v.is_null());
+        if !creating {
+            return Ok(());
+        }
+        match r.name.as_str() {
+            "memberships" if !has("personId") && !has("personEmail") => Err(em.error(
+                ctx,
+                400,
+                Some("A membership needs personId or personEmail."),
+                &["personId or personEmail is required".into()],
+            )),
+            "memberships" => {
+                let room = body.get("roomId").and_then(Value::as_str).unwrap_or("");
+                let exists = em.lock().collection("rooms").items.contains_key(room);
+                if exists {
+                    Ok(())
+                } else {
+                    Err(em.error(
+                        ctx,
+                        404,
+                        Some("The room of this membership does not exist."),
+                        &[],
+                    ))
+                }
+            }
+            "messages" if !has("roomId") && !has("toPersonId") && !has("toPersonEmail") => Err(em
+                .error(
+                    ctx,
+                    400,
+                    Some("A message needs roomId, toPersonId or toPersonEmail."),
+                    &["roomId is required".into()],
+                )),
+            "messages" if !has("text") && !has("markdown") && !has("files") => Err(em.error(
+                ctx,
+                400,
+                Some("A message needs text, markdown or files."),
+                &["text is required".into()],
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn decorate(
+        &self,
+        _em: &Emulator,
+        r: &ResourceSpec,
+        item: &mut Map<String, Value>,
+        who: &Principal,
+        state: &mut State,
+    ) {
+        let now = now_stamp();
+        let me = person_id(who);
+        match r.name.as_str() {
+            "rooms" => {
+                item.insert("creatorId".into(), me.clone().into());
+                item.insert("lastActivity".into(), now.clone().into());
+                item.insert(
+                    "ownerId".into(),
+                    base64url(b"ciscospark://us/ORGANIZATION/verdict").into(),
+                );
+            }
+            "memberships" => {
+                if !item.contains_key("personId") {
+                    let email = item
+                        .get("personEmail")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    item.insert(
+                        "personId".into(),
+                        base64url(format!("ciscospark://us/PEOPLE/{email}").as_bytes()).into(),
+                    );
+                }
+                let room_type = item
+                    .get("roomId")
+                    .and_then(Value::as_str)
+                    .and_then(|id| state.collection("rooms").items.get(id))
+                    .and_then(|room| room.value.get("type").cloned())
+                    .unwrap_or_else(|| "group".into());
+                item.insert("roomType".into(), room_type);
+            }
+            "messages" => {
+                item.insert("personId".into(), me.clone().into());
+                item.insert(
+                    "personEmail".into(),
+                    format!("{}@example.com", who.account).into(),
+                );
+                item.entry("roomType").or_insert_with(|| "group".into());
+            }
+            _ => {}
+        }
+        item.insert("created".into(), now.into());
+    }
+}

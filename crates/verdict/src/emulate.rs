@@ -1,0 +1,141 @@
+//! What the emulator needs to know about an API beyond its codes: its resources, the
+//! statuses it answers CRUD with, how it lists and pages, its quotas. Read from the
+//! `[emulator]` table of a contract.
+
+use http::Method;
+use serde::{Serialize, Serializer};
+
+use crate::names::FieldType;
+
+/// The `[emulator]` table of a contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmulatorSpec {
+    /// The path every resource path is under, e.g. `/v1`.
+    pub base_path: String,
+    /// How ids look.
+    pub id_style: crate::names::IdStyle,
+    /// The status of a successful create.
+    pub create_status: u16,
+    /// The status of a successful update.
+    pub update_status: u16,
+    /// The status of a successful delete.
+    pub delete_status: u16,
+    /// The methods that update a resource.
+    #[serde(serialize_with = "methods")]
+    pub update_methods: Vec<Method>,
+    /// A create answers with a Location header.
+    pub location_on_create: bool,
+    /// The key of the array in a list body (`items`); none for a bare array.
+    pub list_key: Option<String>,
+    /// The query parameter with the page size.
+    pub page_param: Option<String>,
+    /// The page size when none is asked for.
+    pub page_default: u32,
+    /// The largest page size; a larger one is answered with `page_limit_status`.
+    pub page_limit: u32,
+    /// The status for a page size over the limit.
+    pub page_limit_status: u16,
+    /// Lists are paged with a `Link: <…>; rel="next"` header.
+    pub link_pagination: bool,
+    /// Request media types accepted on bodies.
+    pub media_types: Vec<String>,
+    /// Plain HTTP is refused with 403.
+    pub https_only: bool,
+    /// Per-credential request quotas.
+    pub quotas: Vec<Quota>,
+    /// The most resources stored at once.
+    pub store_limit: usize,
+    /// The status for a body that lacks a required field (400, or Whispir's 422).
+    pub missing_field_status: u16,
+    /// The resources.
+    pub resources: Vec<ResourceSpec>,
+}
+
+fn methods<S: Serializer>(m: &[Method], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(m.iter().map(Method::as_str))
+}
+
+/// A request quota per credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Quota {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// The window in seconds.
+    pub window_s: u32,
+    /// The status that refuses a request over the quota (429, or Whispir's 403).
+    pub status: u16,
+}
+
+/// One field of a resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldSpec {
+    /// Its JSON name.
+    pub name: String,
+    /// Its JSON type.
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    /// A create must give it.
+    pub required: bool,
+    /// The value a create that leaves it out gets.
+    pub default: Option<serde_json::Value>,
+}
+
+/// One collection of resources.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceSpec {
+    /// Its name, e.g. `rooms`.
+    pub name: String,
+    /// Its path under the base path, e.g. `/rooms`.
+    pub path: String,
+    /// The kind used in ids (Webex: ROOM, MEMBERSHIP).
+    pub kind: String,
+    /// Its fields.
+    pub fields: Vec<FieldSpec>,
+    /// Field sets whose values must be unique (a duplicate is a 409).
+    pub unique: Vec<Vec<String>>,
+    /// Methods it answers.
+    #[serde(serialize_with = "methods")]
+    pub methods: Vec<Method>,
+    /// Methods it knows but does not implement (answered with 501).
+    #[serde(serialize_with = "methods")]
+    pub not_implemented: Vec<Method>,
+    /// A deleted resource answers 410 instead of 404.
+    pub gone_after_delete: bool,
+    /// A create answers 202 and the resource is ready only after this many milliseconds.
+    pub accept_delay_ms: Option<u64>,
+    /// The media type its bodies use, when not the API's general one.
+    pub media_type: Option<String>,
+    /// Fields a list may be filtered by through the query string.
+    pub filters: Vec<String>,
+}
+
+impl ResourceSpec {
+    /// The field with this name.
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+impl FieldType {
+    /// Whether a JSON value has this type.
+    pub fn accepts(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match self {
+            FieldType::String => v.is_string(),
+            FieldType::Email => v.as_str().is_some_and(|s| {
+                let mut parts = s.splitn(2, '@');
+                let (user, domain) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                !user.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }),
+            FieldType::Integer => v.is_i64() || v.is_u64(),
+            FieldType::Number => v.is_number(),
+            FieldType::Boolean => v.is_boolean(),
+            FieldType::Object => matches!(v, Value::Object(_)),
+            FieldType::Array => matches!(v, Value::Array(_)),
+            FieldType::Any => true,
+        }
+    }
+}
