@@ -29,18 +29,43 @@ pub(crate) mod code {
 }
 
 /// Everything `verdict call` was asked to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct CallArgs {
-    pub contract: Option<String>,
-    pub method: Option<String>,
+    /// The URL to request.
     pub url: String,
+    /// A built-in contract id or a contract file (default: the built-in contract whose base
+    /// URL has this host, else the HTTP baseline).
+    #[arg(long, short = 'c')]
+    pub contract: Option<String>,
+    /// The method (default GET, or POST with a body).
+    #[arg(long = "request", short = 'X')]
+    pub method: Option<String>,
+    /// A request header, 'Name: value'; repeatable.
+    #[arg(long = "header", short = 'H')]
     pub headers: Vec<String>,
+    /// The body; @FILE reads a file, @- standard input. A JSON body gets
+    /// Content-Type: application/json unless -H sets one.
+    #[arg(long, short = 'd')]
     pub data: Option<String>,
+    /// The most seconds to wait in all before giving up (a longer demanded wait fails at
+    /// once with exit code 5).
+    #[arg(long, default_value_t = 300.0, allow_negative_numbers = true)]
     pub max_wait: f64,
-    pub json: bool,
-    pub include: bool,
+    /// The API of the contract (for application codes), e.g. messaging.
+    #[arg(long)]
     pub api: Option<String>,
+    /// Poll a 202's Location until the work finishes.
+    #[arg(long)]
     pub poll: bool,
+    /// Print the status line and headers before the body.
+    #[arg(long, short = 'i')]
+    pub include: bool,
+    /// Print status, headers, body and attempts as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Trust only this PEM certificate authority (e.g. the emulator's), like curl's --cacert.
+    #[arg(long)]
+    pub cacert: Option<std::path::PathBuf>,
 }
 
 /// Prints each wait on stderr; on a terminal, counts down second by second.
@@ -239,8 +264,18 @@ pub(crate) fn call(args: CallArgs) -> Outcome {
         Some(api) => verdict.api(api.clone()),
         None => verdict,
     };
-    let client =
-        verdict_client::client(verdict.build()).context("cannot set up the HTTP client")?;
+    let mut http = verdict_client::http_client();
+    if let Some(path) = &args.cacert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read the certificate {}", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| anyhow!("{} is not a PEM certificate: {e}", path.display()))?;
+        http = http.tls_certs_only([cert]);
+    }
+    let http = http.build().context("cannot set up the HTTP client")?;
+    let client = reqwest_middleware::ClientBuilder::new(http)
+        .with(verdict.build())
+        .build();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -102,40 +102,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  verdict call https://webexapis.com/v1/rooms -H 'Authorization: Bearer TOKEN'\n  verdict call --contract token-api -X PATCH http://127.0.0.1:8080/v1/items/1 -d '{\"name\": \"x\"}' --json\n  verdict call --contract whispir --poll -d @message.json https://api.au.whispir.com/messages"
     )]
-    Call {
-        /// The URL to request.
-        url: String,
-        /// A built-in contract id or a contract file (default: the built-in contract whose
-        /// base URL has this host, else the HTTP baseline).
-        #[arg(long, short = 'c')]
-        contract: Option<String>,
-        /// The method (default GET, or POST with a body).
-        #[arg(long = "request", short = 'X')]
-        method: Option<String>,
-        /// A request header, 'Name: value'; repeatable.
-        #[arg(long = "header", short = 'H')]
-        headers: Vec<String>,
-        /// The body; @FILE reads a file, @- standard input. A JSON body gets
-        /// Content-Type: application/json unless -H sets one.
-        #[arg(long, short = 'd')]
-        data: Option<String>,
-        /// The most seconds to wait in all before giving up (a longer demanded wait fails at
-        /// once with exit code 5).
-        #[arg(long, default_value_t = 300.0, allow_negative_numbers = true)]
-        max_wait: f64,
-        /// The API of the contract (for application codes), e.g. messaging.
-        #[arg(long)]
-        api: Option<String>,
-        /// Poll a 202's Location until the work finishes.
-        #[arg(long)]
-        poll: bool,
-        /// Print the status line and headers before the body.
-        #[arg(long, short = 'i')]
-        include: bool,
-        /// Print status, headers, body and attempts as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Call(call::CallArgs),
     /// Run the emulator of a contract: real resources, every documented status on demand.
     ///
     /// Prints the base URL, the credentials to send and where the admin API is, then serves
@@ -146,47 +113,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  verdict serve webex\n  verdict serve token-api --port 9000 --token secret --quota 5/60\n  verdict serve webex --fault-rate 0.1 --latency-ms 5..50 --seed 7"
     )]
-    Serve {
-        /// A built-in contract id or a contract file with an [emulator] table.
-        contract: String,
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// The port (0 picks a free one).
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// The credential to accept (default: a new random one, printed at start).
-        #[arg(long)]
-        token: Option<String>,
-        /// Where state lives: memory.
-        #[arg(long, default_value = "memory")]
-        state: String,
-        /// Seed of every random choice, for repeatable runs.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Answer this share of requests (0 to 1) with a random transient failure.
-        #[arg(long, default_value_t = 0.0)]
-        fault_rate: f64,
-        /// Add latency: a range in milliseconds such as 5..50.
-        #[arg(long)]
-        latency_ms: Option<String>,
-        /// Require this token on the admin API.
-        #[arg(long)]
-        admin_token: Option<String>,
-        /// A request quota per credential, REQUESTS/SECONDS[:STATUS] (repeatable), replacing
-        /// the contract's.
-        #[arg(long)]
-        quota: Vec<String>,
-        /// How long accepted (202) work takes, in milliseconds.
-        #[arg(long)]
-        accept_delay_ms: Option<u64>,
-        /// The largest request body in bytes (larger: 413).
-        #[arg(long, default_value_t = 1 << 20)]
-        body_limit: usize,
-        /// Print the start-up information as one JSON line.
-        #[arg(long)]
-        json: bool,
-    },
+    Serve(serve::ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  verdict completions bash > ~/.local/share/bash-completion/completions/verdict"
@@ -245,58 +172,8 @@ fn main() -> ExitCode {
             format,
             output,
         } => catalog_cmds::render(&contract, &format, output.as_deref()),
-        Command::Call {
-            url,
-            contract,
-            method,
-            headers,
-            data,
-            max_wait,
-            api,
-            poll,
-            include,
-            json,
-        } => call::call(call::CallArgs {
-            contract,
-            method,
-            url,
-            headers,
-            data,
-            max_wait,
-            json,
-            include,
-            api,
-            poll,
-        }),
-        Command::Serve {
-            contract,
-            host,
-            port,
-            token,
-            state,
-            seed,
-            fault_rate,
-            latency_ms,
-            admin_token,
-            quota,
-            accept_delay_ms,
-            body_limit,
-            json,
-        } => serve::serve(serve::ServeArgs {
-            contract,
-            host,
-            port,
-            token,
-            state,
-            seed,
-            fault_rate,
-            latency_ms,
-            admin_token,
-            quota,
-            accept_delay_ms,
-            body_limit,
-            json,
-        }),
+        Command::Call(args) => call::call(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

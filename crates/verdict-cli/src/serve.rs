@@ -11,20 +11,53 @@ use verdict_server::{Config, Emulator, ServerLimits};
 use crate::{Failure, Outcome};
 
 /// Everything `verdict serve` was asked to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ServeArgs {
+    /// A built-in contract id or a contract file with an [emulator] table.
     pub contract: String,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// The port (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// The credential to accept (default: a new random one, printed at start).
+    #[arg(long)]
     pub token: Option<String>,
+    /// Where state lives: memory.
+    #[arg(long, default_value = "memory")]
     pub state: String,
+    /// Seed of every random choice, for repeatable runs.
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Answer this share of requests (0 to 1) with a random transient failure.
+    #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Add latency: a range in milliseconds such as 5..50.
+    #[arg(long)]
     pub latency_ms: Option<String>,
+    /// Require this token on the admin API.
+    #[arg(long)]
     pub admin_token: Option<String>,
+    /// A request quota per credential, REQUESTS/SECONDS[:STATUS] (repeatable), replacing
+    /// the contract's.
+    #[arg(long)]
     pub quota: Vec<String>,
+    /// How long accepted (202) work takes, in milliseconds.
+    #[arg(long)]
     pub accept_delay_ms: Option<u64>,
+    /// The largest request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 1 << 20)]
     pub body_limit: usize,
+    /// Also serve HTTPS on this port with a self-signed certificate (default for APIs that
+    /// refuse plain HTTP: the next port).
+    #[arg(long)]
+    pub tls_port: Option<u16>,
+    /// Write the self-signed certificate (PEM) to this file, for clients to trust.
+    #[arg(long)]
+    pub cert_out: Option<std::path::PathBuf>,
+    /// Print the start-up information as one JSON line.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -117,14 +150,31 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
-            .await
-            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
-        let addr = listener
-            .local_addr()
-            .context("cannot read the listening address")?;
+        let bind = |port: u16| {
+            let host = args.host.clone();
+            async move { tokio::net::TcpListener::bind((host.as_str(), port)).await.with_context(|| format!("cannot listen on {host}:{port}")) }
+        };
+        let listener = bind(args.port).await?;
+        let addr = listener.local_addr().context("cannot read the listening address")?;
+        // An API that refuses plain HTTP gets a TLS port too, next to the plain one.
+        let tls_port = args.tls_port.or_else(|| emulator.https_only().then(|| if args.port == 0 { 0 } else { args.port.saturating_add(1) }));
+        let tls = match tls_port {
+            Some(port) => {
+                let tls = verdict_server::Tls::self_signed().map_err(|e| anyhow!("{e}"))?;
+                emulator.set_certificate(tls.certificate_pem.clone());
+                if let Some(path) = &args.cert_out {
+                    std::fs::write(path, &tls.certificate_pem).with_context(|| format!("cannot write the certificate to {}", path.display()))?;
+                }
+                let l = bind(port).await?;
+                let a = l.local_addr().context("cannot read the listening address")?;
+                Some((tls, l, a))
+            }
+            None => None,
+        };
         let origin = format!("http://{addr}");
-        let base_url = format!("{origin}{}", emulator.base_path());
+        let tls_origin = tls.as_ref().map(|(_, _, a)| format!("https://{a}"));
+        let base = tls_origin.as_deref().filter(|_| emulator.https_only()).unwrap_or(&origin);
+        let base_url = format!("{base}{}", emulator.base_path());
         let credentials = emulator.credential_headers();
         let mut out = std::io::stdout().lock();
         if args.json {
@@ -132,6 +182,7 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
                 "contract": emulator.contract().id,
                 "base_url": base_url,
                 "origin": origin,
+                "tls_origin": tls_origin,
                 "token": config.token,
                 "credentials": credentials,
                 "admin": format!("{origin}/_verdict"),
@@ -140,38 +191,39 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
             });
             writeln!(out, "{v}").ok();
         } else {
-            writeln!(
-                out,
-                "verdict serve: {} ({})",
-                emulator.contract().id,
-                emulator.contract().name
-            )
-            .ok();
+            writeln!(out, "verdict serve: {} ({})", emulator.contract().id, emulator.contract().name).ok();
             writeln!(out, "  base URL     {base_url}").ok();
+            if let Some(t) = &tls_origin {
+                writeln!(out, "  TLS          {t} (self-signed; certificate at {origin}/_verdict/certificate.pem)").ok();
+            }
             for c in &credentials {
                 writeln!(out, "  credentials  {c}").ok();
             }
-            let admin_note = if config.admin_token.is_some() {
-                " (send X-Verdict-Admin-Token)"
-            } else {
-                ""
-            };
+            let admin_note = if config.admin_token.is_some() { " (send X-Verdict-Admin-Token)" } else { "" };
             writeln!(out, "  admin API    {origin}/_verdict{admin_note}").ok();
             writeln!(out, "  OpenAPI      {origin}/_verdict/openapi.json").ok();
-            writeln!(
-                out,
-                "  faults       send X-Verdict-Fault: status=429; retry-after=3 on any request"
-            )
-            .ok();
+            writeln!(out, "  faults       send X-Verdict-Fault: status=429; retry-after=3 on any request").ok();
             writeln!(out, "  stop with Ctrl-C").ok();
         }
         out.flush().ok();
         drop(out);
-        let limits = ServerLimits {
-            body_limit: args.body_limit,
-            ..ServerLimits::default()
+        let limits = ServerLimits { body_limit: args.body_limit, ..ServerLimits::default() };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            stop_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
         };
-        verdict_server::serve_with(emulator, listener, false, limits, stop_signal()).await;
+        let plain = verdict_server::serve_with(emulator.clone(), listener, None, limits, stopped(stop_rx.clone()));
+        match tls {
+            Some((tls, l, _)) => {
+                let secure = verdict_server::serve_with(emulator, l, Some(tls), limits, stopped(stop_rx));
+                tokio::join!(plain, secure);
+            }
+            None => plain.await,
+        }
         eprintln!("verdict serve: stopped");
         Ok::<_, Failure>(())
     })

@@ -254,6 +254,24 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// Whether an error comes from TLS itself (an untrusted certificate, a failed handshake):
+/// repeating the request cannot help.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.downcast_ref::<rustls::Error>().is_some() {
+        return true;
+    }
+    // `io::Error::source` skips the error it wraps, so look inside it directly.
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if is_tls_failure(inner) {
+            return true;
+        }
+    }
+    e.source().is_some_and(is_tls_failure)
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -509,11 +527,16 @@ impl Run<'_> {
             let response = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    let (connect, text) = match &e {
-                        reqwest_middleware::Error::Reqwest(r) => (r.is_connect(), error_chain(r)),
-                        reqwest_middleware::Error::Middleware(m) => (false, format!("{m:#}")),
+                    let (connect, tls, text) = match &e {
+                        reqwest_middleware::Error::Reqwest(r) => {
+                            (r.is_connect(), is_tls_failure(r), error_chain(r))
+                        }
+                        reqwest_middleware::Error::Middleware(m) => {
+                            (false, false, format!("{m:#}"))
+                        }
                     };
-                    let may = connect || self.idempotency_key || contract.retry.may_repeat(&method);
+                    let may = !tls
+                        && (connect || self.idempotency_key || contract.retry.may_repeat(&method));
                     if may && current.is_some() && self.history.retries < contract.retry.max_retries
                     {
                         let wait = backoff(contract, self.history.retries + 1, sample());

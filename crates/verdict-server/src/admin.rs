@@ -61,6 +61,7 @@ fn too_many() -> u16 {
 const ENDPOINTS: &[&str] = &[
     "GET /_verdict",
     "GET /_verdict/openapi.json",
+    "GET /_verdict/certificate.pem",
     "GET|POST|DELETE /_verdict/faults",
     "PUT /_verdict/maintenance",
     "POST|DELETE /_verdict/locks",
@@ -103,6 +104,17 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                     "admin": ENDPOINTS,
                 }),
             ),
+            ("GET", "/_verdict/certificate.pem") => match em.certificate.get() {
+                Some(pem) => Reply::empty(200)
+                    .header("Content-Type", "application/x-pem-file")
+                    .with_body(pem.clone()),
+                None => {
+                    return Err(problem(
+                        404,
+                        "this emulator serves no TLS (start it with --tls-port)",
+                    ));
+                }
+            },
             ("GET", "/_verdict/openapi.json") => {
                 Reply::json(200, &crate::openapi::document(em, &req.origin))
             }

@@ -25,6 +25,7 @@ mod openapi;
 mod reply;
 mod server;
 mod state;
+mod tls;
 mod util;
 mod vendor;
 
@@ -36,6 +37,7 @@ use verdict::emulate::{EmulatorSpec, Quota};
 
 pub use engine::Req;
 pub use server::{ServerLimits, serve, serve_with};
+pub use tls::{Tls, TlsError};
 
 /// How an emulator runs.
 #[derive(Debug, Clone)]
@@ -90,6 +92,7 @@ pub struct Emulator {
     state: Mutex<state::State>,
     rng: util::Rng,
     vendor: Box<dyn vendor::Vendor>,
+    certificate: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -144,6 +147,7 @@ impl Emulator {
             rng: util::Rng::new(config.seed),
             config,
             state: Mutex::new(state),
+            certificate: std::sync::OnceLock::new(),
         })
     }
 
@@ -155,6 +159,16 @@ impl Emulator {
     /// The credential headers a client sends, for the start-up banner.
     pub fn credential_headers(&self) -> Vec<String> {
         self.vendor.banner(self)
+    }
+
+    /// Publishes the TLS certificate at `/_verdict/certificate.pem` (first call wins).
+    pub fn set_certificate(&self, pem: String) {
+        let _ = self.certificate.set(pem);
+    }
+
+    /// Whether the API refuses plain HTTP.
+    pub fn https_only(&self) -> bool {
+        self.spec.https_only
     }
 
     /// The base path of the API.

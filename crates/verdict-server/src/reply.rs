@@ -35,6 +35,12 @@ impl Reply {
         self
     }
 
+    /// Sets a text body.
+    pub fn with_body(mut self, text: String) -> Reply {
+        self.body = Bytes::from(text);
+        self
+    }
+
     /// Adds a header; a value that is not valid in a header is left out.
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Reply {
         if let (Ok(n), Ok(v)) = (

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::Emulator;
 use crate::engine::Req;
+use crate::tls::Tls;
 
 /// Bounds on what one client may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,18 +96,18 @@ async fn answer(
 /// Serves plain HTTP on `listener` until `shutdown` completes, then lets open requests
 /// finish (up to 5 s).
 pub async fn serve(em: Arc<Emulator>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    serve_with(em, listener, false, ServerLimits::default(), shutdown).await;
+    serve_with(em, listener, None, ServerLimits::default(), shutdown).await;
 }
 
-/// Like [`serve`], with limits, and `https` telling the emulator its connections are
-/// secure (for a listener that terminates TLS in front of it).
+/// Like [`serve`], with limits, over TLS when `tls` is given.
 pub async fn serve_with(
     em: Arc<Emulator>,
     listener: TcpListener,
-    https: bool,
+    tls: Option<Tls>,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) {
+    let https = tls.is_some();
     let graceful = GracefulShutdown::new();
     let local = listener
         .local_addr()
@@ -128,17 +129,46 @@ pub async fn serve_with(
         let _ = stream.set_nodelay(true);
         let em = em.clone();
         let service = service_fn(move |req| answer(em.clone(), req, local, https, limits));
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .max_buf_size(limits.max_header_bytes.max(8192))
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+        let builder = {
+            let mut b = http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .max_buf_size(limits.max_header_bytes.max(8192));
+            b
+        };
+        match &tls {
+            None => {
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
             }
-        });
+            Some(tls) => {
+                let acceptor = tls.acceptor.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    // The handshake gets the same deadline as request headers.
+                    let stream =
+                        match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                return tracing::debug!(error = %e, "TLS handshake failed");
+                            }
+                            Err(_) => return tracing::debug!("TLS handshake timed out"),
+                        };
+                    if let Err(e) = watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                    {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+        }
     }
     tokio::select! {
         () = graceful.shutdown() => {}

@@ -1,0 +1,591 @@
+//! How much load retries add when a server sheds load, and what they buy.
+//!
+//! A loopback server answers 503 (no Retry-After) at once when more than `--limit`
+//! requests are in flight, and otherwise waits `--service-ms` and answers 200. Client tasks
+//! send logical requests (GETs) for `--seconds` in each of three modes, one after another,
+//! each against a fresh server:
+//!
+//! - `no-retry`: plain reqwest; a 503 is a failure;
+//! - `naive`: up to 3 attempts with a fixed 100 ms pause between them;
+//! - `verdict`: the verdict middleware with the contract in [`CONTRACT`] (GET retried up
+//!   to 3 times, back-off 50 ms doubling to at most 2 s, full jitter; 503 keeps the
+//!   baseline's `retry-after` action, which backs off when there is no header) and a
+//!   `MemoryStore` with the default retry budget (10 % of first attempts).
+//!
+//! Two load models are run (`--scenario`):
+//!
+//! - `paced`: `--paced-tasks` tasks each start one logical request every `--interval-ms`
+//!   (their starts spread evenly over the interval), whatever became of the last one,
+//!   unless it is still running. New work arrives at a rate that does not depend on how
+//!   the server answers: many independent users, the setting in which retries pile up.
+//! - `closed`: `--closed-tasks` tasks each start the next logical request as soon as the
+//!   last one ends. A client that pauses to retry also stops sending new work, so pauses
+//!   throttle the load.
+//!
+//! For each mode it reports logical requests, the HTTP requests the server saw, successes,
+//! requests per success and goodput, and the ratios of the last two against `no-retry`;
+//! then whether the issue's targets are met. The last line is one JSON object starting
+//! with `{"bench":"retry-storm"`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use verdict_bench::args::Flags;
+use verdict_bench::server::{LoopbackServer, Reply, json_reply};
+use verdict_bench::stats::{json_number, ratio, round};
+use verdict_client::store::{BudgetConfig, MemoryStore};
+
+const USAGE: &str = "\
+retry-storm: requests sent and goodput of no retries, naive retries and verdict
+against a loopback server that sheds load
+
+usage: retry-storm [--scenario both|paced|closed] [--seconds S] [--limit K]
+                   [--service-ms MS] [--paced-tasks N] [--interval-ms MS]
+                   [--closed-tasks N] [--max-seconds S]
+
+  --scenario S      load model(s) to run (default both)
+  --seconds S       length of each mode, in seconds (default 4)
+  --limit K         the server answers 503 when more than K requests are in flight (default 4)
+  --service-ms MS   the server's time per accepted request (default 10)
+  --paced-tasks N   tasks in the paced model (default 400)
+  --interval-ms MS  each paced task starts a logical request this often (default 250)
+  --closed-tasks N  tasks in the closed model (default 64)
+  --max-seconds S   do not start another mode after this many seconds (default 50)";
+
+/// The contract verdict obeys in this benchmark: the HTTP baseline with a retry policy
+/// fit for a server that answers within milliseconds. 503 is not restated, so it keeps
+/// the baseline's `retry-after` action: without a Retry-After header that is the back-off
+/// below.
+const CONTRACT: &str = r#"
+[contract]
+id = "bench-storm"
+name = "Retry-storm benchmark"
+extends = "http"
+summary = "The HTTP baseline with a short retry back-off, for the retry-storm benchmark."
+
+[retry]
+max_retries = 3
+base_ms = 50
+factor = 2.0
+cap_ms = 2000
+jitter = "full"
+"#;
+
+/// Naive retries: attempts per logical request and the fixed pause between them.
+const NAIVE_ATTEMPTS: u32 = 3;
+const NAIVE_PAUSE: Duration = Duration::from_millis(100);
+
+/// No logical request may take longer than this (a guard: the server answers in ms).
+const LOGICAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Targets from the issue.
+const VERDICT_MAX_RPS_RATIO: f64 = 1.2;
+const NAIVE_MIN_RPS_RATIO: f64 = 2.5;
+const VERDICT_MIN_GOODPUT_RATIO: f64 = 1.0;
+
+const OK_BODY: &str = r#"{"id":"bench","status":"ok"}"#;
+const SHED_BODY: &str = r#"{"message":"overloaded, try again later"}"#;
+
+/// How the client treats a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    NoRetry,
+    Naive,
+    Verdict,
+}
+
+impl Mode {
+    const ALL: [Mode; 3] = [Mode::NoRetry, Mode::Naive, Mode::Verdict];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::NoRetry => "no-retry",
+            Mode::Naive => "naive",
+            Mode::Verdict => "verdict",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Mode::NoRetry => "no_retry",
+            Mode::Naive => "naive",
+            Mode::Verdict => "verdict",
+        }
+    }
+}
+
+/// A load model.
+#[derive(Debug, Clone, Copy)]
+struct Scenario {
+    name: &'static str,
+    tasks: usize,
+    /// `Some`: each task starts a logical request this often; `None`: back to back.
+    interval: Option<Duration>,
+}
+
+/// Settings read from the command line.
+#[derive(Debug, Clone)]
+struct Settings {
+    seconds: Duration,
+    limit: usize,
+    service: Duration,
+    scenarios: Vec<Scenario>,
+    max_seconds: f64,
+}
+
+/// What the shedding server counts.
+#[derive(Debug, Default)]
+struct ServerCounts {
+    in_flight: AtomicUsize,
+    seen: AtomicU64,
+    ok: AtomicU64,
+    shed: AtomicU64,
+}
+
+/// Leaves the in-flight count when dropped, also when the connection goes away mid-wait.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The server's answer to one request: 503 at once above the limit, else 200 after the
+/// service time.
+async fn shed_or_serve(counts: Arc<ServerCounts>, limit: usize, service: Duration) -> Reply {
+    counts.seen.fetch_add(1, Ordering::Relaxed);
+    let now = counts.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
+    let _guard = InFlight(&counts.in_flight);
+    if now > limit {
+        counts.shed.fetch_add(1, Ordering::Relaxed);
+        return json_reply(503, SHED_BODY);
+    }
+    tokio::time::sleep(service).await;
+    counts.ok.fetch_add(1, Ordering::Relaxed);
+    json_reply(200, OK_BODY)
+}
+
+/// The client of one mode.
+#[derive(Clone)]
+enum Client {
+    Plain(reqwest::Client),
+    Verdict(reqwest_middleware::ClientWithMiddleware),
+}
+
+/// One GET on a plain client: true for a 200 with its body read.
+async fn plain_attempt(client: &reqwest::Client, url: &str) -> bool {
+    match client.get(url).send().await {
+        Ok(r) => {
+            let ok = r.status() == http::StatusCode::OK;
+            // Read the body either way, so that the connection can be used again.
+            r.bytes().await.is_ok() && ok
+        }
+        Err(_) => false,
+    }
+}
+
+/// One logical request in `mode`: true when it ends in a 200.
+async fn logical(client: &Client, mode: Mode, url: &str) -> bool {
+    match (client, mode) {
+        (Client::Plain(c), Mode::NoRetry) => plain_attempt(c, url).await,
+        (Client::Plain(c), Mode::Naive) => {
+            for attempt in 1..=NAIVE_ATTEMPTS {
+                if plain_attempt(c, url).await {
+                    return true;
+                }
+                if attempt < NAIVE_ATTEMPTS {
+                    tokio::time::sleep(NAIVE_PAUSE).await;
+                }
+            }
+            false
+        }
+        (Client::Verdict(c), _) => match c.get(url).send().await {
+            // The middleware hands back only what the contract calls done.
+            Ok(r) => {
+                let ok = r.status() == http::StatusCode::OK;
+                r.bytes().await.is_ok() && ok
+            }
+            Err(_) => false,
+        },
+        (Client::Plain(_), Mode::Verdict) => unreachable!("verdict mode has its own client"),
+    }
+}
+
+/// What one mode measured.
+#[derive(Debug, Clone, Copy, Default)]
+struct ModeResult {
+    logical: u64,
+    successes: u64,
+    /// Successes that ended before the mode's time was up.
+    successes_in_window: u64,
+    /// The mode's time (logical requests start only within it).
+    window: Duration,
+    /// HTTP requests the server saw.
+    server_requests: u64,
+    /// Of those, answered 503.
+    server_shed: u64,
+    /// Paced model: starts that came later than their slot because the previous logical
+    /// request of the task was still running.
+    late_starts: u64,
+    /// Until the last logical request ended.
+    elapsed: Duration,
+}
+
+impl ModeResult {
+    fn requests_per_success(&self) -> f64 {
+        ratio(self.server_requests as f64, self.successes as f64)
+    }
+
+    /// Successes per second of the window: the same denominator for every mode, whatever
+    /// the length of the logical requests still running when it closes.
+    fn goodput(&self) -> f64 {
+        ratio(
+            self.successes_in_window as f64,
+            self.window.as_secs_f64(),
+        )
+    }
+
+    fn shed_share(&self) -> f64 {
+        ratio(self.server_shed as f64, self.server_requests as f64)
+    }
+}
+
+/// Per-task counts.
+#[derive(Debug, Default)]
+struct TaskCounts {
+    logical: u64,
+    successes: u64,
+    in_window: u64,
+    late: u64,
+}
+
+/// Runs `mode` under `scenario` against a fresh server for `s.seconds`.
+async fn run_mode(
+    s: &Settings,
+    scenario: Scenario,
+    mode: Mode,
+    contract: &verdict::Contract,
+) -> anyhow::Result<ModeResult> {
+    let counts = Arc::new(ServerCounts::default());
+    let server = {
+        let (counts, limit, service) = (counts.clone(), s.limit, s.service);
+        LoopbackServer::start(move || shed_or_serve(counts.clone(), limit, service))?
+    };
+    let url = server.url("/v1/items/bench");
+    let client = match mode {
+        Mode::NoRetry | Mode::Naive => Client::Plain(verdict_client::http_client().build()?),
+        Mode::Verdict => Client::Verdict(verdict_client::client(
+            verdict_client::Verdict::builder(contract.clone())
+                .store(Arc::new(MemoryStore::with_budget(BudgetConfig::default())))
+                .build(),
+        )?),
+    };
+
+    let start = Instant::now();
+    let end = start + s.seconds;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..scenario.tasks {
+        let (client, url) = (client.clone(), url.clone());
+        tasks.spawn(async move {
+            let mut c = TaskCounts::default();
+            // Paced: task i's first slot is i/N of the way through the first interval.
+            let mut next = scenario
+                .interval
+                .map(|every| start + every.mul_f64(i as f64 / scenario.tasks as f64));
+            loop {
+                if let (Some(slot), Some(every)) = (next.as_mut(), scenario.interval) {
+                    if *slot >= end {
+                        break;
+                    }
+                    tokio::time::sleep_until((*slot).into()).await;
+                    let now = Instant::now();
+                    if now >= end {
+                        break;
+                    }
+                    *slot += every;
+                    if *slot < now {
+                        // Still busy with the last one: skip the missed slots, do not burst.
+                        c.late += 1;
+                        *slot = now;
+                    }
+                } else if Instant::now() >= end {
+                    break;
+                }
+                c.logical += 1;
+                let ok = tokio::time::timeout(LOGICAL_TIMEOUT, logical(&client, mode, &url))
+                    .await
+                    .unwrap_or(false);
+                if ok {
+                    c.successes += 1;
+                    if Instant::now() <= end {
+                        c.in_window += 1;
+                    }
+                }
+            }
+            c
+        });
+    }
+    let mut r = ModeResult {
+        window: s.seconds,
+        ..ModeResult::default()
+    };
+    while let Some(c) = tasks.join_next().await {
+        let c = c.context("a client task panicked")?;
+        r.logical += c.logical;
+        r.successes += c.successes;
+        r.successes_in_window += c.in_window;
+        r.late_starts += c.late;
+    }
+    r.elapsed = start.elapsed();
+    drop(client);
+    r.server_requests = counts.seen.load(Ordering::Relaxed);
+    r.server_shed = counts.shed.load(Ordering::Relaxed);
+    server.stop().await;
+    Ok(r)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("retry-storm: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+fn settings() -> anyhow::Result<Settings> {
+    let flags = Flags::parse(
+        std::env::args().skip(1),
+        &[
+            "scenario",
+            "seconds",
+            "limit",
+            "service-ms",
+            "paced-tasks",
+            "interval-ms",
+            "closed-tasks",
+            "max-seconds",
+        ],
+        USAGE,
+    )?;
+    let paced = Scenario {
+        name: "paced",
+        tasks: flags.get("paced-tasks", 400usize)?.max(1),
+        interval: Some(Duration::from_millis(
+            flags.get("interval-ms", 250u64)?.max(1),
+        )),
+    };
+    let closed = Scenario {
+        name: "closed",
+        tasks: flags.get("closed-tasks", 64usize)?.max(1),
+        interval: None,
+    };
+    let scenarios = match flags.get("scenario", String::from("both"))?.as_str() {
+        "both" => vec![paced, closed],
+        "paced" => vec![paced],
+        "closed" => vec![closed],
+        other => bail!("--scenario: expected both, paced or closed, not {other:?}"),
+    };
+    let seconds: f64 = flags.get("seconds", 4.0)?;
+    if !(seconds > 0.0 && seconds <= 600.0) {
+        bail!("--seconds: expected a number of seconds from 0 to 600");
+    }
+    Ok(Settings {
+        seconds: Duration::from_secs_f64(seconds),
+        limit: flags.get("limit", 4usize)?,
+        service: Duration::from_millis(flags.get("service-ms", 10u64)?),
+        scenarios,
+        max_seconds: flags.get("max-seconds", 50.0)?,
+    })
+}
+
+async fn run() -> anyhow::Result<()> {
+    let s = settings()?;
+    let (catalog, id) = verdict::Catalog::builtin()
+        .with_file(verdict::SourceFile::new("bench-storm.toml", CONTRACT))
+        .map_err(|e| anyhow::anyhow!("the benchmark's contract is invalid:\n{e}"))?;
+    let contract = catalog
+        .get(&id)
+        .context("the benchmark's contract")?
+        .clone();
+
+    println!(
+        "retry storm: server sheds above {} in flight, {} ms per accepted request; {} s per mode",
+        s.limit,
+        s.service.as_millis(),
+        s.seconds.as_secs_f64()
+    );
+    println!(
+        "  verdict: contract {:?} (GET: up to 3 retries, back-off 50 ms x2 up to 2 s, full jitter), \
+         retry budget ratio {} (+{}/s, cap {})",
+        contract.id,
+        BudgetConfig::default().ratio,
+        BudgetConfig::default().per_second,
+        BudgetConfig::default().cap
+    );
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for sc in &s.scenarios {
+        let mut results: Vec<(Mode, ModeResult)> = Vec::new();
+        for mode in Mode::ALL {
+            if started.elapsed().as_secs_f64() > s.max_seconds {
+                break;
+            }
+            results.push((mode, run_mode(&s, *sc, mode, &contract).await?));
+        }
+        out.push(report(sc, &results));
+    }
+    let line = json!({
+        "bench": "retry-storm",
+        "server": { "limit": s.limit, "service_ms": s.service.as_millis() as u64 },
+        "seconds_per_mode": s.seconds.as_secs_f64(),
+        "verdict_policy": {
+            "max_retries": 3, "base_ms": 50, "factor": 2.0, "cap_ms": 2000, "jitter": "full",
+            "budget_ratio": BudgetConfig::default().ratio,
+            "budget_per_second": BudgetConfig::default().per_second,
+            "budget_cap": BudgetConfig::default().cap,
+        },
+        "naive_policy": { "attempts": NAIVE_ATTEMPTS, "pause_ms": NAIVE_PAUSE.as_millis() as u64 },
+        "scenarios": out,
+    });
+    println!("{line}");
+    Ok(())
+}
+
+/// Prints one scenario's table and targets; returns its JSON.
+fn report(sc: &Scenario, results: &[(Mode, ModeResult)]) -> Value {
+    match sc.interval {
+        Some(every) => println!(
+            "\n{}: {} tasks, each starting a logical request every {} ms (offered {:.0}/s)",
+            sc.name,
+            sc.tasks,
+            every.as_millis(),
+            sc.tasks as f64 / every.as_secs_f64()
+        ),
+        None => println!(
+            "\n{}: {} tasks, each starting the next logical request when the last ends",
+            sc.name, sc.tasks
+        ),
+    }
+    println!(
+        "  {:<9} {:>8} {:>9} {:>9} {:>6} {:>9} {:>9} {:>8} {:>8}",
+        "mode", "logical", "http", "success", "shed", "req/succ", "goodput", "x req", "x good"
+    );
+    let base = results
+        .iter()
+        .find(|(m, _)| *m == Mode::NoRetry)
+        .map(|(_, r)| *r);
+    let mut modes = serde_json::Map::new();
+    for (mode, r) in results {
+        let rps_ratio = base.map_or(f64::NAN, |b| {
+            ratio(r.requests_per_success(), b.requests_per_success())
+        });
+        let good_ratio = base.map_or(f64::NAN, |b| ratio(r.goodput(), b.goodput()));
+        println!(
+            "  {:<9} {:>8} {:>9} {:>9} {:>5.0}% {:>9.2} {:>7.0}/s {:>8.2} {:>8.2}",
+            mode.name(),
+            r.logical,
+            r.server_requests,
+            r.successes,
+            r.shed_share() * 100.0,
+            r.requests_per_success(),
+            r.goodput(),
+            rps_ratio,
+            good_ratio
+        );
+        modes.insert(
+            mode.key().into(),
+            json!({
+                "logical_requests": r.logical,
+                "http_requests": r.server_requests,
+                "shed_503": r.server_shed,
+                "successes": r.successes,
+                "requests_per_success": json_number(round(r.requests_per_success(), 3)),
+                "successes_in_window": r.successes_in_window,
+                "goodput_per_s": json_number(round(r.goodput(), 1)),
+                "requests_per_success_ratio": json_number(round(rps_ratio, 3)),
+                "goodput_ratio": json_number(round(good_ratio, 3)),
+                "late_starts": r.late_starts,
+                "elapsed_s": round(r.elapsed.as_secs_f64(), 3),
+            }),
+        );
+    }
+    if let Some(b) = base {
+        println!(
+            "  no-retry: {:.0}% of requests (all first attempts) answered 503",
+            b.shed_share() * 100.0
+        );
+    }
+    if sc.interval.is_some() {
+        let late: Vec<String> = results
+            .iter()
+            .map(|(m, r)| format!("{} {}", m.name(), r.late_starts))
+            .collect();
+        println!(
+            "  starts later than their slot (task still busy): {}",
+            late.join(", ")
+        );
+    }
+
+    let get = |m: Mode| results.iter().find(|(x, _)| *x == m).map(|(_, r)| *r);
+    let mut targets = Vec::new();
+    if let (Some(b), Some(v)) = (base, get(Mode::Verdict)) {
+        let x = ratio(v.requests_per_success(), b.requests_per_success());
+        targets.push(target(
+            "verdict requests per success vs no-retry",
+            x,
+            "<=",
+            VERDICT_MAX_RPS_RATIO,
+        ));
+    }
+    if let (Some(b), Some(n)) = (base, get(Mode::Naive)) {
+        let x = ratio(n.requests_per_success(), b.requests_per_success());
+        targets.push(target(
+            "naive requests per success vs no-retry",
+            x,
+            ">=",
+            NAIVE_MIN_RPS_RATIO,
+        ));
+    }
+    if let (Some(b), Some(v)) = (base, get(Mode::Verdict)) {
+        let x = ratio(v.goodput(), b.goodput());
+        targets.push(target(
+            "verdict goodput vs no-retry",
+            x,
+            ">=",
+            VERDICT_MIN_GOODPUT_RATIO,
+        ));
+    }
+    if results.len() < Mode::ALL.len() {
+        println!("  (stopped early: --max-seconds reached)");
+    }
+    json!({
+        "name": sc.name,
+        "tasks": sc.tasks,
+        "interval_ms": sc.interval.map(|d| d.as_millis() as u64),
+        "modes": modes,
+        "targets": targets,
+    })
+}
+
+/// Prints whether `value` meets `op limit`; returns it as JSON.
+fn target(what: &str, value: f64, op: &str, limit: f64) -> Value {
+    let met = match op {
+        "<=" => value <= limit,
+        _ => value >= limit,
+    };
+    println!(
+        "  target: {what} {value:.2} {op} {limit}: {}",
+        if met { "met" } else { "NOT met" }
+    );
+    json!({
+        "target": what,
+        "value": json_number(round(value, 3)),
+        "op": op,
+        "limit": limit,
+        "met": met,
+    })
+}

@@ -1,0 +1,11 @@
+//! Shared pieces of the verdict benchmarks: a loopback HTTP/1 server that runs on its own
+//! thread and stops on request, a small flag parser, and latency statistics.
+//!
+//! The benchmarks themselves are the binaries `overhead` and `retry-storm`; see the
+//! crate's README for what each measures and how to run it.
+
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod server;
+pub mod stats;
