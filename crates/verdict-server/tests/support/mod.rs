@@ -1,0 +1,115 @@
+//! Starts an emulator on 127.0.0.1 for a test and stops it when dropped.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use verdict_server::{Config, Emulator, ServerLimits, Tls};
+
+pub struct Running {
+    pub origin: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    pub ca_pem: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+pub async fn start(contract: &str) -> Running {
+    start_with(
+        contract,
+        Config {
+            token: "t0".into(),
+            seed: 7,
+            ..Config::default()
+        },
+        false,
+        ServerLimits::default(),
+    )
+    .await
+}
+
+pub async fn start_with(
+    contract: &str,
+    config: Config,
+    tls: bool,
+    limits: ServerLimits,
+) -> Running {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = verdict::Catalog::builtin().get(contract).unwrap().clone();
+    let token = config.token.clone();
+    let em = Arc::new(Emulator::new(c, config).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let tls = tls.then(|| Tls::self_signed().unwrap());
+    let ca_pem = tls.as_ref().map(|t| t.certificate_pem.clone());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let task = tokio::spawn(verdict_server::serve_with(
+        em,
+        listener,
+        tls,
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = &ca_pem {
+        http = http.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()]);
+    }
+    Running {
+        origin: format!("{scheme}://{addr}"),
+        token,
+        http: http.build().unwrap(),
+        ca_pem,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> reqwest::Response {
+        self.http
+            .request(method, self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn journal(&self) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(self.url("/_verdict/journal"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["entries"].as_array().unwrap().clone()
+    }
+}
