@@ -46,6 +46,9 @@ pub(crate) struct ServeArgs {
     /// How long accepted (202) work takes, in milliseconds.
     #[arg(long)]
     pub accept_delay_ms: Option<u64>,
+    /// The most resources the emulator stores (beyond it, creates fail with 507).
+    #[arg(long)]
+    pub store_limit: Option<usize>,
     /// The largest request body in bytes (larger: 413).
     #[arg(long, default_value_t = 1 << 20)]
     pub body_limit: usize,
@@ -143,6 +146,7 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
         latency_ms: args.latency_ms.as_deref().map(parse_range).transpose()?,
         quotas,
         accept_delay: args.accept_delay_ms.map(Duration::from_millis),
+        store_limit: args.store_limit,
     };
     let emulator = Arc::new(Emulator::new(contract, config.clone()).map_err(|e| anyhow!("{e}"))?);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -57,6 +57,8 @@ pub struct Config {
     pub quotas: Option<Vec<Quota>>,
     /// How long accepted (202) work takes, replacing the contract's delay.
     pub accept_delay: Option<Duration>,
+    /// The most resources stored, replacing the contract's `store_limit`.
+    pub store_limit: Option<usize>,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             latency_ms: None,
             quotas: None,
             accept_delay: None,
+            store_limit: None,
         }
     }
 }
@@ -106,10 +109,13 @@ impl std::fmt::Debug for Emulator {
 impl Emulator {
     /// An emulator of `contract`.
     pub fn new(contract: Contract, config: Config) -> Result<Emulator, StartError> {
-        let spec = contract
+        let mut spec = contract
             .emulator
             .clone()
             .ok_or_else(|| StartError::NotEmulated(contract.id.clone()))?;
+        if let Some(limit) = config.store_limit {
+            spec.store_limit = limit;
+        }
         if !(0.0..=1.0).contains(&config.fault_rate) || config.fault_rate.is_nan() {
             return Err(StartError::Config(format!(
                 "the fault rate must be from 0 to 1, not {}",
