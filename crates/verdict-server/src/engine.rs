@@ -624,12 +624,7 @@ impl Emulator {
 
     fn create(&self, ctx: &Ctx<'_>, r: &ResourceSpec, who: &Principal) -> Reply {
         if who.read_only {
-            return self.error(
-                ctx,
-                403,
-                Some("This credential may read but not write."),
-                &[],
-            );
+            return self.read_only(ctx);
         }
         let mut body = match self.body_object(ctx, r) {
             Ok(b) => b,
@@ -778,26 +773,42 @@ impl Emulator {
             .header("ETag", item.etag)
     }
 
-    fn update(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
-        let item = match self.find(ctx, r, id, who) {
-            Ok(i) => i,
-            Err(reply) => return reply,
-        };
+    fn read_only(&self, ctx: &Ctx<'_>) -> Reply {
+        self.error(
+            ctx,
+            403,
+            Some("This credential may read but not write."),
+            &[],
+        )
+    }
+
+    /// The item a write may change: it exists for this caller, the caller may write, and
+    /// `If-Match` (when sent) matches.
+    fn writable(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &ResourceSpec,
+        id: &str,
+        who: &Principal,
+    ) -> Result<Item, Reply> {
+        let item = self.find(ctx, r, id, who)?;
         if who.read_only {
-            return self.error(
-                ctx,
-                403,
-                Some("This credential may read but not write."),
-                &[],
-            );
+            return Err(self.read_only(ctx));
         }
         if self.if_match_fails(ctx.req, &item.etag) {
-            return self.error(
+            return Err(self.error(
                 ctx,
                 412,
                 Some("If-Match does not match the resource's current ETag."),
                 &[],
-            );
+            ));
+        }
+        Ok(item)
+    }
+
+    fn update(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
+        if let Err(reply) = self.writable(ctx, r, id, who) {
+            return reply;
         }
         let body = match self.body_object(ctx, r) {
             Ok(b) => b,
@@ -844,26 +855,10 @@ impl Emulator {
     }
 
     fn delete(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
-        let item = match self.find(ctx, r, id, who) {
+        let item = match self.writable(ctx, r, id, who) {
             Ok(i) => i,
             Err(reply) => return reply,
         };
-        if who.read_only {
-            return self.error(
-                ctx,
-                403,
-                Some("This credential may read but not write."),
-                &[],
-            );
-        }
-        if self.if_match_fails(ctx.req, &item.etag) {
-            return self.error(
-                ctx,
-                412,
-                Some("If-Match does not match the resource's current ETag."),
-                &[],
-            );
-        }
         let mut state = self.lock();
         let c = state.collection(&r.name);
         c.items.remove(id);

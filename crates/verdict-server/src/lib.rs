@@ -188,6 +188,24 @@ impl Emulator {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn context<'a>(&self, req: &'a Req) -> engine::Ctx<'a> {
+        engine::Ctx {
+            req,
+            tracking: format!("VERDICT_{}", self.rng.uuid()),
+        }
+    }
+
+    /// Adds the tracking id under the vendor's header name.
+    fn tracked(&self, ctx: &engine::Ctx<'_>, reply: reply::Reply) -> reply::Reply {
+        let name = self
+            .contract
+            .headers
+            .tracking_id
+            .as_ref()
+            .map_or("X-Request-Id", |h| h.as_str());
+        reply.header(name, &ctx.tracking)
+    }
+
     /// An error answer without running the request path (e.g. a body over the limit).
     pub fn reject(
         &self,
@@ -195,41 +213,22 @@ impl Emulator {
         status: u16,
         message: &str,
     ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
-        let ctx = engine::Ctx {
-            req,
-            tracking: format!("VERDICT_{}", self.rng.uuid()),
-        };
-        let tracking_header = self
-            .contract
-            .headers
-            .tracking_id
-            .as_ref()
-            .map_or("X-Request-Id", |h| h.as_str());
-        self.error(&ctx, status, Some(message), &[])
-            .header(tracking_header, &ctx.tracking)
+        let ctx = self.context(req);
+        self.tracked(&ctx, self.error(&ctx, status, Some(message), &[]))
             .into_response()
     }
 
     /// Answers one request.
     pub async fn handle(&self, req: &Req) -> http::Response<http_body_util::Full<bytes::Bytes>> {
         let started = std::time::Instant::now();
-        let ctx = engine::Ctx {
-            req,
-            tracking: format!("VERDICT_{}", self.rng.uuid()),
-        };
+        let ctx = self.context(req);
         let admin = req.path == "/_verdict" || req.path.starts_with("/_verdict/");
         let reply = if admin {
             admin::handle(self, &ctx)
         } else {
             self.api(&ctx).await
         };
-        let tracking_header = self
-            .contract
-            .headers
-            .tracking_id
-            .as_ref()
-            .map_or("X-Request-Id", |h| h.as_str());
-        let reply = reply.header(tracking_header, &ctx.tracking);
+        let reply = self.tracked(&ctx, reply);
         if !admin {
             let mut headers = std::collections::BTreeMap::<String, Vec<String>>::new();
             for (k, v) in &req.headers {

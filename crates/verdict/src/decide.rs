@@ -344,6 +344,16 @@ pub fn decide(
     }
 }
 
+/// A wait is allowed when it fits in what is left of the caller's limit.
+fn within_limit(wait: Duration, history: &History, limits: &Limits) -> Result<(), Reason> {
+    let left = limits.max_wait.saturating_sub(history.waited);
+    if wait > left {
+        Err(Reason::WaitTooLong { wait, limit: left })
+    } else {
+        Ok(())
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn retry(
     contract: &Contract,
@@ -382,12 +392,8 @@ fn retry(
     if after < floor {
         (after, cause) = (floor, WaitCause::Floor);
     }
-    let left = limits.max_wait.saturating_sub(history.waited);
-    if after > left {
-        return Decision::Fail(Reason::WaitTooLong {
-            wait: after,
-            limit: left,
-        });
+    if let Err(reason) = within_limit(after, history, limits) {
+        return Decision::Fail(reason);
     }
     Decision::Retry {
         after,
@@ -423,12 +429,8 @@ fn poll(
         Some(Ok(d)) => d,
         _ => backoff(contract, history.polls + 1, sample).max(contract.retry.base / 2),
     };
-    let left = limits.max_wait.saturating_sub(history.waited);
-    if after > left {
-        return Decision::Fail(Reason::WaitTooLong {
-            wait: after,
-            limit: left,
-        });
+    if let Err(reason) = within_limit(after, history, limits) {
+        return Decision::Fail(reason);
     }
     Decision::Poll { url, after }
 }
