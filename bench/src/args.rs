@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow, bail};
 /// Flags given on the command line, by name (without the leading `--`).
 #[derive(Debug, Default)]
 pub struct Flags {
+    /// Value by flag name.
     values: HashMap<String, String>,
 }
 

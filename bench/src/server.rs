@@ -40,9 +40,13 @@ pub fn json_reply(status: u16, body: &'static str) -> Reply {
 /// A running server; see the module documentation.
 #[derive(Debug)]
 pub struct LoopbackServer {
+    /// Where it listens.
     addr: SocketAddr,
+    /// Set to true to stop it.
     stop: watch::Sender<bool>,
+    /// The server's thread, until joined.
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Connections accepted.
     connections: Arc<AtomicU64>,
 }
 
@@ -108,6 +112,8 @@ impl Drop for LoopbackServer {
     }
 }
 
+/// Accepts connections and serves each with `handler` until `stopped` turns true, then
+/// lets open connections finish for at most [`DRAIN`].
 async fn serve<F, Fut>(
     listener: std::net::TcpListener,
     handler: Arc<F>,
@@ -166,7 +172,7 @@ mod tests {
     async fn answers_and_stops() {
         let server = LoopbackServer::start(|| async { json_reply(200, r#"{"ok":true}"#) }).unwrap();
         let url = server.url("/x");
-        let client = reqwest::Client::new();
+        let client = verdict_client::http_client().build().unwrap();
         let r = client.get(&url).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-length"], "11");

@@ -5,7 +5,9 @@ use std::time::Duration;
 /// Latency samples in nanoseconds.
 #[derive(Debug, Default, Clone)]
 pub struct Samples {
+    /// The samples.
     nanos: Vec<u64>,
+    /// Whether `nanos` is in order.
     sorted: bool,
 }
 

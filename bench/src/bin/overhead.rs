@@ -10,8 +10,9 @@
 //! - sequential: each client sends `--requests` GETs one after another on its one
 //!   keep-alive connection, the clients taking turns every `--block` GETs; per-request
 //!   latency (send to last body byte) is recorded;
-//! - concurrent: `--tasks` tasks per client share `--concurrent-requests` GETs; the
-//!   throughput (requests per second) is recorded.
+//! - concurrent: `--tasks` tasks per client share `--concurrent-requests` GETs per round,
+//!   sent in four turns that alternate with the other clients'; the throughput (requests
+//!   per second) is recorded.
 //!
 //! It prints a short report and, last, one JSON line starting with `{"bench":"overhead"`.
 //! The target (median latency ratio verdict/bare at most 1.05) is reported, not asserted.
@@ -26,6 +27,7 @@ use verdict_bench::args::Flags;
 use verdict_bench::server::{LoopbackServer, json_reply};
 use verdict_bench::stats::{Samples, json_number, micros, ratio, round};
 
+/// The text of `--help`.
 const USAGE: &str = "\
 overhead: per-request cost of the verdict middleware against bare reqwest, on loopback
 
@@ -42,6 +44,9 @@ usage: overhead [--requests N] [--rounds N] [--block N] [--warmup N] [--tasks N]
 
 /// The body the server sends: small JSON, as an API's GET of one resource would be.
 const BODY: &str = r#"{"id":"Y2lzY29zcGFyazovL3VzL1JPT00vYmVuY2g","title":"bench","type":"group","isLocked":false}"#;
+
+/// Turns per round of the concurrent part (the clients alternate between them).
+const CONCURRENT_TURNS: usize = 4;
 
 /// The target from the issue: the middleware adds at most 5 % to the median latency.
 const TARGET_MEDIAN_RATIO: f64 = 1.05;
@@ -87,29 +92,39 @@ impl Client {
 
 /// Settings read from the command line.
 struct Settings {
+    /// Sequential GETs per client per round.
     requests: usize,
+    /// Rounds.
     rounds: usize,
+    /// Sequential GETs per client before the next client takes its turn.
     block: usize,
+    /// Warm-up GETs per client.
     warmup: usize,
+    /// Tasks per client in the concurrent part (0: no concurrent part).
     tasks: usize,
+    /// Concurrent GETs per client per round.
     concurrent_requests: usize,
+    /// No round starts after this many seconds.
     max_seconds: f64,
 }
 
 /// What one client measured over all rounds.
 #[derive(Default)]
 struct Measured {
+    /// Every sequential latency.
     latency: Samples,
     /// Per round: sequential median of this round.
     round_medians: Vec<Duration>,
-    /// Concurrent part: requests and time summed over rounds.
+    /// Concurrent part: requests summed over rounds.
     concurrent_requests: usize,
+    /// Concurrent part: time summed over rounds.
     concurrent_time: Duration,
     /// Per round: concurrent throughput.
     round_throughput: Vec<f64>,
 }
 
 impl Measured {
+    /// Concurrent requests per second over all rounds.
     fn throughput(&self) -> f64 {
         ratio(
             self.concurrent_requests as f64,
@@ -158,6 +173,7 @@ async fn concurrent(
     Ok(start.elapsed())
 }
 
+/// Runs the benchmark; a failure is printed and exits with 2.
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     if let Err(e) = run().await {
@@ -166,6 +182,7 @@ async fn main() {
     }
 }
 
+/// Reads the flags, starts the server, measures, stops the server and reports.
 async fn run() -> anyhow::Result<()> {
     let flags = Flags::parse(
         std::env::args().skip(1),
@@ -263,8 +280,25 @@ async fn measure(s: &Settings, server: &LoopbackServer) -> anyhow::Result<([Meas
             measured[i].latency.extend(&l);
         }
         if s.tasks > 0 && s.concurrent_requests > 0 {
-            for &i in &order {
-                let t = concurrent(&pool[i], &url, s.tasks, s.concurrent_requests).await?;
+            // The same in turns: each client's share of the round in CONCURRENT_TURNS parts.
+            let mut time = [Duration::ZERO; 3];
+            let part = s.concurrent_requests.div_ceil(CONCURRENT_TURNS);
+            let mut done = 0;
+            let mut turn = 0;
+            while done < s.concurrent_requests {
+                let n = part.min(s.concurrent_requests - done);
+                let turn_order = if turn % 2 == 0 {
+                    order
+                } else {
+                    [order[2], order[1], order[0]]
+                };
+                for &i in &turn_order {
+                    time[i] += concurrent(&pool[i], &url, s.tasks, n).await?;
+                }
+                done += n;
+                turn += 1;
+            }
+            for (i, t) in time.into_iter().enumerate() {
                 measured[i].concurrent_requests += s.concurrent_requests;
                 measured[i].concurrent_time += t;
                 measured[i]
@@ -277,6 +311,7 @@ async fn measure(s: &Settings, server: &LoopbackServer) -> anyhow::Result<([Meas
     Ok((measured, rounds_done))
 }
 
+/// Prints the human report and the JSON line.
 fn report(
     s: &Settings,
     mut bare: Measured,

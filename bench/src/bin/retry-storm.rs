@@ -23,8 +23,10 @@
 //!   throttle the load.
 //!
 //! For each mode it reports logical requests, the HTTP requests the server saw, successes,
-//! requests per success and goodput, and the ratios of the last two against `no-retry`;
-//! then whether the issue's targets are met. The last line is one JSON object starting
+//! requests per success (every request the server saw over every success, logical
+//! requests still running when the time is up included), goodput (successes that ended
+//! within the time, per second) and the ratios of the last two against `no-retry`; then
+//! whether the issue's targets are met. The last line is one JSON object starting
 //! with `{"bench":"retry-storm"`.
 
 use std::sync::Arc;
@@ -38,6 +40,7 @@ use verdict_bench::server::{LoopbackServer, Reply, json_reply};
 use verdict_bench::stats::{json_number, ratio, round};
 use verdict_client::store::{BudgetConfig, MemoryStore};
 
+/// The text of `--help`.
 const USAGE: &str = "\
 retry-storm: requests sent and goodput of no retries, naive retries and verdict
 against a loopback server that sheds load
@@ -74,32 +77,42 @@ cap_ms = 2000
 jitter = "full"
 "#;
 
-/// Naive retries: attempts per logical request and the fixed pause between them.
+/// Naive retries: attempts per logical request.
 const NAIVE_ATTEMPTS: u32 = 3;
+/// Naive retries: the fixed pause between attempts.
 const NAIVE_PAUSE: Duration = Duration::from_millis(100);
 
 /// No logical request may take longer than this (a guard: the server answers in ms).
 const LOGICAL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Targets from the issue.
+/// Target from the issue: verdict's requests per success at most this times no-retry's.
 const VERDICT_MAX_RPS_RATIO: f64 = 1.2;
+/// Target from the issue: naive's requests per success at least this times no-retry's.
 const NAIVE_MIN_RPS_RATIO: f64 = 2.5;
+/// Target from the issue: verdict's goodput at least this times no-retry's.
 const VERDICT_MIN_GOODPUT_RATIO: f64 = 1.0;
 
+/// The body of a 200.
 const OK_BODY: &str = r#"{"id":"bench","status":"ok"}"#;
+/// The body of a 503.
 const SHED_BODY: &str = r#"{"message":"overloaded, try again later"}"#;
 
 /// How the client treats a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    /// One attempt; a 503 is a failure.
     NoRetry,
+    /// Up to [`NAIVE_ATTEMPTS`] attempts, [`NAIVE_PAUSE`] apart.
     Naive,
+    /// The verdict middleware with [`CONTRACT`] and the default retry budget.
     Verdict,
 }
 
 impl Mode {
+    /// Every mode, in the order they run.
     const ALL: [Mode; 3] = [Mode::NoRetry, Mode::Naive, Mode::Verdict];
 
+    /// The name in the human report.
     fn name(self) -> &'static str {
         match self {
             Mode::NoRetry => "no-retry",
@@ -108,6 +121,7 @@ impl Mode {
         }
     }
 
+    /// The key in the JSON line.
     fn key(self) -> &'static str {
         match self {
             Mode::NoRetry => "no_retry",
@@ -120,7 +134,9 @@ impl Mode {
 /// A load model.
 #[derive(Debug, Clone, Copy)]
 struct Scenario {
+    /// `paced` or `closed`.
     name: &'static str,
+    /// Client tasks.
     tasks: usize,
     /// `Some`: each task starts a logical request this often; `None`: back to back.
     interval: Option<Duration>,
@@ -129,19 +145,26 @@ struct Scenario {
 /// Settings read from the command line.
 #[derive(Debug, Clone)]
 struct Settings {
+    /// How long each mode sends.
     seconds: Duration,
+    /// The server sheds above this many requests in flight.
     limit: usize,
+    /// The server's time per accepted request.
     service: Duration,
+    /// The load models to run.
     scenarios: Vec<Scenario>,
+    /// No mode starts after this many seconds.
     max_seconds: f64,
 }
 
 /// What the shedding server counts.
 #[derive(Debug, Default)]
 struct ServerCounts {
+    /// Requests being answered now.
     in_flight: AtomicUsize,
+    /// Every request.
     seen: AtomicU64,
-    ok: AtomicU64,
+    /// Requests answered 503.
     shed: AtomicU64,
 }
 
@@ -165,14 +188,15 @@ async fn shed_or_serve(counts: Arc<ServerCounts>, limit: usize, service: Duratio
         return json_reply(503, SHED_BODY);
     }
     tokio::time::sleep(service).await;
-    counts.ok.fetch_add(1, Ordering::Relaxed);
     json_reply(200, OK_BODY)
 }
 
 /// The client of one mode.
 #[derive(Clone)]
 enum Client {
+    /// `verdict_client::http_client()` with no middleware (no-retry and naive).
     Plain(reqwest::Client),
+    /// The same with the verdict middleware.
     Verdict(reqwest_middleware::ClientWithMiddleware),
 }
 
@@ -218,7 +242,9 @@ async fn logical(client: &Client, mode: Mode, url: &str) -> bool {
 /// What one mode measured.
 #[derive(Debug, Clone, Copy, Default)]
 struct ModeResult {
+    /// Logical requests started.
     logical: u64,
+    /// Logical requests that ended in a 200.
     successes: u64,
     /// Successes that ended before the mode's time was up.
     successes_in_window: u64,
@@ -236,6 +262,7 @@ struct ModeResult {
 }
 
 impl ModeResult {
+    /// HTTP requests the server saw per success.
     fn requests_per_success(&self) -> f64 {
         ratio(self.server_requests as f64, self.successes as f64)
     }
@@ -243,12 +270,10 @@ impl ModeResult {
     /// Successes per second of the window: the same denominator for every mode, whatever
     /// the length of the logical requests still running when it closes.
     fn goodput(&self) -> f64 {
-        ratio(
-            self.successes_in_window as f64,
-            self.window.as_secs_f64(),
-        )
+        ratio(self.successes_in_window as f64, self.window.as_secs_f64())
     }
 
+    /// The share of the server's requests answered 503.
     fn shed_share(&self) -> f64 {
         ratio(self.server_shed as f64, self.server_requests as f64)
     }
@@ -257,9 +282,13 @@ impl ModeResult {
 /// Per-task counts.
 #[derive(Debug, Default)]
 struct TaskCounts {
+    /// Logical requests started.
     logical: u64,
+    /// Of those, ended in a 200.
     successes: u64,
+    /// Of those, ended within the mode's time.
     in_window: u64,
+    /// Starts later than their slot.
     late: u64,
 }
 
@@ -348,6 +377,7 @@ async fn run_mode(
     Ok(r)
 }
 
+/// Runs the benchmark; a failure is printed and exits with 2.
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     if let Err(e) = run().await {
@@ -356,6 +386,7 @@ async fn main() {
     }
 }
 
+/// Reads the command line.
 fn settings() -> anyhow::Result<Settings> {
     let flags = Flags::parse(
         std::env::args().skip(1),
@@ -402,29 +433,63 @@ fn settings() -> anyhow::Result<Settings> {
     })
 }
 
-async fn run() -> anyhow::Result<()> {
-    let s = settings()?;
+/// [`CONTRACT`] loaded over the built-in catalog.
+fn bench_contract() -> anyhow::Result<verdict::Contract> {
     let (catalog, id) = verdict::Catalog::builtin()
         .with_file(verdict::SourceFile::new("bench-storm.toml", CONTRACT))
         .map_err(|e| anyhow::anyhow!("the benchmark's contract is invalid:\n{e}"))?;
-    let contract = catalog
+    Ok(catalog
         .get(&id)
         .context("the benchmark's contract")?
-        .clone();
+        .clone())
+}
+
+/// The contract's retry policy and the store's budget, for the report.
+fn verdict_policy(contract: &verdict::Contract) -> Value {
+    let (r, b) = (&contract.retry, BudgetConfig::default());
+    json!({
+        "contract": contract.id,
+        "max_retries": r.max_retries,
+        "base_ms": r.base.as_millis() as u64,
+        "factor": r.factor,
+        "cap_ms": r.cap.as_millis() as u64,
+        "jitter": r.jitter.as_str(),
+        "budget_ratio": b.ratio,
+        "budget_per_second": b.per_second,
+        "budget_cap": b.cap,
+    })
+}
+
+/// Runs every scenario's modes and prints the reports and the JSON line.
+async fn run() -> anyhow::Result<()> {
+    let s = settings()?;
+    let contract = bench_contract()?;
+    let (r, b) = (&contract.retry, BudgetConfig::default());
 
     println!(
-        "retry storm: server sheds above {} in flight, {} ms per accepted request; {} s per mode",
+        "retry storm: server sheds above {} in flight, {} ms per accepted request \
+         (capacity at most {:.0}/s); {} s per mode",
         s.limit,
         s.service.as_millis(),
+        ratio(s.limit as f64, s.service.as_secs_f64()),
         s.seconds.as_secs_f64()
     );
     println!(
-        "  verdict: contract {:?} (GET: up to 3 retries, back-off 50 ms x2 up to 2 s, full jitter), \
-         retry budget ratio {} (+{}/s, cap {})",
+        "  verdict: contract {:?}: up to {} retries, back-off {} ms x{} up to {} ms, {} jitter; \
+         retry budget {} per request (+{}/s, at most {})",
         contract.id,
-        BudgetConfig::default().ratio,
-        BudgetConfig::default().per_second,
-        BudgetConfig::default().cap
+        r.max_retries,
+        r.base.as_millis(),
+        r.factor,
+        r.cap.as_millis(),
+        r.jitter,
+        b.ratio,
+        b.per_second,
+        b.cap
+    );
+    println!(
+        "  naive: up to {NAIVE_ATTEMPTS} attempts, {} ms apart",
+        NAIVE_PAUSE.as_millis()
     );
     let started = Instant::now();
     let mut out = Vec::new();
@@ -442,12 +507,7 @@ async fn run() -> anyhow::Result<()> {
         "bench": "retry-storm",
         "server": { "limit": s.limit, "service_ms": s.service.as_millis() as u64 },
         "seconds_per_mode": s.seconds.as_secs_f64(),
-        "verdict_policy": {
-            "max_retries": 3, "base_ms": 50, "factor": 2.0, "cap_ms": 2000, "jitter": "full",
-            "budget_ratio": BudgetConfig::default().ratio,
-            "budget_per_second": BudgetConfig::default().per_second,
-            "budget_cap": BudgetConfig::default().cap,
-        },
+        "verdict_policy": verdict_policy(&contract),
         "naive_policy": { "attempts": NAIVE_ATTEMPTS, "pause_ms": NAIVE_PAUSE.as_millis() as u64 },
         "scenarios": out,
     });
@@ -588,4 +648,43 @@ fn target(what: &str, value: f64, op: &str, limit: f64) -> Value {
         "limit": limit,
         "met": met,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_loads_with_the_policy_it_promises() {
+        let c = bench_contract().unwrap();
+        assert_eq!(c.id, "bench-storm");
+        assert_eq!(c.retry.max_retries, 3);
+        assert_eq!(c.retry.base, Duration::from_millis(50));
+        assert_eq!(c.retry.cap, Duration::from_secs(2));
+        assert_eq!(c.retry.jitter.as_str(), "full");
+        assert!(c.retry.may_repeat(&http::Method::GET));
+        let unavailable = c.status(503).unwrap();
+        assert_eq!(unavailable.action.kind().as_str(), "retry-after");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_server_sheds_above_its_limit() {
+        let counts = Arc::new(ServerCounts::default());
+        let c = counts.clone();
+        let server =
+            LoopbackServer::start(move || shed_or_serve(c.clone(), 1, Duration::from_millis(200)))
+                .unwrap();
+        let client = verdict_client::http_client().build().unwrap();
+        let url = server.url("/");
+        let (a, b) = tokio::join!(client.get(&url).send(), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            client.get(&url).send().await
+        });
+        assert_eq!(a.unwrap().status(), 200);
+        assert_eq!(b.unwrap().status(), 503);
+        assert_eq!(counts.seen.load(Ordering::Relaxed), 2);
+        assert_eq!(counts.shed.load(Ordering::Relaxed), 1);
+        assert_eq!(counts.in_flight.load(Ordering::Relaxed), 0);
+        server.stop().await;
+    }
 }

@@ -87,10 +87,15 @@ impl Emulator {
                 .status(status)
                 .map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone())
         });
+        let fields = if fields.is_empty() {
+            self.vendor.fields_without_detail(&message)
+        } else {
+            Some(self.vendor.fields_value(fields))
+        };
         let parts = ErrorParts {
             message,
             code: self.vendor.error_code(status),
-            fields: (!fields.is_empty()).then(|| self.vendor.fields_value(fields)),
+            fields,
         };
         Reply::json(
             status,

@@ -70,6 +70,11 @@ pub trait Vendor: Send + Sync {
         Value::Array(fields.iter().map(|f| json!({ "description": f })).collect())
     }
 
+    /// The field errors of an error that names no field (none by default).
+    fn fields_without_detail(&self, _message: &str) -> Option<Value> {
+        None
+    }
+
     /// The vendor's error code for a status, if its bodies carry one.
     fn error_code(&self, _status: u16) -> Option<Value> {
         None

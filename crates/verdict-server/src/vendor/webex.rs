@@ -19,6 +19,11 @@ fn person_id(who: &Principal) -> String {
 }
 
 impl Vendor for Webex {
+    /// Webex error bodies always carry `errors`, one entry with the description.
+    fn fields_without_detail(&self, message: &str) -> Option<Value> {
+        Some(json!([{ "description": message }]))
+    }
+
     fn route(&self, em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
         let path = ctx.req.path.strip_prefix(&em.spec.base_path)?;
         if path == "/people/me" && ctx.req.method == http::Method::GET {
