@@ -41,7 +41,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
     {
         Ok(r) => r.json::<serde_json::Value>().await?,
-        Err(e) => return Ok(report(e)),
+        Err(e) => {
+            report(e);
+            return Ok(());
+        }
     };
     let id = created["id"].as_str().unwrap_or_default().to_owned();
     println!("created {id}");
