@@ -59,6 +59,21 @@ pub(crate) struct ServeArgs {
     /// Write the self-signed certificate (PEM) to this file, for clients to trust.
     #[arg(long)]
     pub cert_out: Option<std::path::PathBuf>,
+    /// The OAuth client id the token endpoint accepts (RingCentral).
+    #[arg(long, default_value = "verdict-client-id")]
+    pub client_id: String,
+    /// The OAuth client secret the token endpoint accepts.
+    #[arg(long, default_value = "verdict-client-secret")]
+    pub client_secret: String,
+    /// The user name of the password grant.
+    #[arg(long, default_value = "+16505550100")]
+    pub username: String,
+    /// The password of the password grant.
+    #[arg(long, default_value = "verdict-password")]
+    pub password: String,
+    /// How long issued access tokens live, in seconds (short, to exercise refresh).
+    #[arg(long, default_value_t = 3600)]
+    pub token_ttl: u64,
     /// Print the start-up information as one JSON line.
     #[arg(long)]
     pub json: bool,
@@ -147,6 +162,14 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
         quotas,
         accept_delay: args.accept_delay_ms.map(Duration::from_millis),
         store_limit: args.store_limit,
+        oauth: verdict_server::OAuthConfig {
+            client_id: args.client_id.clone(),
+            client_secret: args.client_secret.clone(),
+            username: args.username.clone(),
+            password: args.password.clone(),
+            access_ttl: Duration::from_secs(args.token_ttl.max(1)),
+            ..verdict_server::OAuthConfig::default()
+        },
     };
     let emulator = Arc::new(Emulator::new(contract, config.clone()).map_err(|e| anyhow!("{e}"))?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -192,6 +215,13 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
                 "admin": format!("{origin}/_verdict"),
                 "admin_token_required": config.admin_token.is_some(),
                 "openapi": format!("{origin}/_verdict/openapi.json"),
+                "oauth": {
+                    "client_id": config.oauth.client_id,
+                    "client_secret": config.oauth.client_secret,
+                    "username": config.oauth.username,
+                    "password": config.oauth.password,
+                    "token_ttl_s": config.oauth.access_ttl.as_secs(),
+                },
             });
             writeln!(out, "{v}").ok();
         } else {

@@ -242,6 +242,9 @@ impl Emulator {
                 &[],
             );
         }
+        if let Some(reply) = self.vendor.before_auth(self, ctx) {
+            return reply;
+        }
         let who = match self.vendor.authenticate(self, ctx) {
             Ok(p) => p,
             Err(r) => return r,

@@ -59,6 +59,38 @@ pub struct Config {
     pub accept_delay: Option<Duration>,
     /// The most resources stored, replacing the contract's `store_limit`.
     pub store_limit: Option<usize>,
+    /// OAuth 2.0 client and user credentials, for APIs that issue tokens.
+    pub oauth: OAuthConfig,
+}
+
+/// What an emulated OAuth 2.0 token endpoint accepts and issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConfig {
+    /// The client id (HTTP Basic user of the token endpoint).
+    pub client_id: String,
+    /// The client secret (HTTP Basic password).
+    pub client_secret: String,
+    /// The user name of the password grant.
+    pub username: String,
+    /// The password of the password grant.
+    pub password: String,
+    /// How long an access token lives.
+    pub access_ttl: Duration,
+    /// How long a refresh token lives.
+    pub refresh_ttl: Duration,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        OAuthConfig {
+            client_id: "verdict-client-id".into(),
+            client_secret: "verdict-client-secret".into(),
+            username: "+16505550100".into(),
+            password: "verdict-password".into(),
+            access_ttl: Duration::from_secs(3600),
+            refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
 }
 
 impl Default for Config {
@@ -72,6 +104,7 @@ impl Default for Config {
             quotas: None,
             accept_delay: None,
             store_limit: None,
+            oauth: OAuthConfig::default(),
         }
     }
 }

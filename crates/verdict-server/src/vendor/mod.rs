@@ -10,6 +10,7 @@ use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
 use crate::state::{Item, State};
 
+mod ringcentral;
 mod token_api;
 mod webex;
 mod whispir;
@@ -19,6 +20,12 @@ pub trait Vendor: Send + Sync {
     /// Who is calling, or the 401/403 that refuses them.
     fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
         generic_auth(em, ctx)
+    }
+
+    /// Routes that need no credentials (e.g. an OAuth token endpoint), answered before
+    /// authentication.
+    fn before_auth(&self, _em: &Emulator, _ctx: &Ctx<'_>) -> Option<Reply> {
+        None
     }
 
     /// Routes only this vendor has, answered before the contract's resources.
@@ -101,6 +108,7 @@ pub fn for_contract(id: &str) -> Box<dyn Vendor> {
         "webex" => Box::new(webex::Webex),
         "whispir" => Box::new(whispir::Whispir),
         "token-api" => Box::new(token_api::TokenApi),
+        "ringcentral" => Box::new(ringcentral::RingCentral),
         _ => Box::new(Generic),
     }
 }

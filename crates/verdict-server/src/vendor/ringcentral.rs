@@ -1,0 +1,466 @@
+//! RingCentral: an OAuth 2.0 token endpoint (password, JWT bearer, authorization code and
+//! refresh grants, revocation) issuing access tokens that expire; batch reads that answer
+//! 207 multipart/mixed; the account and the caller's extension; recordings whose content
+//! honours Range (206); errors with RingCentral's `errorCode`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{Value, json};
+use verdict::multipart::{self, Part};
+
+use super::Vendor;
+use crate::Emulator;
+use crate::engine::{Ctx, Principal};
+use crate::reply::Reply;
+
+pub struct RingCentral;
+
+const OWNER_ID: &str = "1000001";
+const TOKENS: &str = "oauth-tokens";
+/// Recordings are this many bytes of a fixed pattern.
+const RECORDING_LEN: usize = 4096;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
+    Reply::json(
+        status,
+        &json!({ "error": error, "error_description": description, "errors": [{ "errorCode": "OAU-101", "message": description }] }),
+    )
+}
+
+/// A TTL parameter: a positive number of seconds within `max`; anything else (negative,
+/// zero, missing, garbage, as SDKs sometimes send) means the default.
+fn ttl(params: &[(String, String)], key: &str, default: Duration, max: Duration) -> Duration {
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .map_or(default, |n| Duration::from_secs(n as u64).min(max))
+}
+
+impl RingCentral {
+    fn token(&self, em: &Emulator, ctx: &Ctx<'_>) -> Reply {
+        let req = ctx.req;
+        if req.method != Method::POST {
+            return oauth_error(405, "invalid_request", "Use POST for the token endpoint.")
+                .header("Allow", "POST");
+        }
+        let oauth = &em.config.oauth;
+        let client = req
+            .header("authorization")
+            .and_then(|a| a.strip_prefix("Basic "))
+            .and_then(crate::util::base64_decode)
+            .and_then(|b| String::from_utf8(b).ok());
+        match client.as_deref().and_then(|c| c.split_once(':')) {
+            Some((id, secret)) if id == oauth.client_id && secret == oauth.client_secret => {}
+            Some((id, _)) => {
+                return oauth_error(401, "invalid_client", &format!("Invalid client: {id}"));
+            }
+            None => {
+                return oauth_error(
+                    401,
+                    "invalid_client",
+                    "Client credentials are missing; send them with HTTP Basic authentication.",
+                );
+            }
+        }
+        let params = form(&req.body);
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let grant = get("grant_type").unwrap_or("");
+        match grant {
+            "password" => {
+                // RingCentral accepts the phone number with an optional `*extension`.
+                let user = get("username").unwrap_or("");
+                let user = user.split('*').next().unwrap_or("");
+                if user != oauth.username || get("password") != Some(oauth.password.as_str()) {
+                    return oauth_error(
+                        400,
+                        "invalid_grant",
+                        "Invalid resource owner credentials.",
+                    );
+                }
+            }
+            "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
+                let assertion = get("assertion").unwrap_or("");
+                let parts: Vec<&str> = assertion.split('.').collect();
+                if parts.len() != 3
+                    || parts
+                        .iter()
+                        .take(2)
+                        .any(|p| crate::util::base64_decode(p).is_none())
+                {
+                    return oauth_error(
+                        400,
+                        "invalid_grant",
+                        "The JWT assertion is not a well-formed token.",
+                    );
+                }
+            }
+            "authorization_code" => {
+                if get("code").is_none_or(str::is_empty) {
+                    return oauth_error(
+                        400,
+                        "invalid_request",
+                        "The authorization code is missing.",
+                    );
+                }
+            }
+            "refresh_token" => {
+                let Some(refresh) = get("refresh_token") else {
+                    return oauth_error(400, "invalid_request", "The refresh token is missing.");
+                };
+                let mut state = em.lock();
+                let tokens = state.collection(TOKENS);
+                let found = tokens
+                    .items
+                    .iter()
+                    .find(|(_, t)| t.value["refresh_token"] == refresh)
+                    .map(|(k, t)| (k.clone(), t.value.clone()));
+                match found {
+                    Some((key, t))
+                        if t["revoked"] != true
+                            && t["refresh_expires_at_ms"].as_u64().unwrap_or(0) > now_ms() =>
+                    {
+                        // Refresh tokens are used once: the pair is replaced.
+                        if let Some(item) = tokens.items.get_mut(&key) {
+                            item.value["revoked"] = Value::Bool(true);
+                        }
+                    }
+                    Some(_) => {
+                        return oauth_error(400, "invalid_grant", "Token is expired or revoked.");
+                    }
+                    None => {
+                        return oauth_error(400, "invalid_grant", "Refresh token is not valid.");
+                    }
+                }
+            }
+            "" => return oauth_error(400, "invalid_request", "grant_type is missing."),
+            other => {
+                return oauth_error(
+                    400,
+                    "unsupported_grant_type",
+                    &format!("Unsupported grant type: {other}"),
+                );
+            }
+        }
+        let access_ttl = ttl(
+            &params,
+            "access_token_ttl",
+            oauth.access_ttl,
+            Duration::from_secs(3600),
+        );
+        let refresh_ttl = ttl(
+            &params,
+            "refresh_token_ttl",
+            oauth.refresh_ttl,
+            Duration::from_secs(7 * 24 * 3600).max(oauth.refresh_ttl),
+        );
+        let access = format!("U1BCMDFUMDRKV1MwMXxhY2Nlc3N8{}", em.rng.hex());
+        let refresh = format!("U1BCMDFUMDRKV1MwMXxyZWZyZXNofA{}", em.rng.hex());
+        let record = json!({
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_at_ms": now_ms() + access_ttl.as_millis() as u64,
+            "refresh_expires_at_ms": now_ms() + refresh_ttl.as_millis() as u64,
+            "revoked": false,
+        });
+        let mut state = em.lock();
+        let seq = state.next_seq();
+        let tokens = state.collection(TOKENS);
+        tokens.items.insert(
+            access.clone(),
+            crate::state::Item {
+                seq,
+                value: record,
+                etag: String::new(),
+                owner: "account-1".into(),
+                ready_at: None,
+            },
+        );
+        drop(state);
+        Reply::json(
+            200,
+            &json!({
+                "access_token": access,
+                "token_type": "bearer",
+                "expires_in": access_ttl.as_secs(),
+                "refresh_token": refresh,
+                "refresh_token_expires_in": refresh_ttl.as_secs(),
+                "scope": "ReadAccounts EditExtensions ReadCallLog",
+                "owner_id": OWNER_ID,
+                "endpoint_id": em.rng.hex(),
+            }),
+        )
+        .header("Cache-Control", "no-store")
+    }
+
+    fn revoke(&self, em: &Emulator, ctx: &Ctx<'_>) -> Reply {
+        let params = form(&ctx.req.body);
+        let Some(token) = params
+            .iter()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.clone())
+        else {
+            return oauth_error(400, "invalid_request", "The token to revoke is missing.");
+        };
+        let mut state = em.lock();
+        for item in state.collection(TOKENS).items.values_mut() {
+            if item.value["access_token"] == token.as_str()
+                || item.value["refresh_token"] == token.as_str()
+            {
+                item.value["revoked"] = Value::Bool(true);
+            }
+        }
+        Reply::empty(200)
+    }
+
+    /// `GET …/extension/1,2,3`: one part per id, after a part with the real statuses.
+    fn batch(
+        &self,
+        em: &Emulator,
+        ctx: &Ctx<'_>,
+        resource: &verdict::emulate::ResourceSpec,
+        ids: &str,
+        who: &Principal,
+    ) -> Reply {
+        let ids: Vec<&str> = ids.split(',').map(str::trim).collect();
+        if ids.len() > 30 || ids.iter().any(|i| i.is_empty()) {
+            return em.error(
+                ctx,
+                400,
+                Some("A batch names 1 to 30 ids separated by commas."),
+                &["the id list is invalid".into()],
+            );
+        }
+        let mut statuses = Vec::new();
+        let mut parts = Vec::new();
+        {
+            let mut state = em.lock();
+            let items = &state.collection(&resource.name).items;
+            for id in &ids {
+                let (status, body) = match items.get(*id) {
+                    Some(item) if item.owner == who.account => (200, item.value.clone()),
+                    _ => (
+                        404,
+                        json!({ "errorCode": "CMN-102", "message": format!("Resource for parameter [extensionId] is not found: {id}"), "errors": [{ "errorCode": "CMN-102", "message": format!("Resource for parameter [extensionId] is not found: {id}"), "parameterName": "extensionId", "parameterValue": id }] }),
+                    ),
+                };
+                statuses.push(json!({ "status": status }));
+                parts.push(json_part(&body));
+            }
+        }
+        parts.insert(0, json_part(&json!({ "response": statuses })));
+        let boundary = format!("Boundary_{}", em.rng.next_u64() % 1_000_000_000);
+        let mut reply = Reply::empty(207);
+        reply.body = Bytes::from(multipart::write(&boundary, &parts));
+        reply.header(
+            "Content-Type",
+            format!("multipart/mixed; boundary={boundary}"),
+        )
+    }
+
+    fn recording(&self, em: &Emulator, ctx: &Ctx<'_>) -> Reply {
+        let content: Vec<u8> = (0..RECORDING_LEN).map(|i| (i % 251) as u8).collect();
+        let Some(range) = ctx.req.header("range") else {
+            let mut r = Reply::empty(200)
+                .header("Content-Type", "audio/mpeg")
+                .header("Accept-Ranges", "bytes");
+            r.body = Bytes::from(content);
+            return r;
+        };
+        let parsed = range
+            .strip_prefix("bytes=")
+            .and_then(|r| r.split_once('-'))
+            .and_then(|(a, b)| {
+                let len = RECORDING_LEN as u64;
+                match (a.trim().parse::<u64>().ok(), b.trim().parse::<u64>().ok()) {
+                    (Some(a), Some(b)) if a <= b && a < len => Some((a, b.min(len - 1))),
+                    (Some(a), None) if b.trim().is_empty() && a < len => Some((a, len - 1)),
+                    (None, Some(n)) if a.trim().is_empty() && n > 0 => {
+                        Some((len.saturating_sub(n), len - 1))
+                    }
+                    _ => None,
+                }
+            });
+        match parsed {
+            Some((a, b)) => {
+                let mut r = Reply::empty(206)
+                    .header("Content-Type", "audio/mpeg")
+                    .header("Content-Range", format!("bytes {a}-{b}/{RECORDING_LEN}"));
+                r.body = Bytes::copy_from_slice(&content[a as usize..=b as usize]);
+                r
+            }
+            None => em
+                .error(
+                    ctx,
+                    416,
+                    Some(&format!(
+                        "The range {range} is outside the {RECORDING_LEN} bytes of the recording."
+                    )),
+                    &[],
+                )
+                .header("Content-Range", format!("bytes */{RECORDING_LEN}")),
+        }
+    }
+}
+
+fn json_part(body: &Value) -> Part {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Part {
+        headers,
+        body: serde_json::to_vec(body).unwrap_or_default(),
+    }
+}
+
+impl Vendor for RingCentral {
+    fn before_auth(&self, em: &Emulator, ctx: &Ctx<'_>) -> Option<Reply> {
+        match ctx.req.path.as_str() {
+            "/restapi/oauth/token" => Some(self.token(em, ctx)),
+            "/restapi/oauth/revoke" => Some(self.revoke(em, ctx)),
+            _ => None,
+        }
+    }
+
+    fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
+        let token = ctx
+            .req
+            .header("authorization")
+            .and_then(|a| a.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_owned());
+        let Some(token) = token else {
+            return Err(em.error(ctx, 401, Some("Authorization header is not specified"), &[]));
+        };
+        if let Some(t) = em.lock().token(&token).cloned() {
+            if !t.revoked {
+                return Ok(Principal {
+                    credential: t.token,
+                    account: t.account,
+                    read_only: t.read_only,
+                });
+            }
+        }
+        let record = em
+            .lock()
+            .collection(TOKENS)
+            .items
+            .get(&token)
+            .map(|i| i.value.clone());
+        match record {
+            Some(r) if r["revoked"] == true => {
+                Err(em.error(ctx, 401, Some("Token not found"), &[]))
+            }
+            Some(r) if r["expires_at_ms"].as_u64().unwrap_or(0) <= now_ms() => {
+                Err(em.error(ctx, 401, Some("Access token expired"), &[]))
+            }
+            Some(_) => Ok(Principal {
+                credential: token,
+                account: "account-1".into(),
+                read_only: false,
+            }),
+            None => Err(em.error(ctx, 401, Some("Invalid token"), &[])),
+        }
+    }
+
+    fn route(&self, em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
+        let rest = ctx.req.path.strip_prefix(&em.spec.base_path)?;
+        if ctx.req.method == Method::GET {
+            match rest {
+                "/account/~" | "/account/~/" => {
+                    return Some(Reply::json(
+                        200,
+                        &json!({ "id": OWNER_ID, "uri": format!("{}{}/account/{OWNER_ID}", ctx.req.origin, em.spec.base_path), "status": "Confirmed", "serviceInfo": { "brand": { "name": "RingCentral" } } }),
+                    ));
+                }
+                "/account/~/extension/~" => {
+                    return Some(Reply::json(
+                        200,
+                        &json!({ "id": OWNER_ID, "extensionNumber": "101", "name": "Verdict Emulator", "type": "User", "status": "Enabled", "account": { "id": OWNER_ID } }),
+                    ));
+                }
+                _ => {}
+            }
+            if let Some(tail) = rest.strip_prefix("/account/~/recording/") {
+                if tail.ends_with("/content") {
+                    return Some(self.recording(em, ctx));
+                }
+            }
+            for r in &em.spec.resources {
+                if let Some(ids) = rest.strip_prefix(&r.path).and_then(|t| t.strip_prefix('/')) {
+                    if ids.contains(',') && !ids.contains('/') {
+                        return Some(self.batch(em, ctx, r, ids, who));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn fields_value(&self, fields: &[String]) -> Value {
+        Value::Array(
+            fields
+                .iter()
+                .map(|f| json!({ "errorCode": "CMN-101", "message": f }))
+                .collect(),
+        )
+    }
+
+    /// RingCentral's error codes by status (their CMN/OAU naming; the emulator's choice of
+    /// code within it).
+    fn error_code(&self, status: u16) -> Option<Value> {
+        let code = match status {
+            400 => "CMN-101",
+            401 => "OAU-213",
+            403 => "CMN-408",
+            404 => "CMN-102",
+            405 => "CMN-201",
+            406 => "CMN-202",
+            409 => "CMN-301",
+            415 => "CMN-203",
+            429 => "CMN-301",
+            503 => "CMN-211",
+            500..=599 => "CMN-211",
+            _ => return None,
+        };
+        Some(Value::String(code.into()))
+    }
+
+    fn banner(&self, em: &Emulator) -> Vec<String> {
+        let o = &em.config.oauth;
+        vec![
+            format!("client_id: {}", o.client_id),
+            format!("client_secret: {}", o.client_secret),
+            format!("username: {}", o.username),
+            format!("password: {}", o.password),
+            format!(
+                "token endpoint: POST /restapi/oauth/token (access tokens live {} s)",
+                o.access_ttl.as_secs()
+            ),
+            format!(
+                "Authorization: Bearer {} (a token that never expires)",
+                em.config.token
+            ),
+        ]
+    }
+}
