@@ -63,6 +63,15 @@ impl Cache {
         }
     }
 
+    /// Whether nothing is stored (then no request needs validators).
+    pub fn is_empty(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .is_empty()
+    }
+
     /// Whether a response to a GET may be stored: a 200 with a validator, no `no-store`,
     /// no `Vary: *`, and a declared length within the limit.
     pub fn storable(&self, status: StatusCode, headers: &HeaderMap) -> bool {

@@ -179,13 +179,12 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     })
 }
 
-fn authority(url: &Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    )
+/// A fingerprint of a URL's origin (scheme, host, port), without formatting it.
+fn origin_fingerprint(url: &Url) -> u64 {
+    let port = url.port_or_known_default().unwrap_or(0).to_be_bytes();
+    let h = fingerprint(url.scheme().as_bytes())
+        ^ fingerprint(url.host_str().unwrap_or("").as_bytes()).rotate_left(7);
+    h ^ fingerprint(&port).rotate_left(13)
 }
 
 /// The parts of a response that survive reading its body.
@@ -349,11 +348,15 @@ struct Run<'a> {
     stripped: bool,
     idempotency_key: bool,
     original: Url,
+    /// The last credential key and the fingerprint it was made from.
+    key_cache: Option<(u64, String)>,
 }
 
 impl Run<'_> {
-    fn credential_key(&self, req: &Request, creds: Option<&http::HeaderValue>) -> String {
-        let mut h = fingerprint(authority(req.url()).as_bytes());
+    /// The store key of the request's origin and credential (reused while they stay the
+    /// same, as they do across retries).
+    fn credential_key(&mut self, req: &Request, creds: Option<&http::HeaderValue>) -> String {
+        let mut h = origin_fingerprint(req.url());
         let secret = creds.or_else(|| {
             self.v
                 .contract
@@ -365,11 +368,22 @@ impl Run<'_> {
         if let Some(s) = secret {
             h ^= fingerprint(s.as_bytes()).rotate_left(1);
         }
-        format!("verdict:{}:cred:{h:016x}", self.v.contract.id)
+        match &self.key_cache {
+            Some((seen, key)) if *seen == h => key.clone(),
+            _ => {
+                let key = format!("verdict:{}:cred:{h:016x}", self.v.contract.id);
+                self.key_cache = Some((h, key.clone()));
+                key
+            }
+        }
     }
 
     fn budget_key(&self, url: &Url) -> String {
-        format!("verdict:{}:budget:{}", self.v.contract.id, authority(url))
+        format!(
+            "verdict:{}:budget:{:016x}",
+            self.v.contract.id,
+            origin_fingerprint(url)
+        )
     }
 
     fn fail(&self, kind: ErrorKind, method: Method, url: Url) -> Error {
@@ -510,16 +524,25 @@ impl Run<'_> {
                 }
             }
 
-            let cache_key = match (&v.cache, method == Method::GET) {
-                (Some(_), true) => Some(format!("{key} {url}")),
-                _ => None,
+            // The cache key is made only when the cache may hold or take this response.
+            let cache = v.cache.as_ref().filter(|_| method == Method::GET);
+            let cache_key_of = || format!("{key} {url}");
+            let mut cache_key = cache.filter(|c| !c.is_empty()).map(|_| cache_key_of());
+            let conditional = match (cache, &cache_key) {
+                (Some(cache), Some(k)) => cache.add_validators(k, sending.headers_mut()),
+                _ => false,
             };
-            let mut conditional = false;
-            let request_headers = if let (Some(cache), Some(k)) = (&v.cache, &cache_key) {
-                conditional = cache.add_validators(k, sending.headers_mut());
-                Some(sending.headers().clone())
-            } else {
-                None
+            // What was sent, for matching `Vary` when the response is stored: the template
+            // plus the credential set above.
+            let sent_headers = || {
+                let mut h = current
+                    .as_ref()
+                    .map(|r| r.headers().clone())
+                    .unwrap_or_default();
+                if let (Some(c), Some(value)) = (&v.credentials, &cred_value) {
+                    h.insert(c.header().clone(), value.clone());
+                }
+                h
             };
 
             let result = next.clone().run(sending, ext).await;
@@ -655,10 +678,10 @@ impl Run<'_> {
                 Decision::Done | Decision::SplitBatch => {
                     self.record(&method, &url, Some(status.as_u16()), "done".into(), None);
                     let mut response = response;
-                    if let (Some(cache), Some(k), Some(req_h)) =
-                        (&v.cache, &cache_key, &request_headers)
-                    {
+                    if let Some(cache) = cache {
                         if cache.storable(status, response.headers()) {
+                            let k = cache_key.get_or_insert_with(cache_key_of);
+                            let req_h = &sent_headers();
                             let head = Head::of(&response);
                             match read_limited(response, cache.max_body).await {
                                 Ok(Ok(body)) => {
@@ -941,6 +964,7 @@ impl Middleware for Verdict {
             stripped: false,
             idempotency_key,
             original: req.url().clone(),
+            key_cache: None,
         };
         run.execute(req, ext, next)
             .await

@@ -827,7 +827,18 @@ pub fn write(boundary: &str, parts: &[Part]) -> Vec<u8> {
         out.extend_from_slice(boundary.as_bytes());
         out.extend_from_slice(b"\r\n");
         for (name, value) in &part.headers {
-            out.extend_from_slice(name.as_str().as_bytes());
+            // Header names go out in their usual capitalisation (`Content-Type`): some
+            // clients look part headers up case-sensitively.
+            for (i, word) in name.as_str().split('-').enumerate() {
+                if i > 0 {
+                    out.push(b'-');
+                }
+                let mut chars = word.bytes();
+                if let Some(first) = chars.next() {
+                    out.push(first.to_ascii_uppercase());
+                    out.extend(chars);
+                }
+            }
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
             out.extend_from_slice(b"\r\n");

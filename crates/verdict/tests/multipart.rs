@@ -352,7 +352,7 @@ fn write_layout() {
     ];
     assert_eq!(
         write("b", &parts),
-        b"--b\r\ncontent-type: application/json\r\n\r\n{}\r\n--b\r\n\r\nx\r\n--b--\r\n"
+        b"--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b\r\n\r\nx\r\n--b--\r\n"
     );
     assert_eq!(write("b", &[]), b"--b--\r\n");
 }

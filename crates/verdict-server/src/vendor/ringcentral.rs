@@ -160,12 +160,9 @@ impl RingCentral {
                 );
             }
         }
-        let access_ttl = ttl(
-            &params,
-            "access_token_ttl",
-            oauth.access_ttl,
-            Duration::from_secs(3600),
-        );
+        // A requested lifetime is honoured up to the configured one, so that a short
+        // --token-ttl makes every session refresh.
+        let access_ttl = ttl(&params, "access_token_ttl", oauth.access_ttl, oauth.access_ttl);
         let refresh_ttl = ttl(
             &params,
             "refresh_token_ttl",
