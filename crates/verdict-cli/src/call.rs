@@ -63,6 +63,10 @@ pub(crate) struct CallArgs {
     /// Print status, headers, body and attempts as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Share back-offs, quota windows, permanent moves and retry budgets with every other
+    /// client using the same Redis: redis://HOST:PORT/DB (default: this process only).
+    #[arg(long)]
+    pub store: Option<String>,
     /// Trust only this PEM certificate authority (e.g. the emulator's), like curl's --cacert.
     #[arg(long)]
     pub cacert: Option<std::path::PathBuf>,
@@ -254,7 +258,21 @@ pub(crate) fn call(args: CallArgs) -> Outcome {
     }
     tracing::debug!(contract = %contract.id, %method, %url, "calling");
 
-    let verdict = Verdict::builder(contract.clone())
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // The Redis store starts its connection task on the runtime.
+    let _runtime_guard = runtime.enter();
+    let mut verdict = Verdict::builder(contract.clone());
+    if let Some(url) = &args.store {
+        if !url.starts_with("redis://") {
+            return Err(anyhow!("--store {url}: give a redis://HOST:PORT/DB URL").into());
+        }
+        let store = verdict_client::RedisStore::new(url, "verdict:").map_err(|e| anyhow!("{e}"))?;
+        verdict = verdict.store(std::sync::Arc::new(store));
+    }
+    let verdict = verdict
         .timer(std::sync::Arc::new(Countdown {
             tty: std::io::stderr().is_terminal(),
         }))
@@ -277,10 +295,6 @@ pub(crate) fn call(args: CallArgs) -> Outcome {
         .with(verdict.build())
         .build();
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let result = runtime.block_on(async {
         let mut req = client.request(method.clone(), url.clone()).headers(headers);
         if let Some(b) = body {

@@ -198,3 +198,52 @@ async fn bad_input_is_a_usage_error() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_share_a_back_off_through_redis() {
+    let Some(redis) = verdict_testkit::RedisServer::start() else {
+        return;
+    };
+    let server = Server::start(|_, _| Reply::status(429).header("Retry-After", "30")).await;
+    let call = |path: &str| {
+        args(&[
+            "call",
+            "-c",
+            "webex",
+            "--store",
+            &redis.url(),
+            "--max-wait",
+            "2",
+            "-H",
+            "Authorization: Bearer shared",
+            &server.url(path),
+        ])
+    };
+    let first = verdict(call("/one")).await;
+    assert_eq!(
+        first.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = verdict(call("/two")).await;
+    assert_eq!(
+        second.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "the second process waited on the first one's Retry-After without sending"
+    );
+    let o = verdict(args(&[
+        "call",
+        "--store",
+        "http://x",
+        "http://127.0.0.1:1/",
+    ]))
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -30,6 +30,8 @@ mod cache;
 mod error;
 mod middleware;
 pub mod store;
+#[cfg(feature = "redis")]
+mod store_redis;
 pub mod timer;
 
 pub use auth::Credentials;
@@ -37,6 +39,8 @@ pub use batch::batch;
 pub use cache::Revalidated;
 pub use error::{Attempt, Attempts, Error, ErrorKind};
 pub use middleware::{RequestOptions, Verdict, VerdictBuilder};
+#[cfg(feature = "redis")]
+pub use store_redis::RedisStore;
 
 /// The next page of a paginated list: the `rel="next"` target of the response's `Link`
 /// header, resolved against the response URL. `Ok(None)` on the last page; an error names

@@ -161,3 +161,83 @@ impl Drop for Server {
         self.task.abort();
     }
 }
+
+/// A `redis-server` on a free port of 127.0.0.1, with nothing saved to disk, stopped when
+/// dropped.
+#[derive(Debug)]
+pub struct RedisServer {
+    /// Where it listens.
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    /// Starts one, or returns `None` when `redis-server` is not installed. Under CI
+    /// (`CI=true`) a missing server is a failure, not a skip.
+    pub fn start() -> Option<RedisServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let mut server = RedisServer { port, child: None };
+        match server.spawn() {
+            Ok(()) => Some(server),
+            Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("redis-server is needed for this test under CI: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping: redis-server is not available ({e})");
+                None
+            }
+        }
+    }
+
+    /// Starts the server (again) on the same port and waits until it answers.
+    pub fn spawn(&mut self) -> std::io::Result<()> {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Err(std::io::Error::other(
+            "redis-server did not start within 10 s",
+        ))
+    }
+
+    /// Kills the server (to test what happens while Redis is down).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The URL of database 0.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,219 @@
+//! [`RedisStore`]: client state shared through Redis by every process that uses the same
+//! Redis and key prefix. When one worker is told to wait 30 s, the others wait too, without
+//! sending a request.
+//!
+//! Redis being down never blocks or fails a request: each operation has a short deadline,
+//! and on failure the store logs a warning and answers from its local in-memory state,
+//! going back to Redis as soon as it answers again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::store::{BudgetConfig, MemoryStore, Store, StoreError};
+
+/// Sets a block unless a later one is already there; expires with the block.
+const BLOCK: &str = r"
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local until_ms = tonumber(ARGV[1])
+if until_ms > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', math.max(1, until_ms - tonumber(ARGV[2])))
+end
+return 1
+";
+
+/// A token bucket in a hash {tokens, at}: refill by time, then deposit or spend, atomically.
+const BUDGET: &str = r"
+local ratio, per_second, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, op = tonumber(ARGV[4]), ARGV[5]
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or math.min(per_second, cap)
+local at = tonumber(state[2]) or now
+if now > at then tokens = math.min(cap, tokens + (now - at) / 1000 * per_second) end
+local ok = 1
+if op == 'deposit' then
+  tokens = math.min(cap, tokens + ratio)
+elseif tokens >= 1 then
+  tokens = tokens - 1
+else
+  ok = 0
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(math.max(now, at)))
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return ok
+";
+
+/// Client state on Redis, with a local fallback.
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    budget: BudgetConfig,
+    local: MemoryStore,
+    degraded: AtomicBool,
+    block: redis::Script,
+    bucket: redis::Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (`redis://host:port/db`), with keys under `prefix`.
+    /// It connects lazily: an unreachable Redis is not an error here, only a warning later.
+    pub fn new(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
+        RedisStore::with_budget(url, prefix, BudgetConfig::default())
+    }
+
+    /// Like [`RedisStore::new`], with retry budgets made from `budget`.
+    pub fn with_budget(
+        url: &str,
+        prefix: &str,
+        budget: BudgetConfig,
+    ) -> Result<RedisStore, StoreError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError(format!("{url} is not a usable Redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(250)))
+            .set_response_timeout(Some(Duration::from_millis(250)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| StoreError(format!("Redis at {url}: {e}")))?;
+        Ok(RedisStore {
+            conn,
+            prefix: prefix.to_owned(),
+            budget,
+            local: MemoryStore::with_budget(budget),
+            degraded: AtomicBool::new(false),
+            block: redis::Script::new(BLOCK),
+            bucket: redis::Script::new(BUDGET),
+        })
+    }
+
+    fn key(&self, k: &str) -> String {
+        format!("{}{k}", self.prefix)
+    }
+
+    /// The Redis answer, or `None` after a warning (once per outage) when Redis failed.
+    fn settle<T>(&self, r: redis::RedisResult<T>) -> Option<T> {
+        match r {
+            Ok(v) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::warn!("Redis answers again; shared client state is back");
+                }
+                Some(v)
+            }
+            Err(e) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "Redis is unreachable; using local client state until it returns");
+                }
+                None
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn blocked_until(&self, key: &str) -> Result<Option<SystemTime>, StoreError> {
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<Option<u64>> = redis::cmd("GET")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await;
+        let local = self.local.blocked_until(key).await?;
+        Ok(match self.settle(r) {
+            Some(remote) => {
+                let remote = remote.map(|m| UNIX_EPOCH + Duration::from_millis(m));
+                remote.max(local)
+            }
+            None => local,
+        })
+    }
+
+    async fn block_until(&self, key: &str, until: SystemTime) -> Result<(), StoreError> {
+        // Kept locally as well, so that an outage does not forget a wait already learned.
+        self.local.block_until(key, until).await?;
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<i64> = self
+            .block
+            .key(self.key(key))
+            .arg(ms(until))
+            .arg(ms(SystemTime::now()))
+            .invoke_async(&mut conn)
+            .await;
+        self.settle(r);
+        Ok(())
+    }
+
+    async fn moved_to(&self, url: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<Option<String>> = redis::cmd("HGET")
+            .arg(self.key("moves"))
+            .arg(url)
+            .query_async(&mut conn)
+            .await;
+        match self.settle(r) {
+            Some(v) => Ok(v),
+            None => self.local.moved_to(url).await,
+        }
+    }
+
+    async fn set_moved(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.local.set_moved(from, to).await?;
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<i64> = redis::cmd("HSET")
+            .arg(self.key("moves"))
+            .arg(from)
+            .arg(to)
+            .query_async(&mut conn)
+            .await;
+        self.settle(r);
+        Ok(())
+    }
+
+    async fn deposit(&self, key: &str, now: SystemTime) -> Result<(), StoreError> {
+        let r = self.bucket_op(key, now, "deposit").await;
+        if r.is_none() {
+            self.local.deposit(key, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError> {
+        match self.bucket_op(key, now, "spend").await {
+            Some(ok) => Ok(ok),
+            None => self.local.try_spend(key, now).await,
+        }
+    }
+}
+
+impl RedisStore {
+    async fn bucket_op(&self, key: &str, now: SystemTime, op: &str) -> Option<bool> {
+        let mut conn = self.conn.clone();
+        let b = self.budget;
+        let r: redis::RedisResult<i64> = self
+            .bucket
+            .key(self.key(key))
+            .arg(b.ratio)
+            .arg(b.per_second)
+            .arg(b.cap)
+            .arg(ms(now))
+            .arg(op)
+            .invoke_async(&mut conn)
+            .await;
+        self.settle(r).map(|v| v == 1)
+    }
+}
