@@ -151,11 +151,25 @@ fn bad_settings_are_refused() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
-    let limits = ServerLimits { header_timeout: Duration::from_millis(500), ..Default::default() };
-    let s = start_with("webex", Config { token: "t0".into(), ..Default::default() }, false, limits).await;
+    let limits = ServerLimits {
+        header_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let s = start_with(
+        "webex",
+        Config {
+            token: "t0".into(),
+            ..Default::default()
+        },
+        false,
+        limits,
+    )
+    .await;
     let addr = s.origin.trim_start_matches("http://").to_owned();
     let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    conn.write_all(b"GET /v1/rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0\r\n\r\n").await.unwrap();
+    conn.write_all(b"GET /v1/rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = vec![0u8; 4096];
     let n = conn.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));

@@ -162,7 +162,12 @@ impl RingCentral {
         }
         // A requested lifetime is honoured up to the configured one, so that a short
         // --token-ttl makes every session refresh.
-        let access_ttl = ttl(&params, "access_token_ttl", oauth.access_ttl, oauth.access_ttl);
+        let access_ttl = ttl(
+            &params,
+            "access_token_ttl",
+            oauth.access_ttl,
+            oauth.access_ttl,
+        );
         let refresh_ttl = ttl(
             &params,
             "refresh_token_ttl",
