@@ -254,7 +254,8 @@ impl Emulator {
             Err(r) => return r,
         };
         let reply = self.route(ctx, &who);
-        if reply.status.is_success() {
+        // Without a quota (remaining stays at its u32::MAX start) there is none to describe.
+        if reply.status.is_success() && remaining != u32::MAX {
             return self.quota_headers(reply, remaining, reset);
         }
         reply

@@ -132,6 +132,7 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
             Value::Object(item),
         );
     }
+    paths.extend(em.vendor.openapi_paths(em));
     for (path, summary) in [
         (
             "/_verdict/faults",

@@ -13,6 +13,7 @@ use crate::state::{Item, State};
 mod ringcentral;
 mod token_api;
 mod webex;
+mod webex_connect;
 mod whispir;
 
 /// Hooks with generic defaults; a vendor module overrides what its document describes.
@@ -100,6 +101,12 @@ pub trait Vendor: Send + Sync {
             _ => vec![format!("Authorization: Bearer {}", em.config.token)],
         }
     }
+
+    /// Paths this vendor serves beyond the contract's resources, as entries of OpenAPI's
+    /// `paths` object (merged into `/_verdict/openapi.json`; none by default).
+    fn openapi_paths(&self, _em: &Emulator) -> Map<String, Value> {
+        Map::new()
+    }
 }
 
 /// The vendor module for a contract id (the generic one for any other contract).
@@ -109,6 +116,7 @@ pub fn for_contract(id: &str) -> Box<dyn Vendor> {
         "whispir" => Box::new(whispir::Whispir),
         "token-api" => Box::new(token_api::TokenApi),
         "ringcentral" => Box::new(ringcentral::RingCentral),
+        "webex-connect" => Box::new(webex_connect::WebexConnect),
         _ => Box::new(Generic),
     }
 }

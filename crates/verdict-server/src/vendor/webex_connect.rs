@@ -1,0 +1,496 @@
+//! Webex Connect (formerly IMIconnect): four APIs whose answers carry an application code
+//! and the vendor's exact description in the body, `{"code": "7003", "description": …}`.
+//!
+//! - Messaging, `POST /resources/v1/messaging`: one message on one channel (sms, push, rt,
+//!   fb, voice) to up to 1000 destinations, validated as the vendor's messages describe.
+//! - Transaction status, `GET /resources/v1/messaging/status/{transid}`: every accepted
+//!   destination is a transaction that reads 7501 first and its final state after a delay;
+//!   test destinations choose the final state (see `docs/webex-connect-sandbox.md`).
+//! - Event, `POST /resources/v1/events/externalevent`: custom events with mandatory
+//!   parameters.
+//! - Profile, `/resources/v2/customerprofile` and `/resources/v2/customerappprofile/{appid}`:
+//!   customer and app profiles kept in memory, created, read, updated and deleted in
+//!   batches.
+//!
+//! The service key travels in the `key` header. Every vendor string comes from the
+//! contract: code here names a message by API, code and position, never by its text.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::Method;
+use serde_json::{Map, Value};
+use verdict::{AppCode, Contract};
+
+use super::Vendor;
+use crate::Emulator;
+use crate::engine::{Ctx, Principal};
+use crate::reply::{ErrorParts, Reply, error_body};
+
+mod events;
+mod interactive;
+mod messaging;
+mod openapi;
+mod profile;
+mod status;
+
+/// The Webex Connect vendor module.
+pub struct WebexConnect;
+
+/// The API ids of the contract.
+pub(crate) const MESSAGING: &str = "messaging";
+pub(crate) const STATUS: &str = "transaction-status";
+pub(crate) const EVENT: &str = "event";
+pub(crate) const PROFILE: &str = "profile";
+
+/// Service keys with a fixed meaning, whatever the configured token.
+pub(crate) const INACTIVE_SERVICE_KEY: &str = "inactive-service";
+pub(crate) const INACTIVE_PROFILE_KEY: &str = "inactive-profile";
+pub(crate) const NO_PROFILE_STORE_KEY: &str = "no-profile-store";
+
+/// Transactions (destinations, events, profile records, status queries) one service key
+/// may make in one window.
+pub(crate) const TRANSACTION_LIMIT: u64 = 1000;
+/// The window of the transaction limit.
+pub(crate) const TRANSACTION_WINDOW: Duration = Duration::from_secs(60);
+/// The quota slot the transaction limit uses in the shared quota table (generic quotas
+/// use small indexes from 0).
+const LIMIT_SLOT: usize = usize::MAX;
+
+/// How long a submitted message stays at 7501 when `--accept-delay-ms` is not given.
+pub(crate) const DEFAULT_DELIVERY_DELAY: Duration = Duration::from_millis(1000);
+
+/// One of the vendor's messages: the API, the code, and the message's position among all
+/// messages of that code in that API (rows in document order, then messages in row order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Msg {
+    pub api: &'static str,
+    pub code: u32,
+    pub index: usize,
+}
+
+impl Msg {
+    pub(crate) const fn new(api: &'static str, code: u32, index: usize) -> Msg {
+        Msg { api, code, index }
+    }
+
+    /// The row that holds the message, and the message's exact text.
+    pub(crate) fn lookup(self, c: &Contract) -> Option<(&AppCode, &str)> {
+        c.api(self.api)?
+            .code(self.code)
+            .flat_map(|row| row.messages.iter().map(move |m| (row, m.text.as_str())))
+            .nth(self.index)
+    }
+
+    /// The vendor's text (empty if the contract lacks it, which a unit test rules out).
+    pub(crate) fn text(self, c: &Contract) -> &str {
+        self.lookup(c).map_or("", |(_, t)| t)
+    }
+}
+
+/// A code every Webex Connect API shares (credentials, service state, JSON): the API's own
+/// entry when its list has the code, the messaging API's otherwise.
+pub(crate) fn shared(c: &Contract, api: &'static str, code: u32, index: usize) -> Msg {
+    let own = Msg::new(api, code, index);
+    if own.lookup(c).is_some() {
+        own
+    } else {
+        Msg::new(MESSAGING, code, index)
+    }
+}
+
+/// The answer carrying `msg`, with the HTTP status of its row and `extra` fields beside
+/// `code` and `description`.
+pub(crate) fn answer(em: &Emulator, ctx: &Ctx<'_>, msg: Msg, extra: Map<String, Value>) -> Reply {
+    let Some((row, text)) = msg.lookup(&em.contract) else {
+        return em.error(
+            ctx,
+            500,
+            Some(&format!(
+                "The contract has no message {} for code {} in the {} API.",
+                msg.index, msg.code, msg.api
+            )),
+            &[],
+        );
+    };
+    let mut body = error_body(
+        &em.contract,
+        Some(msg.api),
+        ErrorParts {
+            message: text.to_owned(),
+            code: Some(Value::String(msg.code.to_string())),
+            fields: None,
+        },
+        &ctx.tracking,
+    );
+    if let Value::Object(obj) = &mut body {
+        for (k, v) in extra {
+            obj.entry(k).or_insert(v);
+        }
+    }
+    Reply::json(row.http_status, &body)
+}
+
+/// Why a request is refused: one of the vendor's messages, or a complete answer.
+pub(crate) enum Refusal {
+    Code(Msg),
+    Reply(Reply),
+}
+
+impl From<Msg> for Refusal {
+    fn from(m: Msg) -> Self {
+        Refusal::Code(m)
+    }
+}
+
+impl Refusal {
+    pub(crate) fn into_reply(self, em: &Emulator, ctx: &Ctx<'_>) -> Reply {
+        match self {
+            Refusal::Code(m) => answer(em, ctx, m, Map::new()),
+            Refusal::Reply(r) => r,
+        }
+    }
+}
+
+/// The API a path belongs to.
+pub(crate) fn api_of(path: &str) -> Option<&'static str> {
+    if path.starts_with("/resources/v1/messaging/status/") {
+        Some(STATUS)
+    } else if path == "/resources/v1/messaging" || path == "/resources/v1/messaging/" {
+        Some(MESSAGING)
+    } else if path.starts_with("/resources/v1/events/") {
+        Some(EVENT)
+    } else if path.starts_with("/resources/v2/customerprofile")
+        || path.starts_with("/resources/v2/customerappprofile")
+    {
+        Some(PROFILE)
+    } else {
+        None
+    }
+}
+
+/// Spends `n` transactions of `key`'s limit, or refuses with 7020 of `api` and the seconds
+/// until the window starts again in Retry-After.
+pub(crate) fn spend(
+    em: &Emulator,
+    ctx: &Ctx<'_>,
+    api: &'static str,
+    key: &str,
+    n: u64,
+) -> Result<(), Refusal> {
+    let now = Instant::now();
+    let mut state = em.lock();
+    let slot = state
+        .quota_windows
+        .entry((key.to_owned(), LIMIT_SLOT))
+        .or_insert((now, 0));
+    if now.duration_since(slot.0) >= TRANSACTION_WINDOW {
+        *slot = (now, 0);
+    }
+    if u64::from(slot.1).saturating_add(n) > TRANSACTION_LIMIT {
+        let reset = TRANSACTION_WINDOW
+            .saturating_sub(now.duration_since(slot.0))
+            .as_secs_f64()
+            .ceil()
+            .max(1.0) as u64;
+        drop(state);
+        let reply = answer(em, ctx, shared(&em.contract, api, 7020, 0), Map::new())
+            .header(em.contract.headers.retry_after.as_str(), reset.to_string());
+        return Err(Refusal::Reply(reply));
+    }
+    slot.1 = slot.1.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+    Ok(())
+}
+
+/// Whether an address may call: loopback and private networks are on the service's allow
+/// list; the caller is the first address of `X-Forwarded-For` (none: the local caller).
+fn allowed_source(ctx: &Ctx<'_>) -> bool {
+    let Some(forwarded) = ctx.req.header("x-forwarded-for") else {
+        return !ctx.req.headers.contains_key("x-forwarded-for");
+    };
+    let first = forwarded.split(',').next().unwrap_or("").trim();
+    let ip = first
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| first.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()));
+    match ip {
+        Some(IpAddr::V4(v4)) => v4.is_loopback() || v4.is_private(),
+        Some(IpAddr::V6(v6)) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+        None => false,
+    }
+}
+
+/// Seconds since the Unix epoch of a timestamp as the vendor writes them:
+/// `2015-04-12T13:00:19.456Z`, `2015-04-12T18:30:19.456+5:30`, a space for the `T`, seconds
+/// and fraction optional, no offset meaning UTC.
+pub(crate) fn parse_time(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if !s.is_ascii() || s.len() < 16 {
+        return None;
+    }
+    let num = |t: &str| -> Option<i64> {
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (date, rest) = s.split_at(10);
+    let mut d = date.split('-');
+    let (year, month, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    if d.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let split = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let (clock, zone) = rest.split_at(split);
+    let mut c = clock.split(':');
+    let hour = num(c.next()?)?;
+    let minute = num(c.next()?)?;
+    let seconds: f64 = match c.next() {
+        None => 0.0,
+        Some(sec) => {
+            let (whole, frac) = sec.split_once('.').unwrap_or((sec, "0"));
+            num(whole)?;
+            num(frac)?;
+            format!("{whole}.{frac}").parse().ok()?
+        }
+    };
+    if c.next().is_some() || hour > 23 || minute > 59 || seconds >= 61.0 {
+        return None;
+    }
+    let offset_min = match zone {
+        "" | "Z" | "z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let z = &z[1..];
+            let (h, m) = match z.split_once(':') {
+                Some((h, m)) => (num(h)?, num(m)?),
+                None if z.len() == 4 => (num(&z[..2])?, num(&z[2..])?),
+                None if z.len() <= 2 => (num(z)?, 0),
+                None => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            sign * (h * 60 + m)
+        }
+    };
+    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hour * 3600 + minute * 60 - offset_min * 60) as f64 + seconds)
+}
+
+/// Whether a timestamp field names a time already past (an unreadable one is ignored).
+pub(crate) fn expired(v: Option<&Value>) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    v.and_then(Value::as_str)
+        .and_then(parse_time)
+        .is_some_and(|t| t < now)
+}
+
+/// The method-not-allowed answer for a vendor path.
+pub(crate) fn wrong_method(em: &Emulator, ctx: &Ctx<'_>, allow: &[Method]) -> Reply {
+    let list: Vec<&str> = allow.iter().map(Method::as_str).collect();
+    em.error(
+        ctx,
+        405,
+        Some(&format!(
+            "{} does not support {}; use {}.",
+            ctx.req.path,
+            ctx.req.method,
+            list.join(", ")
+        )),
+        &[],
+    )
+    .header("Allow", list.join(", "))
+}
+
+/// The JSON object of a request body, or 7000 (of `api`, or the messaging API's).
+pub(crate) fn json_object(
+    em: &Emulator,
+    ctx: &Ctx<'_>,
+    api: &'static str,
+) -> Result<Map<String, Value>, Refusal> {
+    match serde_json::from_slice::<Value>(&ctx.req.body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(shared(&em.contract, api, 7000, 0).into()),
+    }
+}
+
+impl Vendor for WebexConnect {
+    /// The service key in `key`: missing 7002, unknown 7001, a revoked key or
+    /// `inactive-service` 7007, `inactive-profile` 7008; then the IP allow list (7010) for
+    /// the APIs whose 7010 means it.
+    fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
+        let api = api_of(&ctx.req.path).unwrap_or(MESSAGING);
+        let c = &em.contract;
+        let refuse = |code: u32| Err(answer(em, ctx, shared(c, api, code, 0), Map::new()));
+        let key = match ctx.req.headers.get("key") {
+            None => return refuse(7002),
+            Some(v) => match v.to_str() {
+                Ok(k) if k.trim().is_empty() => return refuse(7002),
+                Ok(k) => k.trim().to_owned(),
+                Err(_) => return refuse(7001),
+            },
+        };
+        let who = match key.as_str() {
+            INACTIVE_SERVICE_KEY => return refuse(7007),
+            INACTIVE_PROFILE_KEY => return refuse(7008),
+            NO_PROFILE_STORE_KEY => Principal {
+                credential: key.clone(),
+                account: NO_PROFILE_STORE_KEY.into(),
+                read_only: false,
+            },
+            _ => {
+                let token = em.lock().token(&key).cloned();
+                match token {
+                    Some(t) if t.revoked => return refuse(7007),
+                    Some(t) => Principal {
+                        credential: t.token,
+                        account: t.account,
+                        read_only: t.read_only,
+                    },
+                    None => return refuse(7001),
+                }
+            }
+        };
+        if matches!(api, MESSAGING | PROFILE) && !allowed_source(ctx) {
+            return refuse(7010);
+        }
+        Ok(who)
+    }
+
+    fn route(&self, em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
+        let path = ctx.req.path.as_str();
+        let method = &ctx.req.method;
+        if path == "/resources/v1/messaging" || path == "/resources/v1/messaging/" {
+            return Some(if method == Method::POST {
+                messaging::send(em, ctx, who)
+            } else {
+                wrong_method(em, ctx, &[Method::POST])
+            });
+        }
+        if let Some(id) = path.strip_prefix("/resources/v1/messaging/status/") {
+            return Some(if method == Method::GET {
+                status::get(em, ctx, who, id)
+            } else {
+                wrong_method(em, ctx, &[Method::GET])
+            });
+        }
+        if path == "/resources/v1/events/externalevent"
+            || path == "/resources/v1/events/externalevent/"
+        {
+            return Some(if method == Method::POST {
+                events::post(em, ctx, who)
+            } else {
+                wrong_method(em, ctx, &[Method::POST])
+            });
+        }
+        profile::route(em, ctx, who)
+    }
+
+    fn openapi_paths(&self, _em: &Emulator) -> Map<String, Value> {
+        openapi::paths()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract() -> &'static Contract {
+        verdict::Catalog::builtin().get("webex-connect").unwrap()
+    }
+
+    #[test]
+    fn timestamps_parse_as_the_vendor_writes_them() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(
+            parse_time("2015-04-12T13:00:19.456Z"),
+            Some(1_428_843_619.456)
+        );
+        assert_eq!(
+            parse_time("2015-04-12T18:30:19.456+5:30"),
+            parse_time("2015-04-12T13:00:19.456Z")
+        );
+        assert_eq!(
+            parse_time("2015-04-12 08:00:19-0500"),
+            parse_time("2015-04-12T13:00:19Z")
+        );
+        assert_eq!(
+            parse_time("2000-02-29T00:00"),
+            Some(951_782_400.0),
+            "a leap day, no seconds"
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2015-13-01T00:00:00Z",
+            "2015-04-12T25:00:00Z",
+            "2015-04-12X13:00:00Z",
+            "2015-04-12T13:00:00+99:00",
+            "2015-04-12T13:00:00.Z",
+            "２０１５-04-12T13:00:00Z",
+            "-015-04-12T13:00:00Z",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn shared_codes_fall_back_to_the_messaging_list() {
+        let c = contract();
+        assert_eq!(shared(c, EVENT, 7002, 0), Msg::new(EVENT, 7002, 0));
+        assert_eq!(shared(c, PROFILE, 7001, 0), Msg::new(MESSAGING, 7001, 0));
+        assert_eq!(shared(c, STATUS, 7008, 0).text(c), "Inactive profile");
+        assert_eq!(shared(c, PROFILE, 7008, 0).text(c), "Inactive Profile");
+    }
+
+    #[test]
+    fn messages_are_found_across_repeated_rows() {
+        let c = contract();
+        // 7601 is two rows in the messaging list and one row of two messages in the
+        // transaction-status list; both flatten to two messages.
+        for api in [MESSAGING, STATUS] {
+            assert!(Msg::new(api, 7601, 1).lookup(c).is_some(), "{api}");
+            assert!(Msg::new(api, 7601, 2).lookup(c).is_none(), "{api}");
+        }
+        assert_eq!(
+            Msg::new(MESSAGING, 7208, 1).text(c),
+            c.api(MESSAGING)
+                .unwrap()
+                .code(7208)
+                .nth(1)
+                .unwrap()
+                .messages[0]
+                .text
+        );
+    }
+
+    #[test]
+    fn paths_belong_to_their_api() {
+        assert_eq!(api_of("/resources/v1/messaging"), Some(MESSAGING));
+        assert_eq!(api_of("/resources/v1/messaging/status/x"), Some(STATUS));
+        assert_eq!(api_of("/resources/v1/events/externalevent"), Some(EVENT));
+        assert_eq!(api_of("/resources/v2/customerprofile/1"), Some(PROFILE));
+        assert_eq!(
+            api_of("/resources/v2/customerappprofile/a/1"),
+            Some(PROFILE)
+        );
+        assert_eq!(api_of("/elsewhere"), None);
+    }
+}

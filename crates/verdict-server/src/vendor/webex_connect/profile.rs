@@ -1,0 +1,686 @@
+//! The profile API: customer profiles and, under them, one app profile per app, kept per
+//! client (the account of the service key).
+//!
+//! | path | methods |
+//! |---|---|
+//! | `/resources/v2/customerprofile` | `POST` create, `PUT` update (`{"Records": [...]}`), `GET`, `DELETE` (`?customerId=…&customerId=…`) |
+//! | `/resources/v2/customerprofile/{customerId}` | `GET`, `DELETE` |
+//! | `/resources/v2/customerappprofile/{appid}` | `POST` create, `PUT` update, `GET`, `DELETE` (`?customerId=…`) |
+//! | `/resources/v2/customerappprofile/{appid}/{customerId}` | `GET`, `DELETE` |
+//! | `/resources/v2/customerprofiles/{appid}` | `PUT` update (the path the vendor documents for it) |
+//!
+//! Records are handled one by one: all succeed 1000, some 1002 with a result per record,
+//! none the first record's failure.
+
+use http::Method;
+use serde_json::{Map, Value, json};
+
+use super::messaging::int_of;
+use super::{
+    Msg, NO_PROFILE_STORE_KEY, PROFILE, Refusal, answer, expired, json_object, spend, wrong_method,
+};
+use crate::Emulator;
+use crate::engine::{Ctx, Principal, now_stamp};
+use crate::reply::Reply;
+use crate::state::Item;
+
+const fn p(code: u32, index: usize) -> Msg {
+    Msg::new(PROFILE, code, index)
+}
+
+pub(crate) const SUCCESS: Msg = p(1000, 0);
+pub(crate) const PARTIAL: Msg = p(1002, 0);
+pub(crate) const CUSTOMER_ID_MISSING: Msg = p(7003, 0);
+pub(crate) const ACCESS_TOKEN_MISSING: Msg = p(7003, 1);
+pub(crate) const ACCESS_TOKEN_EXPIRY_MISSING: Msg = p(7003, 2);
+pub(crate) const PSID_MISSING: Msg = p(7003, 3);
+pub(crate) const ACCESS_TOKEN_SECRET_MISSING: Msg = p(7003, 4);
+pub(crate) const SCREEN_NAME_MISSING: Msg = p(7003, 5);
+pub(crate) const CONNECT_STATUS_MISSING: Msg = p(7003, 6);
+pub(crate) const DEVICE_ID_MISSING: Msg = p(7003, 7);
+pub(crate) const RTM_ID_MISSING: Msg = p(7003, 8);
+pub(crate) const MSISDN_MISSING: Msg = p(7003, 9);
+pub(crate) const STATUS_MISSING: Msg = p(7003, 10);
+pub(crate) const STATUS_INVALID: Msg = p(7003, 11);
+pub(crate) const INVALID_ATTRIBUTE: Msg = p(7011, 0);
+pub(crate) const RECORD_STATUS_INVALID: Msg = p(7011, 1);
+pub(crate) const BATCH_TOO_LARGE: Msg = p(7012, 0);
+pub(crate) const NO_STORE: Msg = p(7013, 0);
+pub(crate) const CUSTOMER_NOT_FOUND: Msg = p(7014, 0);
+pub(crate) const APP_PROFILE_NOT_FOUND: Msg = p(7014, 1);
+pub(crate) const CUSTOMER_EXISTS: Msg = p(7015, 0);
+pub(crate) const APP_PROFILE_EXISTS: Msg = p(7015, 1);
+pub(crate) const UNKNOWN_ATTRIBUTE: Msg = p(7017, 0);
+pub(crate) const INVALID_APP: Msg = p(7018, 0);
+pub(crate) const REQUEST_EXPIRED: Msg = p(7019, 0);
+
+/// The most records (or customer ids) one request may carry.
+pub(crate) const MAX_BATCH: usize = 100;
+
+/// Where customer profiles are kept.
+pub(crate) const CUSTOMERS: &str = "webex-connect-customers";
+/// Where app profiles are kept.
+pub(crate) const APP_PROFILES: &str = "webex-connect-app-profiles";
+
+/// The attributes of the client's master profile.
+pub(crate) const CUSTOMER_ATTRIBUTES: &[&str] = &[
+    "customerId",
+    "msisdn",
+    "email",
+    "name",
+    "firstName",
+    "lastName",
+    "gender",
+    "dob",
+    "city",
+    "country",
+    "language",
+    "timezone",
+    "status",
+    "verified",
+    "createdOn",
+    "updatedOn",
+];
+
+/// The attributes every app profile may hold.
+pub(crate) const APP_ATTRIBUTES: &[&str] = &[
+    "customerId",
+    "status",
+    "verified",
+    "channel",
+    "name",
+    "timezone",
+    "createdOn",
+    "updatedOn",
+];
+
+/// An app's profile: the attributes it needs on create and on update (in the order they
+/// are checked) and the others it may hold.
+pub(crate) struct AppProfileDef {
+    pub id: &'static str,
+    pub create: &'static [(&'static str, Msg)],
+    pub update: &'static [(&'static str, Msg)],
+    pub more: &'static [&'static str],
+}
+
+/// The apps linked to the emulated client (the same ids the messaging API knows).
+pub(crate) const APP_PROFILE_DEFS: &[AppProfileDef] = &[
+    AppProfileDef {
+        id: "fb-app",
+        create: &[
+            ("access_token", ACCESS_TOKEN_MISSING),
+            ("access_token_expiry", ACCESS_TOKEN_EXPIRY_MISSING),
+            ("psid", PSID_MISSING),
+        ],
+        update: &[("psid", PSID_MISSING)],
+        more: &["profile_pic", "gender", "locale"],
+    },
+    AppProfileDef {
+        id: "twitter-app",
+        create: &[
+            ("access_token", ACCESS_TOKEN_MISSING),
+            ("access_token_secret", ACCESS_TOKEN_SECRET_MISSING),
+            ("screenName", SCREEN_NAME_MISSING),
+        ],
+        update: &[],
+        more: &["twitterid", "twitter_handle", "twitter_name", "geolocation"],
+    },
+    AppProfileDef {
+        id: "rtm-app",
+        create: &[
+            ("connectStatus", CONNECT_STATUS_MISSING),
+            ("deviceId", DEVICE_ID_MISSING),
+            ("rtmId", RTM_ID_MISSING),
+        ],
+        update: &[("rtmId", RTM_ID_MISSING)],
+        more: &["os", "osVersion", "appVersion", "pushid"],
+    },
+];
+
+/// The key of a customer profile in its collection.
+pub(crate) fn customer_key(account: &str, customer: &str) -> String {
+    json!([account, customer]).to_string()
+}
+
+fn app_key(account: &str, app: &str, customer: &str) -> String {
+    json!([account, app, customer]).to_string()
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Create,
+    Update,
+    Get,
+    Delete,
+}
+
+/// Which profiles.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Customers,
+    App(&'a str),
+}
+
+/// Decodes `%XX` escapes of a path segment (an invalid escape is kept as it is).
+fn decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Routes the profile paths; `None` for any other path.
+pub(crate) fn route(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
+    let rest = ctx.req.path.strip_prefix("/resources/v2/")?;
+    let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let method = &ctx.req.method;
+    let all = [Method::GET, Method::POST, Method::PUT, Method::DELETE];
+    let one = [Method::GET, Method::DELETE];
+    let (target, id, allowed): (Target<'_>, Option<String>, &[Method]) = match segments.as_slice() {
+        ["customerprofile"] => (Target::Customers, None, &all),
+        ["customerprofile", id] => (Target::Customers, Some(decode(id)), &one),
+        ["customerappprofile", app] => (Target::App(app), None, &all),
+        ["customerappprofile", app, id] => (Target::App(app), Some(decode(id)), &one),
+        ["customerprofiles", app] => (Target::App(app), None, &[Method::PUT]),
+        _ => return None,
+    };
+    if !allowed.contains(method) {
+        return Some(wrong_method(em, ctx, allowed));
+    }
+    let op = match *method {
+        Method::POST => Op::Create,
+        Method::PUT => Op::Update,
+        Method::GET => Op::Get,
+        _ => Op::Delete,
+    };
+    Some(match handle(em, ctx, who, target, op, id) {
+        Ok(reply) => reply,
+        Err(refusal) => refusal.into_reply(em, ctx),
+    })
+}
+
+fn handle(
+    em: &Emulator,
+    ctx: &Ctx<'_>,
+    who: &Principal,
+    target: Target<'_>,
+    op: Op,
+    id: Option<String>,
+) -> Result<Reply, Refusal> {
+    if who.credential == NO_PROFILE_STORE_KEY {
+        return Err(NO_STORE.into());
+    }
+    let app = match target {
+        Target::Customers => None,
+        Target::App(id) => Some(
+            APP_PROFILE_DEFS
+                .iter()
+                .find(|a| a.id == id)
+                .ok_or(INVALID_APP)?,
+        ),
+    };
+    let results = match op {
+        Op::Create | Op::Update => {
+            let body = json_object(em, ctx, PROFILE)?;
+            if expired(body.get("expiry")) {
+                return Err(REQUEST_EXPIRED.into());
+            }
+            let records = body
+                .get("Records")
+                .and_then(Value::as_array)
+                .filter(|r| !r.is_empty())
+                .ok_or(CUSTOMER_ID_MISSING)?;
+            if records.len() > MAX_BATCH {
+                return Err(BATCH_TOO_LARGE.into());
+            }
+            spend(em, ctx, PROFILE, &who.credential, records.len() as u64)?;
+            if op == Op::Create {
+                let kept = {
+                    let mut state = em.lock();
+                    state.collection(CUSTOMERS).items.len()
+                        + state.collection(APP_PROFILES).items.len()
+                };
+                if kept + records.len() > em.spec.store_limit {
+                    return Err(Refusal::Reply(em.error(
+                        ctx,
+                        507,
+                        Some(&format!(
+                            "The emulator already holds its limit of {} profiles; delete some or reset it.",
+                            em.spec.store_limit
+                        )),
+                        &[],
+                    )));
+                }
+            }
+            records
+                .iter()
+                .map(|r| write(em, who, app, op, r))
+                .collect::<Vec<_>>()
+        }
+        Op::Get | Op::Delete => {
+            if expired(ctx.req.query_value("expiry").map(Value::String).as_ref()) {
+                return Err(REQUEST_EXPIRED.into());
+            }
+            let ids: Vec<String> = match id {
+                Some(id) => vec![id],
+                None => ctx
+                    .req
+                    .query_pairs()
+                    .into_iter()
+                    .filter(|(k, v)| k.eq_ignore_ascii_case("customerid") && !v.trim().is_empty())
+                    .map(|(_, v)| v)
+                    .collect(),
+            };
+            if ids.is_empty() {
+                return Err(CUSTOMER_ID_MISSING.into());
+            }
+            if ids.len() > MAX_BATCH {
+                return Err(BATCH_TOO_LARGE.into());
+            }
+            spend(em, ctx, PROFILE, &who.credential, ids.len() as u64)?;
+            ids.into_iter()
+                .map(|id| {
+                    let r = if op == Op::Get {
+                        read(em, who, app, &id)
+                    } else {
+                        remove(em, who, app, &id)
+                    };
+                    (id, r)
+                })
+                .collect()
+        }
+    };
+    Ok(batch(em, ctx, results))
+}
+
+/// The answer to a batch: 1000 when every record succeeded, 1002 when some did, the first
+/// failure when none did; each record's own result under `Records`.
+fn batch(em: &Emulator, ctx: &Ctx<'_>, results: Vec<(String, Result<Value, Msg>)>) -> Reply {
+    let c = &em.contract;
+    let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
+    let first_failure = results.iter().find_map(|(_, r)| r.as_ref().err().copied());
+    let records: Vec<Value> = results
+        .into_iter()
+        .map(|(id, r)| {
+            let (mut rec, msg) = match r {
+                Ok(Value::Object(o)) => (o, SUCCESS),
+                Ok(_) => (Map::new(), SUCCESS),
+                Err(m) => (Map::new(), m),
+            };
+            rec.entry("customerId").or_insert_with(|| json!(id));
+            rec.insert("code".into(), json!(msg.code.to_string()));
+            rec.insert("description".into(), json!(msg.text(c)));
+            Value::Object(rec)
+        })
+        .collect();
+    let msg = match (ok, first_failure) {
+        (_, None) => SUCCESS,
+        (0, Some(f)) => f,
+        (_, Some(_)) => PARTIAL,
+    };
+    let mut extra = Map::new();
+    extra.insert("transid".into(), json!(em.rng.uuid()));
+    extra.insert("Records".into(), Value::Array(records));
+    answer(em, ctx, msg, extra)
+}
+
+fn blank(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn zero_or_one(v: &Value) -> bool {
+    int_of(v).is_some_and(|n| n == 0 || n == 1) && !matches!(v, Value::String(s) if s.trim() != s)
+}
+
+fn customer_id(record: &Map<String, Value>) -> Option<String> {
+    let v = record
+        .get("customerId")
+        .or_else(|| record.get("CustomerId"))?;
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn valid_attribute(name: &str, v: &Value) -> bool {
+    if v.is_array() || v.is_object() {
+        return false;
+    }
+    let text = v.as_str().unwrap_or("");
+    match name {
+        "msisdn" if !blank(Some(v)) => {
+            let d = text.strip_prefix('+').unwrap_or(text);
+            (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())
+        }
+        "email" if !blank(Some(v)) => text
+            .split_once('@')
+            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')),
+        _ => true,
+    }
+}
+
+/// The checks every written record goes through: its customer id, its Attributes object,
+/// a record-level status, unknown attributes, attribute values, the status attribute.
+fn check_record(
+    record: &Value,
+    allowed: &[&[&str]],
+    mandatory: &[(&str, Msg)],
+    status_required: bool,
+) -> Result<(String, Map<String, Value>), Msg> {
+    let record = record.as_object().ok_or(CUSTOMER_ID_MISSING)?;
+    let id = customer_id(record).ok_or(CUSTOMER_ID_MISSING)?;
+    let attrs = match record
+        .get("Attributes")
+        .or_else(|| record.get("attributes"))
+    {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(a)) => a.clone(),
+        Some(_) => return Err(INVALID_ATTRIBUTE),
+    };
+    if let Some(s) = record.get("status") {
+        if !zero_or_one(s) {
+            return Err(RECORD_STATUS_INVALID);
+        }
+    }
+    if attrs
+        .keys()
+        .any(|k| !allowed.iter().any(|set| set.contains(&k.as_str())))
+    {
+        return Err(UNKNOWN_ATTRIBUTE);
+    }
+    if attrs.iter().any(|(k, v)| !valid_attribute(k, v)) {
+        return Err(INVALID_ATTRIBUTE);
+    }
+    for (name, msg) in mandatory {
+        if blank(attrs.get(*name)) {
+            return Err(*msg);
+        }
+    }
+    match attrs.get("status") {
+        None if status_required => return Err(STATUS_MISSING),
+        None => {}
+        Some(v) if blank(Some(v)) => return Err(STATUS_MISSING),
+        Some(v) if !zero_or_one(v) => return Err(STATUS_INVALID),
+        Some(_) => {}
+    }
+    Ok((id, attrs))
+}
+
+/// Creates or updates one record.
+fn write(
+    em: &Emulator,
+    who: &Principal,
+    app: Option<&AppProfileDef>,
+    op: Op,
+    record: &Value,
+) -> (String, Result<Value, Msg>) {
+    let fallback_id = record.as_object().and_then(customer_id).unwrap_or_default();
+    let checked = match app {
+        None => check_record(
+            record,
+            &[CUSTOMER_ATTRIBUTES],
+            if op == Op::Create {
+                &[("msisdn", MSISDN_MISSING)]
+            } else {
+                &[]
+            },
+            false,
+        ),
+        Some(a) => check_record(
+            record,
+            &[
+                APP_ATTRIBUTES,
+                a.more,
+                &a.create.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            ],
+            if op == Op::Create { a.create } else { a.update },
+            true,
+        ),
+    };
+    let (id, attrs) = match checked {
+        Ok(v) => v,
+        Err(m) => return (fallback_id, Err(m)),
+    };
+    let now = now_stamp();
+    let mut state = em.lock();
+    let customer_exists = state
+        .collection(CUSTOMERS)
+        .items
+        .contains_key(&customer_key(&who.account, &id));
+    let (collection, key, exists_msg, missing_msg) = match app {
+        None => (
+            CUSTOMERS,
+            customer_key(&who.account, &id),
+            CUSTOMER_EXISTS,
+            CUSTOMER_NOT_FOUND,
+        ),
+        Some(a) => {
+            if !customer_exists {
+                return (id, Err(CUSTOMER_NOT_FOUND));
+            }
+            (
+                APP_PROFILES,
+                app_key(&who.account, a.id, &id),
+                APP_PROFILE_EXISTS,
+                APP_PROFILE_NOT_FOUND,
+            )
+        }
+    };
+    let seq = state.next_seq();
+    let c = state.collection(collection);
+    let result = match (op, c.items.get_mut(&key)) {
+        (Op::Create, Some(_)) => Err(exists_msg),
+        (Op::Create, None) => {
+            let mut value = json!({
+                "customerId": id,
+                "Attributes": attrs,
+                "createdOn": now,
+                "updatedOn": now,
+            });
+            if let Some(a) = app {
+                value["appid"] = json!(a.id);
+            }
+            c.order.insert(seq, key.clone());
+            c.items.insert(
+                key,
+                Item {
+                    seq,
+                    value: value.clone(),
+                    etag: format!("\"{seq}\""),
+                    owner: who.account.clone(),
+                    ready_at: None,
+                },
+            );
+            Ok(value)
+        }
+        (_, None) => Err(missing_msg),
+        (_, Some(item)) => {
+            if let Some(Value::Object(stored)) = item.value.get_mut("Attributes") {
+                stored.extend(attrs);
+            }
+            item.value["updatedOn"] = json!(now);
+            item.etag = format!("\"{seq}\"");
+            Ok(item.value.clone())
+        }
+    };
+    (id, result)
+}
+
+/// Reads one profile.
+fn read(
+    em: &Emulator,
+    who: &Principal,
+    app: Option<&AppProfileDef>,
+    id: &str,
+) -> Result<Value, Msg> {
+    let mut state = em.lock();
+    match app {
+        None => {
+            let mut value = state
+                .collection(CUSTOMERS)
+                .items
+                .get(&customer_key(&who.account, id))
+                .map(|i| i.value.clone())
+                .ok_or(CUSTOMER_NOT_FOUND)?;
+            let mut links: Vec<(u64, String)> = state
+                .collection(APP_PROFILES)
+                .items
+                .values()
+                .filter(|i| i.owner == who.account && i.value["customerId"] == id)
+                .map(|i| (i.seq, i.value["appid"].as_str().unwrap_or("").to_owned()))
+                .collect();
+            links.sort();
+            value["InwardLinks"] = json!(links.into_iter().map(|(_, a)| a).collect::<Vec<_>>());
+            Ok(value)
+        }
+        Some(a) => {
+            let mut value = state
+                .collection(APP_PROFILES)
+                .items
+                .get(&app_key(&who.account, a.id, id))
+                .map(|i| i.value.clone())
+                .ok_or(APP_PROFILE_NOT_FOUND)?;
+            value["OutwardLinks"] = json!([id]);
+            Ok(value)
+        }
+    }
+}
+
+/// Deletes one profile (a customer's app profiles go with it).
+fn remove(
+    em: &Emulator,
+    who: &Principal,
+    app: Option<&AppProfileDef>,
+    id: &str,
+) -> Result<Value, Msg> {
+    let mut state = em.lock();
+    match app {
+        None => {
+            let c = state.collection(CUSTOMERS);
+            let item = c
+                .items
+                .remove(&customer_key(&who.account, id))
+                .ok_or(CUSTOMER_NOT_FOUND)?;
+            c.order.remove(&item.seq);
+            let apps = state.collection(APP_PROFILES);
+            let gone: Vec<(String, u64)> = apps
+                .items
+                .iter()
+                .filter(|(_, i)| i.owner == who.account && i.value["customerId"] == id)
+                .map(|(k, i)| (k.clone(), i.seq))
+                .collect();
+            for (k, seq) in gone {
+                apps.items.remove(&k);
+                apps.order.remove(&seq);
+            }
+            Ok(json!({ "customerId": id }))
+        }
+        Some(a) => {
+            let c = state.collection(APP_PROFILES);
+            let item = c
+                .items
+                .remove(&app_key(&who.account, a.id, id))
+                .ok_or(APP_PROFILE_NOT_FOUND)?;
+            c.order.remove(&item.seq);
+            Ok(json!({ "customerId": id, "appid": a.id }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_named_message_says_what_its_name_says() {
+        let c = verdict::Catalog::builtin().get("webex-connect").unwrap();
+        for (msg, fragment) in [
+            (SUCCESS, "Success"),
+            (PARTIAL, "Partial success"),
+            (CUSTOMER_ID_MISSING, "CustomerId is missing"),
+            (ACCESS_TOKEN_MISSING, "access_token missing"),
+            (ACCESS_TOKEN_EXPIRY_MISSING, "access_token_expiry missing"),
+            (PSID_MISSING, "psid missing"),
+            (ACCESS_TOKEN_SECRET_MISSING, "access_token_secret missing"),
+            (SCREEN_NAME_MISSING, "screenName missing"),
+            (CONNECT_STATUS_MISSING, "connectStatus missing"),
+            (DEVICE_ID_MISSING, "deviceId missing"),
+            (RTM_ID_MISSING, "rtmId missing"),
+            (MSISDN_MISSING, "msisdn missing"),
+            (STATUS_MISSING, "status missing or it is empty"),
+            (STATUS_INVALID, "Invalid value for param status"),
+            (INVALID_ATTRIBUTE, "Invalid Attribute Value"),
+            (RECORD_STATUS_INVALID, "invalid value for param status"),
+            (BATCH_TOO_LARGE, "Batch size"),
+            (NO_STORE, "Master profile store"),
+            (CUSTOMER_NOT_FOUND, "Customer not found"),
+            (APP_PROFILE_NOT_FOUND, "App profile not found"),
+            (CUSTOMER_EXISTS, "Customer already exists"),
+            (APP_PROFILE_EXISTS, "App profile already exists"),
+            (UNKNOWN_ATTRIBUTE, "attribute doesn't exist"),
+            (INVALID_APP, "Invalid app profile"),
+            (REQUEST_EXPIRED, "expired"),
+        ] {
+            let text = msg.text(c);
+            assert!(
+                text.contains(fragment),
+                "{msg:?}: {text:?} lacks {fragment:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_is_zero_or_one() {
+        for ok in [json!(0), json!(1), json!("0"), json!("1")] {
+            assert!(zero_or_one(&ok), "{ok}");
+        }
+        for bad in [json!(2), json!("yes"), json!(" 1"), json!(true), json!([1])] {
+            assert!(!zero_or_one(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_segments_are_decoded() {
+        assert_eq!(decode("c%201"), "c 1");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("%E2%82%AC"), "€");
+    }
+
+    #[test]
+    fn every_app_of_the_messaging_api_has_a_profile() {
+        for app in super::super::messaging::APPS {
+            assert!(
+                APP_PROFILE_DEFS.iter().any(|p| p.id == app.id),
+                "{}",
+                app.id
+            );
+        }
+    }
+}
