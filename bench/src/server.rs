@@ -2,6 +2,9 @@
 //! tokio runtime of its own so that its scheduling does not mix with the client's.
 //! [`LoopbackServer::stop`] closes the listener, lets the open connections finish their
 //! current request and joins the thread; dropping the handle also asks it to stop.
+//!
+//! [`LoopbackServer::start_with`] picks the port and may give the server a multi-thread
+//! runtime instead (the `baseline` binary uses it to match `verdict serve`'s runtime).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,6 +40,17 @@ pub fn json_reply(status: u16, body: &'static str) -> Reply {
     r
 }
 
+/// Where and how a [`LoopbackServer`] runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// The port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// 0: everything runs on the server's own thread (a current-thread runtime). N > 0: the
+    /// server's thread accepts connections and a multi-thread runtime with N worker threads
+    /// serves them, as `verdict serve` does.
+    pub workers: usize,
+}
+
 /// A running server; see the module documentation.
 #[derive(Debug)]
 pub struct LoopbackServer {
@@ -58,15 +72,32 @@ impl LoopbackServer {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Reply> + Send + 'static,
     {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        LoopbackServer::start_with(ServerOptions::default(), handler)
+    }
+
+    /// Like [`LoopbackServer::start`], on the port and with the runtime `options` ask for.
+    pub fn start_with<F, Fut>(options: ServerOptions, handler: F) -> anyhow::Result<LoopbackServer>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Reply> + Send + 'static,
+    {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let connections = Arc::new(AtomicU64::new(0));
         let count = connections.clone();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = if options.workers == 0 {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(options.workers)
+                .thread_name("bench-server-worker")
+                .enable_all()
+                .build()?
+        };
         let thread = std::thread::Builder::new()
             .name("bench-server".into())
             .spawn(move || {
@@ -180,5 +211,25 @@ mod tests {
         assert_eq!(server.connections(), 1);
         server.stop().await;
         assert!(client.get(&url).send().await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn multi_thread_on_a_given_port() {
+        // Find a free port, let it go, and ask for it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let options = ServerOptions { port, workers: 2 };
+        let server =
+            LoopbackServer::start_with(options, || async { json_reply(200, "{}") }).unwrap();
+        assert_eq!(server.addr().port(), port);
+        let client = verdict_client::http_client().build().unwrap();
+        for _ in 0..3 {
+            let r = client.get(server.url("/")).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        server.stop().await;
     }
 }

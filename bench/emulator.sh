@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Throughput and latency of `verdict serve webex` under wrk, against a minimal hyper server.
+#
+# Four cases, one after another, each after a warm-up with the same load:
+#   baseline  the `baseline` binary of verdict-bench: 200 and a 60-byte JSON body
+#   get       verdict serve webex: GET /v1/rooms/{id} of a room created at start (200)
+#   404       verdict serve webex: GET /v1/rooms/nope (404)
+#   429       verdict serve webex: GET /v1/rooms/{id} with X-Verdict-Fault: status=429; retry-after=1
+# wrk runs with 2 threads and 64 connections (keep-alive) for a fixed time; bench/wrk/emulator.lua
+# adds the headers and prints the numbers. The emulator's quota is raised so that the GET cases
+# are not rate limited.
+#
+# Prints a table (requests/s, p50, p99, requests/s as a ratio to the baseline, whether the
+# targets hold: requests/s at least 70 % of the baseline's, p99 under 10 ms) and ends with one
+# JSON line {"bench":"emulator",...}. A second table gives the CPU each case used (the server's
+# per request; cores busy for the server, wrk and anything else) and the script warns when
+# other processes were busy enough to spoil the numbers. Targets are reported, never asserted: the script exits 0
+# unless the benchmark itself fails (2), e.g. a server does not start or a case answers with
+# an unexpected status.
+#
+# Builds what it needs in release mode, installs wrk with apt-get when it is missing, starts
+# both servers on 127.0.0.1 and always stops them (trap EXIT). With the defaults the measuring
+# takes about 30 s (plus the build when it is not up to date).
+
+set -euo pipefail
+export LC_ALL=C
+
+usage() {
+  cat <<'USAGE'
+emulator.sh: requests/s and latency of `verdict serve webex` against a minimal hyper server
+
+usage: bench/emulator.sh [--duration S] [--warmup S] [--connections N] [--threads N] [--no-build]
+
+  --duration S     seconds of measurement per case (default 5)
+  --warmup S       seconds of warm-up before each case, not measured; 0 skips it (default 1)
+  --connections N  wrk connections (default 64)
+  --threads N      wrk threads (default 2)
+  --no-build       use the binaries already in target/release
+USAGE
+}
+
+duration=5
+warmup=1
+connections=64
+threads=2
+build=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --duration) duration="${2:-}"; shift 2 || true ;;
+    --warmup) warmup="${2:-}"; shift 2 || true ;;
+    --connections) connections="${2:-}"; shift 2 || true ;;
+    --threads) threads="${2:-}"; shift 2 || true ;;
+    --duration=*) duration="${1#*=}"; shift ;;
+    --warmup=*) warmup="${1#*=}"; shift ;;
+    --connections=*) connections="${1#*=}"; shift ;;
+    --threads=*) threads="${1#*=}"; shift ;;
+    --no-build) build=0; shift ;;
+    *) echo "emulator.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for pair in "duration:$duration:1" "warmup:$warmup:0" "connections:$connections:1" "threads:$threads:1"; do
+  IFS=: read -r name value min <<<"$pair"
+  if ! [[ "$value" =~ ^[0-9]+$ ]] || ((value < min)); then
+    echo "emulator.sh: --$name must be a whole number of at least $min (got '$value')" >&2
+    exit 2
+  fi
+done
+if ((connections < threads)); then
+  echo "emulator.sh: --connections must be at least --threads" >&2
+  exit 2
+fi
+
+fail() {
+  echo "emulator.sh: $*" >&2
+  exit 2
+}
+
+# The targets (reported, not asserted).
+min_ratio=0.70
+max_p99_ms=10
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bin="${CARGO_TARGET_DIR:-$root/target}/release"
+lua="$root/bench/wrk/emulator.lua"
+token="bench-token"
+
+# --- tools and binaries ---------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "emulator.sh: installing wrk (Debian package)" >&2
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; } ||
+    fail "cannot install wrk (apt-get install -y wrk, as root)"
+fi
+command -v curl >/dev/null 2>&1 || fail "curl is needed to create the room"
+if ((build)); then
+  echo "emulator.sh: building (release)" >&2
+  cargo build --release -p verdict-cli --locked --quiet
+  cargo build --release -p verdict-bench --bin baseline --locked --quiet
+fi
+[[ -x "$bin/verdict" && -x "$bin/baseline" ]] || fail "no $bin/verdict or $bin/baseline (run without --no-build)"
+
+# --- servers --------------------------------------------------------------------------------
+tmp="$(mktemp -d)"
+pids=()
+cleanup() {
+  local pid i
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Waits (10 s at most) for the first line of a server's stdout and prints it.
+first_line() {
+  local pid="$1" out="$2" i
+  for ((i = 0; i < 100; i++)); do
+    if [[ -s "$out" ]] && IFS= read -r line <"$out"; then
+      printf '%s\n' "$line"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+# A string field of a one-line JSON object.
+json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$2"; }
+
+"$bin/baseline" --port 0 >"$tmp/baseline.out" 2>"$tmp/baseline.err" &
+pids+=($!)
+line="$(first_line "${pids[-1]}" "$tmp/baseline.out")" || fail "the baseline server did not start: $(cat "$tmp/baseline.err")"
+baseline_origin="$(json_field baseline "$line")"
+
+"$bin/verdict" serve webex --port 0 --token "$token" --json --quota 100000000/1 \
+  >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
+pids+=($!)
+line="$(first_line "${pids[-1]}" "$tmp/emulator.out")" || fail "verdict serve did not start: $(cat "$tmp/emulator.err")"
+base_url="$(json_field base_url "$line")"
+[[ "$baseline_origin" == http://127.0.0.1:* && "$base_url" == http://127.0.0.1:* ]] ||
+  fail "unexpected addresses: baseline '$baseline_origin', emulator '$base_url'"
+
+room="$(curl -sS --max-time 5 -X POST "$base_url/rooms" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"title":"x"}')" || fail "cannot create a room"
+room_id="$(json_field id "$room")"
+[[ -n "$room_id" ]] || fail "creating a room answered: $room"
+
+# --- cases ----------------------------------------------------------------------------------
+fault_429='status=429; retry-after=1'
+names=(baseline get 404 429)
+labels=("baseline (hyper, 200)" "emulator GET room (200)" "emulator GET missing (404)" "emulator GET + fault (429)")
+urls=("$baseline_origin/v1/rooms/bench" "$base_url/rooms/$room_id" "$base_url/rooms/nope" "$base_url/rooms/$room_id")
+tokens=("" "$token" "$token" "$token")
+faults=("" "" "" "$fault_429")
+statuses=(200 200 404 429)
+
+cores="$(nproc)"
+clk_tck="$(getconf CLK_TCK)"
+server_pids=("${pids[0]}" "${pids[1]}" "${pids[1]}" "${pids[1]}")
+TIMEFORMAT='%3U %3S'
+# CPU ticks (user + system) of a process, all its threads together.
+process_ticks() {
+  local stat
+  stat="$(<"/proc/$1/stat")"
+  stat="${stat##*) }" # past "pid (name) ": field 1 is the state, 12 utime, 13 stime
+  # shellcheck disable=SC2086
+  set -- $stat
+  echo $((${12} + ${13}))
+}
+# CPU ticks the whole machine spent busy (user, nice, system, irq, softirq).
+machine_ticks() {
+  local _cpu user nice system _idle _iowait irq softirq _rest
+  read -r _cpu user nice system _idle _iowait irq softirq _rest </proc/stat
+  echo $((user + nice + system + irq + softirq))
+}
+echo "emulator.sh: wrk -t $threads -c $connections, ${warmup} s warm-up + ${duration} s per case;" \
+  "$cores cores, shared by wrk and the server under test" >&2
+
+declare -A result
+for i in "${!names[@]}"; do
+  name="${names[$i]}"
+  header_args=()
+  [[ -n "${tokens[$i]}" ]] && header_args+=(-H "Authorization: Bearer ${tokens[$i]}")
+  [[ -n "${faults[$i]}" ]] && header_args+=(-H "X-Verdict-Fault: ${faults[$i]}")
+  got="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${header_args[@]}" "${urls[$i]}")" || true
+  [[ "$got" == "${statuses[$i]}" ]] || fail "case $name: expected ${statuses[$i]}, got $got from ${urls[$i]}"
+
+  run() {
+    BENCH_TOKEN="${tokens[$i]}" BENCH_FAULT="${faults[$i]}" \
+      wrk -t "$threads" -c "$connections" -d "${1}s" --latency -s "$lua" "${urls[$i]}"
+  }
+  if ((warmup > 0)); then run "$warmup" >"$tmp/$name.warmup" 2>&1 || fail "wrk failed: $(cat "$tmp/$name.warmup")"; fi
+  # CPU time over the measurement: the server's, wrk's and the whole machine's.
+  server_before="$(process_ticks "${server_pids[$i]}")"
+  machine_before="$(machine_ticks)"
+  start_ns="$(date +%s%N)"
+  { time run "$duration" >"$tmp/$name.wrk" 2>&1; } 2>"$tmp/$name.time" || fail "wrk failed: $(cat "$tmp/$name.wrk")"
+  wall_ns=$(($(date +%s%N) - start_ns))
+  server_ticks=$(($(process_ticks "${server_pids[$i]}") - server_before))
+  busy_ticks=$(($(machine_ticks) - machine_before))
+  out="$(grep '^wrk-result ' "$tmp/$name.wrk")" || fail "no result from wrk: $(cat "$tmp/$name.wrk")"
+  for kv in ${out#wrk-result }; do result["$name.${kv%%=*}"]="${kv#*=}"; done
+  read -r wrk_user wrk_sys <"$tmp/$name.time"
+  read -r result["$name.server_cores"] result["$name.wrk_cores"] result["$name.other_cores"] result["$name.server_us_per_request"] < <(
+    awk -v st="$server_ticks" -v mt="$busy_ticks" -v hz="$clk_tck" -v wall="$wall_ns" -v wu="$wrk_user" -v ws="$wrk_sys" \
+      -v n="${result[$name.requests]}" 'BEGIN {
+        s = wall / 1e9; server = st / hz / s; w = (wu + ws) / s; other = mt / hz / s - server - w
+        printf "%.2f %.2f %.2f %.1f\n", server, w, (other < 0 ? 0 : other), st / hz * 1e6 / n }'
+  )
+
+  requests="${result[$name.requests]}"
+  ((requests > 0)) || fail "case $name: no request completed"
+  non2xx="${result[$name.non_2xx_3xx]}"
+  if [[ "${statuses[$i]}" == 200 ]]; then expected_non2xx=0; else expected_non2xx="$requests"; fi
+  ((non2xx == expected_non2xx)) ||
+    fail "case $name: $non2xx of $requests answers were not 2xx/3xx (expected $expected_non2xx)"
+  socket_errors=$((result[$name.connect] + result[$name.read] + result[$name.write] + result[$name.timeout]))
+  result["$name.socket_errors"]="$socket_errors"
+  result["$name.rps"]="$(awk -v n="$requests" -v us="${result[$name.duration_us]}" 'BEGIN { printf "%.1f", n / (us / 1e6) }')"
+  result["$name.p50_ms"]="$(awk -v us="${result[$name.p50_us]}" 'BEGIN { printf "%.3f", us / 1000 }')"
+  result["$name.p99_ms"]="$(awk -v us="${result[$name.p99_us]}" 'BEGIN { printf "%.3f", us / 1000 }')"
+  echo "emulator.sh: $name done: ${result[$name.rps]} req/s" >&2
+done
+
+# --- report ---------------------------------------------------------------------------------
+base_rps="${result[baseline.rps]}"
+yes_no() { if awk "BEGIN { exit !($1) }"; then echo yes; else echo no; fi; }
+met() { [[ "$1" == yes ]] && echo met || echo "NOT met"; }
+tf() { [[ "$1" == yes ]] && echo true || echo false; }
+all_ratio=yes
+all_p99=yes
+max_other=0
+echo
+echo "verdict serve webex vs a minimal hyper server: wrk -t $threads -c $connections, ${duration} s per case after ${warmup} s warm-up"
+echo "($cores cores, shared by wrk and the server under test; targets: requests/s >= 70 % of the baseline's, p99 < ${max_p99_ms} ms)"
+echo
+printf '%-28s %11s %8s %8s %7s %12s %12s\n' "case" "requests/s" "p50 ms" "p99 ms" "ratio" "rps >= 70 %" "p99 < 10 ms"
+json_cases=""
+for i in "${!names[@]}"; do
+  name="${names[$i]}"
+  rps="${result[$name.rps]}"
+  p99="${result[$name.p99_ms]}"
+  ratio="$(awk -v a="$rps" -v b="$base_rps" 'BEGIN { printf "%.3f", a / b }')"
+  p99_ok="$(yes_no "$p99 < $max_p99_ms")"
+  [[ "$p99_ok" == yes ]] || all_p99=no
+  if [[ "$name" == baseline ]]; then
+    ratio_ok="-"
+  else
+    ratio_ok="$(yes_no "$ratio >= $min_ratio")"
+    [[ "$ratio_ok" == yes ]] || all_ratio=no
+  fi
+  [[ "$name" == get ]] && get_ratio="$ratio" get_ratio_met="$ratio_ok"
+  max_other="$(awk -v a="$max_other" -v b="${result[$name.other_cores]}" 'BEGIN { print (b > a ? b : a) }')"
+  printf '%-28s %11s %8s %8s %7s %12s %12s\n' "${labels[$i]}" "$rps" "${result[$name.p50_ms]}" "$p99" \
+    "$ratio" "$ratio_ok" "$p99_ok"
+  json_cases+="$(printf '%s{"case":"%s","status":%s,"requests":%s,"requests_per_s":%s,"p50_ms":%s,"p99_ms":%s,"max_ms":%s,"ratio_to_baseline":%s,"socket_errors":%s,"server_cpu_us_per_request":%s,"server_cores":%s,"wrk_cores":%s,"other_cores":%s}' \
+    "${json_cases:+,}" "$name" "${statuses[$i]}" "${result[$name.requests]}" "$rps" "${result[$name.p50_ms]}" "$p99" \
+    "$(awk -v us="${result[$name.max_us]}" 'BEGIN { printf "%.3f", us / 1000 }')" "$ratio" "${result[$name.socket_errors]}" \
+    "${result[$name.server_us_per_request]}" "${result[$name.server_cores]}" "${result[$name.wrk_cores]}" "${result[$name.other_cores]}")"
+done
+echo
+echo "CPU during each case (cores busy on average; \"other\" is everything but the server and wrk):"
+printf '%-28s %16s %13s %10s %10s %14s\n' "case" "server us/req" "server cores" "wrk cores" "other" "socket errors"
+for i in "${!names[@]}"; do
+  name="${names[$i]}"
+  printf '%-28s %16s %13s %10s %10s %14s\n' "${labels[$i]}" "${result[$name.server_us_per_request]}" \
+    "${result[$name.server_cores]}" "${result[$name.wrk_cores]}" "${result[$name.other_cores]}" "${result[$name.socket_errors]}"
+done
+quiet="$(yes_no "$max_other < 0.2")"
+echo
+echo "GET of a room: $get_ratio of the baseline's requests/s (target >= $min_ratio): $(met "$get_ratio_met")"
+echo "404 and 429 too: $(met "$all_ratio"); p99 < ${max_p99_ms} ms in every case: $(met "$all_p99")"
+if [[ "$quiet" == no ]]; then
+  echo "WARNING: other processes kept up to $max_other cores busy during a case; run again on a quiet machine"
+fi
+printf '{"bench":"emulator","wrk_threads":%s,"connections":%s,"duration_s":%s,"warmup_s":%s,"cores":%s,"quiet":%s,"cases":[%s],"targets":{"min_ratio":%s,"max_p99_ms":%s,"get_ratio":%s,"get_ratio_met":%s,"all_ratio_met":%s,"p99_met":%s}}\n' \
+  "$threads" "$connections" "$duration" "$warmup" "$cores" "$(tf "$quiet")" "$json_cases" "$min_ratio" "$max_p99_ms" \
+  "$get_ratio" "$(tf "$get_ratio_met")" "$(tf "$all_ratio")" "$(tf "$all_p99")"
