@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Map, Value, json};
 use verdict::IdStyle;
 use verdict::emulate::ResourceSpec;
@@ -173,24 +173,33 @@ impl Emulator {
         reply
     }
 
-    fn quota_headers(&self, mut reply: Reply, remaining: u32, reset: u64) -> Reply {
-        let names = &self.contract.rate_limit;
+    fn quota_headers(&self, reply: Reply, remaining: u32, reset: u64) -> Reply {
         let first = self.quotas().into_iter().next();
-        if let (Some(h), Some(q)) = (&names.limit, &first) {
-            reply = reply.header(h.as_str(), q.requests.to_string());
+        self.quota_headers_for(reply, remaining, reset, first.as_ref())
+    }
+
+    /// The contract's rate-limit headers for `quota` (numbers written without formatting:
+    /// this runs on every successful answer).
+    fn quota_headers_for(
+        &self,
+        mut reply: Reply,
+        remaining: u32,
+        reset: u64,
+        quota: Option<&verdict::emulate::Quota>,
+    ) -> Reply {
+        let names = &self.contract.rate_limit;
+        let mut put = |h: &Option<verdict::Header>, v: HeaderValue| {
+            if let Some(h) = h {
+                reply.headers.append(h.name().clone(), v);
+            }
+        };
+        if let Some(q) = quota {
+            put(&names.limit, HeaderValue::from(q.requests));
+            put(&names.window, HeaderValue::from(q.window_s));
         }
-        if let Some(h) = &names.remaining {
-            reply = reply.header(h.as_str(), remaining.to_string());
-        }
-        if let Some(h) = &names.reset {
-            reply = reply.header(h.as_str(), reset.to_string());
-        }
-        if let (Some(h), Some(q)) = (&names.window, &first) {
-            reply = reply.header(h.as_str(), q.window_s.to_string());
-        }
-        if let Some(h) = &names.group {
-            reply = reply.header(h.as_str(), "Medium");
-        }
+        put(&names.remaining, HeaderValue::from(remaining));
+        put(&names.reset, HeaderValue::from(reset));
+        put(&names.group, HeaderValue::from_static("Medium"));
         reply
     }
 
@@ -249,16 +258,17 @@ impl Emulator {
             Ok(p) => p,
             Err(r) => return r,
         };
-        let (remaining, reset) = match self.count_quota(ctx, &who) {
+        let quota = match self.count_quota(ctx, &who) {
             Ok(v) => v,
             Err(r) => return r,
         };
         let reply = self.route(ctx, &who);
-        // Without a quota (remaining stays at its u32::MAX start) there is none to describe.
-        if reply.status.is_success() && remaining != u32::MAX {
-            return self.quota_headers(reply, remaining, reset);
+        match quota {
+            Some((remaining, reset, q)) if reply.status.is_success() => {
+                self.quota_headers_for(reply, remaining, reset, Some(&q))
+            }
+            _ => reply,
         }
-        reply
     }
 
     fn quotas(&self) -> Vec<verdict::emulate::Quota> {
@@ -267,11 +277,19 @@ impl Emulator {
             .unwrap_or_else(|| self.spec.quotas.clone())
     }
 
-    fn count_quota(&self, ctx: &Ctx<'_>, who: &Principal) -> Result<(u32, u64), Reply> {
+    /// Counts the request against every quota; the first quota's state when it passes.
+    fn count_quota(
+        &self,
+        ctx: &Ctx<'_>,
+        who: &Principal,
+    ) -> Result<Option<(u32, u64, verdict::emulate::Quota)>, Reply> {
         let now = Instant::now();
-        let mut best = (u32::MAX, 0);
-        let quotas = self.quotas();
+        let mut first = None;
         let mut state = self.lock();
+        let admin_set = state.quotas.clone();
+        let quotas = admin_set
+            .as_deref()
+            .unwrap_or_else(|| self.config.quotas.as_deref().unwrap_or(&self.spec.quotas));
         for (i, q) in quotas.iter().enumerate() {
             match state.count(
                 &who.credential,
@@ -280,7 +298,7 @@ impl Emulator {
                 Duration::from_secs(u64::from(q.window_s)),
                 now,
             ) {
-                Ok((left, reset)) if i == 0 => best = (left, reset),
+                Ok((left, reset)) if i == 0 => first = Some((left, reset, q.clone())),
                 Ok(_) => {}
                 Err(reset) => {
                     drop(state);
@@ -291,11 +309,11 @@ impl Emulator {
                     let reply = self
                         .error(ctx, q.status, Some(&msg), &[])
                         .header(self.retry_after_name(), reset.to_string());
-                    return Err(self.quota_headers(reply, 0, reset));
+                    return Err(self.quota_headers_for(reply, 0, reset, Some(q)));
                 }
             }
         }
-        Ok(best)
+        Ok(first)
     }
 
     fn random_fault(&self, ctx: &Ctx<'_>) -> Option<Reply> {
@@ -749,11 +767,25 @@ impl Emulator {
     }
 
     fn get(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
-        let item = match self.find(ctx, r, id, who) {
-            Ok(i) => i,
-            Err(reply) => return reply,
+        // The hot path: serialize under the lock rather than copy the item out.
+        let found = {
+            let mut state = self.lock();
+            match state.collection(&r.name).items.get(id) {
+                Some(item) if item.owner == who.account => Some((
+                    item.etag.clone(),
+                    item.ready_at,
+                    serde_json::to_vec(&item.value).unwrap_or_default(),
+                )),
+                _ => None,
+            }
         };
-        if let Some(at) = item.ready_at {
+        let Some((etag, ready_at, body)) = found else {
+            return match self.find(ctx, r, id, who) {
+                Err(reply) => reply,
+                Ok(_) => self.error(ctx, 404, None, &[]),
+            };
+        };
+        if let Some(at) = ready_at {
             let now = Instant::now();
             if at > now {
                 let secs = (at - now).as_secs_f64().ceil().max(1.0) as u64;
@@ -770,16 +802,18 @@ impl Emulator {
             if inm.trim() == "*"
                 || inm
                     .split(',')
-                    .any(|t| t.trim().trim_start_matches("W/") == item.etag)
+                    .any(|t| t.trim().trim_start_matches("W/") == etag)
             {
-                return Reply::empty(304).header("ETag", &item.etag);
+                return Reply::empty(304).header("ETag", &etag);
             }
         }
-        if let Some(reply) = self.vendor.before_get(self, ctx, r, &item) {
-            return reply;
-        }
-        self.content_type(Reply::json(200, &item.value), r)
-            .header("ETag", item.etag)
+        let mut reply = Reply::empty(200);
+        reply.body = Bytes::from(body);
+        reply.headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        );
+        self.content_type(reply, r).header("ETag", etag)
     }
 
     fn read_only(&self, ctx: &Ctx<'_>) -> Reply {

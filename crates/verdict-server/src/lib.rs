@@ -263,15 +263,6 @@ impl Emulator {
         };
         let reply = self.tracked(&ctx, reply);
         if !admin {
-            let mut headers = std::collections::BTreeMap::<String, Vec<String>>::new();
-            for (k, v) in &req.headers {
-                headers
-                    .entry(k.as_str().to_owned())
-                    .or_default()
-                    .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
-            }
-            let body =
-                String::from_utf8_lossy(&req.body[..req.body.len().min(65_536)]).into_owned();
             let path = if req.query.is_empty() {
                 req.path.clone()
             } else {
@@ -279,13 +270,13 @@ impl Emulator {
             };
             self.lock().record(state::JournalEntry {
                 seq: 0,
-                at: engine::now_stamp(),
-                method: req.method.to_string(),
+                at: std::time::SystemTime::now(),
+                method: req.method.clone(),
                 path,
-                headers,
-                body,
+                headers: req.headers.clone(),
+                body: req.body.slice(..req.body.len().min(65_536)),
                 status: reply.status.as_u16(),
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                duration: started.elapsed(),
             });
         }
         tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");

@@ -80,17 +80,43 @@ impl QueuedFault {
     }
 }
 
-/// One request as the journal keeps it.
-#[derive(Debug, Clone, Serialize)]
+/// One request as the journal keeps it: raw parts, turned into text only when the
+/// journal is read (recording runs on every request).
+#[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub seq: u64,
-    pub at: String,
-    pub method: String,
+    pub at: std::time::SystemTime,
+    pub method: http::Method,
+    /// Path and query.
     pub path: String,
-    pub headers: BTreeMap<String, Vec<String>>,
-    pub body: String,
+    pub headers: http::HeaderMap,
+    /// The body, up to the first 64 KiB.
+    pub body: bytes::Bytes,
     pub status: u16,
-    pub duration_ms: f64,
+    pub duration: Duration,
+}
+
+impl Serialize for JournalEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut headers = BTreeMap::<&str, Vec<String>>::new();
+        for (k, v) in &self.headers {
+            headers
+                .entry(k.as_str())
+                .or_default()
+                .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+        }
+        let mut m = s.serialize_map(Some(8))?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("at", &crate::util::timestamp(self.at))?;
+        m.serialize_entry("method", self.method.as_str())?;
+        m.serialize_entry("path", &self.path)?;
+        m.serialize_entry("headers", &headers)?;
+        m.serialize_entry("body", &String::from_utf8_lossy(&self.body))?;
+        m.serialize_entry("status", &self.status)?;
+        m.serialize_entry("duration_ms", &(self.duration.as_secs_f64() * 1000.0))?;
+        m.end()
+    }
 }
 
 /// A lock on a path: requests get 423 with Retry-After until it ends.
@@ -113,6 +139,9 @@ fn moved_permanently() -> u16 {
     301
 }
 
+/// A quota window: when it started and how many requests it has counted.
+pub type Window = (Instant, u32);
+
 /// Everything that changes while the emulator runs.
 #[derive(Debug, Default)]
 pub struct State {
@@ -120,7 +149,8 @@ pub struct State {
     pub stored: usize,
     pub seq: u64,
     pub tokens: Vec<Token>,
-    pub quota_windows: HashMap<(String, usize), (Instant, u32)>,
+    /// Per credential: (quota index, (window start, requests counted)).
+    pub quota_windows: HashMap<String, Vec<(usize, Window)>>,
     pub faults: Vec<QueuedFault>,
     pub fault_seq: u64,
     pub locks: HashMap<String, Lock>,
@@ -149,6 +179,36 @@ impl State {
         self.seq
     }
 
+    /// The window of quota `index` for `credential` (window start, requests counted),
+    /// restarted when `window` has passed.
+    pub fn window(
+        &mut self,
+        credential: &str,
+        index: usize,
+        window: Duration,
+        now: Instant,
+    ) -> &mut Window {
+        if !self.quota_windows.contains_key(credential) {
+            self.quota_windows.insert(credential.to_owned(), Vec::new());
+        }
+        let windows = self
+            .quota_windows
+            .get_mut(credential)
+            .expect("inserted above");
+        let at = match windows.iter().position(|w| w.0 == index) {
+            Some(at) => at,
+            None => {
+                windows.push((index, (now, 0)));
+                windows.len() - 1
+            }
+        };
+        let slot = &mut windows[at].1;
+        if now.duration_since(slot.0) >= window {
+            *slot = (now, 0);
+        }
+        slot
+    }
+
     /// Counts a request against quota `index` of `credential`; the seconds until the window
     /// resets when it is over, with the requests left otherwise.
     pub fn count(
@@ -159,13 +219,7 @@ impl State {
         window: Duration,
         now: Instant,
     ) -> Result<(u32, u64), u64> {
-        let slot = self
-            .quota_windows
-            .entry((credential.to_owned(), index))
-            .or_insert((now, 0));
-        if now.duration_since(slot.0) >= window {
-            *slot = (now, 0);
-        }
+        let slot = self.window(credential, index, window, now);
         let reset = window
             .saturating_sub(now.duration_since(slot.0))
             .as_secs_f64()

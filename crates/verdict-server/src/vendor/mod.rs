@@ -8,7 +8,7 @@ use verdict::emulate::ResourceSpec;
 use crate::Emulator;
 use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
-use crate::state::{Item, State};
+use crate::state::State;
 
 mod ringcentral;
 mod token_api;
@@ -55,17 +55,6 @@ pub trait Vendor: Send + Sync {
         _who: &Principal,
         _state: &mut State,
     ) {
-    }
-
-    /// A last word before an existing item is returned.
-    fn before_get(
-        &self,
-        _em: &Emulator,
-        _ctx: &Ctx<'_>,
-        _r: &ResourceSpec,
-        _item: &Item,
-    ) -> Option<Reply> {
-        None
     }
 
     /// The answer to a body that is not a JSON object.

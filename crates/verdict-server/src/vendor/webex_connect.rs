@@ -180,13 +180,7 @@ pub(crate) fn spend(
 ) -> Result<(), Refusal> {
     let now = Instant::now();
     let mut state = em.lock();
-    let slot = state
-        .quota_windows
-        .entry((key.to_owned(), LIMIT_SLOT))
-        .or_insert((now, 0));
-    if now.duration_since(slot.0) >= TRANSACTION_WINDOW {
-        *slot = (now, 0);
-    }
+    let slot = state.window(key, LIMIT_SLOT, TRANSACTION_WINDOW, now);
     if u64::from(slot.1).saturating_add(n) > TRANSACTION_LIMIT {
         let reset = TRANSACTION_WINDOW
             .saturating_sub(now.duration_since(slot.0))
