@@ -19,6 +19,8 @@ pub struct RingCentral;
 
 const OWNER_ID: &str = "1000001";
 const TOKENS: &str = "oauth-tokens";
+/// The most issued tokens kept; issuing more forgets the oldest.
+const MAX_TOKENS: usize = 100_000;
 /// Recordings are this many bytes of a fixed pattern.
 const RECORDING_LEN: usize = 4096;
 
@@ -196,6 +198,16 @@ impl RingCentral {
                 ready_at: None,
             },
         );
+        // Issued tokens are kept up to a bound: the oldest go first.
+        tokens.order.insert(seq, access.clone());
+        while tokens.items.len() > MAX_TOKENS {
+            match tokens.order.pop_first() {
+                Some((_, old)) => {
+                    tokens.items.remove(&old);
+                }
+                None => break,
+            }
+        }
         drop(state);
         Reply::json(
             200,
