@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Throughput and latency of `verdict serve webex` under wrk, against a minimal hyper server.
+# Throughput and latency of `verdict serve` (webex, ringcentral, webex-connect) under wrk,
+# against a minimal hyper server.
 #
-# Four cases, one after another, each after a warm-up with the same load:
-#   baseline  the `baseline` binary of verdict-bench: 200 and a 60-byte JSON body
-#   get       verdict serve webex: GET /v1/rooms/{id} of a room created at start (200)
-#   404       verdict serve webex: GET /v1/rooms/nope (404)
-#   429       verdict serve webex: GET /v1/rooms/{id} with X-Verdict-Fault: status=429; retry-after=1
-# wrk runs with 2 threads and 64 connections (keep-alive) for a fixed time; bench/wrk/emulator.lua
-# adds the headers and prints the numbers. The emulator's quota is raised so that the GET cases
-# are not rate limited.
+# Eight cases, one after another, each after a warm-up with the same load:
+#   baseline     the `baseline` binary of verdict-bench: 200 and a 60-byte JSON body
+#   get          verdict serve webex: GET /v1/rooms/{id} of a room created at start (200)
+#   404          verdict serve webex: GET /v1/rooms/nope (404)
+#   429          verdict serve webex: GET /v1/rooms/{id} with X-Verdict-Fault: status=429; retry-after=1
+#   rc-token     verdict serve ringcentral: POST /restapi/oauth/token, password grant (200)
+#   rc-batch     verdict serve ringcentral: GET /restapi/v1.0/account/~/extension/ID1,ID2 of two
+#                extensions created at start (207 multipart/mixed)
+#   wxc-valid    verdict serve webex-connect: POST /resources/v1/messaging, one SMS to one
+#                msisdn (200, code 7501), the requests taking turns over --wxc-keys service keys
+#   wxc-invalid  the same without "destination" (400, code 7003), with the one key --token
+# wrk runs with 2 threads and 64 connections (keep-alive) for a fixed time; the scripts in
+# bench/wrk/ set each case's method, headers and body and print the numbers. The emulators'
+# quota is raised so that no case is rate limited. Webex Connect also allows 1000 transactions
+# per service key in 60 s (code 7020, not changed by --quota); keys added through the admin API
+# (POST /_verdict/tokens) each have their own, so the valid-message case spreads its requests
+# over enough of them that none reaches the limit (see bench/README.md).
 #
 # Prints a table (requests/s, p50, p99, requests/s as a ratio to the baseline, whether the
 # targets hold: requests/s at least 70 % of the baseline's, p99 under 10 ms) and ends with one
@@ -19,22 +29,29 @@
 # an unexpected status.
 #
 # Builds what it needs in release mode, installs wrk with apt-get when it is missing, starts
-# both servers on 127.0.0.1 and always stops them (trap EXIT). With the defaults the measuring
-# takes about 30 s (plus the build when it is not up to date).
+# the four servers on 127.0.0.1 and always stops them (trap EXIT). With the defaults the
+# measuring takes about 55 s (plus the build when it is not up to date).
 
 set -euo pipefail
 export LC_ALL=C
+# The wrk scripts read these; each case sets its own.
+unset BENCH_TOKEN BENCH_FAULT BENCH_BASIC BENCH_USERNAME BENCH_PASSWORD BENCH_BODY BENCH_KEY BENCH_KEYS BENCH_KEY_PREFIX
 
 usage() {
   cat <<'USAGE'
-emulator.sh: requests/s and latency of `verdict serve webex` against a minimal hyper server
+emulator.sh: requests/s and latency of `verdict serve` (webex, ringcentral, webex-connect)
+against a minimal hyper server
 
-usage: bench/emulator.sh [--duration S] [--warmup S] [--connections N] [--threads N] [--no-build]
+usage: bench/emulator.sh [--duration S] [--warmup S] [--connections N] [--threads N]
+                         [--wxc-keys N] [--no-build]
 
   --duration S     seconds of measurement per case (default 5)
   --warmup S       seconds of warm-up before each case, not measured; 0 skips it (default 1)
   --connections N  wrk connections (default 64)
   --threads N      wrk threads (default 2)
+  --wxc-keys N     Webex Connect service keys the valid-message case takes turns over, each
+                   allowed 1000 messages in 60 s (default: 50 per second of warm-up and
+                   measurement, 60 s at most: 300 with the defaults)
   --no-build       use the binaries already in target/release
 USAGE
 }
@@ -44,6 +61,7 @@ warmup=1
 connections=64
 threads=2
 build=1
+wxc_keys=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -51,15 +69,22 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup="${2:-}"; shift 2 || true ;;
     --connections) connections="${2:-}"; shift 2 || true ;;
     --threads) threads="${2:-}"; shift 2 || true ;;
+    --wxc-keys) wxc_keys="${2:-}"; shift 2 || true ;;
     --duration=*) duration="${1#*=}"; shift ;;
     --warmup=*) warmup="${1#*=}"; shift ;;
     --connections=*) connections="${1#*=}"; shift ;;
     --threads=*) threads="${1#*=}"; shift ;;
+    --wxc-keys=*) wxc_keys="${1#*=}"; shift ;;
     --no-build) build=0; shift ;;
     *) echo "emulator.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-for pair in "duration:$duration:1" "warmup:$warmup:0" "connections:$connections:1" "threads:$threads:1"; do
+# 50 keys per second of load allow 50 000 accepted messages/s (about twice what this machine
+# reaches); a key's window is 60 s, so a longer run needs no more.
+if [[ -z "$wxc_keys" && "$duration" =~ ^[0-9]+$ && "$warmup" =~ ^[0-9]+$ ]]; then
+  wxc_keys=$((50 * (duration + warmup < 60 ? duration + warmup : 60)))
+fi
+for pair in "duration:$duration:1" "warmup:$warmup:0" "connections:$connections:1" "threads:$threads:1" "wxc-keys:$wxc_keys:1"; do
   IFS=: read -r name value min <<<"$pair"
   if ! [[ "$value" =~ ^[0-9]+$ ]] || ((value < min)); then
     echo "emulator.sh: --$name must be a whole number of at least $min (got '$value')" >&2
@@ -83,7 +108,6 @@ max_p99_ms=10
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bin="${CARGO_TARGET_DIR:-$root/target}/release"
-lua="$root/bench/wrk/emulator.lua"
 token="bench-token"
 
 # --- tools and binaries ---------------------------------------------------------------------
@@ -92,7 +116,8 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; } ||
     fail "cannot install wrk (apt-get install -y wrk, as root)"
 fi
-command -v curl >/dev/null 2>&1 || fail "curl is needed to create the room"
+command -v curl >/dev/null 2>&1 || fail "curl is needed to create the room and check each case"
+command -v base64 >/dev/null 2>&1 || fail "base64 (coreutils) is needed for RingCentral's client credentials"
 if ((build)); then
   echo "emulator.sh: building (release)" >&2
   cargo build --release -p verdict-cli --locked --quiet
@@ -138,32 +163,124 @@ json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$2"; }
 pids+=($!)
 line="$(first_line "${pids[-1]}" "$tmp/baseline.out")" || fail "the baseline server did not start: $(cat "$tmp/baseline.err")"
 baseline_origin="$(json_field baseline "$line")"
+baseline_pid="${pids[-1]}"
 
-"$bin/verdict" serve webex --port 0 --token "$token" --json --quota 100000000/1 \
-  >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
-pids+=($!)
-line="$(first_line "${pids[-1]}" "$tmp/emulator.out")" || fail "verdict serve did not start: $(cat "$tmp/emulator.err")"
+# Starts `verdict serve CONTRACT` on a free port of 127.0.0.1 and sets $line to the JSON line
+# it prints once listening.
+start_emulator() {
+  "$bin/verdict" serve "$1" --port 0 --token "$token" --json --quota 100000000/1 \
+    >"$tmp/$1.out" 2>"$tmp/$1.err" &
+  pids+=($!)
+  line="$(first_line "${pids[-1]}" "$tmp/$1.out")" || fail "verdict serve $1 did not start: $(cat "$tmp/$1.err")"
+}
+start_emulator webex
+webex_pid="${pids[-1]}"
 base_url="$(json_field base_url "$line")"
-[[ "$baseline_origin" == http://127.0.0.1:* && "$base_url" == http://127.0.0.1:* ]] ||
-  fail "unexpected addresses: baseline '$baseline_origin', emulator '$base_url'"
+start_emulator ringcentral
+rc_pid="${pids[-1]}"
+rc_origin="$(json_field origin "$line")"
+rc_client_id="$(json_field client_id "$line")"
+rc_client_secret="$(json_field client_secret "$line")"
+rc_username="$(json_field username "$line")"
+rc_password="$(json_field password "$line")"
+[[ -n "$rc_client_id" && -n "$rc_client_secret" && -n "$rc_username" && -n "$rc_password" ]] ||
+  fail "no oauth credentials in the line of verdict serve ringcentral: $line"
+rc_basic="$(printf '%s:%s' "$rc_client_id" "$rc_client_secret" | base64 | tr -d '\n')"
+start_emulator webex-connect
+wxc_pid="${pids[-1]}"
+wxc_origin="$(json_field origin "$line")"
+for origin in "$baseline_origin" "$base_url" "$rc_origin" "$wxc_origin"; do
+  [[ "$origin" == http://127.0.0.1:* ]] ||
+    fail "unexpected addresses: baseline '$baseline_origin', webex '$base_url', ringcentral '$rc_origin', webex-connect '$wxc_origin'"
+done
 
-room="$(curl -sS --max-time 5 -X POST "$base_url/rooms" -H "Authorization: Bearer $token" \
-  -H 'Content-Type: application/json' -d '{"title":"x"}')" || fail "cannot create a room"
-room_id="$(json_field id "$room")"
-[[ -n "$room_id" ]] || fail "creating a room answered: $room"
+# Sends one request with curl; sets $body and $status.
+request() {
+  local out
+  out="$(curl -sS --max-time 5 -w '\n%{http_code}' "$@")" || fail "curl $* failed"
+  body="${out%$'\n'*}"
+  status="${out##*$'\n'}"
+}
+
+request -X POST "$base_url/rooms" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"title":"x"}'
+room_id="$(json_field id "$body")"
+[[ -n "$room_id" ]] || fail "creating a room answered $status: $body"
+
+ext_ids=()
+for number in 101 102; do
+  request -X POST "$rc_origin/restapi/v1.0/account/~/extension" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d "{\"extensionNumber\": \"$number\"}"
+  id="$(json_field id "$body")"
+  [[ "$status" == 200 && -n "$id" ]] || fail "creating RingCentral extension $number answered $status: $body"
+  ext_ids+=("$id")
+done
+
+# Webex Connect allows 1000 transactions per service key in 60 s (code 7020), and one
+# accepted message to one address is one; --quota does not change that. Each key added
+# through the admin API has a limit of its own, so the valid-message case takes turns over
+# $wxc_keys keys (one curl, one connection).
+wxc_key_prefix="bench-key-"
+for ((k = 1; k <= wxc_keys; k++)); do
+  if ((k > 1)); then echo next; fi
+  printf 'url = "%s/_verdict/tokens"\nrequest = "POST"\nheader = "Content-Type: application/json"\n' "$wxc_origin"
+  printf 'data = "{\\"token\\":\\"%s%d\\"}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$wxc_key_prefix" "$k"
+done >"$tmp/keys.curl"
+created="$(curl -sS --max-time 60 -K "$tmp/keys.curl" | grep -c '^201$')" || true
+[[ "$created" == "$wxc_keys" ]] || fail "adding $wxc_keys Webex Connect keys: only $created answered 201"
 
 # --- cases ----------------------------------------------------------------------------------
 fault_429='status=429; retry-after=1'
-names=(baseline get 404 429)
-labels=("baseline (hyper, 200)" "emulator GET room (200)" "emulator GET missing (404)" "emulator GET + fault (429)")
-urls=("$baseline_origin/v1/rooms/bench" "$base_url/rooms/$room_id" "$base_url/rooms/nope" "$base_url/rooms/$room_id")
-tokens=("" "$token" "$token" "$token")
-faults=("" "" "" "$fault_429")
-statuses=(200 200 404 429)
+wxc_valid_body='{"deliverychannel": "sms", "destination": [{"msisdn": ["15550100000"]}], "channels": {"sms": {"type": "1", "text": "hello"}}}'
+wxc_invalid_body='{"deliverychannel": "sms", "channels": {"sms": {"type": "1", "text": "hello"}}}'
+names=(baseline get 404 429 rc-token rc-batch wxc-valid wxc-invalid)
+servers=(baseline webex webex webex ringcentral ringcentral webex-connect webex-connect)
+labels=("baseline (hyper, 200)" "webex GET room (200)" "webex GET missing (404)" "webex GET + fault (429)"
+  "ringcentral token (200)" "ringcentral batch GET (207)" "webex-connect valid (7501)" "webex-connect invalid (7003)")
+urls=("$baseline_origin/v1/rooms/bench" "$base_url/rooms/$room_id" "$base_url/rooms/nope" "$base_url/rooms/$room_id"
+  "$rc_origin/restapi/oauth/token" "$rc_origin/restapi/v1.0/account/~/extension/${ext_ids[0]},${ext_ids[1]}"
+  "$wxc_origin/resources/v1/messaging" "$wxc_origin/resources/v1/messaging")
+statuses=(200 200 404 429 200 207 200 400)
+scripts=(emulator.lua emulator.lua emulator.lua emulator.lua
+  ringcentral-token.lua ringcentral-batch.lua webex-connect-message.lua webex-connect-message.lua)
+# What the answer that curl gets before the case must hold (a fixed string; empty: anything).
+expect=("" "" "" "" '"token_type":"bearer"' '{"response":[{"status":200},{"status":200}]}'
+  '"code":"7501"' '"code":"7003"')
+server_pids=("$baseline_pid" "$webex_pid" "$webex_pid" "$webex_pid" "$rc_pid" "$rc_pid" "$wxc_pid" "$wxc_pid")
+
+# Sets wrk_env (the environment of the case's wrk script) and curl_args (the same request
+# for curl) for case $1.
+case_request() {
+  wrk_env=()
+  curl_args=()
+  case "$1" in
+    baseline) ;;
+    get | 404 | rc-batch)
+      wrk_env=(BENCH_TOKEN="$token")
+      curl_args=(-H "Authorization: Bearer $token")
+      ;;
+    429)
+      wrk_env=(BENCH_TOKEN="$token" BENCH_FAULT="$fault_429")
+      curl_args=(-H "Authorization: Bearer $token" -H "X-Verdict-Fault: $fault_429")
+      ;;
+    rc-token)
+      wrk_env=(BENCH_BASIC="$rc_basic" BENCH_USERNAME="$rc_username" BENCH_PASSWORD="$rc_password")
+      curl_args=(-X POST -H "Authorization: Basic $rc_basic" -H 'Content-Type: application/x-www-form-urlencoded'
+        --data grant_type=password --data-urlencode "username=$rc_username" --data-urlencode "password=$rc_password")
+      ;;
+    wxc-valid)
+      wrk_env=(BENCH_BODY="$wxc_valid_body" BENCH_KEYS="$wxc_keys" BENCH_KEY_PREFIX="$wxc_key_prefix")
+      curl_args=(-X POST -H "key: ${wxc_key_prefix}1" -H 'Content-Type: application/json' --data "$wxc_valid_body")
+      ;;
+    wxc-invalid)
+      wrk_env=(BENCH_BODY="$wxc_invalid_body" BENCH_KEY="$token")
+      curl_args=(-X POST -H "key: $token" -H 'Content-Type: application/json' --data "$wxc_invalid_body")
+      ;;
+    *) fail "no case $1" ;;
+  esac
+}
 
 cores="$(nproc)"
 clk_tck="$(getconf CLK_TCK)"
-server_pids=("${pids[0]}" "${pids[1]}" "${pids[1]}" "${pids[1]}")
 TIMEFORMAT='%3U %3S'
 # CPU ticks (user + system) of a process, all its threads together.
 process_ticks() {
@@ -186,15 +303,18 @@ echo "emulator.sh: wrk -t $threads -c $connections, ${warmup} s warm-up + ${dura
 declare -A result
 for i in "${!names[@]}"; do
   name="${names[$i]}"
-  header_args=()
-  [[ -n "${tokens[$i]}" ]] && header_args+=(-H "Authorization: Bearer ${tokens[$i]}")
-  [[ -n "${faults[$i]}" ]] && header_args+=(-H "X-Verdict-Fault: ${faults[$i]}")
-  got="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${header_args[@]}" "${urls[$i]}")" || true
-  [[ "$got" == "${statuses[$i]}" ]] || fail "case $name: expected ${statuses[$i]}, got $got from ${urls[$i]}"
+  case_request "$name"
+  # The case's request once with curl: its status, and what the body must hold.
+  got="$(curl -s -o "$tmp/$name.check" -w '%{http_code}' --max-time 5 "${curl_args[@]}" "${urls[$i]}")" || true
+  [[ "$got" == "${statuses[$i]}" ]] ||
+    fail "case $name: expected ${statuses[$i]}, got $got from ${urls[$i]}: $(head -c 300 "$tmp/$name.check")"
+  if [[ -n "${expect[$i]}" ]] && ! grep -qF -- "${expect[$i]}" "$tmp/$name.check"; then
+    fail "case $name: the answer lacks ${expect[$i]}: $(head -c 300 "$tmp/$name.check")"
+  fi
 
   run() {
-    BENCH_TOKEN="${tokens[$i]}" BENCH_FAULT="${faults[$i]}" \
-      wrk -t "$threads" -c "$connections" -d "${1}s" --latency -s "$lua" "${urls[$i]}"
+    env "${wrk_env[@]}" wrk -t "$threads" -c "$connections" -d "${1}s" --latency \
+      -s "$root/bench/wrk/${scripts[$i]}" "${urls[$i]}"
   }
   if ((warmup > 0)); then run "$warmup" >"$tmp/$name.warmup" 2>&1 || fail "wrk failed: $(cat "$tmp/$name.warmup")"; fi
   # CPU time over the measurement: the server's, wrk's and the whole machine's.
@@ -218,9 +338,12 @@ for i in "${!names[@]}"; do
   requests="${result[$name.requests]}"
   ((requests > 0)) || fail "case $name: no request completed"
   non2xx="${result[$name.non_2xx_3xx]}"
-  if [[ "${statuses[$i]}" == 200 ]]; then expected_non2xx=0; else expected_non2xx="$requests"; fi
-  ((non2xx == expected_non2xx)) ||
-    fail "case $name: $non2xx of $requests answers were not 2xx/3xx (expected $expected_non2xx)"
+  if ((statuses[i] < 400)); then expected_non2xx=0; else expected_non2xx="$requests"; fi
+  if ((non2xx != expected_non2xx)); then
+    hint=""
+    [[ "$name" == wxc-valid ]] && hint=" (7020, the transaction limit of a key? try a larger --wxc-keys)"
+    fail "case $name: $non2xx of $requests answers were not 2xx/3xx (expected $expected_non2xx)$hint"
+  fi
   socket_errors=$((result[$name.connect] + result[$name.read] + result[$name.write] + result[$name.timeout]))
   result["$name.socket_errors"]="$socket_errors"
   result["$name.rps"]="$(awk -v n="$requests" -v us="${result[$name.duration_us]}" 'BEGIN { printf "%.1f", n / (us / 1e6) }')"
@@ -238,7 +361,7 @@ all_ratio=yes
 all_p99=yes
 max_other=0
 echo
-echo "verdict serve webex vs a minimal hyper server: wrk -t $threads -c $connections, ${duration} s per case after ${warmup} s warm-up"
+echo "verdict serve (webex, ringcentral, webex-connect) vs a minimal hyper server: wrk -t $threads -c $connections, ${duration} s per case after ${warmup} s warm-up"
 echo "($cores cores, shared by wrk and the server under test; targets: requests/s >= 70 % of the baseline's, p99 < ${max_p99_ms} ms)"
 echo
 printf '%-28s %11s %8s %8s %7s %12s %12s\n' "case" "requests/s" "p50 ms" "p99 ms" "ratio" "rps >= 70 %" "p99 < 10 ms"
@@ -260,8 +383,8 @@ for i in "${!names[@]}"; do
   max_other="$(awk -v a="$max_other" -v b="${result[$name.other_cores]}" 'BEGIN { print (b > a ? b : a) }')"
   printf '%-28s %11s %8s %8s %7s %12s %12s\n' "${labels[$i]}" "$rps" "${result[$name.p50_ms]}" "$p99" \
     "$ratio" "$ratio_ok" "$p99_ok"
-  json_cases+="$(printf '%s{"case":"%s","status":%s,"requests":%s,"requests_per_s":%s,"p50_ms":%s,"p99_ms":%s,"max_ms":%s,"ratio_to_baseline":%s,"socket_errors":%s,"server_cpu_us_per_request":%s,"server_cores":%s,"wrk_cores":%s,"other_cores":%s}' \
-    "${json_cases:+,}" "$name" "${statuses[$i]}" "${result[$name.requests]}" "$rps" "${result[$name.p50_ms]}" "$p99" \
+  json_cases+="$(printf '%s{"case":"%s","server":"%s","status":%s,"requests":%s,"requests_per_s":%s,"p50_ms":%s,"p99_ms":%s,"max_ms":%s,"ratio_to_baseline":%s,"socket_errors":%s,"server_cpu_us_per_request":%s,"server_cores":%s,"wrk_cores":%s,"other_cores":%s}' \
+    "${json_cases:+,}" "$name" "${servers[$i]}" "${statuses[$i]}" "${result[$name.requests]}" "$rps" "${result[$name.p50_ms]}" "$p99" \
     "$(awk -v us="${result[$name.max_us]}" 'BEGIN { printf "%.3f", us / 1000 }')" "$ratio" "${result[$name.socket_errors]}" \
     "${result[$name.server_us_per_request]}" "${result[$name.server_cores]}" "${result[$name.wrk_cores]}" "${result[$name.other_cores]}")"
 done
@@ -276,10 +399,11 @@ done
 quiet="$(yes_no "$max_other < 0.2")"
 echo
 echo "GET of a room: $get_ratio of the baseline's requests/s (target >= $min_ratio): $(met "$get_ratio_met")"
-echo "404 and 429 too: $(met "$all_ratio"); p99 < ${max_p99_ms} ms in every case: $(met "$all_p99")"
+echo "every emulator case (webex 404 and 429, ringcentral, webex-connect) too: $(met "$all_ratio")"
+echo "p99 < ${max_p99_ms} ms in every case: $(met "$all_p99")"
 if [[ "$quiet" == no ]]; then
   echo "WARNING: other processes kept up to $max_other cores busy during a case; run again on a quiet machine"
 fi
-printf '{"bench":"emulator","wrk_threads":%s,"connections":%s,"duration_s":%s,"warmup_s":%s,"cores":%s,"quiet":%s,"cases":[%s],"targets":{"min_ratio":%s,"max_p99_ms":%s,"get_ratio":%s,"get_ratio_met":%s,"all_ratio_met":%s,"p99_met":%s}}\n' \
-  "$threads" "$connections" "$duration" "$warmup" "$cores" "$(tf "$quiet")" "$json_cases" "$min_ratio" "$max_p99_ms" \
+printf '{"bench":"emulator","wrk_threads":%s,"connections":%s,"duration_s":%s,"warmup_s":%s,"cores":%s,"quiet":%s,"wxc_keys":%s,"cases":[%s],"targets":{"min_ratio":%s,"max_p99_ms":%s,"get_ratio":%s,"get_ratio_met":%s,"all_ratio_met":%s,"p99_met":%s}}\n' \
+  "$threads" "$connections" "$duration" "$warmup" "$cores" "$(tf "$quiet")" "$wxc_keys" "$json_cases" "$min_ratio" "$max_p99_ms" \
   "$get_ratio" "$(tf "$get_ratio_met")" "$(tf "$all_ratio")" "$(tf "$all_p99")"
