@@ -11,7 +11,7 @@ use verdict::Catalog;
 use verdict_client::{Credentials, Error, Verdict};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), verdict_client::auth::BoxError> {
     let contract = Catalog::builtin().get("webex").expect("built in").clone();
     let base = std::env::args()
         .nth(1)
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A real integration would call its OAuth token endpoint here.
     let creds = Credentials::bearer(&token, || async {
         Err("no refresh token configured".into())
-    });
+    })?;
     let client = verdict_client::client(Verdict::builder(contract).credentials(creds).build())?;
     match client.get(format!("{base}/rooms")).send().await {
         Ok(r) => println!("{}", r.text().await?),

@@ -25,7 +25,9 @@ type RefreshFn =
 /// let creds = Credentials::bearer("initial-token", || async {
 ///     // Ask the token endpoint for a new access token here.
 ///     Ok::<_, verdict_client::auth::BoxError>("fresh-token".to_string())
-/// });
+/// })
+/// .unwrap();
+/// assert!(Credentials::bearer("bad\ntoken", || async { Ok(String::new()) }).is_err());
 /// ```
 #[derive(Clone)]
 pub struct Credentials {
@@ -63,23 +65,21 @@ impl Credentials {
     }
 
     /// A bearer token in `Authorization`, renewed by `refresh` (which returns the new token).
-    ///
-    /// # Panics
-    /// When a token holds characters not allowed in a header.
-    pub fn bearer<F, Fut>(token: &str, refresh: F) -> Self
+    /// A token with characters not allowed in a header is an error.
+    pub fn bearer<F, Fut>(token: &str, refresh: F) -> Result<Self, BoxError>
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<String, BoxError>> + Send + 'static,
     {
         let refresh = Arc::new(refresh);
-        Credentials::new(
+        Ok(Credentials::new(
             http::header::AUTHORIZATION,
-            bearer_value(token).expect("a token valid in a header"),
+            bearer_value(token)?,
             move || {
                 let refresh = refresh.clone();
                 async move { bearer_value(&refresh().await?) }
             },
-        )
+        ))
     }
 
     /// The header it sets.

@@ -430,7 +430,7 @@ async fn credentials_never_follow_a_redirect_to_another_origin() {
     let target = other.url("/landing");
     let first = Server::start(move |_, _| Reply::status(302).header("Location", &target)).await;
     let timer = FakeTimer::new();
-    let creds = Credentials::bearer("secret", || async { Ok("secret2".to_string()) });
+    let creds = Credentials::bearer("secret", || async { Ok("secret2".to_string()) }).unwrap();
     let c = client(builder("whispir", &timer).credentials(creds));
     c.get(first.url("/start"))
         .header("x-api-key", "key-123")
@@ -470,7 +470,8 @@ async fn unauthorized_refreshes_once_for_all_concurrent_requests() {
             tokio::time::sleep(Duration::from_millis(50)).await;
             Ok("fresh".to_string())
         }
-    });
+    })
+    .unwrap();
     let c = client(builder("webex", &timer).credentials(creds));
     let requests = (0..8).map(|i| c.get(server.url(&format!("/v1/rooms/{i}"))).send());
     for r in futures_join(requests).await {
@@ -497,7 +498,7 @@ where
 async fn a_second_unauthorized_is_an_error() {
     let server = Server::start(|_, _| Reply::status(401).json(serde_json::json!({"message": "The request requires a valid access token to be set.", "trackingId": "ROUTER_1"}))).await;
     let timer = FakeTimer::new();
-    let creds = Credentials::bearer("a", || async { Ok("b".to_string()) });
+    let creds = Credentials::bearer("a", || async { Ok("b".to_string()) }).unwrap();
     let e = verdict_error(
         client(builder("webex", &timer).credentials(creds))
             .get(server.url("/v1/rooms"))
