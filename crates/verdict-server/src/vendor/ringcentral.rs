@@ -20,7 +20,7 @@ pub struct RingCentral;
 const OWNER_ID: &str = "1000001";
 const TOKENS: &str = "oauth-tokens";
 /// The most issued tokens kept; issuing more forgets the oldest.
-const MAX_TOKENS: usize = 100_000;
+const MAX_TOKENS: usize = 10_000;
 /// Recordings are this many bytes of a fixed pattern.
 const RECORDING_LEN: usize = 4096;
 
