@@ -232,14 +232,18 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                     .query_value("since")
                     .and_then(|v| v.parse::<u64>().ok())
                     .unwrap_or(0);
-                let state = em.lock();
+                let journal = em.journal.lock().unwrap_or_else(|p| p.into_inner());
                 let entries: Vec<&crate::state::JournalEntry> =
-                    state.journal.iter().filter(|e| e.seq > since).collect();
+                    journal.entries.iter().filter(|e| e.seq > since).collect();
                 let start = entries.len().saturating_sub(limit);
                 Reply::json(200, &json!({ "entries": &entries[start..] }))
             }
             ("DELETE", "/_verdict/journal") => {
-                em.lock().journal.clear();
+                em.journal
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entries
+                    .clear();
                 Reply::empty(204)
             }
             _ => {
@@ -253,5 +257,9 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
             }
         })
     })();
+    if method != "GET" {
+        let state = em.lock();
+        em.settle_quiet(&state);
+    }
     result.unwrap_or_else(|r| r)
 }

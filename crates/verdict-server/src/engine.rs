@@ -222,7 +222,15 @@ impl Emulator {
             }
             None => None,
         };
-        let queued = self.lock().take_fault(req.method.as_str(), &req.path);
+        let quiet = self.quiet.load(std::sync::atomic::Ordering::Acquire);
+        let queued = if quiet {
+            None
+        } else {
+            let mut state = self.lock();
+            let fault = state.take_fault(req.method.as_str(), &req.path);
+            self.settle_quiet(&state);
+            fault
+        };
         if let Some(f) = header_fault.or(queued) {
             if !f.delay().is_zero() {
                 tokio::time::sleep(f.delay()).await;
@@ -239,7 +247,7 @@ impl Emulator {
                 return r;
             }
         }
-        if let Some(secs) = self.lock().maintenance {
+        if let Some(secs) = if quiet { None } else { self.lock().maintenance } {
             return self.error(ctx, 503, Some("The service is down for maintenance; try again after the time in Retry-After."), &[])
                 .header(self.retry_after_name(), secs.to_string());
         }
@@ -348,13 +356,17 @@ impl Emulator {
 
     fn route(&self, ctx: &Ctx<'_>, who: &Principal) -> Reply {
         let req = ctx.req;
-        if let Some(m) = self
-            .lock()
-            .moves
-            .iter()
-            .find(|m| m.from == req.path)
-            .cloned()
-        {
+        let quiet = self.quiet.load(std::sync::atomic::Ordering::Acquire);
+        let moved = if quiet {
+            None
+        } else {
+            self.lock()
+                .moves
+                .iter()
+                .find(|m| m.from == req.path)
+                .cloned()
+        };
+        if let Some(m) = moved {
             let to = if m.to.starts_with("http://") || m.to.starts_with("https://") {
                 m.to
             } else {
@@ -424,7 +436,12 @@ impl Emulator {
                 )
                 .header("Allow", allow.join(", "));
         }
-        if let Some(lock) = self.lock().locks.get(&req.path).cloned() {
+        let locked = if quiet {
+            None
+        } else {
+            self.lock().locks.get(&req.path).cloned()
+        };
+        if let Some(lock) = locked {
             if lock.until > Instant::now() {
                 return self
                     .error(ctx, 423, Some("The resource is locked for now."), &[])

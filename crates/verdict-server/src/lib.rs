@@ -129,6 +129,10 @@ pub struct Emulator {
     rng: util::Rng,
     vendor: Box<dyn vendor::Vendor>,
     certificate: std::sync::OnceLock<String>,
+    journal: Mutex<state::Journal>,
+    /// No fault, move, lock or maintenance is set (kept in step by the admin API), so the
+    /// request path can skip those lookups.
+    quiet: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -187,6 +191,8 @@ impl Emulator {
             config,
             state: Mutex::new(state),
             certificate: std::sync::OnceLock::new(),
+            journal: Mutex::default(),
+            quiet: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -213,6 +219,12 @@ impl Emulator {
     /// The base path of the API.
     pub fn base_path(&self) -> &str {
         &self.spec.base_path
+    }
+
+    /// Records whether the state is quiet (see the `quiet` field).
+    fn settle_quiet(&self, state: &state::State) {
+        self.quiet
+            .store(state.quiet(), std::sync::atomic::Ordering::Release);
     }
 
     fn lock(&self) -> MutexGuard<'_, state::State> {
@@ -268,16 +280,19 @@ impl Emulator {
             } else {
                 format!("{}?{}", req.path, req.query)
             };
-            self.lock().record(state::JournalEntry {
-                seq: 0,
-                at: std::time::SystemTime::now(),
-                method: req.method.clone(),
-                path,
-                headers: req.headers.clone(),
-                body: req.body.slice(..req.body.len().min(65_536)),
-                status: reply.status.as_u16(),
-                duration: started.elapsed(),
-            });
+            self.journal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(state::JournalEntry {
+                    seq: 0,
+                    at: std::time::SystemTime::now(),
+                    method: req.method.clone(),
+                    path,
+                    headers: req.headers.clone(),
+                    body: req.body.slice(..req.body.len().min(65_536)),
+                    status: reply.status.as_u16(),
+                    duration: started.elapsed(),
+                });
         }
         tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");
         reply.into_response()

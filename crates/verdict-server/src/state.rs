@@ -158,12 +158,29 @@ pub struct State {
     pub maintenance: Option<u64>,
     /// Quotas set through the admin API, replacing the configured ones.
     pub quotas: Option<Vec<verdict::emulate::Quota>>,
-    pub journal: VecDeque<JournalEntry>,
-    pub journal_seq: u64,
 }
 
 /// The journal keeps at most this many requests.
 pub const JOURNAL_LIMIT: usize = 10_000;
+
+/// Every request seen (the most recent [`JOURNAL_LIMIT`]), behind its own lock so that
+/// recording does not hold up the state.
+#[derive(Debug, Default)]
+pub struct Journal {
+    pub entries: VecDeque<JournalEntry>,
+    pub seq: u64,
+}
+
+impl Journal {
+    pub fn record(&mut self, mut entry: JournalEntry) {
+        self.seq += 1;
+        entry.seq = self.seq;
+        if self.entries.len() >= JOURNAL_LIMIT {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+}
 
 impl State {
     pub fn token(&self, value: &str) -> Option<&Token> {
@@ -243,13 +260,12 @@ impl State {
         Some(fault)
     }
 
-    pub fn record(&mut self, mut entry: JournalEntry) {
-        self.journal_seq += 1;
-        entry.seq = self.journal_seq;
-        if self.journal.len() >= JOURNAL_LIMIT {
-            self.journal.pop_front();
-        }
-        self.journal.push_back(entry);
+    /// Whether no fault, move, lock or maintenance is set, so requests can skip looking.
+    pub fn quiet(&self) -> bool {
+        self.faults.is_empty()
+            && self.moves.is_empty()
+            && self.locks.is_empty()
+            && self.maintenance.is_none()
     }
 
     /// Forgets every resource, fault, lock, move and counter; keeps tokens and the journal.
