@@ -6,7 +6,7 @@ mod support;
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use support::{Running, start, start_with};
+use support::{Running, start, start_with, walk};
 
 const WHISPIR_MESSAGE: &str = "application/vnd.whispir.message-v1+json";
 const WHISPIR_CONTACT: &str = "application/vnd.whispir.contact-v1+json";
@@ -511,61 +511,18 @@ async fn token_condition(s: &Running, code: u16) -> Option<Response> {
     })
 }
 
-async fn injected(s: &Running, path: &str, code: u16, headers: &[(&str, &str)]) -> Response {
-    let mut r = s
-        .http
-        .get(s.url(path))
-        .header("X-Verdict-Fault", format!("status={code}"));
-    for (k, v) in headers {
-        r = r.header(*k, *v);
-    }
-    r.send().await.unwrap()
-}
-
-fn report(contract: &str, rows: &[(u16, &str)]) {
-    let real = rows.iter().filter(|r| r.1 == "condition").count();
-    println!(
-        "{contract}: {} statuses, {real} by a real condition, {} by injection",
-        rows.len(),
-        rows.len() - real
-    );
-    for (code, how) in rows {
-        println!("  {code}  {how}");
-    }
-}
-
 #[tokio::test]
 async fn every_documented_webex_status() {
     let s = start("webex").await;
-    let mut rows = Vec::new();
-    for status in verdict::Catalog::builtin()
-        .get("webex")
-        .unwrap()
-        .documented_statuses()
-    {
-        let (r, how) = match webex_condition(&s, status.code).await {
-            Some(r) => (r, "condition"),
-            None => (
-                injected(
-                    &s,
-                    "/v1/rooms",
-                    status.code,
-                    &[("authorization", "Bearer t0")],
-                )
-                .await,
-                "injection",
-            ),
-        };
-        assert_eq!(
-            r.status().as_u16(),
-            status.code,
-            "webex {} by {how}",
-            status.code
-        );
-        rows.push((status.code, how));
-    }
-    report("webex", &rows);
-    assert!(rows.iter().filter(|r| r.1 == "condition").count() >= 15);
+    let real = walk(
+        &s,
+        "webex",
+        "/v1/rooms",
+        &[("authorization", "Bearer t0")],
+        async |code| webex_condition(&s, code).await,
+    )
+    .await;
+    assert!(real >= 15, "{real}");
 }
 
 #[tokio::test]
@@ -585,73 +542,31 @@ async fn every_documented_whispir_status() {
     };
     let s = start_with("whispir", config(), true, Default::default()).await;
     let plain = start_with("whispir", config(), false, Default::default()).await;
-    let mut rows = Vec::new();
-    for status in verdict::Catalog::builtin()
-        .get("whispir")
-        .unwrap()
-        .documented_statuses()
-    {
-        let (r, how) = match whispir_condition(&s, &plain, status.code).await {
-            Some(r) => (r, "condition"),
-            None => (
-                injected(
-                    &s,
-                    "/contacts",
-                    status.code,
-                    &[("authorization", "Bearer t0"), ("x-api-key", "t0")],
-                )
-                .await,
-                "injection",
-            ),
-        };
-        assert_eq!(
-            r.status().as_u16(),
-            status.code,
-            "whispir {} by {how}",
-            status.code
-        );
-        rows.push((status.code, how));
-    }
-    report("whispir", &rows);
-    assert!(rows.iter().filter(|r| r.1 == "condition").count() >= 15);
+    let headers = [("authorization", "Bearer t0"), ("x-api-key", "t0")];
+    let real = walk(&s, "whispir", "/contacts", &headers, async |code| {
+        whispir_condition(&s, &plain, code).await
+    })
+    .await;
+    assert!(real >= 15, "{real}");
 }
 
 #[tokio::test]
 async fn every_documented_token_api_status() {
     let s = start("token-api").await;
-    let mut rows = Vec::new();
-    for status in verdict::Catalog::builtin()
+    let real = walk(
+        &s,
+        "token-api",
+        "/v1/items",
+        &[("authorization", "Bearer t0")],
+        async |code| token_condition(&s, code).await,
+    )
+    .await;
+    let documented = verdict::Catalog::builtin()
         .get("token-api")
         .unwrap()
         .documented_statuses()
-    {
-        let (r, how) = match token_condition(&s, status.code).await {
-            Some(r) => (r, "condition"),
-            None => (
-                injected(
-                    &s,
-                    "/v1/items",
-                    status.code,
-                    &[("authorization", "Bearer t0")],
-                )
-                .await,
-                "injection",
-            ),
-        };
-        assert_eq!(
-            r.status().as_u16(),
-            status.code,
-            "token-api {} by {how}",
-            status.code
-        );
-        rows.push((status.code, how));
-    }
-    report("token-api", &rows);
-    assert_eq!(
-        rows.iter().filter(|r| r.1 == "condition").count(),
-        rows.len(),
-        "all by real conditions"
-    );
+        .count();
+    assert_eq!(real, documented, "all by real conditions");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use support::{Running, start};
+use support::{Running, start, walk};
 use verdict::multipart::{Batch, Limits, parse};
 
 const BASIC: &str = "Basic dmVyZGljdC1jbGllbnQtaWQ6dmVyZGljdC1jbGllbnQtc2VjcmV0"; // verdict-client-id:verdict-client-secret
@@ -484,39 +484,13 @@ async fn condition(s: &Running, code: u16) -> Option<Response> {
 #[tokio::test]
 async fn every_documented_ringcentral_status() {
     let s = start("ringcentral").await;
-    let mut real = 0;
-    let mut rows = Vec::new();
-    for status in verdict::Catalog::builtin()
-        .get("ringcentral")
-        .unwrap()
-        .documented_statuses()
-    {
-        let (r, how) = match condition(&s, status.code).await {
-            Some(r) => (r, "condition"),
-            None => (
-                s.http
-                    .get(s.url("/restapi/v1.0/account/~"))
-                    .bearer_auth("t0")
-                    .header("X-Verdict-Fault", format!("status={}", status.code))
-                    .send()
-                    .await
-                    .unwrap(),
-                "injection",
-            ),
-        };
-        assert_eq!(
-            r.status().as_u16(),
-            status.code,
-            "ringcentral {} by {how}",
-            status.code
-        );
-        real += usize::from(how == "condition");
-        rows.push(format!("  {} {how}", status.code));
-    }
-    println!(
-        "ringcentral: {} statuses, {real} by a real condition\n{}",
-        rows.len(),
-        rows.join("\n")
-    );
+    let real = walk(
+        &s,
+        "ringcentral",
+        "/restapi/v1.0/account/~",
+        &[("authorization", "Bearer t0")],
+        async |code| condition(&s, code).await,
+    )
+    .await;
     assert!(real >= 20, "{real}");
 }

@@ -113,3 +113,61 @@ impl Running {
         v["entries"].as_array().unwrap().clone()
     }
 }
+
+/// How a walk produced a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// A real condition of the API.
+    Condition,
+    /// The X-Verdict-Fault header.
+    Injection,
+}
+
+/// Produces every documented status of `contract`: through `condition` where it has a
+/// recipe, else by injecting the status on a GET of `path` with `headers`. Asserts each
+/// answer's status, prints the table, and returns how many came from real conditions.
+pub async fn walk(
+    s: &Running,
+    contract: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    condition: impl AsyncFn(u16) -> Option<reqwest::Response>,
+) -> usize {
+    let mut rows = Vec::new();
+    for status in verdict::Catalog::builtin()
+        .get(contract)
+        .unwrap()
+        .documented_statuses()
+    {
+        let (r, how) = match condition(status.code).await {
+            Some(r) => (r, How::Condition),
+            None => {
+                let mut r = s
+                    .http
+                    .get(s.url(path))
+                    .header("X-Verdict-Fault", format!("status={}", status.code));
+                for (k, v) in headers {
+                    r = r.header(*k, *v);
+                }
+                (r.send().await.unwrap(), How::Injection)
+            }
+        };
+        assert_eq!(
+            r.status().as_u16(),
+            status.code,
+            "{contract} {} by {how:?}",
+            status.code
+        );
+        rows.push((status.code, how));
+    }
+    let real = rows.iter().filter(|r| r.1 == How::Condition).count();
+    println!(
+        "{contract}: {} statuses, {real} by a real condition, {} by injection",
+        rows.len(),
+        rows.len() - real
+    );
+    for (code, how) in &rows {
+        println!("  {code}  {how:?}");
+    }
+    real
+}
