@@ -82,10 +82,14 @@ impl MemoryStore {
     fn budget<R>(&self, key: &str, f: impl FnOnce(&mut RetryBudget) -> R) -> R {
         let mut map = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
         let cfg = self.budget;
-        let b = map
-            .entry(key.to_owned())
-            .or_insert_with(|| RetryBudget::new(cfg.ratio, cfg.per_second, cfg.cap));
-        f(b)
+        // Every request deposits: look the key up before allocating a copy of it.
+        if !map.contains_key(key) {
+            map.insert(
+                key.to_owned(),
+                RetryBudget::new(cfg.ratio, cfg.per_second, cfg.cap),
+            );
+        }
+        f(map.get_mut(key).expect("inserted above"))
     }
 }
 
