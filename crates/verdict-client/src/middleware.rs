@@ -55,6 +55,33 @@ pub struct Verdict {
     cache: Option<Arc<Cache>>,
     api: Option<String>,
     poll: bool,
+    keys: KeyCache,
+}
+
+/// Which store key a [`KeyCache`] slot holds.
+#[derive(Clone, Copy)]
+enum Slot {
+    Credential,
+    Budget,
+}
+
+/// The last store keys made, by the fingerprint they were made from: most requests of a
+/// client go to one origin with one credential, so the keys are formatted once.
+#[derive(Default)]
+struct KeyCache(std::sync::Mutex<[Option<(u64, Arc<str>)>; 2]>);
+
+impl KeyCache {
+    fn get(&self, slot: Slot, fingerprint: u64, make: impl FnOnce() -> String) -> Arc<str> {
+        let mut slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &slots[slot as usize] {
+            Some((seen, key)) if *seen == fingerprint => key.clone(),
+            _ => {
+                let key: Arc<str> = make().into();
+                slots[slot as usize] = Some((fingerprint, key.clone()));
+                key
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Verdict {
@@ -85,6 +112,7 @@ impl Verdict {
                 cache: Some(Arc::new(Cache::new(1024, 1 << 20))),
                 api: None,
                 poll: false,
+                keys: KeyCache::default(),
             },
         }
     }
@@ -348,14 +376,12 @@ struct Run<'a> {
     stripped: bool,
     idempotency_key: bool,
     original: Url,
-    /// The last credential key and the fingerprint it was made from.
-    key_cache: Option<(u64, String)>,
 }
 
 impl Run<'_> {
     /// The store key of the request's origin and credential (reused while they stay the
     /// same, as they do across retries).
-    fn credential_key(&mut self, req: &Request, creds: Option<&http::HeaderValue>) -> String {
+    fn credential_key(&self, req: &Request, creds: Option<&http::HeaderValue>) -> Arc<str> {
         let mut h = origin_fingerprint(req.url());
         let secret = creds.or_else(|| {
             self.v
@@ -368,22 +394,16 @@ impl Run<'_> {
         if let Some(s) = secret {
             h ^= fingerprint(s.as_bytes()).rotate_left(1);
         }
-        match &self.key_cache {
-            Some((seen, key)) if *seen == h => key.clone(),
-            _ => {
-                let key = format!("verdict:{}:cred:{h:016x}", self.v.contract.id);
-                self.key_cache = Some((h, key.clone()));
-                key
-            }
-        }
+        self.v.keys.get(Slot::Credential, h, || {
+            format!("verdict:{}:cred:{h:016x}", self.v.contract.id)
+        })
     }
 
-    fn budget_key(&self, url: &Url) -> String {
-        format!(
-            "verdict:{}:budget:{:016x}",
-            self.v.contract.id,
-            origin_fingerprint(url)
-        )
+    fn budget_key(&self, url: &Url) -> Arc<str> {
+        let h = origin_fingerprint(url);
+        self.v.keys.get(Slot::Budget, h, || {
+            format!("verdict:{}:budget:{h:016x}", self.v.contract.id)
+        })
     }
 
     fn fail(&self, kind: ErrorKind, method: Method, url: Url) -> Error {
@@ -964,7 +984,6 @@ impl Middleware for Verdict {
             stripped: false,
             idempotency_key,
             original: req.url().clone(),
-            key_cache: None,
         };
         run.execute(req, ext, next)
             .await
