@@ -68,7 +68,10 @@ enum Slot {
 /// The last store keys made, by the fingerprint they were made from: most requests of a
 /// client go to one origin with one credential, so the keys are formatted once.
 #[derive(Default)]
-struct KeyCache(std::sync::Mutex<[Option<(u64, Arc<str>)>; 2]>);
+struct KeyCache(std::sync::Mutex<[Keyed; 2]>);
+
+/// A key and the fingerprint it was made from.
+type Keyed = Option<(u64, Arc<str>)>;
 
 impl KeyCache {
     fn get(&self, slot: Slot, fingerprint: u64, make: impl FnOnce() -> String) -> Arc<str> {
