@@ -782,3 +782,63 @@ async fn pages_follow_the_link_header_and_bad_links_are_errors() {
     let e = verdict_client::next_page(&broken).unwrap_err();
     assert!(e.to_string().contains("malformed Link header"), "{e}");
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_ends_in_a_timeout_not_a_hang() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accept connections and keep them open without a word.
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let timer = FakeTimer::new();
+    let http = verdict_client::http_client()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let c = reqwest_middleware::ClientBuilder::new(http)
+        .with(builder("webex", &timer).build())
+        .build();
+    let started = std::time::Instant::now();
+    let e = verdict_error(
+        c.get(format!("http://{addr}/v1/rooms"))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(e.kind, ErrorKind::Network(_)), "{e}");
+    assert_eq!(
+        e.attempts.len(),
+        4,
+        "a GET that timed out is retried within the policy"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    holder.abort();
+}
+
+#[tokio::test]
+async fn a_batch_whose_status_list_does_not_match_its_parts_is_an_error() {
+    let body = "--b\r\nContent-Type: application/json\r\n\r\n{\"response\":[{\"status\":200},{\"status\":200},{\"status\":404}]}\r\n--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--\r\n";
+    let server = Server::start(move |_, _| {
+        Reply::status(207)
+            .header("Content-Type", "multipart/mixed; boundary=b")
+            .body(body)
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let r = client(builder("ringcentral", &timer))
+        .get(server.url("/x"))
+        .send()
+        .await
+        .unwrap();
+    let e = verdict_client::batch(r, &Default::default())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("3 entries") && e.to_string().contains("1 part"),
+        "{e}"
+    );
+}

@@ -178,3 +178,34 @@ async fn an_idle_keep_alive_connection_is_closed() {
     let closed = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "an idle keep-alive connection stays open");
 }
+
+#[tokio::test]
+async fn too_many_headers_are_refused_and_others_are_served() {
+    let s = start_with(
+        "webex",
+        Config {
+            token: "t0".into(),
+            ..Default::default()
+        },
+        false,
+        Default::default(),
+    )
+    .await;
+    let mut req = s.http.get(s.url("/v1/rooms")).bearer_auth("t0");
+    for i in 0..300 {
+        req = req.header(format!("x-flood-{i}"), "x");
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    assert_eq!(
+        s.http
+            .get(s.url("/v1/rooms"))
+            .bearer_auth("t0")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "still serving"
+    );
+}
