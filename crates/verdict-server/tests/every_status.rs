@@ -156,46 +156,15 @@ async fn webex_condition(s: &Running, code: u16) -> Option<Response> {
             .await
             .unwrap(),
         429 => {
-            s.admin(
-                Method::PUT,
-                "/_verdict/quotas",
-                json!([{"requests": 1, "window_s": 60}]),
-            )
-            .await;
-            s.http
-                .get(s.url("/v1/rooms"))
-                .bearer_auth("t0")
-                .send()
-                .await
-                .unwrap();
             let r = s
-                .http
-                .get(s.url("/v1/rooms"))
-                .bearer_auth("t0")
-                .send()
-                .await
-                .unwrap();
+                .over_quota(async || s.get_as("/v1/rooms", "t0").await)
+                .await;
             assert!(r.headers().contains_key("retry-after"));
-            s.admin(Method::POST, "/_verdict/reset", json!({})).await;
             r
         }
         503 => {
-            s.admin(
-                Method::PUT,
-                "/_verdict/maintenance",
-                json!({"on": true, "retry_after": 3}),
-            )
-            .await;
-            let r = s
-                .http
-                .get(s.url("/v1/rooms"))
-                .bearer_auth("t0")
-                .send()
+            s.in_maintenance(3, async || s.get_as("/v1/rooms", "t0").await)
                 .await
-                .unwrap();
-            s.admin(Method::PUT, "/_verdict/maintenance", json!({"on": false}))
-                .await;
-            r
         }
         504 => s
             .http
@@ -327,16 +296,8 @@ async fn whispir_condition(s: &Running, plain: &Running, code: u16) -> Option<Re
                 .unwrap()
         }
         429 => {
-            s.admin(
-                Method::PUT,
-                "/_verdict/quotas",
-                json!([{"requests": 1, "window_s": 60}]),
-            )
-            .await;
-            auth(s.http.get(s.url("/contacts"))).send().await.unwrap();
-            let r = auth(s.http.get(s.url("/contacts"))).send().await.unwrap();
-            s.admin(Method::POST, "/_verdict/reset", json!({})).await;
-            r
+            s.over_quota(async || auth(s.http.get(s.url("/contacts"))).send().await.unwrap())
+                .await
         }
         501 => auth(s.http.patch(s.url("/contacts/0000")))
             .send()
@@ -467,45 +428,12 @@ async fn token_condition(s: &Running, code: u16) -> Option<Response> {
             r
         }
         429 => {
-            s.admin(
-                Method::PUT,
-                "/_verdict/quotas",
-                json!([{"requests": 1, "window_s": 60}]),
-            )
-            .await;
-            s.http
-                .get(s.url("/v1/items"))
-                .bearer_auth("t0")
-                .send()
+            s.over_quota(async || s.get_as("/v1/items", "t0").await)
                 .await
-                .unwrap();
-            let r = s
-                .http
-                .get(s.url("/v1/items"))
-                .bearer_auth("t0")
-                .send()
-                .await
-                .unwrap();
-            s.admin(Method::POST, "/_verdict/reset", json!({})).await;
-            r
         }
         503 => {
-            s.admin(
-                Method::PUT,
-                "/_verdict/maintenance",
-                json!({"on": true, "retry_after": 60}),
-            )
-            .await;
-            let r = s
-                .http
-                .get(s.url("/v1/items"))
-                .bearer_auth("t0")
-                .send()
+            s.in_maintenance(60, async || s.get_as("/v1/items", "t0").await)
                 .await
-                .unwrap();
-            s.admin(Method::PUT, "/_verdict/maintenance", json!({"on": false}))
-                .await;
-            r
         }
         _ => return None,
     })

@@ -428,25 +428,9 @@ async fn condition(s: &Running, code: u16) -> Option<Response> {
             .await
             .unwrap(),
         429 => {
-            s.admin(
-                Method::PUT,
-                "/_verdict/quotas",
-                json!([{"requests": 1, "window_s": 60}]),
-            )
-            .await;
-            s.http
-                .get(s.url("/restapi/v1.0/account/~"))
-                .bearer_auth("t0")
-                .send()
-                .await
-                .unwrap();
             let r = s
-                .http
-                .get(s.url("/restapi/v1.0/account/~"))
-                .bearer_auth("t0")
-                .send()
-                .await
-                .unwrap();
+                .over_quota(async || s.get_as("/restapi/v1.0/account/~", "t0").await)
+                .await;
             for h in [
                 "retry-after",
                 "x-rate-limit-group",
@@ -456,26 +440,11 @@ async fn condition(s: &Running, code: u16) -> Option<Response> {
             ] {
                 assert!(r.headers().contains_key(h), "{h}");
             }
-            s.admin(Method::POST, "/_verdict/reset", json!({})).await;
             r
         }
         503 => {
-            s.admin(
-                Method::PUT,
-                "/_verdict/maintenance",
-                json!({"on": true, "retry_after": 1}),
-            )
-            .await;
-            let r = s
-                .http
-                .get(s.url("/restapi/v1.0/account/~"))
-                .bearer_auth("t0")
-                .send()
+            s.in_maintenance(1, async || s.get_as("/restapi/v1.0/account/~", "t0").await)
                 .await
-                .unwrap();
-            s.admin(Method::PUT, "/_verdict/maintenance", json!({"on": false}))
-                .await;
-            r
         }
         _ => return None,
     })

@@ -100,6 +100,58 @@ impl Running {
             .unwrap()
     }
 
+    /// A GET of `path` with a bearer token.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The answer to `send` once the quota (one request a minute) is used up by a first
+    /// `send`; the emulator is reset afterwards.
+    pub async fn over_quota(&self, send: impl AsyncFn() -> reqwest::Response) -> reqwest::Response {
+        self.admin(
+            reqwest::Method::PUT,
+            "/_verdict/quotas",
+            serde_json::json!([{"requests": 1, "window_s": 60}]),
+        )
+        .await;
+        send().await;
+        let r = send().await;
+        self.admin(
+            reqwest::Method::POST,
+            "/_verdict/reset",
+            serde_json::json!({}),
+        )
+        .await;
+        r
+    }
+
+    /// The answer to `send` in maintenance mode with `retry_after`; maintenance ends after.
+    pub async fn in_maintenance(
+        &self,
+        retry_after: u64,
+        send: impl AsyncFn() -> reqwest::Response,
+    ) -> reqwest::Response {
+        self.admin(
+            reqwest::Method::PUT,
+            "/_verdict/maintenance",
+            serde_json::json!({"on": true, "retry_after": retry_after}),
+        )
+        .await;
+        let r = send().await;
+        self.admin(
+            reqwest::Method::PUT,
+            "/_verdict/maintenance",
+            serde_json::json!({"on": false}),
+        )
+        .await;
+        r
+    }
+
     pub async fn journal(&self) -> Vec<Value> {
         let v: Value = self
             .http
