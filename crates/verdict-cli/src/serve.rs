@@ -24,9 +24,13 @@ pub(crate) struct ServeArgs {
     /// The credential to accept (default: a new random one, printed at start).
     #[arg(long)]
     pub token: Option<String>,
-    /// Where state lives: memory.
+    /// Where state lives: `memory` (this process only) or `redis://HOST:PORT/DB`, shared
+    /// by every emulator of the same group.
     #[arg(long, default_value = "memory")]
     pub state: String,
+    /// The group whose state this emulator shares in Redis (default: the contract's id).
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
     /// Seed of every random choice, for repeatable runs.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -138,9 +142,15 @@ fn random_token() -> String {
 }
 
 pub(crate) fn serve(args: ServeArgs) -> Outcome {
-    if args.state != "memory" {
-        return Err(anyhow!("--state {}: only the in-memory state is available in this version (use --state memory)", args.state).into());
-    }
+    let redis_url = match args.state.as_str() {
+        "memory" => None,
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
+        other => {
+            return Err(
+                anyhow!("--state {other}: expected memory or a redis://HOST:PORT/DB URL").into(),
+            );
+        }
+    };
     let (catalog, id) = crate::catalog_cmds::open(&args.contract)?;
     let contract = catalog.contract(&id)?.clone();
     let quotas = if args.quota.is_empty() {
@@ -171,12 +181,24 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
             ..verdict_server::OAuthConfig::default()
         },
     };
-    let emulator = Arc::new(Emulator::new(contract, config.clone()).map_err(|e| anyhow!("{e}"))?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let emulator = match &redis_url {
+            None => Emulator::new(contract, config.clone()).map_err(|e| anyhow!("{e}"))?,
+            Some(url) => {
+                let group = args.group.clone().unwrap_or_else(|| contract.id.clone());
+                let store = verdict_server::RedisState::connect(url, &group).await.map_err(|e| anyhow!("--state: {e}"))?;
+                Emulator::shared(contract, config.clone(), store).await.map_err(|e| anyhow!("--state: {e}"))?
+            }
+        };
+        let emulator = Arc::new(emulator);
+        let state_shown = match emulator.state_store() {
+            Some(store) => format!("{} (group {})", store.url(), store.group()),
+            None => "memory".to_owned(),
+        };
         let bind = |port: u16| {
             let host = args.host.clone();
             async move { tokio::net::TcpListener::bind((host.as_str(), port)).await.with_context(|| format!("cannot listen on {host}:{port}")) }
@@ -214,6 +236,7 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
                 "credentials": credentials,
                 "admin": format!("{origin}/_verdict"),
                 "admin_token_required": config.admin_token.is_some(),
+                "state": state_shown,
                 "openapi": format!("{origin}/_verdict/openapi.json"),
                 "oauth": {
                     "client_id": config.oauth.client_id,
@@ -236,6 +259,7 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
             let admin_note = if config.admin_token.is_some() { " (send X-Verdict-Admin-Token)" } else { "" };
             writeln!(out, "  admin API    {origin}/_verdict{admin_note}").ok();
             writeln!(out, "  OpenAPI      {origin}/_verdict/openapi.json").ok();
+            writeln!(out, "  state        {state_shown}").ok();
             writeln!(out, "  faults       send X-Verdict-Fault: status=429; retry-after=3 on any request").ok();
             writeln!(out, "  stop with Ctrl-C").ok();
         }

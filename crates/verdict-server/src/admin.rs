@@ -72,22 +72,67 @@ const ENDPOINTS: &[&str] = &[
     "GET|DELETE /_verdict/journal",
 ];
 
+/// The 401 for a request without the admin token, when one is set.
+fn refused(em: &Emulator, ctx: &Ctx<'_>) -> Option<Reply> {
+    let admin = em.config.admin_token.as_ref()?;
+    let req = ctx.req;
+    let given = req
+        .header("x-verdict-admin-token")
+        .or_else(|| {
+            req.header("authorization")
+                .and_then(|a| a.strip_prefix("Bearer "))
+        })
+        .map(str::trim);
+    (given != Some(admin.as_str())).then(|| {
+        problem(
+            401,
+            "the admin API needs the admin token (X-Verdict-Admin-Token or Authorization: Bearer)",
+        )
+    })
+}
+
+fn journal_window(ctx: &Ctx<'_>) -> (u64, usize) {
+    let req = ctx.req;
+    let limit = req
+        .query_value("limit")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1000);
+    let since = req
+        .query_value("since")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    (since, limit)
+}
+
+/// The journal endpoints when the journal lives in Redis; `None` for any other request.
+pub async fn journal_shared(
+    em: &Emulator,
+    store: &crate::RedisState,
+    ctx: &Ctx<'_>,
+) -> Option<Result<Reply, crate::StateError>> {
+    if ctx.req.path.trim_end_matches('/') != "/_verdict/journal" {
+        return None;
+    }
+    if let Some(r) = refused(em, ctx) {
+        return Some(Ok(r));
+    }
+    Some(match ctx.req.method.as_str() {
+        "GET" => {
+            let (since, limit) = journal_window(ctx);
+            store
+                .journal(since, limit)
+                .await
+                .map(|entries| Reply::json(200, &json!({ "entries": entries })))
+        }
+        "DELETE" => store.clear_journal().await.map(|()| Reply::empty(204)),
+        _ => return None,
+    })
+}
+
 pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
     let req = ctx.req;
-    if let Some(admin) = &em.config.admin_token {
-        let given = req
-            .header("x-verdict-admin-token")
-            .or_else(|| {
-                req.header("authorization")
-                    .and_then(|a| a.strip_prefix("Bearer "))
-            })
-            .map(str::trim);
-        if given != Some(admin.as_str()) {
-            return problem(
-                401,
-                "the admin API needs the admin token (X-Verdict-Admin-Token or Authorization: Bearer)",
-            );
-        }
+    if let Some(r) = refused(em, ctx) {
+        return r;
     }
     let route = req.path.trim_end_matches('/');
     let method = req.method.as_str();
@@ -137,15 +182,20 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 state.fault_seq += 1;
                 f.id = state.fault_seq;
                 state.faults.push(f.clone());
+                state.touch_settings();
                 Reply::json(201, &json!(f))
             }
             ("DELETE", "/_verdict/faults") => {
-                em.lock().faults.clear();
+                let mut state = em.lock();
+                state.faults.clear();
+                state.touch_settings();
                 Reply::empty(204)
             }
             ("PUT", "/_verdict/maintenance") => {
                 let m: Maintenance = parse(ctx)?;
-                em.lock().maintenance = m.on.then_some(m.retry_after);
+                let mut state = em.lock();
+                state.maintenance = m.on.then_some(m.retry_after);
+                state.touch_settings();
                 Reply::json(
                     200,
                     &json!({ "maintenance": m.on, "retry_after": m.retry_after }),
@@ -155,20 +205,25 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 let l: LockBody = parse(ctx)?;
                 let until = std::time::Instant::now()
                     + std::time::Duration::from_secs(l.seconds.min(86_400));
-                em.lock().locks.insert(
+                let mut state = em.lock();
+                state.locks.insert(
                     l.path.clone(),
                     Lock {
                         until,
                         retry_after: l.retry_after,
                     },
                 );
+                state.touch_settings();
+                drop(state);
                 Reply::json(
                     201,
                     &json!({ "path": l.path, "seconds": l.seconds, "retry_after": l.retry_after }),
                 )
             }
             ("DELETE", "/_verdict/locks") => {
-                em.lock().locks.clear();
+                let mut state = em.lock();
+                state.locks.clear();
+                state.touch_settings();
                 Reply::empty(204)
             }
             ("POST", "/_verdict/moves") => {
@@ -179,10 +234,13 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 let mut state = em.lock();
                 state.moves.retain(|x| x.from != m.from);
                 state.moves.push(m.clone());
+                state.touch_settings();
                 Reply::json(201, &json!(m))
             }
             ("DELETE", "/_verdict/moves") => {
-                em.lock().moves.clear();
+                let mut state = em.lock();
+                state.moves.clear();
+                state.touch_settings();
                 Reply::empty(204)
             }
             ("POST", "/_verdict/tokens") => {
@@ -193,6 +251,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 let mut state = em.lock();
                 state.tokens.retain(|x| x.token != t.token);
                 state.tokens.push(t.clone());
+                state.touch_settings();
                 Reply::json(201, &json!(t))
             }
             ("PUT", "/_verdict/quotas") => {
@@ -217,6 +276,10 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 let mut state = em.lock();
                 state.quota_windows.clear();
                 state.quotas = Some(quotas.clone());
+                state.touch_settings();
+                if let Some(c) = &mut state.changes {
+                    c.windows_cleared = true;
+                }
                 Reply::json(200, &json!({ "quotas": quotas }))
             }
             ("POST", "/_verdict/reset") => {
@@ -224,14 +287,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 Reply::empty(204)
             }
             ("GET", "/_verdict/journal") => {
-                let limit = req
-                    .query_value("limit")
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(1000);
-                let since = req
-                    .query_value("since")
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
+                let (since, limit) = journal_window(ctx);
                 let journal = em.journal.lock().unwrap_or_else(|p| p.into_inner());
                 let entries: Vec<&crate::state::JournalEntry> =
                     journal.entries.iter().filter(|e| e.seq > since).collect();

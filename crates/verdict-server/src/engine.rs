@@ -132,7 +132,7 @@ impl Emulator {
         ))
     }
 
-    fn retry_after_name(&self) -> String {
+    pub(crate) fn retry_after_name(&self) -> String {
         self.contract.headers.retry_after.as_str().to_owned()
     }
 
@@ -203,8 +203,15 @@ impl Emulator {
         reply
     }
 
-    /// The API request path after the admin API and the journal.
-    pub async fn api(&self, ctx: &Ctx<'_>) -> Reply {
+    /// The API request path after the admin API and the journal: the answer, and how long
+    /// to hold it back (delay faults and configured latency) before sending it.
+    pub fn api(&self, ctx: &Ctx<'_>) -> (Reply, Duration) {
+        let mut delay = Duration::ZERO;
+        let reply = self.api_delayed(ctx, &mut delay);
+        (reply, delay)
+    }
+
+    fn api_delayed(&self, ctx: &Ctx<'_>, delay: &mut Duration) -> Reply {
         let req = ctx.req;
         // Faults first: a header on the request, then a queued one, then chance.
         let header_fault = match req.header("x-verdict-fault") {
@@ -232,15 +239,13 @@ impl Emulator {
             fault
         };
         if let Some(f) = header_fault.or(queued) {
-            if !f.delay().is_zero() {
-                tokio::time::sleep(f.delay()).await;
-            }
+            *delay += f.delay();
             if f.answers() {
                 return self.fault_reply(ctx, &f);
             }
         }
         if let Some((lo, hi)) = self.config.latency_ms {
-            tokio::time::sleep(Duration::from_millis(self.rng.between(lo, hi))).await;
+            *delay += Duration::from_millis(self.rng.between(lo, hi));
         }
         if self.config.fault_rate > 0.0 && self.rng.unit() < self.config.fault_rate {
             if let Some(r) = self.random_fault(ctx) {
@@ -719,6 +724,7 @@ impl Emulator {
             ready_at,
         };
         let (value, etag) = (item.value.clone(), item.etag.clone());
+        state.touch(&r.name, &id);
         let c = state.collection(&r.name);
         c.order.insert(seq, id.clone());
         c.items.insert(id.clone(), item);
@@ -892,6 +898,7 @@ impl Emulator {
             );
         }
         let seq = state.next_seq();
+        state.touch(&r.name, id);
         let c = state.collection(&r.name);
         let Some(stored) = c.items.get_mut(id) else {
             drop(state);
@@ -920,6 +927,7 @@ impl Emulator {
             Err(reply) => return reply,
         };
         let mut state = self.lock();
+        state.touch(&r.name, id);
         let c = state.collection(&r.name);
         c.items.remove(id);
         c.order.remove(&item.seq);

@@ -24,6 +24,7 @@ pub mod fault;
 mod openapi;
 mod reply;
 mod server;
+mod shared;
 mod state;
 mod tls;
 mod util;
@@ -37,6 +38,7 @@ use verdict::emulate::{EmulatorSpec, Quota};
 
 pub use engine::Req;
 pub use server::{ServerLimits, serve, serve_with};
+pub use shared::{RedisState, StateError};
 pub use tls::{Tls, TlsError};
 
 /// How an emulator runs.
@@ -109,6 +111,9 @@ impl Default for Config {
     }
 }
 
+/// How many times a request runs again because another emulator of the group wrote first.
+const MAX_CONFLICTS: usize = 32;
+
 /// Why an emulator cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -118,6 +123,9 @@ pub enum StartError {
     /// A setting is out of range.
     #[error("{0}")]
     Config(String),
+    /// The shared state cannot be read.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// One emulated API.
@@ -133,6 +141,11 @@ pub struct Emulator {
     /// No fault, move, lock or maintenance is set (kept in step by the admin API), so the
     /// request path can skip those lookups.
     quiet: std::sync::atomic::AtomicBool,
+    /// The Redis that holds the state of a group of emulators; this one's memory when
+    /// `None`.
+    shared: Option<RedisState>,
+    /// The copy of shared state may hold writes Redis never confirmed: reload it.
+    stale: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -193,7 +206,35 @@ impl Emulator {
             certificate: std::sync::OnceLock::new(),
             journal: Mutex::default(),
             quiet: std::sync::atomic::AtomicBool::new(true),
+            shared: None,
+            stale: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// An emulator of `contract` whose state (resources, tokens, quotas, faults, locks,
+    /// moves, maintenance and the journal) lives in `store`, shared with every emulator of
+    /// the same group; it starts from what the store holds.
+    pub async fn shared(
+        contract: Contract,
+        mut config: Config,
+        store: RedisState,
+    ) -> Result<Emulator, StartError> {
+        // Emulators of one group started with the same seed must not draw the same ids.
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        config.seed ^= nonce.rotate_left(17) ^ u64::from(std::process::id());
+        let mut em = Emulator::new(contract, config)?;
+        store.reload(&em.state).await?;
+        em.settle_quiet(&em.lock());
+        em.shared = Some(store);
+        Ok(em)
+    }
+
+    /// The Redis that holds its state, when shared.
+    pub fn state_store(&self) -> Option<&RedisState> {
+        self.shared.as_ref()
     }
 
     /// The contract it emulates.
@@ -268,11 +309,19 @@ impl Emulator {
         let started = std::time::Instant::now();
         let ctx = self.context(req);
         let admin = req.path == "/_verdict" || req.path.starts_with("/_verdict/");
-        let reply = if admin {
-            admin::handle(self, &ctx)
-        } else {
-            self.api(&ctx).await
+        let (reply, delay) = match &self.shared {
+            None => self.answer(&ctx, admin),
+            Some(store) => match self.answer_shared(store, &ctx, admin).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared state unavailable");
+                    (self.unavailable(&ctx, &e), Duration::ZERO)
+                }
+            },
         };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let reply = self.tracked(&ctx, reply);
         if !admin {
             let path = if req.query.is_empty() {
@@ -280,21 +329,106 @@ impl Emulator {
             } else {
                 format!("{}?{}", req.path, req.query)
             };
-            self.journal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .record(state::JournalEntry {
-                    seq: 0,
-                    at: std::time::SystemTime::now(),
-                    method: req.method.clone(),
-                    path,
-                    headers: req.headers.clone(),
-                    body: req.body.slice(..req.body.len().min(65_536)),
-                    status: reply.status.as_u16(),
-                    duration: started.elapsed(),
-                });
+            let entry = state::JournalEntry {
+                seq: 0,
+                at: std::time::SystemTime::now(),
+                method: req.method.clone(),
+                path,
+                headers: req.headers.clone(),
+                body: req.body.slice(..req.body.len().min(65_536)),
+                status: reply.status.as_u16(),
+                duration: started.elapsed(),
+            };
+            match &self.shared {
+                None => self
+                    .journal
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .record(entry),
+                Some(store) => {
+                    if let Err(e) = store.record(&entry).await {
+                        tracing::warn!(error = %e, "request not journaled");
+                    }
+                }
+            }
         }
         tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");
         reply.into_response()
+    }
+
+    /// The answer from this emulator's state, and how long to hold it back.
+    fn answer(&self, ctx: &engine::Ctx<'_>, admin: bool) -> (reply::Reply, Duration) {
+        if admin {
+            (admin::handle(self, ctx), Duration::ZERO)
+        } else {
+            self.api(ctx)
+        }
+    }
+
+    /// The answer with shared state: catch up, answer, write back what changed; again when
+    /// another emulator wrote first.
+    async fn answer_shared(
+        &self,
+        store: &RedisState,
+        ctx: &engine::Ctx<'_>,
+        admin: bool,
+    ) -> Result<(reply::Reply, Duration), StateError> {
+        use std::sync::atomic::Ordering;
+        if admin {
+            if let Some(reply) = admin::journal_shared(self, store, ctx).await {
+                return reply.map(|r| (r, Duration::ZERO));
+            }
+        }
+        let _section = store.section.lock().await;
+        let mut own = Vec::new();
+        for _ in 0..MAX_CONFLICTS {
+            if self.stale.load(Ordering::Acquire) {
+                store.reload(&self.state).await?;
+                self.stale.store(false, Ordering::Release);
+            } else {
+                store.catch_up(&self.state, &own).await?;
+            }
+            {
+                let mut s = self.lock();
+                s.changes = Some(state::Changes::default());
+                self.settle_quiet(&s);
+            }
+            let answer = self.answer(ctx, admin);
+            let changes = {
+                let mut s = self.lock();
+                self.settle_quiet(&s);
+                s.changes.take().unwrap_or_default()
+            };
+            if changes.is_empty() {
+                return Ok(answer);
+            }
+            match store.commit(&self.state, &changes).await {
+                Ok(true) => return Ok(answer),
+                Ok(false) => own = shared::keys_of(&changes),
+                Err(e) => {
+                    // Whether the write landed is unknown: start over from what Redis holds.
+                    self.stale.store(true, Ordering::Release);
+                    return Err(e);
+                }
+            }
+        }
+        self.stale.store(true, Ordering::Release);
+        Err(StateError::Unreachable {
+            url: store.url().to_owned(),
+            reason: format!("{MAX_CONFLICTS} writes in a row lost to other emulators"),
+        })
+    }
+
+    /// The 503 sent while the shared state is unreachable.
+    fn unavailable(&self, ctx: &engine::Ctx<'_>, e: &StateError) -> reply::Reply {
+        self.error(
+            ctx,
+            503,
+            Some(&format!(
+                "The emulator cannot serve this request: {e}. It recovers by itself when Redis answers again."
+            )),
+            &[],
+        )
+        .header(self.retry_after_name(), "1")
     }
 }

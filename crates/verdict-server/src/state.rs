@@ -158,6 +158,36 @@ pub struct State {
     pub maintenance: Option<u64>,
     /// Quotas set through the admin API, replacing the configured ones.
     pub quotas: Option<Vec<verdict::emulate::Quota>>,
+    /// With shared state: the store's version this copy reflects.
+    pub version: u64,
+    /// With shared state: what the request being answered changed, to be written back.
+    pub changes: Option<Changes>,
+}
+
+/// What one request changed, so that shared state writes back only that.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Items (collection, id) written or removed, with their gone mark.
+    pub items: std::collections::BTreeSet<(String, String)>,
+    /// Tokens, faults, locks, moves, maintenance or quotas changed.
+    pub settings: bool,
+    /// Credentials whose quota windows changed.
+    pub windows: std::collections::BTreeSet<String>,
+    /// Every quota window was dropped.
+    pub windows_cleared: bool,
+    /// Everything was reset.
+    pub reset: bool,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+            && !self.settings
+            && self.windows.is_empty()
+            && !self.windows_cleared
+            && !self.reset
+    }
 }
 
 /// The journal keeps at most this many requests.
@@ -187,6 +217,20 @@ impl State {
         self.tokens.iter().find(|t| t.token == value)
     }
 
+    /// Marks an item of a collection as changed (written, removed or marked gone).
+    pub fn touch(&mut self, collection: &str, id: &str) {
+        if let Some(c) = &mut self.changes {
+            c.items.insert((collection.to_owned(), id.to_owned()));
+        }
+    }
+
+    /// Marks the settings (tokens, faults, locks, moves, maintenance, quotas) as changed.
+    pub fn touch_settings(&mut self) {
+        if let Some(c) = &mut self.changes {
+            c.settings = true;
+        }
+    }
+
     pub fn collection(&mut self, name: &str) -> &mut Collection {
         self.collections.entry(name.to_owned()).or_default()
     }
@@ -205,6 +249,9 @@ impl State {
         window: Duration,
         now: Instant,
     ) -> &mut Window {
+        if let Some(c) = &mut self.changes {
+            c.windows.insert(credential.to_owned());
+        }
         if !self.quota_windows.contains_key(credential) {
             self.quota_windows.insert(credential.to_owned(), Vec::new());
         }
@@ -251,6 +298,7 @@ impl State {
     /// The first queued fault for this request, used up by one.
     pub fn take_fault(&mut self, method: &str, path: &str) -> Option<Fault> {
         let i = self.faults.iter().position(|f| f.matches(method, path))?;
+        self.touch_settings();
         let f = &mut self.faults[i];
         f.times = f.times.saturating_sub(1);
         let fault = f.fault.clone();
@@ -270,6 +318,9 @@ impl State {
 
     /// Forgets every resource, fault, lock, move and counter; keeps tokens and the journal.
     pub fn reset(&mut self) {
+        if let Some(c) = &mut self.changes {
+            c.reset = true;
+        }
         self.collections.clear();
         self.stored = 0;
         self.quota_windows.clear();

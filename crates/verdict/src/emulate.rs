@@ -56,7 +56,7 @@ fn methods<S: Serializer>(m: &[Method], s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A request quota per credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Quota {
     /// Requests allowed per window.
     pub requests: u32,

@@ -144,6 +144,7 @@ impl RingCentral {
                         if let Some(item) = tokens.items.get_mut(&key) {
                             item.value["revoked"] = Value::Bool(true);
                         }
+                        state.touch(TOKENS, &key);
                     }
                     Some(_) => {
                         return oauth_error(400, "invalid_grant", "Token is expired or revoked.");
@@ -187,6 +188,7 @@ impl RingCentral {
         });
         let mut state = em.lock();
         let seq = state.next_seq();
+        state.touch(TOKENS, &access);
         let tokens = state.collection(TOKENS);
         tokens.items.insert(
             access.clone(),
@@ -200,13 +202,18 @@ impl RingCentral {
         );
         // Issued tokens are kept up to a bound: the oldest go first.
         tokens.order.insert(seq, access.clone());
+        let mut evicted = Vec::new();
         while tokens.items.len() > MAX_TOKENS {
             match tokens.order.pop_first() {
                 Some((_, old)) => {
                     tokens.items.remove(&old);
+                    evicted.push(old);
                 }
                 None => break,
             }
+        }
+        for old in evicted {
+            state.touch(TOKENS, &old);
         }
         drop(state);
         Reply::json(
@@ -235,12 +242,17 @@ impl RingCentral {
             return oauth_error(400, "invalid_request", "The token to revoke is missing.");
         };
         let mut state = em.lock();
-        for item in state.collection(TOKENS).items.values_mut() {
+        let mut revoked = Vec::new();
+        for (key, item) in state.collection(TOKENS).items.iter_mut() {
             if item.value["access_token"] == token.as_str()
                 || item.value["refresh_token"] == token.as_str()
             {
                 item.value["revoked"] = Value::Bool(true);
+                revoked.push(key.clone());
             }
+        }
+        for key in revoked {
+            state.touch(TOKENS, &key);
         }
         Reply::empty(200)
     }

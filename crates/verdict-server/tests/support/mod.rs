@@ -48,10 +48,34 @@ pub async fn start_with(
     tls: bool,
     limits: ServerLimits,
 ) -> Running {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let c = verdict::Catalog::builtin().get(contract).unwrap().clone();
     let token = config.token.clone();
-    let em = Arc::new(Emulator::new(c, config).unwrap());
+    serve_emulator(Emulator::new(c, config).unwrap(), token, tls, limits).await
+}
+
+/// An emulator of `contract` whose state lives in the Redis at `url`, shared by `group`.
+pub async fn start_shared(contract: &str, url: &str, group: &str) -> Running {
+    let c = verdict::Catalog::builtin().get(contract).unwrap().clone();
+    let config = Config {
+        token: "t0".into(),
+        seed: 7,
+        ..Config::default()
+    };
+    let store = verdict_server::RedisState::connect(url, group)
+        .await
+        .unwrap();
+    let em = Emulator::shared(c, config, store).await.unwrap();
+    serve_emulator(em, "t0".into(), false, ServerLimits::default()).await
+}
+
+pub async fn serve_emulator(
+    em: Emulator,
+    token: String,
+    tls: bool,
+    limits: ServerLimits,
+) -> Running {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let em = Arc::new(em);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();

@@ -507,6 +507,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
             "date_created": created,
             "final_at": final_at,
         });
+        state.touch(TRANSACTIONS, &transid);
         let c = state.collection(TRANSACTIONS);
         c.order.insert(seq, transid.clone());
         c.items.insert(
@@ -520,13 +521,18 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
             },
         );
         // Old transactions are forgotten past the store limit (their status reads 7600).
+        let mut forgotten = Vec::new();
         while c.items.len() > em.spec.store_limit {
             match c.order.pop_first() {
                 Some((_, old)) => {
                     c.items.remove(&old);
+                    forgotten.push(old);
                 }
                 None => break,
             }
+        }
+        for old in forgotten {
+            state.touch(TRANSACTIONS, &old);
         }
         let mut entry = json!({
             "code": SUBMITTED.code.to_string(),

@@ -493,6 +493,7 @@ fn write(
         }
     };
     let seq = state.next_seq();
+    state.touch(collection, &key);
     let c = state.collection(collection);
     let result = match (op, c.items.get_mut(&key)) {
         (Op::Create, Some(_)) => Err(exists_msg),
@@ -582,11 +583,10 @@ fn remove(
     let mut state = em.lock();
     match app {
         None => {
+            let key = customer_key(&who.account, id);
+            state.touch(CUSTOMERS, &key);
             let c = state.collection(CUSTOMERS);
-            let item = c
-                .items
-                .remove(&customer_key(&who.account, id))
-                .ok_or(CUSTOMER_NOT_FOUND)?;
+            let item = c.items.remove(&key).ok_or(CUSTOMER_NOT_FOUND)?;
             c.order.remove(&item.seq);
             let apps = state.collection(APP_PROFILES);
             let gone: Vec<(String, u64)> = apps
@@ -595,18 +595,20 @@ fn remove(
                 .filter(|(_, i)| i.owner == who.account && i.value["customerId"] == id)
                 .map(|(k, i)| (k.clone(), i.seq))
                 .collect();
-            for (k, seq) in gone {
-                apps.items.remove(&k);
-                apps.order.remove(&seq);
+            for (k, seq) in &gone {
+                apps.items.remove(k);
+                apps.order.remove(seq);
+            }
+            for (k, _) in &gone {
+                state.touch(APP_PROFILES, k);
             }
             Ok(json!({ "customerId": id }))
         }
         Some(a) => {
+            let key = app_key(&who.account, a.id, id);
+            state.touch(APP_PROFILES, &key);
             let c = state.collection(APP_PROFILES);
-            let item = c
-                .items
-                .remove(&app_key(&who.account, a.id, id))
-                .ok_or(APP_PROFILE_NOT_FOUND)?;
+            let item = c.items.remove(&key).ok_or(APP_PROFILE_NOT_FOUND)?;
             c.order.remove(&item.seq);
             Ok(json!({ "customerId": id, "appid": a.id }))
         }

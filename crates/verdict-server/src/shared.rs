@@ -1,0 +1,735 @@
+//! State shared through Redis by a group of emulators.
+//!
+//! Every emulator keeps a full copy of the state in memory and answers from it, as it does
+//! alone. Redis holds the authoritative state and a version number, plus, for each change,
+//! the key it touched (a sorted set scored by version). A request first brings the copy up
+//! to date (one script: the version, and the keys changed since this copy's version with
+//! their new values), then runs as usual while the change set of `State` records what it
+//! writes; if it wrote anything, a second script stores those keys only if the version is
+//! still the one the copy was at. When another emulator got there first, the copy catches
+//! up, the keys this request wrote are read back, and the request runs again. So every
+//! write is atomic across the group, and a read sees every write that finished before it.
+//!
+//! Keys live under `verdict:{GROUP}:` (the braces keep a group in one Redis Cluster slot).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use redis::Value as RedisValue;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::state::{Changes, Item, Lock, Move, QueuedFault, State, Token};
+
+/// Why shared state is unavailable.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The URL is not one the Redis client accepts.
+    #[error("{url} is not a usable Redis URL: {reason}")]
+    Url {
+        /// The URL as given (without a password).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Redis did not answer, or answered with an error.
+    #[error("the shared state at {url} is unreachable: {reason}")]
+    Unreachable {
+        /// The Redis URL (without a password).
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Redis holds data this emulator cannot read (written by another program).
+    #[error("the shared state at {url} holds data this emulator cannot read: {reason}")]
+    Corrupt {
+        /// The Redis URL (without a password).
+        url: String,
+        /// What could not be read.
+        reason: String,
+    },
+}
+
+/// A connection to the Redis that holds a group's state.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();
+/// let store = verdict_server::RedisState::connect("redis://127.0.0.1:6379/0", "webex").await?;
+/// let emulator = verdict_server::Emulator::shared(contract, Default::default(), store).await?;
+/// # Ok(()) }
+/// ```
+pub struct RedisState {
+    conn: ConnectionManager,
+    prefix: String,
+    group: String,
+    url: String,
+    /// One request at a time per emulator talks to the shared state, so a request never
+    /// sees another's write that may still be rolled back.
+    pub(crate) section: tokio::sync::Mutex<()>,
+    sync: redis::Script,
+    load: redis::Script,
+    commit: redis::Script,
+    journal: redis::Script,
+}
+
+impl std::fmt::Debug for RedisState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisState")
+            .field("url", &self.url)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long one Redis call may take before the request is answered with 503.
+const DEADLINE: Duration = Duration::from_millis(1000);
+
+/// Changes remembered for catching up; a copy older than that reloads everything.
+const CHANGES_KEPT: u64 = 100_000;
+
+impl RedisState {
+    /// Connects to the Redis at `url` (`redis://HOST:PORT/DB`) for the emulators of
+    /// `group`, and checks that it answers.
+    pub async fn connect(url: &str, group: &str) -> Result<RedisState, StateError> {
+        let shown = without_password(url);
+        let client = redis::Client::open(url).map_err(|e| StateError::Url {
+            url: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(DEADLINE))
+            .set_response_timeout(Some(DEADLINE))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| StateError::Unreachable {
+                url: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(RedisState {
+            conn,
+            prefix: format!("verdict:{{{group}}}:"),
+            group: group.to_owned(),
+            url: shown,
+            section: tokio::sync::Mutex::new(()),
+            sync: redis::Script::new(SYNC),
+            load: redis::Script::new(LOAD),
+            commit: redis::Script::new(COMMIT),
+            journal: redis::Script::new(JOURNAL),
+        })
+    }
+
+    /// The Redis URL, without its password.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The group of emulators sharing this state.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn unreachable(&self, e: impl std::fmt::Display) -> StateError {
+        StateError::Unreachable {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn corrupt(&self, e: impl std::fmt::Display) -> StateError {
+        StateError::Corrupt {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Runs a script; a read (`again`) is tried once more on a fresh connection when the
+    /// connection broke (Redis restarted), a write is not: it may have landed.
+    async fn run(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+        again: bool,
+    ) -> Result<RedisValue, StateError> {
+        let mut conn = self.conn.clone();
+        for attempt in 0..2 {
+            match tokio::time::timeout(DEADLINE, invocation.invoke_async(&mut conn)).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e))
+                    if again && attempt == 0 && (e.is_connection_dropped() || e.is_io_error()) =>
+                {
+                    tracing::debug!(error = %e, "Redis connection lost; trying once more");
+                }
+                Ok(Err(e)) => return Err(self.unreachable(e)),
+                Err(_) => return Err(self.unreachable("no answer within a second")),
+            }
+        }
+        Err(self.unreachable("the connection broke twice"))
+    }
+
+    /// Brings `state` up to date; `own` are keys this copy wrote without storing them,
+    /// read back as well.
+    pub(crate) async fn catch_up(
+        &self,
+        state: &std::sync::Mutex<State>,
+        own: &[String],
+    ) -> Result<(), StateError> {
+        let version = lock(state).version;
+        let mut inv = self.sync.prepare_invoke();
+        inv.arg(&self.prefix).arg(version);
+        for k in own {
+            inv.arg(k);
+        }
+        let answer = self.run(inv, true).await?;
+        let parts = array(answer);
+        let at = parts.first().and_then(int).unwrap_or(0) as u64;
+        match parts.get(1).map(text).as_deref() {
+            None => {
+                lock(state).version = at;
+                Ok(())
+            }
+            Some("full") => self.reload(state).await,
+            Some("delta") => {
+                let counters = pairs(parts.get(2).cloned().unwrap_or_default());
+                let mut s = lock(state);
+                apply_counters(&mut s, &counters);
+                for entry in parts.into_iter().skip(3) {
+                    let e = array(entry);
+                    let key = e.first().map(text).unwrap_or_default();
+                    let value = e.get(1).map(text).unwrap_or_default();
+                    let gone = e.get(2).and_then(int).unwrap_or(0) == 1;
+                    apply(&mut s, &key, &value, gone).map_err(|e| self.corrupt(e))?;
+                }
+                s.version = at;
+                Ok(())
+            }
+            Some(other) => Err(self.corrupt(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Replaces `state` with everything Redis holds.
+    pub(crate) async fn reload(&self, state: &std::sync::Mutex<State>) -> Result<(), StateError> {
+        let mut inv = self.load.prepare_invoke();
+        inv.arg(&self.prefix);
+        let parts = array(self.run(inv, true).await?);
+        let mut it = parts.into_iter();
+        let at = it.next().as_ref().and_then(int).unwrap_or(0) as u64;
+        let counters = pairs(it.next().unwrap_or_default());
+        let settings = it.next().map(|v| text(&v)).unwrap_or_default();
+        let windows = pairs(it.next().unwrap_or_default());
+        let mut fresh = State::default();
+        apply_counters(&mut fresh, &counters);
+        if !settings.is_empty() {
+            apply_settings(&mut fresh, &settings).map_err(|e| self.corrupt(e))?;
+        }
+        for (credential, w) in windows {
+            apply(&mut fresh, &format!("q{credential}"), &w, false).map_err(|e| self.corrupt(e))?;
+        }
+        for kind in it {
+            let k = array(kind);
+            let name = k.first().map(text).unwrap_or_default();
+            for (id, item) in pairs(k.get(1).cloned().unwrap_or_default()) {
+                apply(&mut fresh, &item_key(&name, &id), &item, false)
+                    .map_err(|e| self.corrupt(e))?;
+            }
+            for id in array(k.get(2).cloned().unwrap_or_default()) {
+                fresh.collection(&name).gone.insert(text(&id));
+            }
+            fresh.collection(&name);
+        }
+        fresh.version = at;
+        let mut s = lock(state);
+        // The credential this emulator was started with is its own, not shared: keep it.
+        let own_tokens: Vec<Token> = s
+            .tokens
+            .iter()
+            .filter(|t| fresh.token(&t.token).is_none())
+            .cloned()
+            .collect();
+        fresh.tokens.extend(own_tokens);
+        *s = fresh;
+        Ok(())
+    }
+
+    /// Stores what `changes` names, from `state`, if Redis is still at the version the copy
+    /// was read at. `Ok(false)`: another emulator wrote first.
+    pub(crate) async fn commit(
+        &self,
+        state: &std::sync::Mutex<State>,
+        changes: &Changes,
+    ) -> Result<bool, StateError> {
+        let mut inv = self.commit.prepare_invoke();
+        {
+            let s = lock(state);
+            inv.arg(&self.prefix).arg(s.version).arg(CHANGES_KEPT);
+            if changes.reset {
+                inv.arg("r");
+            }
+            if changes.windows_cleared {
+                inv.arg("Q");
+            }
+            inv.arg("c").arg(s.seq).arg(s.stored).arg(s.fault_seq);
+            if changes.settings || changes.reset {
+                inv.arg("s").arg(settings_json(&s));
+            }
+            for credential in &changes.windows {
+                inv.arg("q")
+                    .arg(credential)
+                    .arg(windows_json(&s, credential));
+            }
+            for (kind, id) in &changes.items {
+                let c = s.collections.get(kind);
+                let item = c.and_then(|c| c.items.get(id)).map(item_json);
+                let gone = c.is_some_and(|c| c.gone.contains(id));
+                inv.arg("i")
+                    .arg(kind)
+                    .arg(id)
+                    .arg(item.unwrap_or_default())
+                    .arg(if gone { "1" } else { "0" });
+            }
+        }
+        let answer = self.run(inv, false).await?;
+        match int(&answer) {
+            Some(0) => Ok(false),
+            Some(v) => {
+                lock(state).version = v as u64;
+                Ok(true)
+            }
+            None => Err(self.corrupt("the commit script gave no version")),
+        }
+    }
+
+    /// Appends one entry to the shared journal.
+    pub(crate) async fn record(
+        &self,
+        entry: &crate::state::JournalEntry,
+    ) -> Result<(), StateError> {
+        let json = serde_json::to_string(entry).map_err(|e| self.corrupt(e))?;
+        let mut inv = self.journal.prepare_invoke();
+        inv.arg(&self.prefix)
+            .arg(json)
+            .arg(crate::state::JOURNAL_LIMIT);
+        self.run(inv, true).await.map(|_| ())
+    }
+
+    /// The journal's entries after `since`, at most the last `limit`.
+    pub(crate) async fn journal(&self, since: u64, limit: usize) -> Result<Vec<Value>, StateError> {
+        let mut conn = self.conn.clone();
+        let key = format!("{}journal", self.prefix);
+        let mut cmd = redis::cmd("LRANGE");
+        cmd.arg(&key).arg(0).arg(-1);
+        let call = cmd.query_async::<Vec<String>>(&mut conn);
+        let raw = match tokio::time::timeout(DEADLINE, call).await {
+            Ok(r) => r.map_err(|e| self.unreachable(e))?,
+            Err(_) => return Err(self.unreachable("no answer within a second")),
+        };
+        let mut out = Vec::new();
+        for line in raw {
+            let (seq, json) = line.split_once(' ').unwrap_or(("0", &line));
+            let seq: u64 = seq.parse().unwrap_or(0);
+            if seq <= since {
+                continue;
+            }
+            let mut v: Value = serde_json::from_str(json).map_err(|e| self.corrupt(e))?;
+            v["seq"] = seq.into();
+            out.push(v);
+        }
+        let start = out.len().saturating_sub(limit);
+        Ok(out.split_off(start))
+    }
+
+    /// Empties the shared journal.
+    pub(crate) async fn clear_journal(&self) -> Result<(), StateError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(format!("{}journal", self.prefix));
+        let call = cmd.query_async::<i64>(&mut conn);
+        match tokio::time::timeout(DEADLINE, call).await {
+            Ok(r) => r.map(|_| ()).map_err(|e| self.unreachable(e)),
+            Err(_) => Err(self.unreachable("no answer within a second")),
+        }
+    }
+}
+
+fn lock(state: &std::sync::Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The key under which a change to an item is remembered.
+pub(crate) fn item_key(kind: &str, id: &str) -> String {
+    format!("i{kind}\0{id}")
+}
+
+/// The keys a set of changes wrote, in the form the sync script reads back.
+pub(crate) fn keys_of(changes: &Changes) -> Vec<String> {
+    let mut keys: Vec<String> = changes
+        .items
+        .iter()
+        .map(|(k, id)| item_key(k, id))
+        .collect();
+    keys.extend(changes.windows.iter().map(|c| format!("q{c}")));
+    if changes.settings {
+        keys.push("s".into());
+    }
+    if changes.reset || changes.windows_cleared {
+        keys.push("r".into());
+    }
+    keys
+}
+
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn array(v: RedisValue) -> Vec<RedisValue> {
+    match v {
+        RedisValue::Array(a) | RedisValue::Set(a) => a,
+        RedisValue::Map(m) => m.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn int(v: &RedisValue) -> Option<i64> {
+    match v {
+        RedisValue::Int(i) => Some(*i),
+        RedisValue::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        RedisValue::SimpleString(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(v: &RedisValue) -> String {
+    match v {
+        RedisValue::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        RedisValue::SimpleString(s) => s.clone(),
+        RedisValue::Int(i) => i.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A flat `[k1, v1, k2, v2, …]` answer (HGETALL) as pairs.
+fn pairs(v: RedisValue) -> Vec<(String, String)> {
+    let a = array(v);
+    a.chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| (text(&c[0]), text(&c[1])))
+        .collect()
+}
+
+fn apply_counters(s: &mut State, counters: &[(String, String)]) {
+    for (k, v) in counters {
+        let n = v.parse().unwrap_or(0);
+        match k.as_str() {
+            "seq" => s.seq = s.seq.max(n),
+            "stored" => s.stored = n as usize,
+            "fault_seq" => s.fault_seq = s.fault_seq.max(n),
+            _ => {}
+        }
+    }
+}
+
+/// Puts one changed key's stored value into the copy (an empty value: it is gone).
+fn apply(s: &mut State, key: &str, value: &str, gone: bool) -> Result<(), String> {
+    match key.as_bytes().first() {
+        Some(b'i') => {
+            let (kind, id) = key[1..]
+                .split_once('\0')
+                .ok_or_else(|| format!("change key {key:?} has no id"))?;
+            let c = s.collection(kind);
+            if let Some(old) = c.items.remove(id) {
+                // The slot may already hold another item written at that number elsewhere.
+                if c.order.get(&old.seq).is_some_and(|o| o == id) {
+                    c.order.remove(&old.seq);
+                }
+            }
+            if !value.is_empty() {
+                let stored: StoredItem =
+                    serde_json::from_str(value).map_err(|e| format!("item {id}: {e}"))?;
+                c.order.insert(stored.seq, id.to_owned());
+                c.items.insert(id.to_owned(), stored.into_item());
+            }
+            if gone {
+                c.gone.insert(id.to_owned());
+            } else {
+                c.gone.remove(id);
+            }
+        }
+        Some(b's') if !value.is_empty() => apply_settings(s, value)?,
+        Some(b'q') => {
+            let credential = &key[1..];
+            if value.is_empty() {
+                s.quota_windows.remove(credential);
+            } else {
+                let w: Vec<(usize, u64, u32)> =
+                    serde_json::from_str(value).map_err(|e| format!("quota window: {e}"))?;
+                s.quota_windows.insert(
+                    credential.to_owned(),
+                    w.into_iter()
+                        .map(|(i, at, n)| (i, (instant_of(at), n)))
+                        .collect(),
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An item as Redis holds it: times as milliseconds since the epoch.
+#[derive(Serialize, Deserialize)]
+struct StoredItem {
+    seq: u64,
+    value: Value,
+    etag: String,
+    owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ready_ms: Option<u64>,
+}
+
+impl StoredItem {
+    fn into_item(self) -> Item {
+        Item {
+            seq: self.seq,
+            value: self.value,
+            etag: self.etag,
+            owner: self.owner,
+            ready_at: self.ready_ms.map(instant_of),
+        }
+    }
+}
+
+fn item_json(item: &Item) -> String {
+    serde_json::to_string(&StoredItem {
+        seq: item.seq,
+        value: item.value.clone(),
+        etag: item.etag.clone(),
+        owner: item.owner.clone(),
+        ready_ms: item.ready_at.map(epoch_ms),
+    })
+    .unwrap_or_default()
+}
+
+/// Tokens, faults, locks, moves, maintenance and quotas as Redis holds them.
+#[derive(Serialize, Deserialize, Default)]
+struct Settings {
+    tokens: Vec<Token>,
+    faults: Vec<QueuedFault>,
+    locks: HashMap<String, (u64, u64)>,
+    moves: Vec<Move>,
+    maintenance: Option<u64>,
+    quotas: Option<Vec<verdict::emulate::Quota>>,
+}
+
+fn settings_json(s: &State) -> String {
+    serde_json::to_string(&Settings {
+        tokens: s.tokens.clone(),
+        faults: s.faults.clone(),
+        locks: s
+            .locks
+            .iter()
+            .map(|(p, l)| (p.clone(), (epoch_ms(l.until), l.retry_after)))
+            .collect(),
+        moves: s.moves.clone(),
+        maintenance: s.maintenance,
+        quotas: s.quotas.clone(),
+    })
+    .unwrap_or_default()
+}
+
+fn apply_settings(s: &mut State, json: &str) -> Result<(), String> {
+    let set: Settings = serde_json::from_str(json).map_err(|e| format!("settings: {e}"))?;
+    // Tokens only this emulator knows (its own start-up credential) stay.
+    let mut tokens = set.tokens;
+    for t in &s.tokens {
+        if !tokens.iter().any(|x| x.token == t.token) {
+            tokens.push(t.clone());
+        }
+    }
+    s.tokens = tokens;
+    s.faults = set.faults;
+    s.locks = set
+        .locks
+        .into_iter()
+        .map(|(p, (until, retry_after))| {
+            (
+                p,
+                Lock {
+                    until: instant_of(until),
+                    retry_after,
+                },
+            )
+        })
+        .collect();
+    s.moves = set.moves;
+    s.maintenance = set.maintenance;
+    s.quotas = set.quotas;
+    Ok(())
+}
+
+fn windows_json(s: &State, credential: &str) -> String {
+    match s.quota_windows.get(credential) {
+        None => String::new(),
+        Some(w) => serde_json::to_string(
+            &w.iter()
+                .map(|(i, (at, n))| (*i, epoch_ms(*at), *n))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
+    }
+}
+
+/// Milliseconds since the epoch of a moment on this machine's monotonic clock.
+fn epoch_ms(at: Instant) -> u64 {
+    let now = Instant::now();
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let wall = if at >= now {
+        wall + (at - now)
+    } else {
+        wall.saturating_sub(now - at)
+    };
+    wall.as_millis() as u64
+}
+
+/// The moment on this machine's monotonic clock of a time in milliseconds since the epoch.
+fn instant_of(ms: u64) -> Instant {
+    let now = Instant::now();
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    if ms >= wall {
+        now + Duration::from_millis(ms - wall)
+    } else {
+        now.checked_sub(Duration::from_millis(wall - ms))
+            .unwrap_or(now)
+    }
+}
+
+/// The copy's version, and the keys changed after it with their values; `full` when the
+/// copy must reload (too old, ahead of Redis after a Redis restart, or after a reset).
+const SYNC: &str = r"
+local p = ARGV[1]
+local v = tonumber(ARGV[2])
+local V = tonumber(redis.call('GET', p .. 'version') or '0')
+if v == V and #ARGV == 2 then return {V} end
+local floor = tonumber(redis.call('GET', p .. 'floor') or '0')
+if v > V or v < floor then return {V, 'full'} end
+local keys = redis.call('ZRANGEBYSCORE', p .. 'changes', '(' .. v, '+inf')
+for i = 3, #ARGV do keys[#keys + 1] = ARGV[i] end
+local out = {V, 'delta', redis.call('HGETALL', p .. 'counters')}
+for _, k in ipairs(keys) do
+  local t = string.sub(k, 1, 1)
+  if t == 'r' or t == 'Q' then return {V, 'full'} end
+  if t == 'i' then
+    local rest = string.sub(k, 2)
+    local sep = string.find(rest, '\0', 1, true)
+    local kind = string.sub(rest, 1, sep - 1)
+    local id = string.sub(rest, sep + 1)
+    local item = redis.call('HGET', p .. 'items:' .. kind, id) or ''
+    out[#out + 1] = {k, item, redis.call('SISMEMBER', p .. 'gone:' .. kind, id)}
+  elseif t == 's' then
+    out[#out + 1] = {k, redis.call('GET', p .. 'settings') or '', 0}
+  elseif t == 'q' then
+    out[#out + 1] = {k, redis.call('HGET', p .. 'windows', string.sub(k, 2)) or '', 0}
+  end
+end
+return out
+";
+
+/// Everything: version, counters, settings, quota windows, then each collection.
+const LOAD: &str = r"
+local p = ARGV[1]
+local V = tonumber(redis.call('GET', p .. 'version') or '0')
+local out = {V, redis.call('HGETALL', p .. 'counters'), redis.call('GET', p .. 'settings') or '',
+  redis.call('HGETALL', p .. 'windows')}
+for _, kind in ipairs(redis.call('SMEMBERS', p .. 'kinds')) do
+  out[#out + 1] = {kind, redis.call('HGETALL', p .. 'items:' .. kind),
+    redis.call('SMEMBERS', p .. 'gone:' .. kind)}
+end
+return out
+";
+
+/// Writes a change set if the version is still ARGV[2]; the new version, or 0.
+const COMMIT: &str = r"
+local p = ARGV[1]
+local V = tonumber(redis.call('GET', p .. 'version') or '0')
+if V ~= tonumber(ARGV[2]) then return 0 end
+local kept = tonumber(ARGV[3])
+V = redis.call('INCR', p .. 'version')
+local changes = p .. 'changes'
+local i = 4
+while i <= #ARGV do
+  local t = ARGV[i]
+  if t == 'r' then
+    for _, kind in ipairs(redis.call('SMEMBERS', p .. 'kinds')) do
+      redis.call('DEL', p .. 'items:' .. kind, p .. 'gone:' .. kind)
+    end
+    redis.call('DEL', p .. 'kinds', p .. 'windows', changes)
+    redis.call('ZADD', changes, V, 'r')
+    i = i + 1
+  elseif t == 'Q' then
+    redis.call('DEL', p .. 'windows')
+    redis.call('ZADD', changes, V, 'Q')
+    i = i + 1
+  elseif t == 'c' then
+    redis.call('HSET', p .. 'counters', 'seq', ARGV[i + 1], 'stored', ARGV[i + 2],
+      'fault_seq', ARGV[i + 3])
+    i = i + 4
+  elseif t == 's' then
+    redis.call('SET', p .. 'settings', ARGV[i + 1])
+    redis.call('ZADD', changes, V, 's')
+    i = i + 2
+  elseif t == 'q' then
+    if ARGV[i + 2] == '' then
+      redis.call('HDEL', p .. 'windows', ARGV[i + 1])
+    else
+      redis.call('HSET', p .. 'windows', ARGV[i + 1], ARGV[i + 2])
+    end
+    redis.call('ZADD', changes, V, 'q' .. ARGV[i + 1])
+    i = i + 3
+  elseif t == 'i' then
+    local kind, id, item = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    redis.call('SADD', p .. 'kinds', kind)
+    if item == '' then
+      redis.call('HDEL', p .. 'items:' .. kind, id)
+    else
+      redis.call('HSET', p .. 'items:' .. kind, id, item)
+    end
+    if ARGV[i + 4] == '1' then
+      redis.call('SADD', p .. 'gone:' .. kind, id)
+    else
+      redis.call('SREM', p .. 'gone:' .. kind, id)
+    end
+    redis.call('ZADD', changes, V, 'i' .. kind .. '\0' .. id)
+    i = i + 5
+  else
+    return redis.error_reply('unknown change record ' .. t)
+  end
+end
+local n = redis.call('ZCARD', changes)
+if n > kept then
+  local last = redis.call('ZRANGE', changes, n - kept - 1, n - kept - 1, 'WITHSCORES')
+  redis.call('ZREMRANGEBYRANK', changes, 0, n - kept - 1)
+  redis.call('SET', p .. 'floor', last[2])
+end
+return V
+";
+
+/// Appends ARGV[2] to the journal under the next sequence number, keeping ARGV[3].
+const JOURNAL: &str = r"
+local p = ARGV[1]
+local s = redis.call('INCR', p .. 'journal_seq')
+redis.call('RPUSH', p .. 'journal', s .. ' ' .. ARGV[2])
+redis.call('LTRIM', p .. 'journal', -tonumber(ARGV[3]), -1)
+return s
+";
