@@ -178,6 +178,29 @@ impl Emulator {
         self.quota_headers_for(reply, remaining, reset, first.as_ref())
     }
 
+    /// With shared state, the first quota's headers as the group counted it (the answer
+    /// was made from this emulator's estimate).
+    pub(crate) fn quota_headers_shared(
+        &self,
+        reply: &mut Reply,
+        asks: &[crate::state::Ask],
+        counted: &[(u32, Duration)],
+    ) {
+        let Some((ask, (n, left))) = asks.iter().zip(counted).find(|(a, _)| a.index == 0) else {
+            return;
+        };
+        let names = &self.contract.rate_limit;
+        let mut set = |h: &Option<verdict::Header>, v: u64| {
+            if let Some(h) = h {
+                if reply.headers.contains_key(h.name()) {
+                    reply.headers.insert(h.name().clone(), HeaderValue::from(v));
+                }
+            }
+        };
+        set(&names.remaining, u64::from(ask.limit.saturating_sub(*n)));
+        set(&names.reset, left.as_millis().div_ceil(1000) as u64);
+    }
+
     /// The contract's rate-limit headers for `quota` (numbers written without formatting:
     /// this runs on every successful answer).
     fn quota_headers_for(

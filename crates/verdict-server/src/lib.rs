@@ -310,8 +310,18 @@ impl Emulator {
         let ctx = self.context(req);
         let admin = req.path == "/_verdict" || req.path.starts_with("/_verdict/");
         let (reply, delay) = match &self.shared {
-            None => self.answer(&ctx, admin),
-            Some(store) => match self.answer_shared(store, &ctx, admin).await {
+            None => {
+                let (reply, delay) = self.answer(&ctx, admin);
+                if !admin {
+                    let entry = self.journal_entry(req, &reply, started.elapsed() + delay);
+                    self.journal
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .record(entry);
+                }
+                (reply, delay)
+            }
+            Some(store) => match self.answer_shared(store, &ctx, admin, started).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     tracing::warn!(error = %e, "shared state unavailable");
@@ -323,37 +333,32 @@ impl Emulator {
             tokio::time::sleep(delay).await;
         }
         let reply = self.tracked(&ctx, reply);
-        if !admin {
-            let path = if req.query.is_empty() {
-                req.path.clone()
-            } else {
-                format!("{}?{}", req.path, req.query)
-            };
-            let entry = state::JournalEntry {
-                seq: 0,
-                at: std::time::SystemTime::now(),
-                method: req.method.clone(),
-                path,
-                headers: req.headers.clone(),
-                body: req.body.slice(..req.body.len().min(65_536)),
-                status: reply.status.as_u16(),
-                duration: started.elapsed(),
-            };
-            match &self.shared {
-                None => self
-                    .journal
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .record(entry),
-                Some(store) => {
-                    if let Err(e) = store.record(&entry).await {
-                        tracing::warn!(error = %e, "request not journaled");
-                    }
-                }
-            }
-        }
         tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");
         reply.into_response()
+    }
+
+    /// The journal's record of a request and its answer.
+    fn journal_entry(
+        &self,
+        req: &Req,
+        reply: &reply::Reply,
+        took: Duration,
+    ) -> state::JournalEntry {
+        let path = if req.query.is_empty() {
+            req.path.clone()
+        } else {
+            format!("{}?{}", req.path, req.query)
+        };
+        state::JournalEntry {
+            seq: 0,
+            at: std::time::SystemTime::now(),
+            method: req.method.clone(),
+            path,
+            headers: req.headers.clone(),
+            body: req.body.slice(..req.body.len().min(65_536)),
+            status: reply.status.as_u16(),
+            duration: took,
+        }
     }
 
     /// The answer from this emulator's state, and how long to hold it back.
@@ -365,13 +370,15 @@ impl Emulator {
         }
     }
 
-    /// The answer with shared state: catch up, answer, write back what changed; again when
-    /// another emulator wrote first.
+    /// The answer with shared state: catch up, answer, then count the quota spent, write
+    /// back what changed and journal the request in one step; again when another emulator
+    /// wrote first or the group's quota is used up.
     async fn answer_shared(
         &self,
         store: &RedisState,
         ctx: &engine::Ctx<'_>,
         admin: bool,
+        started: std::time::Instant,
     ) -> Result<(reply::Reply, Duration), StateError> {
         use std::sync::atomic::Ordering;
         if admin {
@@ -381,6 +388,7 @@ impl Emulator {
         }
         let _section = store.section.lock().await;
         let mut own = Vec::new();
+        let mut denied = std::collections::HashMap::new();
         for _ in 0..MAX_CONFLICTS {
             if self.stale.load(Ordering::Acquire) {
                 store.reload(&self.state).await?;
@@ -390,24 +398,42 @@ impl Emulator {
             }
             {
                 let mut s = self.lock();
-                s.changes = Some(state::Changes::default());
+                s.changes = Some(state::Changes {
+                    denied: denied.clone(),
+                    ..state::Changes::default()
+                });
                 self.settle_quiet(&s);
             }
-            let answer = self.answer(ctx, admin);
+            let (mut reply, delay) = self.answer(ctx, admin);
             let changes = {
                 let mut s = self.lock();
                 self.settle_quiet(&s);
                 s.changes.take().unwrap_or_default()
             };
-            if changes.is_empty() {
-                return Ok(answer);
+            if admin && changes.is_empty() {
+                return Ok((reply, delay));
             }
-            match store.commit(&self.state, &changes).await {
-                Ok(true) => return Ok(answer),
-                Ok(false) => own = shared::keys_of(&changes),
+            let entry =
+                (!admin).then(|| self.journal_entry(ctx.req, &reply, started.elapsed() + delay));
+            match store.finish(&self.state, &changes, entry.as_ref()).await {
+                Ok(shared::Finish::Done(counted)) => {
+                    self.quota_headers_shared(&mut reply, &changes.asks, &counted);
+                    return Ok((reply, delay));
+                }
+                Ok(shared::Finish::Conflict) => own = shared::keys_of(&changes),
+                Ok(shared::Finish::Denied {
+                    credential,
+                    index,
+                    reset,
+                }) => {
+                    denied.insert((credential, index), reset);
+                    own = shared::keys_of(&changes);
+                }
                 Err(e) => {
                     // Whether the write landed is unknown: start over from what Redis holds.
-                    self.stale.store(true, Ordering::Release);
+                    if !changes.is_empty() {
+                        self.stale.store(true, Ordering::Release);
+                    }
                     return Err(e);
                 }
             }

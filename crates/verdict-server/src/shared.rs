@@ -22,6 +22,21 @@ use serde_json::Value;
 
 use crate::state::{Changes, Item, Lock, Move, QueuedFault, State, Token};
 
+/// How a request ended against the shared state.
+#[derive(Debug)]
+pub(crate) enum Finish {
+    /// Stored; the group's count and time left of each quota asked, in order.
+    Done(Vec<(u32, Duration)>),
+    /// Another emulator wrote first.
+    Conflict,
+    /// The group used up this quota; it resets in `reset` seconds.
+    Denied {
+        credential: String,
+        index: usize,
+        reset: u64,
+    },
+}
+
 /// Why shared state is unavailable.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -70,8 +85,7 @@ pub struct RedisState {
     pub(crate) section: tokio::sync::Mutex<()>,
     sync: redis::Script,
     load: redis::Script,
-    commit: redis::Script,
-    journal: redis::Script,
+    finish: redis::Script,
 }
 
 impl std::fmt::Debug for RedisState {
@@ -117,8 +131,7 @@ impl RedisState {
             section: tokio::sync::Mutex::new(()),
             sync: redis::Script::new(SYNC),
             load: redis::Script::new(LOAD),
-            commit: redis::Script::new(COMMIT),
-            journal: redis::Script::new(JOURNAL),
+            finish: redis::Script::new(FINISH),
         })
     }
 
@@ -218,14 +231,10 @@ impl RedisState {
         let at = it.next().as_ref().and_then(int).unwrap_or(0) as u64;
         let counters = pairs(it.next().unwrap_or_default());
         let settings = it.next().map(|v| text(&v)).unwrap_or_default();
-        let windows = pairs(it.next().unwrap_or_default());
         let mut fresh = State::default();
         apply_counters(&mut fresh, &counters);
         if !settings.is_empty() {
             apply_settings(&mut fresh, &settings).map_err(|e| self.corrupt(e))?;
-        }
-        for (credential, w) in windows {
-            apply(&mut fresh, &format!("q{credential}"), &w, false).map_err(|e| self.corrupt(e))?;
         }
         for kind in it {
             let k = array(kind);
@@ -253,65 +262,104 @@ impl RedisState {
         Ok(())
     }
 
-    /// Stores what `changes` names, from `state`, if Redis is still at the version the copy
-    /// was read at. `Ok(false)`: another emulator wrote first.
-    pub(crate) async fn commit(
+    /// Ends a request: counts the quota it spent, stores what it changed if Redis is still
+    /// at the version the copy was read at, and journals it, all or nothing.
+    pub(crate) async fn finish(
         &self,
         state: &std::sync::Mutex<State>,
         changes: &Changes,
-    ) -> Result<bool, StateError> {
-        let mut inv = self.commit.prepare_invoke();
+        journal: Option<&crate::state::JournalEntry>,
+    ) -> Result<Finish, StateError> {
+        let journal = match journal {
+            Some(e) => serde_json::to_string(e).map_err(|e| self.corrupt(e))?,
+            None => String::new(),
+        };
+        let mut inv = self.finish.prepare_invoke();
         {
             let s = lock(state);
-            inv.arg(&self.prefix).arg(s.version).arg(CHANGES_KEPT);
-            if changes.reset {
-                inv.arg("r");
+            inv.arg(&self.prefix)
+                .arg(s.version)
+                .arg(CHANGES_KEPT)
+                .arg(journal)
+                .arg(crate::state::JOURNAL_LIMIT)
+                .arg(changes.asks.len());
+            for a in &changes.asks {
+                inv.arg(&a.credential)
+                    .arg(a.index)
+                    .arg(a.limit)
+                    .arg(a.window.as_millis().max(1) as u64)
+                    .arg(a.n);
             }
-            if changes.windows_cleared {
-                inv.arg("Q");
-            }
-            inv.arg("c").arg(s.seq).arg(s.stored).arg(s.fault_seq);
-            if changes.settings || changes.reset {
-                inv.arg("s").arg(settings_json(&s));
-            }
-            for credential in &changes.windows {
-                inv.arg("q")
-                    .arg(credential)
-                    .arg(windows_json(&s, credential));
-            }
-            for (kind, id) in &changes.items {
-                let c = s.collections.get(kind);
-                let item = c.and_then(|c| c.items.get(id)).map(item_json);
-                let gone = c.is_some_and(|c| c.gone.contains(id));
-                inv.arg("i")
-                    .arg(kind)
-                    .arg(id)
-                    .arg(item.unwrap_or_default())
-                    .arg(if gone { "1" } else { "0" });
+            if !changes.is_empty() {
+                if changes.reset {
+                    inv.arg("r");
+                }
+                if changes.windows_cleared {
+                    inv.arg("Q");
+                }
+                inv.arg("c").arg(s.seq).arg(s.stored).arg(s.fault_seq);
+                if changes.settings || changes.reset {
+                    inv.arg("s").arg(settings_json(&s));
+                }
+                for (kind, id) in &changes.items {
+                    let c = s.collections.get(kind);
+                    let item = c.and_then(|c| c.items.get(id)).map(item_json);
+                    let gone = c.is_some_and(|c| c.gone.contains(id));
+                    inv.arg("i")
+                        .arg(kind)
+                        .arg(id)
+                        .arg(item.unwrap_or_default())
+                        .arg(if gone { "1" } else { "0" });
+                }
             }
         }
-        let answer = self.run(inv, false).await?;
-        match int(&answer) {
-            Some(0) => Ok(false),
-            Some(v) => {
-                lock(state).version = v as u64;
-                Ok(true)
+        let parts = array(self.run(inv, false).await?);
+        match parts.first().map(text).as_deref() {
+            Some("ok") => {
+                let version = parts.get(1).and_then(int).unwrap_or(0) as u64;
+                let counted: Vec<(u32, Duration)> = parts
+                    .iter()
+                    .skip(2)
+                    .map(|c| {
+                        let c = array(c.clone());
+                        let n = c.first().and_then(int).unwrap_or(0);
+                        let ttl = c.get(1).and_then(int).unwrap_or(0);
+                        (
+                            u32::try_from(n).unwrap_or(u32::MAX),
+                            Duration::from_millis(ttl.max(0) as u64),
+                        )
+                    })
+                    .collect();
+                let mut s = lock(state);
+                if !changes.is_empty() {
+                    s.version = version;
+                }
+                // The local windows follow the group's counts, for the headers.
+                let now = Instant::now();
+                for (a, (n, left)) in changes.asks.iter().zip(&counted) {
+                    let start = now
+                        .checked_sub(a.window.saturating_sub(*left))
+                        .unwrap_or(now);
+                    *s.window(&a.credential, a.index, a.window, now) = (start, *n);
+                }
+                Ok(Finish::Done(counted))
             }
-            None => Err(self.corrupt("the commit script gave no version")),
+            Some("conflict") => Ok(Finish::Conflict),
+            Some("deny") => {
+                let at = parts.get(1).and_then(int).unwrap_or(0) as usize;
+                let left = parts.get(2).and_then(int).unwrap_or(0).max(0) as u64;
+                let a = changes
+                    .asks
+                    .get(at)
+                    .ok_or_else(|| self.corrupt("a refusal of a quota never asked for"))?;
+                Ok(Finish::Denied {
+                    credential: a.credential.clone(),
+                    index: a.index,
+                    reset: left.div_ceil(1000).max(1),
+                })
+            }
+            _ => Err(self.corrupt("the finishing script gave no verdict")),
         }
-    }
-
-    /// Appends one entry to the shared journal.
-    pub(crate) async fn record(
-        &self,
-        entry: &crate::state::JournalEntry,
-    ) -> Result<(), StateError> {
-        let json = serde_json::to_string(entry).map_err(|e| self.corrupt(e))?;
-        let mut inv = self.journal.prepare_invoke();
-        inv.arg(&self.prefix)
-            .arg(json)
-            .arg(crate::state::JOURNAL_LIMIT);
-        self.run(inv, true).await.map(|_| ())
     }
 
     /// The journal's entries after `since`, at most the last `limit`.
@@ -369,11 +417,10 @@ pub(crate) fn keys_of(changes: &Changes) -> Vec<String> {
         .iter()
         .map(|(k, id)| item_key(k, id))
         .collect();
-    keys.extend(changes.windows.iter().map(|c| format!("q{c}")));
     if changes.settings {
         keys.push("s".into());
     }
-    if changes.reset || changes.windows_cleared {
+    if changes.reset {
         keys.push("r".into());
     }
     keys
@@ -463,21 +510,6 @@ fn apply(s: &mut State, key: &str, value: &str, gone: bool) -> Result<(), String
             }
         }
         Some(b's') if !value.is_empty() => apply_settings(s, value)?,
-        Some(b'q') => {
-            let credential = &key[1..];
-            if value.is_empty() {
-                s.quota_windows.remove(credential);
-            } else {
-                let w: Vec<(usize, u64, u32)> =
-                    serde_json::from_str(value).map_err(|e| format!("quota window: {e}"))?;
-                s.quota_windows.insert(
-                    credential.to_owned(),
-                    w.into_iter()
-                        .map(|(i, at, n)| (i, (instant_of(at), n)))
-                        .collect(),
-                );
-            }
-        }
         _ => {}
     }
     Ok(())
@@ -574,18 +606,6 @@ fn apply_settings(s: &mut State, json: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn windows_json(s: &State, credential: &str) -> String {
-    match s.quota_windows.get(credential) {
-        None => String::new(),
-        Some(w) => serde_json::to_string(
-            &w.iter()
-                .map(|(i, (at, n))| (*i, epoch_ms(*at), *n))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default(),
-    }
-}
-
 /// Milliseconds since the epoch of a moment on this machine's monotonic clock.
 fn epoch_ms(at: Instant) -> u64 {
     let now = Instant::now();
@@ -629,7 +649,7 @@ for i = 3, #ARGV do keys[#keys + 1] = ARGV[i] end
 local out = {V, 'delta', redis.call('HGETALL', p .. 'counters')}
 for _, k in ipairs(keys) do
   local t = string.sub(k, 1, 1)
-  if t == 'r' or t == 'Q' then return {V, 'full'} end
+  if t == 'r' then return {V, 'full'} end
   if t == 'i' then
     local rest = string.sub(k, 2)
     local sep = string.find(rest, '\0', 1, true)
@@ -639,19 +659,16 @@ for _, k in ipairs(keys) do
     out[#out + 1] = {k, item, redis.call('SISMEMBER', p .. 'gone:' .. kind, id)}
   elseif t == 's' then
     out[#out + 1] = {k, redis.call('GET', p .. 'settings') or '', 0}
-  elseif t == 'q' then
-    out[#out + 1] = {k, redis.call('HGET', p .. 'windows', string.sub(k, 2)) or '', 0}
   end
 end
 return out
 ";
 
-/// Everything: version, counters, settings, quota windows, then each collection.
+/// Everything: version, counters, settings, then each collection.
 const LOAD: &str = r"
 local p = ARGV[1]
 local V = tonumber(redis.call('GET', p .. 'version') or '0')
-local out = {V, redis.call('HGETALL', p .. 'counters'), redis.call('GET', p .. 'settings') or '',
-  redis.call('HGETALL', p .. 'windows')}
+local out = {V, redis.call('HGETALL', p .. 'counters'), redis.call('GET', p .. 'settings') or ''}
 for _, kind in ipairs(redis.call('SMEMBERS', p .. 'kinds')) do
   out[#out + 1] = {kind, redis.call('HGETALL', p .. 'items:' .. kind),
     redis.call('SMEMBERS', p .. 'gone:' .. kind)}
@@ -659,77 +676,94 @@ end
 return out
 ";
 
-/// Writes a change set if the version is still ARGV[2]; the new version, or 0.
-const COMMIT: &str = r"
+/// Ends a request: ARGV = prefix, version read, changes kept, journal entry (or ''),
+/// journal length kept, number of quota asks, the asks (credential, index, limit, window
+/// in ms, amount), then the change records. Answers {'ok', version, {count, ms left}...},
+/// {'conflict'} when the version moved and there are changes, or {'deny', ask, ms left}
+/// when a quota is used up; only 'ok' writes anything.
+const FINISH: &str = r"
 local p = ARGV[1]
-local V = tonumber(redis.call('GET', p .. 'version') or '0')
-if V ~= tonumber(ARGV[2]) then return 0 end
 local kept = tonumber(ARGV[3])
-V = redis.call('INCR', p .. 'version')
-local changes = p .. 'changes'
-local i = 4
-while i <= #ARGV do
-  local t = ARGV[i]
-  if t == 'r' then
-    for _, kind in ipairs(redis.call('SMEMBERS', p .. 'kinds')) do
-      redis.call('DEL', p .. 'items:' .. kind, p .. 'gone:' .. kind)
-    end
-    redis.call('DEL', p .. 'kinds', p .. 'windows', changes)
-    redis.call('ZADD', changes, V, 'r')
-    i = i + 1
-  elseif t == 'Q' then
-    redis.call('DEL', p .. 'windows')
-    redis.call('ZADD', changes, V, 'Q')
-    i = i + 1
-  elseif t == 'c' then
-    redis.call('HSET', p .. 'counters', 'seq', ARGV[i + 1], 'stored', ARGV[i + 2],
-      'fault_seq', ARGV[i + 3])
-    i = i + 4
-  elseif t == 's' then
-    redis.call('SET', p .. 'settings', ARGV[i + 1])
-    redis.call('ZADD', changes, V, 's')
-    i = i + 2
-  elseif t == 'q' then
-    if ARGV[i + 2] == '' then
-      redis.call('HDEL', p .. 'windows', ARGV[i + 1])
+local asks = tonumber(ARGV[6])
+local first = 7 + asks * 5
+local V = tonumber(redis.call('GET', p .. 'version') or '0')
+if first <= #ARGV and V ~= tonumber(ARGV[2]) then return {'conflict'} end
+local gen = redis.call('HGET', p .. 'counters', 'quota_gen') or '0'
+local counted = {}
+for a = 0, asks - 1 do
+  local i = 7 + a * 5
+  local key = p .. 'quota:' .. gen .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
+  local n = tonumber(ARGV[i + 4])
+  local count = redis.call('INCRBY', key, n)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[i + 3])
+    ttl = tonumber(ARGV[i + 3])
+  end
+  if count > tonumber(ARGV[i + 2]) then
+    redis.call('DECRBY', key, n)
+    for _, c in ipairs(counted) do redis.call('DECRBY', c[3], c[4]) end
+    return {'deny', a, ttl}
+  end
+  counted[#counted + 1] = {count, ttl, key, n}
+end
+if first <= #ARGV then
+  V = redis.call('INCR', p .. 'version')
+  local changes = p .. 'changes'
+  local i = first
+  while i <= #ARGV do
+    local t = ARGV[i]
+    if t == 'r' then
+      for _, kind in ipairs(redis.call('SMEMBERS', p .. 'kinds')) do
+        redis.call('DEL', p .. 'items:' .. kind, p .. 'gone:' .. kind)
+      end
+      redis.call('DEL', p .. 'kinds', changes)
+      redis.call('HINCRBY', p .. 'counters', 'quota_gen', 1)
+      redis.call('ZADD', changes, V, 'r')
+      i = i + 1
+    elseif t == 'Q' then
+      redis.call('HINCRBY', p .. 'counters', 'quota_gen', 1)
+      i = i + 1
+    elseif t == 'c' then
+      redis.call('HSET', p .. 'counters', 'seq', ARGV[i + 1], 'stored', ARGV[i + 2],
+        'fault_seq', ARGV[i + 3])
+      i = i + 4
+    elseif t == 's' then
+      redis.call('SET', p .. 'settings', ARGV[i + 1])
+      redis.call('ZADD', changes, V, 's')
+      i = i + 2
+    elseif t == 'i' then
+      local kind, id, item = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+      redis.call('SADD', p .. 'kinds', kind)
+      if item == '' then
+        redis.call('HDEL', p .. 'items:' .. kind, id)
+      else
+        redis.call('HSET', p .. 'items:' .. kind, id, item)
+      end
+      if ARGV[i + 4] == '1' then
+        redis.call('SADD', p .. 'gone:' .. kind, id)
+      else
+        redis.call('SREM', p .. 'gone:' .. kind, id)
+      end
+      redis.call('ZADD', changes, V, 'i' .. kind .. '\0' .. id)
+      i = i + 5
     else
-      redis.call('HSET', p .. 'windows', ARGV[i + 1], ARGV[i + 2])
+      return redis.error_reply('unknown change record ' .. t)
     end
-    redis.call('ZADD', changes, V, 'q' .. ARGV[i + 1])
-    i = i + 3
-  elseif t == 'i' then
-    local kind, id, item = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-    redis.call('SADD', p .. 'kinds', kind)
-    if item == '' then
-      redis.call('HDEL', p .. 'items:' .. kind, id)
-    else
-      redis.call('HSET', p .. 'items:' .. kind, id, item)
-    end
-    if ARGV[i + 4] == '1' then
-      redis.call('SADD', p .. 'gone:' .. kind, id)
-    else
-      redis.call('SREM', p .. 'gone:' .. kind, id)
-    end
-    redis.call('ZADD', changes, V, 'i' .. kind .. '\0' .. id)
-    i = i + 5
-  else
-    return redis.error_reply('unknown change record ' .. t)
+  end
+  local n = redis.call('ZCARD', changes)
+  if n > kept then
+    local last = redis.call('ZRANGE', changes, n - kept - 1, n - kept - 1, 'WITHSCORES')
+    redis.call('ZREMRANGEBYRANK', changes, 0, n - kept - 1)
+    redis.call('SET', p .. 'floor', last[2])
   end
 end
-local n = redis.call('ZCARD', changes)
-if n > kept then
-  local last = redis.call('ZRANGE', changes, n - kept - 1, n - kept - 1, 'WITHSCORES')
-  redis.call('ZREMRANGEBYRANK', changes, 0, n - kept - 1)
-  redis.call('SET', p .. 'floor', last[2])
+if ARGV[4] ~= '' then
+  local s = redis.call('INCR', p .. 'journal_seq')
+  redis.call('RPUSH', p .. 'journal', s .. ' ' .. ARGV[4])
+  redis.call('LTRIM', p .. 'journal', -tonumber(ARGV[5]), -1)
 end
-return V
-";
-
-/// Appends ARGV[2] to the journal under the next sequence number, keeping ARGV[3].
-const JOURNAL: &str = r"
-local p = ARGV[1]
-local s = redis.call('INCR', p .. 'journal_seq')
-redis.call('RPUSH', p .. 'journal', s .. ' ' .. ARGV[2])
-redis.call('LTRIM', p .. 'journal', -tonumber(ARGV[3]), -1)
-return s
+local out = {'ok', V}
+for _, c in ipairs(counted) do out[#out + 1] = {c[1], c[2]} end
+return out
 ";

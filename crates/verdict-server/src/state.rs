@@ -171,23 +171,31 @@ pub struct Changes {
     pub items: std::collections::BTreeSet<(String, String)>,
     /// Tokens, faults, locks, moves, maintenance or quotas changed.
     pub settings: bool,
-    /// Credentials whose quota windows changed.
-    pub windows: std::collections::BTreeSet<String>,
-    /// Every quota window was dropped.
+    /// Quota spent, for Redis to count and allow or refuse.
+    pub asks: Vec<Ask>,
+    /// Quotas Redis refused on an earlier run of this request: the seconds to their reset.
+    pub denied: HashMap<(String, usize), u64>,
+    /// Every quota window starts again.
     pub windows_cleared: bool,
     /// Everything was reset.
     pub reset: bool,
 }
 
 impl Changes {
-    /// Whether nothing changed.
+    /// Whether the state needs no write back (quota spent aside).
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-            && !self.settings
-            && self.windows.is_empty()
-            && !self.windows_cleared
-            && !self.reset
+        self.items.is_empty() && !self.settings && !self.windows_cleared && !self.reset
     }
+}
+
+/// Quota spent by a request: `n` of `limit` per `window` of quota `index` of `credential`.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub credential: String,
+    pub index: usize,
+    pub limit: u32,
+    pub window: Duration,
+    pub n: u32,
 }
 
 /// The journal keeps at most this many requests.
@@ -249,9 +257,6 @@ impl State {
         window: Duration,
         now: Instant,
     ) -> &mut Window {
-        if let Some(c) = &mut self.changes {
-            c.windows.insert(credential.to_owned());
-        }
         if !self.quota_windows.contains_key(credential) {
             self.quota_windows.insert(credential.to_owned(), Vec::new());
         }
@@ -283,15 +288,49 @@ impl State {
         window: Duration,
         now: Instant,
     ) -> Result<(u32, u64), u64> {
+        self.spend(credential, index, limit, window, 1, now)
+    }
+
+    /// Spends `n` of the `limit` of quota `index` of `credential`; the seconds until the
+    /// window resets when that would go over, with what is left otherwise.
+    ///
+    /// With shared state the decision is Redis's: the spending is recorded for the write
+    /// back, which refuses it when the group as a whole is over; until then the local
+    /// count only estimates what is left.
+    pub fn spend(
+        &mut self,
+        credential: &str,
+        index: usize,
+        limit: u32,
+        window: Duration,
+        n: u32,
+        now: Instant,
+    ) -> Result<(u32, u64), u64> {
+        let shared = match &mut self.changes {
+            Some(c) => {
+                if let Some(reset) = c.denied.get(&(credential.to_owned(), index)) {
+                    return Err(*reset);
+                }
+                c.asks.push(Ask {
+                    credential: credential.to_owned(),
+                    index,
+                    limit,
+                    window,
+                    n,
+                });
+                true
+            }
+            None => false,
+        };
         let slot = self.window(credential, index, window, now);
         let reset = window
             .saturating_sub(now.duration_since(slot.0))
             .as_secs_f64()
             .ceil() as u64;
-        if slot.1 >= limit {
+        if slot.1.saturating_add(n) > limit && !shared {
             return Err(reset.max(1));
         }
-        slot.1 += 1;
+        slot.1 = slot.1.saturating_add(n).min(limit);
         Ok((limit - slot.1, reset))
     }
 

@@ -105,10 +105,20 @@ async fn a_quota_holds_across_the_group() {
         .await;
     assert_eq!(r.status(), 200);
     let mut statuses = Vec::new();
+    let mut remaining = Vec::new();
     for i in 0..12 {
         let at = if i % 2 == 0 { &a } else { &b };
-        statuses.push(at.get_as("/v1/rooms", &at.token).await.status().as_u16());
+        let r = at.get_as("/v1/rooms", &at.token).await;
+        statuses.push(r.status().as_u16());
+        if let Some(left) = r.headers().get("x-ratelimit-remaining") {
+            remaining.push(left.to_str().unwrap().parse::<u32>().unwrap());
+        }
     }
+    assert_eq!(
+        &remaining[..10],
+        &[9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+        "the headers count the group's requests"
+    );
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         10,

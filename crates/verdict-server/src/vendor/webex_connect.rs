@@ -50,7 +50,7 @@ pub(crate) const NO_PROFILE_STORE_KEY: &str = "no-profile-store";
 
 /// Transactions (destinations, events, profile records, status queries) one service key
 /// may make in one window.
-pub(crate) const TRANSACTION_LIMIT: u64 = 1000;
+pub(crate) const TRANSACTION_LIMIT: u32 = 1000;
 /// The window of the transaction limit.
 pub(crate) const TRANSACTION_WINDOW: Duration = Duration::from_secs(60);
 /// The quota slot the transaction limit uses in the shared quota table (generic quotas
@@ -178,21 +178,20 @@ pub(crate) fn spend(
     key: &str,
     n: u64,
 ) -> Result<(), Refusal> {
-    let now = Instant::now();
-    let mut state = em.lock();
-    let slot = state.window(key, LIMIT_SLOT, TRANSACTION_WINDOW, now);
-    if u64::from(slot.1).saturating_add(n) > TRANSACTION_LIMIT {
-        let reset = TRANSACTION_WINDOW
-            .saturating_sub(now.duration_since(slot.0))
-            .as_secs_f64()
-            .ceil()
-            .max(1.0) as u64;
-        drop(state);
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    let spent = em.lock().spend(
+        key,
+        LIMIT_SLOT,
+        TRANSACTION_LIMIT,
+        TRANSACTION_WINDOW,
+        n,
+        Instant::now(),
+    );
+    if let Err(reset) = spent {
         let reply = answer(em, ctx, shared(&em.contract, api, 7020, 0), Map::new())
             .header(em.contract.headers.retry_after.as_str(), reset.to_string());
         return Err(Refusal::Reply(reply));
     }
-    slot.1 = slot.1.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
     Ok(())
 }
 
