@@ -386,14 +386,18 @@ impl Emulator {
                 return reply.map(|r| (r, Duration::ZERO));
             }
         }
-        let _section = store.section.lock().await;
+        let arrived = std::time::Instant::now();
         let mut own = Vec::new();
         let mut denied = std::collections::HashMap::new();
         for _ in 0..MAX_CONFLICTS {
+            // One request at a time works on the copy; a request that only reads lets the
+            // next one in before its quota and journal are written back.
+            let section = store.section.lock().await;
             if self.stale.load(Ordering::Acquire) {
                 store.reload(&self.state).await?;
                 self.stale.store(false, Ordering::Release);
-            } else {
+            } else if !own.is_empty() || !store.caught_up_since(arrived) {
+                // A catch-up that began after this request arrived serves it too.
                 store.catch_up(&self.state, &own).await?;
             }
             {
@@ -410,8 +414,11 @@ impl Emulator {
                 self.settle_quiet(&s);
                 s.changes.take().unwrap_or_default()
             };
-            if admin && changes.is_empty() {
-                return Ok((reply, delay));
+            if changes.is_empty() {
+                drop(section);
+                if admin {
+                    return Ok((reply, delay));
+                }
             }
             let entry =
                 (!admin).then(|| self.journal_entry(ctx.req, &reply, started.elapsed() + delay));

@@ -83,6 +83,9 @@ pub struct RedisState {
     /// One request at a time per emulator talks to the shared state, so a request never
     /// sees another's write that may still be rolled back.
     pub(crate) section: tokio::sync::Mutex<()>,
+    /// When the last catch-up that succeeded began: a request that arrived before that
+    /// moment finds every write finished before it in the copy already.
+    synced: std::sync::Mutex<Option<Instant>>,
     sync: redis::Script,
     load: redis::Script,
     finish: redis::Script,
@@ -129,6 +132,7 @@ impl RedisState {
             group: group.to_owned(),
             url: shown,
             section: tokio::sync::Mutex::new(()),
+            synced: std::sync::Mutex::new(None),
             sync: redis::Script::new(SYNC),
             load: redis::Script::new(LOAD),
             finish: redis::Script::new(FINISH),
@@ -182,9 +186,32 @@ impl RedisState {
         Err(self.unreachable("the connection broke twice"))
     }
 
+    /// Whether the copy caught up after `moment` (see `synced`).
+    pub(crate) fn caught_up_since(&self, moment: Instant) -> bool {
+        self.synced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at >= moment)
+    }
+
+    fn mark_synced(&self, began: Instant) {
+        *self.synced.lock().unwrap_or_else(|p| p.into_inner()) = Some(began);
+    }
+
     /// Brings `state` up to date; `own` are keys this copy wrote without storing them,
     /// read back as well.
     pub(crate) async fn catch_up(
+        &self,
+        state: &std::sync::Mutex<State>,
+        own: &[String],
+    ) -> Result<(), StateError> {
+        let began = Instant::now();
+        self.catch_up_from(state, own).await?;
+        self.mark_synced(began);
+        Ok(())
+    }
+
+    async fn catch_up_from(
         &self,
         state: &std::sync::Mutex<State>,
         own: &[String],
@@ -203,7 +230,7 @@ impl RedisState {
                 lock(state).version = at;
                 Ok(())
             }
-            Some("full") => self.reload(state).await,
+            Some("full") => self.reload_all(state).await,
             Some("delta") => {
                 let counters = pairs(parts.get(2).cloned().unwrap_or_default());
                 let mut s = lock(state);
@@ -224,6 +251,13 @@ impl RedisState {
 
     /// Replaces `state` with everything Redis holds.
     pub(crate) async fn reload(&self, state: &std::sync::Mutex<State>) -> Result<(), StateError> {
+        let began = Instant::now();
+        self.reload_all(state).await?;
+        self.mark_synced(began);
+        Ok(())
+    }
+
+    async fn reload_all(&self, state: &std::sync::Mutex<State>) -> Result<(), StateError> {
         let mut inv = self.load.prepare_invoke();
         inv.arg(&self.prefix);
         let parts = array(self.run(inv, true).await?);
