@@ -213,7 +213,9 @@ impl Emulator {
 
     /// An emulator of `contract` whose state (resources, tokens, quotas, faults, locks,
     /// moves, maintenance and the journal) lives in `store`, shared with every emulator of
-    /// the same group; it starts from what the store holds.
+    /// the same group; it starts from what the store holds. Random choices (ids, random
+    /// faults) are drawn from the seed mixed with this process's start, so that emulators
+    /// of one group never draw the same ids: they do not repeat from run to run.
     pub async fn shared(
         contract: Contract,
         mut config: Config,

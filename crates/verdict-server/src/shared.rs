@@ -86,6 +86,8 @@ pub struct RedisState {
     /// When the last catch-up that succeeded began: a request that arrived before that
     /// moment finds every write finished before it in the copy already.
     synced: std::sync::Mutex<Option<Instant>>,
+    /// Changes remembered for catching up (`CHANGES_KEPT` but in tests).
+    kept: u64,
     sync: redis::Script,
     load: redis::Script,
     finish: redis::Script,
@@ -133,6 +135,7 @@ impl RedisState {
             url: shown,
             section: tokio::sync::Mutex::new(()),
             synced: std::sync::Mutex::new(None),
+            kept: CHANGES_KEPT,
             sync: redis::Script::new(SYNC),
             load: redis::Script::new(LOAD),
             finish: redis::Script::new(FINISH),
@@ -313,7 +316,7 @@ impl RedisState {
             let s = lock(state);
             inv.arg(&self.prefix)
                 .arg(s.version)
-                .arg(CHANGES_KEPT)
+                .arg(self.kept)
                 .arg(journal)
                 .arg(crate::state::JOURNAL_LIMIT)
                 .arg(changes.asks.len());
@@ -801,3 +804,180 @@ local out = {'ok', V}
 for _, c in ipairs(counted) do out[#out + 1] = {c[1], c[2]} end
 return out
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Changes;
+
+    fn item(seq: u64, title: &str) -> Item {
+        Item {
+            seq,
+            value: serde_json::json!({ "title": title }),
+            etag: format!("\"{seq}\""),
+            owner: "account-1".into(),
+            ready_at: Some(Instant::now() + Duration::from_secs(5)),
+        }
+    }
+
+    #[test]
+    fn an_item_travels_through_its_stored_form() {
+        let mut s = State::default();
+        let id = "odd/id with\0nul";
+        apply(
+            &mut s,
+            &item_key("rooms", id),
+            &item_json(&item(3, "a")),
+            false,
+        )
+        .unwrap();
+        let c = &s.collections["rooms"];
+        assert_eq!(c.items[id].value["title"], "a");
+        assert_eq!(c.order[&3], id);
+        let ready = c.items[id].ready_at.unwrap();
+        let left = ready.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(4) && left <= Duration::from_secs(5),
+            "{left:?}"
+        );
+
+        // Written again at another number, then removed and marked gone.
+        apply(
+            &mut s,
+            &item_key("rooms", id),
+            &item_json(&item(9, "b")),
+            false,
+        )
+        .unwrap();
+        let c = &s.collections["rooms"];
+        assert_eq!((c.order.len(), c.order[&9].as_str()), (1, id));
+        apply(&mut s, &item_key("rooms", id), "", true).unwrap();
+        let c = &s.collections["rooms"];
+        assert!(c.items.is_empty() && c.order.is_empty() && c.gone.contains(id));
+    }
+
+    #[test]
+    fn removing_an_item_keeps_another_written_at_its_number() {
+        let mut s = State::default();
+        s.collection("rooms")
+            .items
+            .insert("mine".into(), item(4, "mine"));
+        s.collection("rooms").order.insert(4, "theirs".into());
+        apply(&mut s, &item_key("rooms", "mine"), "", false).unwrap();
+        assert_eq!(s.collections["rooms"].order[&4], "theirs");
+    }
+
+    #[test]
+    fn settings_keep_this_emulators_own_token() {
+        let mut a = State::default();
+        a.tokens.push(Token {
+            token: "shared".into(),
+            account: "account-1".into(),
+            revoked: false,
+            read_only: false,
+        });
+        a.maintenance = Some(7);
+        a.locks.insert(
+            "/v1/rooms/x".into(),
+            Lock {
+                until: Instant::now() + Duration::from_secs(30),
+                retry_after: 3,
+            },
+        );
+        let json = settings_json(&a);
+        let mut b = State::default();
+        b.tokens.push(Token {
+            token: "own".into(),
+            account: "account-1".into(),
+            revoked: false,
+            read_only: false,
+        });
+        apply_settings(&mut b, &json).unwrap();
+        let tokens: Vec<&str> = b.tokens.iter().map(|t| t.token.as_str()).collect();
+        assert_eq!(tokens, ["shared", "own"]);
+        assert_eq!(b.maintenance, Some(7));
+        assert!(b.locks["/v1/rooms/x"].until > Instant::now() + Duration::from_secs(28));
+        assert!(apply_settings(&mut b, "{not json").is_err());
+    }
+
+    #[test]
+    fn bad_stored_data_is_an_error_not_a_panic() {
+        let mut s = State::default();
+        assert!(apply(&mut s, "irooms", "{}", false).is_err(), "no id");
+        assert!(apply(&mut s, &item_key("rooms", "x"), "[1,2]", false).is_err());
+        assert!(
+            apply(&mut s, "zzz", "whatever", false).is_ok(),
+            "unknown kinds are skipped"
+        );
+    }
+
+    #[test]
+    fn the_keys_read_back_after_a_lost_write() {
+        let mut c = Changes::default();
+        c.items.insert(("rooms".into(), "a".into()));
+        c.settings = true;
+        assert_eq!(keys_of(&c), [item_key("rooms", "a"), "s".into()]);
+        c.reset = true;
+        assert!(keys_of(&c).contains(&"r".to_owned()));
+    }
+
+    /// Writes item `id` through `store` from `state`.
+    async fn write(store: &RedisState, state: &std::sync::Mutex<State>, id: &str) {
+        let mut changes = Changes::default();
+        {
+            let mut s = lock(state);
+            let seq = s.next_seq();
+            let c = s.collection("rooms");
+            c.order.insert(seq, id.to_owned());
+            c.items.insert(id.to_owned(), item(seq, id));
+            changes.items.insert(("rooms".into(), id.to_owned()));
+        }
+        assert!(matches!(
+            store.finish(state, &changes, None).await.unwrap(),
+            Finish::Done(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_copy_older_than_the_changes_kept_reloads_everything() {
+        let Some(redis) = verdict_testkit::RedisServer::start() else {
+            return;
+        };
+        let mut store = RedisState::connect(&redis.url(), "kept").await.unwrap();
+        store.kept = 5;
+        let (a, b) = (std::sync::Mutex::default(), std::sync::Mutex::default());
+        write(&store, &a, "first").await;
+        store.catch_up(&b, &[]).await.unwrap();
+        for i in 0..20 {
+            write(&store, &a, &format!("room {i}")).await;
+        }
+        // b is 20 versions behind and only 5 changes are kept: it reloads.
+        store.catch_up(&b, &[]).await.unwrap();
+        assert_eq!(lock(&b).collections["rooms"].items.len(), 21);
+        assert_eq!(lock(&b).version, lock(&a).version);
+        // One more: a delta.
+        write(&store, &a, "last").await;
+        store.catch_up(&b, &[]).await.unwrap();
+        assert_eq!(lock(&b).collections["rooms"].items.len(), 22);
+        // A stale write of b is refused.
+        lock(&b).version -= 1;
+        let mut changes = Changes::default();
+        changes.items.insert(("rooms".into(), "late".into()));
+        assert!(matches!(
+            store.finish(&b, &changes, None).await.unwrap(),
+            Finish::Conflict
+        ));
+    }
+
+    #[test]
+    fn a_password_is_not_shown() {
+        assert_eq!(
+            without_password("redis://user:secret@127.0.0.1:6379/0"),
+            "redis://user:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            without_password("redis://127.0.0.1/1"),
+            "redis://127.0.0.1/1"
+        );
+    }
+}
