@@ -75,17 +75,6 @@ fn serve_refuses_what_it_cannot_do() {
     for (args, needle) in [
         (vec!["serve", "http", "--port", "0"], "no [emulator] table"),
         (
-            vec![
-                "serve",
-                "webex",
-                "--port",
-                "0",
-                "--state",
-                "redis://127.0.0.1:6379/0",
-            ],
-            "in-memory",
-        ),
-        (
             vec!["serve", "webex", "--port", "0", "--fault-rate", "2"],
             "fault rate",
         ),

@@ -279,7 +279,12 @@ impl Emulator {
     fn context<'a>(&self, req: &'a Req) -> engine::Ctx<'a> {
         engine::Ctx {
             req,
-            tracking: format!("VERDICT_{}", self.rng.uuid()),
+            tracking: {
+                let mut t = String::with_capacity(44);
+                t.push_str("VERDICT_");
+                self.rng.push_uuid(&mut t);
+                t
+            },
         }
     }
 

@@ -39,22 +39,39 @@ impl Rng {
 
     /// A random (version 4) UUID.
     pub fn uuid(&self) -> String {
+        let mut out = String::with_capacity(36);
+        self.push_uuid(&mut out);
+        out
+    }
+
+    /// Appends a random (version 4) UUID to `out`; written digit by digit, since this runs
+    /// for the tracking id of every request.
+    pub fn push_uuid(&self, out: &mut String) {
         let (a, b) = (self.next_u64(), self.next_u64());
         let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
         let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xffff,
-            b >> 48,
-            b & 0xffff_ffff_ffff
-        )
+        push_hex(out, a >> 32, 8);
+        out.push('-');
+        push_hex(out, (a >> 16) & 0xffff, 4);
+        out.push('-');
+        push_hex(out, a & 0xffff, 4);
+        out.push('-');
+        push_hex(out, b >> 48, 4);
+        out.push('-');
+        push_hex(out, b & 0xffff_ffff_ffff, 12);
     }
 
     /// 32 hexadecimal characters.
     pub fn hex(&self) -> String {
         format!("{:016X}{:016X}", self.next_u64(), self.next_u64())
+    }
+}
+
+/// Appends the `digits` lowest hexadecimal digits of `v`, in lower case.
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(HEX[((v >> (4 * i)) & 0xf) as usize] as char);
     }
 }
 
@@ -164,5 +181,27 @@ mod tests {
         assert_eq!(a.uuid(), b.uuid());
         assert_eq!(a.uuid().len(), 36);
         assert!((0..1000).all(|_| (0.0..1.0).contains(&a.unit())));
+    }
+
+    #[test]
+    fn uuids_are_version_4_in_the_usual_form() {
+        let (rng, twin) = (Rng::new(3), Rng::new(3));
+        for _ in 0..1000 {
+            let u = rng.uuid();
+            let (a, b) = (twin.next_u64(), twin.next_u64());
+            let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
+            let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+            let expected = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xffff,
+                b >> 48,
+                b & 0xffff_ffff_ffff
+            );
+            assert_eq!(u, expected);
+            assert_eq!(&u[14..15], "4");
+            assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        }
     }
 }
