@@ -437,8 +437,8 @@ impl Emulator {
         } else {
             req.method.clone()
         };
-        let allowed = self.allowed(resource, id.is_some());
-        if !allowed.contains(&method) {
+        if !self.allows(resource, id.is_some(), &method) {
+            let allowed = self.allowed(resource, id.is_some());
             if resource.not_implemented.contains(&method) {
                 return self.error(
                     ctx,
@@ -493,6 +493,18 @@ impl Emulator {
             reply.body = Bytes::new();
         }
         reply
+    }
+
+    /// Whether `method` is one of [`Emulator::allowed`] (without building the list).
+    fn allows(&self, r: &ResourceSpec, item: bool, method: &Method) -> bool {
+        let wanted = if item {
+            *method == Method::GET
+                || *method == Method::DELETE
+                || self.spec.update_methods.contains(method)
+        } else {
+            *method == Method::GET || *method == Method::POST
+        };
+        wanted && r.methods.contains(method)
     }
 
     /// The methods a collection (or one of its items) answers.
@@ -813,15 +825,25 @@ impl Emulator {
     }
 
     fn get(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
-        // The hot path: serialize under the lock rather than copy the item out.
+        // The hot path: the body is serialized once per version of the item (its ETag)
+        // and kept, rather than on every read.
         let found = {
             let mut state = self.lock();
-            match state.collection(&r.name).items.get(id) {
-                Some(item) if item.owner == who.account => Some((
-                    item.etag.clone(),
-                    item.ready_at,
-                    serde_json::to_vec(&item.value).unwrap_or_default(),
-                )),
+            let c = state.collection(&r.name);
+            match c.items.get(id) {
+                Some(item) if item.owner == who.account => {
+                    let body = match c.bodies.get(id) {
+                        Some((etag, body)) if *etag == item.etag => body.clone(),
+                        _ => {
+                            let body =
+                                Bytes::from(serde_json::to_vec(&item.value).unwrap_or_default());
+                            c.bodies
+                                .insert(id.to_owned(), (item.etag.clone(), body.clone()));
+                            body
+                        }
+                    };
+                    Some((item.etag.clone(), item.ready_at, body))
+                }
                 _ => None,
             }
         };
@@ -854,7 +876,7 @@ impl Emulator {
             }
         }
         let mut reply = Reply::empty(200);
-        reply.body = Bytes::from(body);
+        reply.body = body;
         reply.headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -953,6 +975,7 @@ impl Emulator {
         state.touch(&r.name, id);
         let c = state.collection(&r.name);
         c.items.remove(id);
+        c.bodies.remove(id);
         c.order.remove(&item.seq);
         if r.gone_after_delete {
             c.gone.insert(id.to_owned());

@@ -528,6 +528,7 @@ fn apply(s: &mut State, key: &str, value: &str, gone: bool) -> Result<(), String
                 .split_once('\0')
                 .ok_or_else(|| format!("change key {key:?} has no id"))?;
             let c = s.collection(kind);
+            c.bodies.remove(id);
             if let Some(old) = c.items.remove(id) {
                 // The slot may already hold another item written at that number elsewhere.
                 if c.order.get(&old.seq).is_some_and(|o| o == id) {

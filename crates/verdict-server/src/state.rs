@@ -28,6 +28,9 @@ pub struct Collection {
     pub order: BTreeMap<u64, String>,
     /// Ids deleted where the contract says deleted means gone (410).
     pub gone: std::collections::HashSet<String>,
+    /// Items' JSON as last read, with the ETag it was serialized at (a read of the same
+    /// version sends it again).
+    pub bodies: HashMap<String, (String, bytes::Bytes)>,
 }
 
 /// A credential the emulator knows.

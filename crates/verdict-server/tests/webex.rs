@@ -329,7 +329,12 @@ async fn etags_give_304_and_412() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_ne!(r.headers()["etag"].to_str().unwrap(), etag);
+    let new_etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    // A read after the update sends the new version, not the one read before it.
+    let r = s.http.get(&url).bearer_auth("t0").send().await.unwrap();
+    assert_eq!(r.headers()["etag"].to_str().unwrap(), new_etag);
+    assert_eq!(r.json::<Value>().await.unwrap()["title"], "y");
 }
 
 #[tokio::test]
