@@ -17,6 +17,16 @@ async fn pair(redis: &RedisServer, group: &str) -> (Running, Running) {
     )
 }
 
+async fn journal_of(at: &Running) -> Value {
+    let r = at
+        .http
+        .get(at.url("/_verdict/journal"))
+        .send()
+        .await
+        .unwrap();
+    r.json().await.unwrap()
+}
+
 async fn create_room(at: &Running, title: &str) -> Value {
     let r = at
         .http
@@ -197,15 +207,7 @@ async fn the_journal_holds_the_requests_of_the_group() {
     let (a, b) = pair(&redis, "journal").await;
     a.get_as("/v1/rooms?from=a", &a.token).await;
     b.get_as("/v1/rooms?from=b", &b.token).await;
-    let journal: Value = a
-        .http
-        .get(a.url("/_verdict/journal"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal = journal_of(&a).await;
     let paths: Vec<&str> = journal["entries"]
         .as_array()
         .unwrap()
@@ -227,15 +229,7 @@ async fn the_journal_holds_the_requests_of_the_group() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let journal: Value = a
-        .http
-        .get(a.url("/_verdict/journal"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal = journal_of(&a).await;
     assert_eq!(journal["entries"], json!([]));
 }
 
