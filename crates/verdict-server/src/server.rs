@@ -26,10 +26,12 @@ use crate::tls::Tls;
 pub struct ServerLimits {
     /// The largest request body; a larger one is answered with 413.
     pub body_limit: usize,
-    /// How long a client may take to send a request's headers (and how long an idle
-    /// keep-alive connection stays open).
+    /// How long a client may take to send a request's headers, and then its body (and how
+    /// long an idle keep-alive connection stays open).
     pub header_timeout: Duration,
-    /// The most bytes of request line and headers.
+    /// The most bytes of request line and headers; a larger head is answered with 431
+    /// (with a JSON body up to four times this size; beyond, the HTTP layer refuses it
+    /// with a bare 431 before the emulator sees it).
     pub max_header_bytes: usize,
 }
 
@@ -70,9 +72,28 @@ async fn answer(
         https,
         origin: format!("{}://{host}", if https { "https" } else { "http" }),
     };
-    match Limited::new(body, limits.body_limit).collect().await {
-        Ok(b) => request.body = b.to_bytes(),
-        Err(e) => {
+    let head = head_size(&request);
+    if head > limits.max_header_bytes {
+        let message = format!(
+            "The request line and headers are {head} bytes, over the {}-byte limit.",
+            limits.max_header_bytes
+        );
+        return Ok(em.reject(&request, 431, &message));
+    }
+    let read = tokio::time::timeout(
+        limits.header_timeout,
+        Limited::new(body, limits.body_limit).collect(),
+    );
+    match read.await {
+        Err(_) => {
+            let message = format!(
+                "The request body did not arrive within {} s.",
+                limits.header_timeout.as_secs_f64()
+            );
+            return Ok(em.reject(&request, 408, &message));
+        }
+        Ok(Ok(b)) => request.body = b.to_bytes(),
+        Ok(Err(e)) => {
             let too_large = e
                 .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some();
@@ -91,6 +112,17 @@ async fn answer(
         }
     }
     Ok(em.handle(&request).await)
+}
+
+/// The size of a request's head as sent: request line, header lines, blank line.
+fn head_size(req: &Req) -> usize {
+    let line = req.method.as_str().len() + req.path.len() + req.query.len() + 12;
+    req.headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + line
+        + 2
 }
 
 /// Serves plain HTTP on `listener` until `shutdown` completes, then lets open requests
@@ -133,7 +165,7 @@ pub async fn serve_with(
             let mut b = http1::Builder::new();
             b.timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .max_buf_size(limits.max_header_bytes.max(8192));
+                .max_buf_size(limits.max_header_bytes.saturating_mul(4).max(8192));
             b
         };
         match &tls {
