@@ -289,14 +289,15 @@ impl Emulator {
     }
 
     /// Adds the tracking id under the vendor's header name.
-    fn tracked(&self, ctx: &engine::Ctx<'_>, reply: reply::Reply) -> reply::Reply {
-        let name = self
-            .contract
-            .headers
-            .tracking_id
-            .as_ref()
-            .map_or("X-Request-Id", |h| h.as_str());
-        reply.header(name, &ctx.tracking)
+    fn tracked(&self, ctx: &engine::Ctx<'_>, mut reply: reply::Reply) -> reply::Reply {
+        let name = match &self.contract.headers.tracking_id {
+            Some(h) => h.name().clone(),
+            None => http::HeaderName::from_static("x-request-id"),
+        };
+        if let Ok(value) = http::HeaderValue::from_str(&ctx.tracking) {
+            reply.headers.append(name, value);
+        }
+        reply
     }
 
     /// An error answer without running the request path (e.g. a body over the limit).
