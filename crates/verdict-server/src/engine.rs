@@ -186,7 +186,8 @@ impl Emulator {
         asks: &[crate::state::Ask],
         counted: &[(u32, Duration)],
     ) {
-        let Some((ask, (n, left))) = asks.iter().zip(counted).find(|(a, _)| a.index == 0) else {
+        let Some((_, (remaining, left))) = asks.iter().zip(counted).find(|(a, _)| a.index == 0)
+        else {
             return;
         };
         let names = &self.contract.rate_limit;
@@ -197,7 +198,7 @@ impl Emulator {
                 }
             }
         };
-        set(&names.remaining, u64::from(ask.limit.saturating_sub(*n)));
+        set(&names.remaining, u64::from(*remaining));
         set(&names.reset, left.as_millis().div_ceil(1000) as u64);
     }
 
@@ -319,7 +320,7 @@ impl Emulator {
         ctx: &Ctx<'_>,
         who: &Principal,
     ) -> Result<Option<(u32, u64, verdict::emulate::Quota)>, Reply> {
-        let now = Instant::now();
+        let now = crate::util::wall_ms();
         let mut first = None;
         let mut state = self.lock();
         let admin_set = state.quotas.clone();
@@ -339,7 +340,7 @@ impl Emulator {
                 Err(reset) => {
                     drop(state);
                     let msg = format!(
-                        "More than {} requests in {} s on this credential; wait for the window to reset.",
+                        "More than {} requests in {} s on this credential; try again after the time in Retry-After.",
                         q.requests, q.window_s
                     );
                     let reply = self

@@ -25,7 +25,8 @@ use crate::state::{Changes, Item, Lock, Move, QueuedFault, State, Token};
 /// How a request ended against the shared state.
 #[derive(Debug)]
 pub(crate) enum Finish {
-    /// Stored; the group's count and time left of each quota asked, in order.
+    /// Stored; for each quota asked, in order, what the group has left of it and the time
+    /// until its current window ends.
     Done(Vec<(u32, Duration)>),
     /// Another emulator wrote first.
     Conflict,
@@ -367,17 +368,8 @@ impl RedisState {
                         )
                     })
                     .collect();
-                let mut s = lock(state);
                 if !changes.is_empty() {
-                    s.version = version;
-                }
-                // The local windows follow the group's counts, for the headers.
-                let now = Instant::now();
-                for (a, (n, left)) in changes.asks.iter().zip(&counted) {
-                    let start = now
-                        .checked_sub(a.window.saturating_sub(*left))
-                        .unwrap_or(now);
-                    *s.window(&a.credential, a.index, a.window, now) = (start, *n);
+                    lock(state).version = version;
                 }
                 Ok(Finish::Done(counted))
             }
@@ -716,9 +708,10 @@ return out
 
 /// Ends a request: ARGV = prefix, version read, changes kept, journal entry (or ''),
 /// journal length kept, number of quota asks, the asks (credential, index, limit, window
-/// in ms, amount), then the change records. Answers {'ok', version, {count, ms left}...},
-/// {'conflict'} when the version moved and there are changes, or {'deny', ask, ms left}
-/// when a quota is used up; only 'ok' writes anything.
+/// in ms, amount), then the change records. Quotas are sliding-window counters as
+/// `state::Slide` keeps them, on Redis's clock. Answers {'ok', version, {left, ms to the
+/// window's end}...}, {'conflict'} when the version moved and there are changes, or
+/// {'deny', ask, ms to wait} when a quota is used up; only 'ok' writes anything.
 const FINISH: &str = r"
 local p = ARGV[1]
 local kept = tonumber(ARGV[3])
@@ -727,23 +720,45 @@ local first = 7 + asks * 5
 local V = tonumber(redis.call('GET', p .. 'version') or '0')
 if first <= #ARGV and V ~= tonumber(ARGV[2]) then return {'conflict'} end
 local gen = redis.call('HGET', p .. 'counters', 'quota_gen') or '0'
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local counted = {}
 for a = 0, asks - 1 do
   local i = 7 + a * 5
   local key = p .. 'quota:' .. gen .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
+  local limit = tonumber(ARGV[i + 2])
+  local w = math.max(tonumber(ARGV[i + 3]), 1)
   local n = tonumber(ARGV[i + 4])
-  local count = redis.call('INCRBY', key, n)
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then
-    redis.call('PEXPIRE', key, ARGV[i + 3])
-    ttl = tonumber(ARGV[i + 3])
+  local k = math.floor(now / w)
+  local s = redis.call('HMGET', key, 'k', 'c', 'p')
+  local sk, cur, prev = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]) or 0
+  if sk == nil then
+    cur, prev = 0, 0
+  elseif k == sk + 1 then
+    prev, cur = cur, 0
+  elseif k ~= sk then
+    prev, cur = 0, 0
   end
-  if count > tonumber(ARGV[i + 2]) then
-    redis.call('DECRBY', key, n)
-    for _, c in ipairs(counted) do redis.call('DECRBY', c[3], c[4]) end
-    return {'deny', a, ttl}
+  local left = w - (now - k * w)
+  local estimate = prev * left / w + cur
+  if estimate + n > limit then
+    local room = limit - cur - n
+    local wait
+    if room >= 0 and prev > 0 then
+      wait = left - room * w / prev
+    elseif n > limit then
+      wait = 2 * w
+    elseif cur == 0 then
+      wait = left
+    else
+      wait = left + w * (1 - (limit - n) / cur)
+    end
+    for _, c in ipairs(counted) do redis.call('HINCRBY', c[3], 'c', -c[4]) end
+    return {'deny', a, math.max(math.ceil(math.max(wait, 0)), 1)}
   end
-  counted[#counted + 1] = {count, ttl, key, n}
+  redis.call('HSET', key, 'k', string.format('%d', k), 'c', cur + n, 'p', prev)
+  redis.call('PEXPIRE', key, 2 * w)
+  counted[#counted + 1] = {math.max(math.floor(limit - estimate - n), 0), left, key, n}
 end
 if first <= #ARGV then
   V = redis.call('INCR', p .. 'version')

@@ -142,8 +142,66 @@ fn moved_permanently() -> u16 {
     301
 }
 
-/// A quota window: when it started and how many requests it has counted.
-pub type Window = (Instant, u32);
+/// A sliding-window counter of one quota: the requests counted in the current fixed window
+/// (windows are aligned on the epoch) and in the one before it. The requests of the last
+/// `window` are estimated as the current count plus the previous one weighted by the share
+/// of the previous window still inside the last `window`; unlike a fixed window, a client
+/// cannot send twice the quota around a window's edge. The Redis script of `shared.rs`
+/// counts the same way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Slide {
+    /// The current window: milliseconds since the epoch divided by the window's length.
+    pub index: u64,
+    pub current: u32,
+    pub previous: u32,
+}
+
+impl Slide {
+    /// Spends `n` of `limit` per `window_ms` at `now_ms` (milliseconds since the epoch):
+    /// what is left and the milliseconds until the current window ends, or, when that
+    /// would go over, the milliseconds until it would not (nothing is spent then).
+    pub fn spend(
+        &mut self,
+        now_ms: u64,
+        window_ms: u64,
+        limit: u32,
+        n: u32,
+    ) -> Result<(u32, u64), u64> {
+        let w = window_ms.max(1);
+        let k = now_ms / w;
+        if k == self.index.wrapping_add(1) {
+            self.previous = self.current;
+            self.current = 0;
+        } else if k != self.index {
+            self.previous = 0;
+            self.current = 0;
+        }
+        self.index = k;
+        let left = w - (now_ms - k * w);
+        let (wf, limit_f, n_f) = (w as f64, f64::from(limit), f64::from(n));
+        let (previous, current) = (f64::from(self.previous), f64::from(self.current));
+        let estimate = previous * left as f64 / wf + current;
+        if estimate + n_f > limit_f {
+            let room = limit_f - current - n_f;
+            let wait = if room >= 0.0 && self.previous > 0 {
+                // Within this window, once enough of the previous one has slid out.
+                left as f64 - room * wf / previous
+            } else if n_f > limit_f {
+                // Never; say two windows, the most any other wait can be.
+                2.0 * wf
+            } else if self.current == 0 {
+                left as f64
+            } else {
+                // In the next window, once enough of this one has slid out.
+                left as f64 + wf * (1.0 - (limit_f - n_f) / current)
+            };
+            return Err((wait.max(0.0).ceil() as u64).max(1));
+        }
+        self.current = self.current.saturating_add(n);
+        let remaining = (limit_f - estimate - n_f).floor().max(0.0) as u32;
+        Ok((remaining, left))
+    }
+}
 
 /// Everything that changes while the emulator runs.
 #[derive(Debug, Default)]
@@ -152,8 +210,8 @@ pub struct State {
     pub stored: usize,
     pub seq: u64,
     pub tokens: Vec<Token>,
-    /// Per credential: (quota index, (window start, requests counted)).
-    pub quota_windows: HashMap<String, Vec<(usize, Window)>>,
+    /// Per credential: (quota index, its counter).
+    pub quota_windows: HashMap<String, Vec<(usize, Slide)>>,
     pub faults: Vec<QueuedFault>,
     pub fault_seq: u64,
     pub locks: HashMap<String, Lock>,
@@ -251,55 +309,25 @@ impl State {
         self.seq
     }
 
-    /// The window of quota `index` for `credential` (window start, requests counted),
-    /// restarted when `window` has passed.
-    pub fn window(
-        &mut self,
-        credential: &str,
-        index: usize,
-        window: Duration,
-        now: Instant,
-    ) -> &mut Window {
-        if !self.quota_windows.contains_key(credential) {
-            self.quota_windows.insert(credential.to_owned(), Vec::new());
-        }
-        let windows = self
-            .quota_windows
-            .get_mut(credential)
-            .expect("inserted above");
-        let at = match windows.iter().position(|w| w.0 == index) {
-            Some(at) => at,
-            None => {
-                windows.push((index, (now, 0)));
-                windows.len() - 1
-            }
-        };
-        let slot = &mut windows[at].1;
-        if now.duration_since(slot.0) >= window {
-            *slot = (now, 0);
-        }
-        slot
-    }
-
-    /// Counts a request against quota `index` of `credential`; the seconds until the window
-    /// resets when it is over, with the requests left otherwise.
+    /// Counts a request against quota `index` of `credential` at `now_ms` (milliseconds
+    /// since the epoch); the seconds until it would pass when it is over, with the requests
+    /// left and the seconds until the current window ends otherwise.
     pub fn count(
         &mut self,
         credential: &str,
         index: usize,
         limit: u32,
         window: Duration,
-        now: Instant,
+        now_ms: u64,
     ) -> Result<(u32, u64), u64> {
-        self.spend(credential, index, limit, window, 1, now)
+        self.spend(credential, index, limit, window, 1, now_ms)
     }
 
-    /// Spends `n` of the `limit` of quota `index` of `credential`; the seconds until the
-    /// window resets when that would go over, with what is left otherwise.
+    /// Spends `n` of the `limit` of quota `index` of `credential`, as [`State::count`].
     ///
     /// With shared state the decision is Redis's: the spending is recorded for the write
     /// back, which refuses it when the group as a whole is over; until then the local
-    /// count only estimates what is left.
+    /// counter only estimates what is left.
     pub fn spend(
         &mut self,
         credential: &str,
@@ -307,7 +335,7 @@ impl State {
         limit: u32,
         window: Duration,
         n: u32,
-        now: Instant,
+        now_ms: u64,
     ) -> Result<(u32, u64), u64> {
         let shared = match &mut self.changes {
             Some(c) => {
@@ -325,16 +353,32 @@ impl State {
             }
             None => false,
         };
-        let slot = self.window(credential, index, window, now);
-        let reset = window
-            .saturating_sub(now.duration_since(slot.0))
-            .as_secs_f64()
-            .ceil() as u64;
-        if slot.1.saturating_add(n) > limit && !shared {
-            return Err(reset.max(1));
+        if !self.quota_windows.contains_key(credential) {
+            self.quota_windows.insert(credential.to_owned(), Vec::new());
         }
-        slot.1 = slot.1.saturating_add(n).min(limit);
-        Ok((limit - slot.1, reset))
+        let slides = self
+            .quota_windows
+            .get_mut(credential)
+            .expect("inserted above");
+        let at = match slides.iter().position(|w| w.0 == index) {
+            Some(at) => at,
+            None => {
+                slides.push((index, Slide::default()));
+                slides.len() - 1
+            }
+        };
+        let slide = &mut slides[at].1;
+        let window_ms = window.as_millis().max(1) as u64;
+        let secs = |ms: u64| ms.div_ceil(1000);
+        match slide.spend(now_ms, window_ms, limit, n) {
+            Ok((left, reset)) => Ok((left, secs(reset))),
+            // With shared state Redis decides; the local counter goes on estimating.
+            Err(_) if shared => {
+                slide.current = slide.current.saturating_add(n);
+                Ok((0, secs(window_ms)))
+            }
+            Err(wait) => Err(secs(wait).max(1)),
+        }
     }
 
     /// The first queued fault for this request, used up by one.
@@ -379,15 +423,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quota_windows_reset() {
+    fn quotas_slide() {
         let mut s = State::default();
-        let t0 = Instant::now();
         let w = Duration::from_secs(10);
+        let t0 = 1_700_000_000_000; // the start of a 10 s window
         assert_eq!(s.count("a", 0, 2, w, t0), Ok((1, 10)));
-        assert!(s.count("a", 0, 2, w, t0).is_ok());
-        assert_eq!(s.count("a", 0, 2, w, t0 + Duration::from_secs(3)), Err(7));
+        assert_eq!(s.count("a", 0, 2, w, t0 + 1000), Ok((0, 9)));
+        // Over: the third fits once half of this window has slid out, in the next one.
+        assert_eq!(s.count("a", 0, 2, w, t0 + 3000), Err(12));
         assert!(s.count("b", 0, 2, w, t0).is_ok(), "per credential");
-        assert!(s.count("a", 0, 2, w, t0 + Duration::from_secs(10)).is_ok());
+        assert!(s.count("a", 1, 2, w, t0).is_ok(), "per quota");
+        // At the edge of the window the two requests still count in full...
+        assert!(s.count("a", 0, 2, w, t0 + 10_000).is_err());
+        // ...and half of them once half of the next window has passed.
+        assert_eq!(s.count("a", 0, 2, w, t0 + 15_000), Ok((0, 5)));
+        // A window with nothing before it starts afresh.
+        assert_eq!(s.count("a", 0, 2, w, t0 + 60_000), Ok((1, 10)));
+    }
+
+    #[test]
+    fn a_slide_never_waits_longer_than_two_windows() {
+        for (limit, n, spent) in [(1, 1, 1), (5, 2, 5), (3, 4, 0), (10, 10, 3)] {
+            for at in (0..10_000).step_by(777) {
+                let mut slide = Slide::default();
+                let t = 1_700_000_000_000 + at;
+                for _ in 0..spent {
+                    let _ = slide.spend(t, 10_000, limit, 1);
+                }
+                if let Err(wait) = slide.spend(t, 10_000, limit, n) {
+                    assert!(
+                        (1..=20_000).contains(&wait),
+                        "{limit} {n} {spent} {at}: {wait}"
+                    );
+                    if n <= limit {
+                        let mut later = slide;
+                        assert!(
+                            later.spend(t + wait, 10_000, limit, n).is_ok(),
+                            "{limit} {n} {spent} {at}: {wait}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -75,6 +75,14 @@ fn push_hex(out: &mut String, v: u64, digits: u32) {
     }
 }
 
+/// Milliseconds since the epoch, by the wall clock (quota windows are aligned on it, so
+/// that emulators sharing state count in the same windows).
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Unpadded URL-safe base64, as Webex ids use.

@@ -16,7 +16,7 @@
 //! contract: code here names a message by API, code and position, never by its text.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::Method;
 use serde_json::{Map, Value};
@@ -185,7 +185,7 @@ pub(crate) fn spend(
         TRANSACTION_LIMIT,
         TRANSACTION_WINDOW,
         n,
-        Instant::now(),
+        crate::util::wall_ms(),
     );
     if let Err(reset) = spent {
         let reply = answer(em, ctx, shared(&em.contract, api, 7020, 0), Map::new())
