@@ -31,7 +31,9 @@ static CONTRACTS: LazyLock<[verdict::Contract; 2]> = LazyLock::new(|| {
     ["webex", "webex-connect"].map(|id| catalog.get(id).unwrap().clone())
 });
 
-const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND"];
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND",
+];
 const TOKEN: &str = "verdict-token";
 
 /// `delay-ms=N` pairs of a fault header, cut to 1 ms.
@@ -71,7 +73,8 @@ fuzz_target!(|data: &[u8]| {
         let Some((name, value)) = line.trim_end_matches('\r').split_once(':') else {
             continue;
         };
-        let (Ok(name), value) = (HeaderName::from_bytes(name.trim().as_bytes()), value.trim()) else {
+        let (Ok(name), value) = (HeaderName::from_bytes(name.trim().as_bytes()), value.trim())
+        else {
             continue;
         };
         let value = if name == "x-verdict-fault" {
@@ -101,7 +104,12 @@ fuzz_target!(|data: &[u8]| {
         headers,
         body: Bytes::copy_from_slice(body),
         https,
-        origin: if https { "https://127.0.0.1:8443" } else { "http://127.0.0.1:8080" }.to_owned(),
+        origin: if https {
+            "https://127.0.0.1:8443"
+        } else {
+            "http://127.0.0.1:8080"
+        }
+        .to_owned(),
     };
 
     let config = Config {

@@ -189,6 +189,15 @@ impl VerdictBuilder {
     }
 }
 
+/// The time `wait` after `now`. A server's wait can be as long as `u64::MAX` seconds
+/// (`Retry-After: 18446744073709551615`), past what `SystemTime` holds: such a time is cut
+/// to the furthest a quota reset goes, which no caller's `max_wait` reaches anyway.
+fn later(now: SystemTime, wait: Duration) -> SystemTime {
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(verdict::headers::MAX_RESET))
+        .unwrap_or(now)
+}
+
 /// A random number in `[0, 1)` for jitter; quality does not matter, spread does.
 fn sample() -> f64 {
     static STATE: AtomicU64 = AtomicU64::new(0);
@@ -622,7 +631,7 @@ impl Run<'_> {
                         reset_s = reset.as_secs(),
                         "quota used up; later requests wait for the window"
                     );
-                    Self::warn_store(v.store.block_until(&key, now + reset).await).await;
+                    Self::warn_store(v.store.block_until(&key, later(now, reset)).await).await;
                 }
             }
 
@@ -808,7 +817,7 @@ impl Run<'_> {
                     }
                     if cause != WaitCause::Backoff {
                         // Every request on this credential waits, here and in other processes.
-                        Self::warn_store(v.store.block_until(&key, now + after).await).await;
+                        Self::warn_store(v.store.block_until(&key, later(now, after)).await).await;
                     }
                     let note = match &ignored_header {
                         Some(e) => format!("retry in {:.1} s ({cause}; {e})", after.as_secs_f64()),
@@ -940,7 +949,8 @@ impl Run<'_> {
                         if action.kind() == verdict::ActionKind::RetryAfter {
                             // This request gives up, but the server's demand holds for every
                             // request on the credential.
-                            Self::warn_store(v.store.block_until(&key, now + *wait).await).await;
+                            Self::warn_store(v.store.block_until(&key, later(now, *wait)).await)
+                                .await;
                         }
                     }
                     self.record(

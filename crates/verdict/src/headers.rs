@@ -86,8 +86,14 @@ impl Quota {
     }
 }
 
+/// The furthest a quota's reset can be: 10^9 seconds (about 31 years). A reset or window
+/// beyond it (a hostile `X-RateLimit-Reset: 18446744073709551615`, say) is cut to it, so
+/// that the time the window ends can always be added to the clock.
+pub const MAX_RESET: Duration = Duration::from_secs(1_000_000_000);
+
 /// Reads the rate-limit headers named by a contract. Values that are not numbers are
 /// ignored; a reset above 10^9 is taken as a Unix time, anything else as seconds to wait.
+/// The reset is at most [`MAX_RESET`].
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -110,8 +116,12 @@ pub fn quota(names: &RateLimitHeaders, headers: &HeaderMap, now: SystemTime) -> 
     let number = |h: &Option<Header>| text(h).and_then(|s| s.parse::<u64>().ok());
     let reset = number(&names.reset).map(|n| {
         if n > 1_000_000_000 {
-            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(n);
-            at.duration_since(now).unwrap_or(Duration::ZERO)
+            // A Unix time; one past what the clock can hold is as far away as a reset goes.
+            SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_secs(n))
+                .map_or(MAX_RESET, |at| {
+                    at.duration_since(now).unwrap_or(Duration::ZERO)
+                })
         } else {
             Duration::from_secs(n)
         }
@@ -119,7 +129,9 @@ pub fn quota(names: &RateLimitHeaders, headers: &HeaderMap, now: SystemTime) -> 
     let q = Quota {
         limit: number(&names.limit),
         remaining: number(&names.remaining),
-        reset_after: reset.or_else(|| number(&names.window).map(Duration::from_secs)),
+        reset_after: reset
+            .or_else(|| number(&names.window).map(Duration::from_secs))
+            .map(|d| d.min(MAX_RESET)),
         group: text(&names.group).map(str::to_owned),
     };
     (q != Quota::default()).then_some(q)
@@ -223,6 +235,46 @@ mod tests {
             retry_after("31536000000", now),
             Ok(Duration::from_secs(31_536_000_000))
         );
+    }
+
+    #[test]
+    fn quota_resets_are_bounded() {
+        let catalog = crate::Catalog::builtin();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let header = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        // A Unix time beyond what the clock holds, found by reading the code and kept as
+        // the rate_limit_headers fuzz target's first invariant: it panicked before.
+        let http = &catalog.get("http").unwrap().rate_limit;
+        for huge in ["18446744073709551615", "9223372036854775808"] {
+            let mut h = header(&[("x-ratelimit-remaining", "0")]);
+            h.insert("x-ratelimit-reset", huge.parse().unwrap());
+            let q = quota(http, &h, now).unwrap();
+            assert_eq!(q.reset_after, Some(MAX_RESET), "{huge}");
+            assert!(now.checked_add(q.reset_after.unwrap()).is_some());
+        }
+        // A Unix time in reach is a wait until then; a far one is cut.
+        let h = header(&[("x-ratelimit-reset", "1445412540")]);
+        assert_eq!(
+            quota(http, &h, now).unwrap().reset_after,
+            Some(Duration::from_secs(60))
+        );
+        let h = header(&[("x-ratelimit-reset", "99999999999")]);
+        assert_eq!(quota(http, &h, now).unwrap().reset_after, Some(MAX_RESET));
+        // RingCentral's window of u64::MAX seconds.
+        let rc = &catalog.get("ringcentral").unwrap().rate_limit;
+        let h = header(&[
+            ("x-rate-limit-remaining", "0"),
+            ("x-rate-limit-window", "18446744073709551615"),
+        ]);
+        let q = quota(rc, &h, now).unwrap();
+        assert!(q.exhausted());
+        assert_eq!(q.reset_after, Some(MAX_RESET));
     }
 
     #[test]
