@@ -89,7 +89,7 @@ sdk_venv() {
 # Builds the verdict binary and sets bin.
 sdk_build() {
     cargo build --locked --quiet -p verdict-cli || fail "cargo build -p verdict-cli failed"
-    bin="$root/target/debug/verdict"
+    bin="${CARGO_TARGET_DIR:-$root/target}/debug/verdict"
     [[ -x "$bin" ]] || fail "$bin not found after the build"
 }
 
