@@ -13,7 +13,7 @@
 //! Keys live under `verdict:{GROUP}:` (the braces keep a group in one Redis Cluster slot).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use redis::Value as RedisValue;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -167,6 +167,17 @@ impl RedisState {
         }
     }
 
+    /// `call`, given at most [`DEADLINE`].
+    async fn within<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StateError> {
+        match tokio::time::timeout(DEADLINE, call).await {
+            Ok(r) => r.map_err(|e| self.unreachable(e)),
+            Err(_) => Err(self.unreachable("no answer within a second")),
+        }
+    }
+
     /// Runs a script; a read (`again`) is tried once more on a fresh connection when the
     /// connection broke (Redis restarted), a write is not: it may have landed.
     async fn run(
@@ -269,7 +280,11 @@ impl RedisState {
         let at = it.next().as_ref().and_then(int).unwrap_or(0) as u64;
         let counters = pairs(it.next().unwrap_or_default());
         let settings = it.next().map(|v| text(&v)).unwrap_or_default();
-        let mut fresh = State::default();
+        let mut fresh = State {
+            // Kept where Redis does not know them (see `apply_settings`).
+            tokens: lock(state).tokens.clone(),
+            ..State::default()
+        };
         apply_counters(&mut fresh, &counters);
         if !settings.is_empty() {
             apply_settings(&mut fresh, &settings).map_err(|e| self.corrupt(e))?;
@@ -287,16 +302,7 @@ impl RedisState {
             fresh.collection(&name);
         }
         fresh.version = at;
-        let mut s = lock(state);
-        // The credential this emulator was started with is its own, not shared: keep it.
-        let own_tokens: Vec<Token> = s
-            .tokens
-            .iter()
-            .filter(|t| fresh.token(&t.token).is_none())
-            .cloned()
-            .collect();
-        fresh.tokens.extend(own_tokens);
-        *s = fresh;
+        *lock(state) = fresh;
         Ok(())
     }
 
@@ -398,10 +404,7 @@ impl RedisState {
         let mut cmd = redis::cmd("LRANGE");
         cmd.arg(&key).arg(0).arg(-1);
         let call = cmd.query_async::<Vec<String>>(&mut conn);
-        let raw = match tokio::time::timeout(DEADLINE, call).await {
-            Ok(r) => r.map_err(|e| self.unreachable(e))?,
-            Err(_) => return Err(self.unreachable("no answer within a second")),
-        };
+        let raw = self.within(call).await?;
         let mut out = Vec::new();
         for line in raw {
             let (seq, json) = line.split_once(' ').unwrap_or(("0", &line));
@@ -422,11 +425,9 @@ impl RedisState {
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("DEL");
         cmd.arg(format!("{}journal", self.prefix));
-        let call = cmd.query_async::<i64>(&mut conn);
-        match tokio::time::timeout(DEADLINE, call).await {
-            Ok(r) => r.map(|_| ()).map_err(|e| self.unreachable(e)),
-            Err(_) => Err(self.unreachable("no answer within a second")),
-        }
+        self.within(cmd.query_async::<i64>(&mut conn))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -608,7 +609,8 @@ fn settings_json(s: &State) -> String {
 
 fn apply_settings(s: &mut State, json: &str) -> Result<(), String> {
     let set: Settings = serde_json::from_str(json).map_err(|e| format!("settings: {e}"))?;
-    // Tokens only this emulator knows (its own start-up credential) stay.
+    // Tokens only this emulator knows (the credential it was started with is its own, not
+    // shared) stay.
     let mut tokens = set.tokens;
     for t in &s.tokens {
         if !tokens.iter().any(|x| x.token == t.token) {
@@ -638,25 +640,17 @@ fn apply_settings(s: &mut State, json: &str) -> Result<(), String> {
 
 /// Milliseconds since the epoch of a moment on this machine's monotonic clock.
 fn epoch_ms(at: Instant) -> u64 {
-    let now = Instant::now();
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let wall = if at >= now {
-        wall + (at - now)
+    let (now, wall) = (Instant::now(), crate::util::wall_ms());
+    if at >= now {
+        wall.saturating_add((at - now).as_millis() as u64)
     } else {
-        wall.saturating_sub(now - at)
-    };
-    wall.as_millis() as u64
+        wall.saturating_sub((now - at).as_millis() as u64)
+    }
 }
 
 /// The moment on this machine's monotonic clock of a time in milliseconds since the epoch.
 fn instant_of(ms: u64) -> Instant {
-    let now = Instant::now();
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
+    let (now, wall) = (Instant::now(), crate::util::wall_ms());
     if ms >= wall {
         now + Duration::from_millis(ms - wall)
     } else {

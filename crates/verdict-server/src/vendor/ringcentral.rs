@@ -3,7 +3,7 @@
 //! 207 multipart/mixed; the account and the caller's extension; recordings whose content
 //! honours Range (206); errors with RingCentral's `errorCode`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -14,6 +14,7 @@ use super::Vendor;
 use crate::Emulator;
 use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::util::wall_ms as now_ms;
 
 pub struct RingCentral;
 
@@ -23,12 +24,6 @@ const TOKENS: &str = "oauth-tokens";
 const MAX_TOKENS: usize = 10_000;
 /// Recordings are this many bytes of a fixed pattern.
 const RECORDING_LEN: usize = 4096;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 fn form(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
