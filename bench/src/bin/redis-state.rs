@@ -53,32 +53,6 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn start_redis() -> anyhow::Result<(Proc, u16)> {
-    let port = free_port()?;
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start redis-server (install it, e.g. apt-get install redis-server)")?;
-    let proc = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("redis-server did not start within 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok((proc, port))
-}
-
 /// Scripts run by clients so far (EVALSHA and EVAL calls), from `INFO commandstats`.
 fn scripts_run(port: u16) -> anyhow::Result<u64> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
@@ -226,8 +200,9 @@ fn run() -> anyhow::Result<()> {
             verdict.display()
         );
     }
-    let (_redis, redis_port) = start_redis()?;
-    let redis_url = format!("redis://127.0.0.1:{redis_port}/0");
+    let redis = verdict_testkit::RedisServer::start()
+        .context("redis-server is needed (e.g. apt-get install redis-server)")?;
+    let (redis_port, redis_url) = (redis.port, redis.url());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let baseline = LoopbackServer::start_with(
         ServerOptions {
