@@ -9,35 +9,15 @@ use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest_middleware::ClientWithMiddleware;
-use support::FakeTimer;
+use support::{FakeTimer, builder, client, verdict_error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use verdict::decide::Reason;
-use verdict::{Catalog, Contract};
-use verdict_client::{Attempts, Credentials, Error, ErrorKind, Verdict, VerdictBuilder};
+use verdict_client::{Attempts, Credentials, Error, ErrorKind};
 use verdict_testkit::{Reply, Seen, Server};
 
 /// Every test ends well within this; a hang fails the test instead of stalling the suite.
 const NO_HANG: Duration = Duration::from_secs(30);
-
-fn contract(id: &str) -> Contract {
-    Catalog::builtin().get(id).unwrap().clone()
-}
-
-fn builder(id: &str, timer: &Arc<FakeTimer>) -> VerdictBuilder {
-    Verdict::builder(contract(id)).timer(timer.clone())
-}
-
-fn client(b: VerdictBuilder) -> ClientWithMiddleware {
-    verdict_client::client(b.build()).unwrap()
-}
-
-fn verdict_error(e: reqwest_middleware::Error) -> Error {
-    Error::from_middleware(&e)
-        .unwrap_or_else(|| panic!("not a verdict error: {e}"))
-        .clone()
-}
 
 /// Runs `f` and fails the test if it has not finished within [`NO_HANG`].
 async fn within<T>(f: impl std::future::Future<Output = T>) -> T {

@@ -7,33 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use reqwest_middleware::ClientWithMiddleware;
-use support::FakeTimer;
+use support::{FakeTimer, builder, client, contract, verdict_error};
 use verdict::decide::{Reason, WaitCause};
-use verdict::{Catalog, Contract, SourceFile};
+use verdict::{Catalog, SourceFile};
 use verdict_client::timer::WaitReason;
-use verdict_client::{
-    Attempts, Credentials, Error, ErrorKind, Revalidated, Verdict, VerdictBuilder,
-};
+use verdict_client::{Attempts, Credentials, ErrorKind, Revalidated, Verdict};
 use verdict_testkit::{Reply, Server};
-
-fn contract(id: &str) -> Contract {
-    Catalog::builtin().get(id).unwrap().clone()
-}
-
-fn builder(id: &str, timer: &Arc<FakeTimer>) -> VerdictBuilder {
-    Verdict::builder(contract(id)).timer(timer.clone())
-}
-
-fn client(b: VerdictBuilder) -> ClientWithMiddleware {
-    verdict_client::client(b.build()).unwrap()
-}
-
-fn verdict_error(e: reqwest_middleware::Error) -> Error {
-    Error::from_middleware(&e)
-        .unwrap_or_else(|| panic!("not a verdict error: {e}"))
-        .clone()
-}
 
 #[tokio::test]
 async fn server_errors_are_retried_three_times_with_growing_backoff() {

@@ -1,9 +1,12 @@
-//! A clock that does not sleep, for the client tests.
+//! A clock that does not sleep, and the clients built on it, for the client tests.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use reqwest_middleware::ClientWithMiddleware;
+use verdict::{Catalog, Contract};
 use verdict_client::timer::{Timer, Wait};
+use verdict_client::{Error, Verdict, VerdictBuilder};
 
 /// A clock that moves only when the client sleeps, and remembers every wait.
 #[derive(Debug)]
@@ -39,4 +42,22 @@ impl Timer for FakeTimer {
         *self.now.lock().unwrap() += wait.duration;
         self.waits.lock().unwrap().push(wait.clone());
     }
+}
+
+pub fn contract(id: &str) -> Contract {
+    Catalog::builtin().get(id).unwrap().clone()
+}
+
+pub fn builder(id: &str, timer: &Arc<FakeTimer>) -> VerdictBuilder {
+    Verdict::builder(contract(id)).timer(timer.clone())
+}
+
+pub fn client(b: VerdictBuilder) -> ClientWithMiddleware {
+    verdict_client::client(b.build()).unwrap()
+}
+
+pub fn verdict_error(e: reqwest_middleware::Error) -> Error {
+    Error::from_middleware(&e)
+        .unwrap_or_else(|| panic!("not a verdict error: {e}"))
+        .clone()
 }
