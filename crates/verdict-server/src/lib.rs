@@ -362,8 +362,8 @@ impl Emulator {
             at: std::time::SystemTime::now(),
             method: req.method.clone(),
             path,
-            headers: req.headers.clone(),
-            body: req.body.slice(..req.body.len().min(65_536)),
+            headers: state::JournalEntry::header_lines(&req.headers),
+            body: bytes::Bytes::copy_from_slice(&req.body[..req.body.len().min(65_536)]),
             status: reply.status.as_u16(),
             duration: took,
         }

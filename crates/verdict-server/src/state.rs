@@ -83,8 +83,10 @@ impl QueuedFault {
     }
 }
 
-/// One request as the journal keeps it: raw parts, turned into text only when the
-/// journal is read (recording runs on every request).
+/// One request as the journal keeps it: its own copy of the parts, turned into text only
+/// when the journal is read (recording runs on every request). The copy matters: header
+/// values and small bodies arrive as slices of the connection's read buffer, and keeping
+/// those slices would keep every buffer they came from alive.
 #[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub seq: u64,
@@ -92,22 +94,54 @@ pub struct JournalEntry {
     pub method: http::Method,
     /// Path and query.
     pub path: String,
-    pub headers: http::HeaderMap,
+    /// The headers as `name:value` lines, each ending in `\n` (a name holds no `:`, a
+    /// value no line break).
+    pub headers: Box<[u8]>,
     /// The body, up to the first 64 KiB.
     pub body: bytes::Bytes,
     pub status: u16,
     pub duration: Duration,
 }
 
+impl JournalEntry {
+    /// The header lines of `headers` in [`JournalEntry::headers`]' form.
+    pub fn header_lines(headers: &http::HeaderMap) -> Box<[u8]> {
+        let size = headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 2)
+            .sum();
+        let mut out = Vec::with_capacity(size);
+        for (k, v) in headers {
+            out.extend_from_slice(k.as_str().as_bytes());
+            out.push(b':');
+            out.extend_from_slice(v.as_bytes());
+            out.push(b'\n');
+        }
+        out.into_boxed_slice()
+    }
+
+    /// The headers as (name, value) pairs, in the order they came.
+    pub fn header_pairs(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .filter_map(|line| {
+                let colon = line.iter().position(|&b| b == b':')?;
+                let name = std::str::from_utf8(&line[..colon]).ok()?;
+                Some((name, &line[colon + 1..]))
+            })
+    }
+}
+
 impl Serialize for JournalEntry {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut headers = BTreeMap::<&str, Vec<String>>::new();
-        for (k, v) in &self.headers {
+        for (k, v) in self.header_pairs() {
             headers
-                .entry(k.as_str())
+                .entry(k)
                 .or_default()
-                .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+                .push(String::from_utf8_lossy(v).into_owned());
         }
         let mut m = s.serialize_map(Some(8))?;
         m.serialize_entry("seq", &self.seq)?;
@@ -421,6 +455,40 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journal_headers_keep_order_repeats_and_raw_bytes() {
+        let mut h = http::HeaderMap::new();
+        h.append("host", http::HeaderValue::from_static("127.0.0.1:8080"));
+        h.append("x-a", http::HeaderValue::from_static("1"));
+        h.append("x-a", http::HeaderValue::from_static("two: 2"));
+        h.append("x-raw", http::HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        h.append("x-empty", http::HeaderValue::from_static(""));
+        let entry = JournalEntry {
+            seq: 1,
+            at: std::time::UNIX_EPOCH,
+            method: http::Method::GET,
+            path: "/v1/rooms".into(),
+            headers: JournalEntry::header_lines(&h),
+            body: bytes::Bytes::new(),
+            status: 200,
+            duration: Duration::ZERO,
+        };
+        let pairs: Vec<(&str, &[u8])> = entry.header_pairs().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("host", &b"127.0.0.1:8080"[..]),
+                ("x-a", b"1"),
+                ("x-a", b"two: 2"),
+                ("x-raw", b"caf\xe9"),
+                ("x-empty", b""),
+            ]
+        );
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["headers"]["x-a"], serde_json::json!(["1", "two: 2"]));
+        assert_eq!(json["headers"]["x-raw"], serde_json::json!(["caf\u{fffd}"]));
+    }
 
     #[test]
     fn quotas_slide() {
