@@ -36,8 +36,9 @@ pub struct Req {
 }
 
 impl Req {
-    /// A header as text, when it is text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    /// A header as text, when it is text. `name` is a `&str` or, cheaper on the request
+    /// path, a [`http::HeaderName`].
+    pub fn header<K: http::header::AsHeaderName>(&self, name: K) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
@@ -238,12 +239,12 @@ impl Emulator {
     fn api_delayed(&self, ctx: &Ctx<'_>, delay: &mut Duration) -> Reply {
         let req = ctx.req;
         // Faults first: a header on the request, then a queued one, then chance.
-        let header_fault = match req.header("x-verdict-fault") {
+        let header_fault = match req.header(&crate::fault::HEADER) {
             Some(text) => match text.parse::<Fault>() {
                 Ok(f) => Some(f),
                 Err(e) => return self.error(ctx, 400, Some(&format!("X-Verdict-Fault: {e}")), &[]),
             },
-            None if req.headers.contains_key("x-verdict-fault") => {
+            None if req.headers.contains_key(&crate::fault::HEADER) => {
                 return self.error(
                     ctx,
                     400,
@@ -531,7 +532,7 @@ impl Emulator {
     }
 
     fn check_accept(&self, ctx: &Ctx<'_>, r: &ResourceSpec) -> Option<Reply> {
-        let accept = ctx.req.header("accept")?;
+        let accept = ctx.req.header(http::header::ACCEPT)?;
         let types = self.media_types(r);
         let ok = accept.split(',').any(|part| {
             let t = part
@@ -563,7 +564,7 @@ impl Emulator {
     fn body_object(&self, ctx: &Ctx<'_>, r: &ResourceSpec) -> Result<Map<String, Value>, Reply> {
         let req = ctx.req;
         let types = self.media_types(r);
-        let ct = req.header("content-type").map(|c| {
+        let ct = req.header(http::header::CONTENT_TYPE).map(|c| {
             c.split(';')
                 .next()
                 .unwrap_or("")
@@ -686,7 +687,7 @@ impl Emulator {
     fn unique_clash(
         &self,
         r: &ResourceSpec,
-        items: &std::collections::HashMap<String, Item>,
+        items: &crate::state::FastMap<String, Item>,
         body: &Map<String, Value>,
         skip: Option<&str>,
     ) -> Option<Vec<String>> {
@@ -821,7 +822,7 @@ impl Emulator {
     }
 
     fn if_match_fails(&self, req: &Req, etag: &str) -> bool {
-        req.header("if-match")
+        req.header(http::header::IF_MATCH)
             .is_some_and(|v| v.trim() != "*" && !v.split(',').any(|t| t.trim() == etag))
     }
 
@@ -833,17 +834,26 @@ impl Emulator {
             let c = state.collection(&r.name);
             match c.items.get(id) {
                 Some(item) if item.owner == who.account => {
-                    let body = match c.bodies.get(id) {
-                        Some((etag, body)) if *etag == item.etag => body.clone(),
-                        _ => {
+                    let cached = match c.bodies.get(id) {
+                        Some((etag, body, value)) if *etag == item.etag => {
+                            Some((body.clone(), value.clone()))
+                        }
+                        _ => None,
+                    };
+                    let (body, etag_value) = match cached {
+                        Some(hit) => hit,
+                        None => {
                             let body =
                                 Bytes::from(serde_json::to_vec(&item.value).unwrap_or_default());
+                            let value = HeaderValue::from_str(&item.etag)
+                                .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+                            let etag = item.etag.clone();
                             c.bodies
-                                .insert(id.to_owned(), (item.etag.clone(), body.clone()));
-                            body
+                                .insert(id.to_owned(), (etag, body.clone(), value.clone()));
+                            (body, value)
                         }
                     };
-                    Some((item.etag.clone(), item.ready_at, body))
+                    Some((etag_value, item.ready_at, body))
                 }
                 _ => None,
             }
@@ -867,13 +877,16 @@ impl Emulator {
                     .header(self.retry_after_name(), secs.to_string());
             }
         }
-        if let Some(inm) = ctx.req.header("if-none-match") {
+        if let Some(inm) = ctx.req.header(http::header::IF_NONE_MATCH) {
+            let tag = etag.to_str().unwrap_or_default();
             if inm.trim() == "*"
                 || inm
                     .split(',')
-                    .any(|t| t.trim().trim_start_matches("W/") == etag)
+                    .any(|t| t.trim().trim_start_matches("W/") == tag)
             {
-                return Reply::empty(304).header("ETag", &etag);
+                let mut reply = Reply::empty(304);
+                reply.headers.insert(http::header::ETAG, etag);
+                return reply;
             }
         }
         let mut reply = Reply::empty(200);
@@ -882,7 +895,9 @@ impl Emulator {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json;charset=UTF-8"),
         );
-        self.content_type(reply, r).header("ETag", etag)
+        let mut reply = self.content_type(reply, r);
+        reply.headers.append(http::header::ETAG, etag);
+        reply
     }
 
     fn read_only(&self, ctx: &Ctx<'_>) -> Reply {

@@ -5,6 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The request header that asks for a fault: `X-Verdict-Fault`.
+pub const HEADER: http::HeaderName = http::HeaderName::from_static("x-verdict-fault");
+
 /// One injected answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fault {

@@ -49,7 +49,8 @@ pub struct Config {
     pub token: String,
     /// The token the admin API requires; open when `None`.
     pub admin_token: Option<String>,
-    /// Seed of every random choice (ids, random faults, latency).
+    /// Seed of every random choice (ids, random faults, latency); tracking ids are random
+    /// whatever the seed.
     pub seed: u64,
     /// The share of requests answered with a random transient failure.
     pub fault_rate: f64,
@@ -282,19 +283,20 @@ impl Emulator {
             tracking: {
                 let mut t = String::with_capacity(44);
                 t.push_str("VERDICT_");
-                self.rng.push_uuid(&mut t);
+                util::push_thread_uuid(&mut t);
                 t
             },
         }
     }
 
     /// Adds the tracking id under the vendor's header name.
-    fn tracked(&self, ctx: &engine::Ctx<'_>, mut reply: reply::Reply) -> reply::Reply {
+    fn tracked(&self, ctx: engine::Ctx<'_>, mut reply: reply::Reply) -> reply::Reply {
         let name = match &self.contract.headers.tracking_id {
             Some(h) => h.name().clone(),
             None => http::HeaderName::from_static("x-request-id"),
         };
-        if let Ok(value) = http::HeaderValue::from_str(&ctx.tracking) {
+        // The id's own buffer becomes the header value, without a copy.
+        if let Ok(value) = http::HeaderValue::from_maybe_shared(bytes::Bytes::from(ctx.tracking)) {
             reply.headers.append(name, value);
         }
         reply
@@ -308,8 +310,8 @@ impl Emulator {
         message: &str,
     ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
         let ctx = self.context(req);
-        self.tracked(&ctx, self.error(&ctx, status, Some(message), &[]))
-            .into_response()
+        let reply = self.error(&ctx, status, Some(message), &[]);
+        self.tracked(ctx, reply).into_response()
     }
 
     /// Answers one request.
@@ -340,7 +342,7 @@ impl Emulator {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        let reply = self.tracked(&ctx, reply);
+        let reply = self.tracked(ctx, reply);
         tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");
         reply.into_response()
     }

@@ -17,7 +17,8 @@ impl Reply {
     pub fn empty(status: u16) -> Reply {
         Reply {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers: HeaderMap::new(),
+            // Room for the usual headers (type, ETag, quota, tracking id) without regrowing.
+            headers: HeaderMap::with_capacity(8),
             body: Bytes::new(),
         }
     }

@@ -80,6 +80,10 @@ async fn answer(
         );
         return Ok(em.reject(&request, 431, &message));
     }
+    // Most requests (GET, DELETE) have no body: nothing to wait for.
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok(em.handle(&request).await);
+    }
     let read = tokio::time::timeout(
         limits.header_timeout,
         Limited::new(body, limits.body_limit).collect(),

@@ -2,6 +2,12 @@
 //! queued faults, locks, moves, the maintenance flag and the request journal.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// The maps the request path looks up on every request (ids, credentials, collection
+/// names): foldhash, seeded per process, instead of the slower SipHash.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// A set with [`FastMap`]'s hasher.
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -24,13 +30,13 @@ pub struct Item {
 /// One collection.
 #[derive(Debug, Default)]
 pub struct Collection {
-    pub items: HashMap<String, Item>,
+    pub items: FastMap<String, Item>,
     pub order: BTreeMap<u64, String>,
     /// Ids deleted where the contract says deleted means gone (410).
-    pub gone: std::collections::HashSet<String>,
+    pub gone: FastSet<String>,
     /// Items' JSON as last read, with the ETag it was serialized at (a read of the same
-    /// version sends it again).
-    pub bodies: HashMap<String, (String, bytes::Bytes)>,
+    /// version sends it again) and that ETag as a header value.
+    pub bodies: FastMap<String, (String, bytes::Bytes, http::HeaderValue)>,
 }
 
 /// A credential the emulator knows.
@@ -240,12 +246,12 @@ impl Slide {
 /// Everything that changes while the emulator runs.
 #[derive(Debug, Default)]
 pub struct State {
-    pub collections: HashMap<String, Collection>,
+    pub collections: FastMap<String, Collection>,
     pub stored: usize,
     pub seq: u64,
     pub tokens: Vec<Token>,
     /// Per credential: (quota index, its counter).
-    pub quota_windows: HashMap<String, Vec<(usize, Slide)>>,
+    pub quota_windows: FastMap<String, Vec<(usize, Slide)>>,
     pub faults: Vec<QueuedFault>,
     pub fault_seq: u64,
     pub locks: HashMap<String, Lock>,
@@ -335,7 +341,12 @@ impl State {
     }
 
     pub fn collection(&mut self, name: &str) -> &mut Collection {
-        self.collections.entry(name.to_owned()).or_default()
+        // Looked up first so that the common case allocates no key.
+        if !self.collections.contains_key(name) {
+            self.collections
+                .insert(name.to_owned(), Collection::default());
+        }
+        self.collections.get_mut(name).expect("inserted above")
     }
 
     pub fn next_seq(&mut self) -> u64 {

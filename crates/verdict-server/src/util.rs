@@ -14,13 +14,10 @@ impl Rng {
     }
 
     pub fn next_u64(&self) -> u64 {
-        let mut z = self
+        mix(self
             .0
-            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-            .wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+            .fetch_add(GOLDEN, Ordering::Relaxed)
+            .wrapping_add(GOLDEN))
     }
 
     /// A number in `[0, 1)`.
@@ -44,27 +41,61 @@ impl Rng {
         out
     }
 
-    /// Appends a random (version 4) UUID to `out`; written digit by digit, since this runs
-    /// for the tracking id of every request.
+    /// Appends a random (version 4) UUID to `out`.
     pub fn push_uuid(&self, out: &mut String) {
-        let (a, b) = (self.next_u64(), self.next_u64());
-        let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
-        let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-        push_hex(out, a >> 32, 8);
-        out.push('-');
-        push_hex(out, (a >> 16) & 0xffff, 4);
-        out.push('-');
-        push_hex(out, a & 0xffff, 4);
-        out.push('-');
-        push_hex(out, b >> 48, 4);
-        out.push('-');
-        push_hex(out, b & 0xffff_ffff_ffff, 12);
+        push_uuid(out, self.next_u64(), self.next_u64());
     }
 
     /// 32 hexadecimal characters.
     pub fn hex(&self) -> String {
         format!("{:016X}{:016X}", self.next_u64(), self.next_u64())
     }
+}
+
+/// Appends a random (version 4) UUID drawn from this thread's own stream, seeded apart
+/// from every emulator's [`Rng`]: for tracking ids, which every request needs and no seed
+/// has to reproduce, so threads do not contend for a shared counter and seeded draws
+/// (ids, random faults) stay the same from run to run.
+pub fn push_thread_uuid(out: &mut String) {
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(
+            std::collections::hash_map::RandomState::new().build_hasher().finish(),
+        );
+    }
+    let (a, b) = STATE.with(|state| {
+        let s = state.get().wrapping_add(GOLDEN);
+        let t = s.wrapping_add(GOLDEN);
+        state.set(t);
+        (mix(s), mix(t))
+    });
+    push_uuid(out, a, b);
+}
+
+/// SplitMix64's increment.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Appends the version 4 UUID made of the random bits `a` and `b`, written digit by digit
+/// (this runs for the tracking id of every request).
+fn push_uuid(out: &mut String, a: u64, b: u64) {
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    push_hex(out, a >> 32, 8);
+    out.push('-');
+    push_hex(out, (a >> 16) & 0xffff, 4);
+    out.push('-');
+    push_hex(out, a & 0xffff, 4);
+    out.push('-');
+    push_hex(out, b >> 48, 4);
+    out.push('-');
+    push_hex(out, b & 0xffff_ffff_ffff, 12);
 }
 
 /// Appends the `digits` lowest hexadecimal digits of `v`, in lower case.

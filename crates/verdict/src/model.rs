@@ -186,11 +186,39 @@ impl FromStr for Header {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let name = HeaderName::from_bytes(s.as_bytes()).map_err(|_| InvalidHeader(s.to_owned()))?;
         Ok(Header {
-            name,
+            name: interned(name),
             spelling: s.to_owned(),
         })
     }
 }
+
+/// `name` backed by a `'static` copy of its text, kept once per distinct name.
+///
+/// A contract's header names are sent on every response and request, and cloning a
+/// `HeaderName` made at run time touches a reference count shared by every thread; one
+/// made from a `'static` string clones as a plain copy. Contracts name a few dozen headers,
+/// so the copies are few; past [`INTERNED_LIMIT`] distinct names (a generated or hostile
+/// contract) names are kept the ordinary way, so memory stays bounded.
+fn interned(name: HeaderName) -> HeaderName {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    let text = match names.get(name.as_str()) {
+        Some(text) => *text,
+        None if names.len() < INTERNED_LIMIT => {
+            let text: &'static str = Box::leak(name.as_str().to_owned().into_boxed_str());
+            names.insert(text);
+            text
+        }
+        None => return name,
+    };
+    // Valid: the text is that of a name already parsed (and lowercased) above.
+    HeaderName::from_static(text)
+}
+
+/// The most distinct header names [`interned`] keeps.
+const INTERNED_LIMIT: usize = 1024;
 
 impl PartialEq for Header {
     fn eq(&self, other: &Self) -> bool {
@@ -576,5 +604,25 @@ impl Contract {
         api.and_then(|id| self.api(id))
             .and_then(|a| a.error_body.as_ref())
             .unwrap_or(&self.error_body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_are_the_same_whether_kept_or_not() {
+        // More distinct names than are kept: the later ones are made the ordinary way,
+        // and every one still equals its parsed form and compares case-insensitively.
+        for i in 0..INTERNED_LIMIT + 50 {
+            let text = format!("X-Name-{i}");
+            let h: Header = text.parse().unwrap();
+            assert_eq!(h.name(), &HeaderName::from_bytes(text.as_bytes()).unwrap());
+            assert_eq!(h.as_str(), text);
+            assert_eq!(h, text.to_lowercase().parse::<Header>().unwrap());
+        }
+        let standard: Header = "Retry-After".parse().unwrap();
+        assert_eq!(standard.name(), &http::header::RETRY_AFTER);
     }
 }

@@ -1,6 +1,8 @@
 //! What only one vendor does: one module per vendor, behind one trait with generic
 //! defaults.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 use verdict::AuthScheme;
 use verdict::emulate::ResourceSpec;
@@ -115,23 +117,27 @@ pub struct Generic;
 
 impl Vendor for Generic {}
 
-/// The credential a request presents, as the contract's auth scheme says.
-pub fn presented(em: &Emulator, ctx: &Ctx<'_>) -> Option<String> {
+/// The credential a request presents, as the contract's auth scheme says (borrowed from
+/// the request where it can be).
+pub fn presented<'a>(em: &Emulator, ctx: &Ctx<'a>) -> Option<Cow<'a, str>> {
     let req = ctx.req;
     match &em.contract.auth.scheme {
-        AuthScheme::None => Some(String::new()),
-        AuthScheme::ApiKey { header } => req.header(header.as_str()).map(str::to_owned),
+        AuthScheme::None => Some(Cow::Borrowed("")),
+        AuthScheme::ApiKey { header } => req.header(header.as_str()).map(Cow::Borrowed),
         AuthScheme::Basic => {
-            let b64 = req.header("authorization")?.strip_prefix("Basic ")?;
+            let b64 = req
+                .header(http::header::AUTHORIZATION)?
+                .strip_prefix("Basic ")?;
             let text = String::from_utf8(crate::util::base64_decode(b64)?).ok()?;
-            text.split_once(':').map(|(_, secret)| secret.to_owned())
+            text.split_once(':')
+                .map(|(_, secret)| Cow::Owned(secret.to_owned()))
         }
         AuthScheme::Bearer | AuthScheme::Oauth2 { .. } => {
-            let v = req.header("authorization")?;
+            let v = req.header(http::header::AUTHORIZATION)?;
             let (scheme, token) = v.split_once(' ')?;
             scheme
                 .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_owned())
+                .then(|| Cow::Borrowed(token.trim()))
         }
     }
 }
@@ -153,13 +159,19 @@ pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
             &[],
         ));
     };
-    match em.lock().token(&value).cloned() {
-        Some(t) if !t.revoked => Ok(Principal {
-            credential: t.token,
-            account: t.account,
-            read_only: t.read_only,
-        }),
-        Some(_) => Err(em.error(ctx, 401, Some("The access token has been revoked."), &[])),
+    let found = em.lock().token(&value).map(|t| {
+        (
+            t.revoked,
+            Principal {
+                credential: t.token.clone(),
+                account: t.account.clone(),
+                read_only: t.read_only,
+            },
+        )
+    });
+    match found {
+        Some((false, who)) => Ok(who),
+        Some((true, _)) => Err(em.error(ctx, 401, Some("The access token has been revoked."), &[])),
         None => Err(em.error(ctx, 401, Some("The access token is not valid."), &[])),
     }
 }
