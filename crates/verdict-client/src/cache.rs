@@ -77,6 +77,10 @@ impl Cache {
     pub fn storable(&self, status: StatusCode, headers: &HeaderMap) -> bool {
         let validator =
             headers.contains_key(header::ETAG) || headers.contains_key(header::LAST_MODIFIED);
+        // Most answers have no validator: nothing more to look at.
+        if status != StatusCode::OK || !validator {
+            return false;
+        }
         let length = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -85,9 +89,7 @@ impl Cache {
             .get_all(header::VARY)
             .iter()
             .any(|v| v.to_str().is_ok_and(|s| s.contains('*')));
-        status == StatusCode::OK
-            && validator
-            && !vary_star
+        !vary_star
             && !has_directive(headers, "no-store")
             && length.is_some_and(|n| n <= self.max_body)
     }

@@ -11,6 +11,9 @@ use reqwest::{Request, Response, ResponseBuilderExt};
 use reqwest_middleware::{Middleware, Next};
 use url::Url;
 use verdict::Contract;
+
+/// A boxed future, as `Run`'s rare paths return.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 use verdict::decide::{
     Decision, History, Limits, Reason, RequestFacts, ResponseFacts, WaitCause, action_for, backoff,
     decide,
@@ -424,7 +427,21 @@ impl Run<'_> {
         e
     }
 
-    async fn fail_with(
+    // The rare and the waiting paths below return boxed futures: an `async fn` awaited in
+    // `execute` adds its whole state to `execute`'s future, which every request allocates
+    // (async-trait boxes it), so only what the usual request needs is kept inline.
+
+    fn fail_with(
+        &self,
+        kind: ErrorKind,
+        method: Method,
+        response: Response,
+        code: Option<u32>,
+    ) -> BoxFuture<'_, Error> {
+        Box::pin(async move { self.error_with(kind, method, response, code).await })
+    }
+
+    async fn error_with(
         &self,
         kind: ErrorKind,
         method: Method,
@@ -481,6 +498,17 @@ impl Run<'_> {
         });
     }
 
+    /// Where the original URL moved for good, if the store remembers a move.
+    async fn moved_to(&self) -> Option<String> {
+        let url = self.original.as_str();
+        match self.v.store.as_memory() {
+            Some(memory) => memory.moved_to_now(url),
+            None => Self::warn_store(self.v.store.moved_to(url).await)
+                .await
+                .flatten(),
+        }
+    }
+
     async fn warn_store<T>(r: Result<T, crate::store::StoreError>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
@@ -491,492 +519,554 @@ impl Run<'_> {
         }
     }
 
-    async fn execute(
+    /// Carries out the contract's decisions for one request. A plain `fn` returning an
+    /// `async move` block rather than an `async fn`: an `async fn` keeps a second copy of
+    /// every argument in its future, and this future is allocated for every request.
+    #[allow(clippy::manual_async_fn)]
+    fn execute<'f>(
         mut self,
-        req: Request,
-        ext: &mut Extensions,
-        next: Next<'_>,
-    ) -> Result<Response, Error> {
-        let v = self.v;
-        let contract = &*v.contract;
-        let mut current = Some(req);
+        mut current: Option<Request>,
+        ext: &'f mut Extensions,
+        next: Next<'f>,
+    ) -> impl std::future::Future<Output = Result<Response, Error>> + Send + 'f
+    where
+        Self: 'f,
+    {
+        async move {
+            let v = self.v;
+            let contract = &*v.contract;
 
-        if let Some(to) = Self::warn_store(v.store.moved_to(self.original.as_str()).await)
-            .await
-            .flatten()
-        {
-            if let (Ok(to), Some(r)) = (Url::parse(&to), current.as_mut()) {
-                if to.origin() != r.url().origin() {
-                    strip_credentials(contract, r.headers_mut());
-                    self.stripped = true;
-                }
-                tracing::debug!(from = %self.original, %to, "following a remembered permanent redirect");
-                *r.url_mut() = to;
-            }
-        }
-        let budget_key = self.budget_key(&self.original);
-        Self::warn_store(v.store.deposit(&budget_key, v.timer.now()).await).await;
-
-        loop {
-            // Not replayable (a streamed body): send it once, and fail if a repeat is needed.
-            let Some(template) = current.as_ref() else {
-                return Err(self.fail(
-                    ErrorKind::NotReplayable,
-                    Method::GET,
-                    self.original.clone(),
-                ));
-            };
-            let mut sending = match template.try_clone() {
-                Some(r) => r,
-                None => current.take().expect("checked above"),
-            };
-            let (method, url) = (sending.method().clone(), sending.url().clone());
-
-            let mut generation = None;
-            let mut cred_value = None;
-            if let (Some(c), false) = (&v.credentials, self.stripped) {
-                let (value, g) = c.current().await;
-                sending
-                    .headers_mut()
-                    .insert(c.header().clone(), value.clone());
-                generation = Some(g);
-                cred_value = Some(value);
-            }
-            let key = self.credential_key(&sending, cred_value.as_ref());
-
-            let now = v.timer.now();
-            if let Some(Some(until)) = Self::warn_store(v.store.blocked_until(&key).await).await {
-                if let Ok(wait) = until.duration_since(now) {
-                    let left = self.limits.max_wait.saturating_sub(self.history.waited);
-                    if wait > left {
-                        let reason = Reason::WaitTooLong { wait, limit: left };
-                        return Err(self.fail(ErrorKind::Refused(reason), method, url));
+            if let Some(to) = self.moved_to().await {
+                if let (Ok(to), Some(r)) = (Url::parse(&to), current.as_mut()) {
+                    if to.origin() != r.url().origin() {
+                        strip_credentials(contract, r.headers_mut());
+                        self.stripped = true;
                     }
-                    self.sleep(wait, WaitReason::Blocked, &url).await;
+                    tracing::debug!(from = %self.original, %to, "following a remembered permanent redirect");
+                    *r.url_mut() = to;
+                }
+            }
+            let budget_key = self.budget_key(&self.original);
+            match v.store.as_memory() {
+                Some(memory) => memory.deposit_now(&budget_key, v.timer.now()),
+                None => {
+                    Self::warn_store(v.store.deposit(&budget_key, v.timer.now()).await).await;
                 }
             }
 
-            // The cache key is made only when the cache may hold or take this response.
-            let cache = v.cache.as_ref().filter(|_| method == Method::GET);
-            let cache_key_of = || format!("{key} {url}");
-            let mut cache_key = cache.filter(|c| !c.is_empty()).map(|_| cache_key_of());
-            let conditional = match (cache, &cache_key) {
-                (Some(cache), Some(k)) => cache.add_validators(k, sending.headers_mut()),
-                _ => false,
-            };
-            // What was sent, for matching `Vary` when the response is stored: the template
-            // plus the credential set above.
-            let sent_headers = || {
-                let mut h = current
-                    .as_ref()
-                    .map(|r| r.headers().clone())
-                    .unwrap_or_default();
-                if let (Some(c), Some(value)) = (&v.credentials, &cred_value) {
-                    h.insert(c.header().clone(), value.clone());
-                }
-                h
-            };
+            loop {
+                // Not replayable (a streamed body): send it once, and fail if a repeat is needed.
+                let Some(template) = current.as_ref() else {
+                    return Err(self.fail(
+                        ErrorKind::NotReplayable,
+                        Method::GET,
+                        self.original.clone(),
+                    ));
+                };
+                let mut sending = match template.try_clone() {
+                    Some(r) => r,
+                    None => current.take().expect("checked above"),
+                };
+                let (method, url) = (sending.method().clone(), sending.url().clone());
 
-            let result = next.clone().run(sending, ext).await;
-            let now = v.timer.now();
-            let response = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    let (connect, tls, text) = match &e {
-                        reqwest_middleware::Error::Reqwest(r) => {
-                            (r.is_connect(), is_tls_failure(r), error_chain(r))
+                let mut generation = None;
+                let mut cred_value = None;
+                if let (Some(c), false) = (&v.credentials, self.stripped) {
+                    let (value, g) = c.current().await;
+                    sending
+                        .headers_mut()
+                        .insert(c.header().clone(), value.clone());
+                    generation = Some(g);
+                    cred_value = Some(value);
+                }
+                let key = self.credential_key(&sending, cred_value.as_ref());
+
+                let now = v.timer.now();
+                let blocked = match v.store.as_memory() {
+                    Some(memory) => memory.blocked_until_now(&key),
+                    None => Self::warn_store(v.store.blocked_until(&key).await)
+                        .await
+                        .flatten(),
+                };
+                if let Some(until) = blocked {
+                    if let Ok(wait) = until.duration_since(now) {
+                        let left = self.limits.max_wait.saturating_sub(self.history.waited);
+                        if wait > left {
+                            let reason = Reason::WaitTooLong { wait, limit: left };
+                            return Err(self.fail(ErrorKind::Refused(reason), method, url));
                         }
-                        reqwest_middleware::Error::Middleware(m) => {
-                            (false, false, format!("{m:#}"))
+                        self.sleep(wait, WaitReason::Blocked, &url).await;
+                    }
+                }
+
+                // The cache key is made only when the cache may hold or take this response.
+                let cache = v.cache.as_ref().filter(|_| method == Method::GET);
+                let cache_key_of = || format!("{key} {url}");
+                let mut cache_key = cache.filter(|c| !c.is_empty()).map(|_| cache_key_of());
+                let conditional = match (cache, &cache_key) {
+                    (Some(cache), Some(k)) => cache.add_validators(k, sending.headers_mut()),
+                    _ => false,
+                };
+                // What was sent, for matching `Vary` when the response is stored: the template
+                // plus the credential set above.
+                let sent_headers = || {
+                    let mut h = current
+                        .as_ref()
+                        .map(|r| r.headers().clone())
+                        .unwrap_or_default();
+                    if let (Some(c), Some(value)) = (&v.credentials, &cred_value) {
+                        h.insert(c.header().clone(), value.clone());
+                    }
+                    h
+                };
+
+                let result = next.clone().run(sending, ext).await;
+                let now = v.timer.now();
+                let response = match result {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let (connect, tls, text) = match &e {
+                            reqwest_middleware::Error::Reqwest(r) => {
+                                (r.is_connect(), is_tls_failure(r), error_chain(r))
+                            }
+                            reqwest_middleware::Error::Middleware(m) => {
+                                (false, false, format!("{m:#}"))
+                            }
+                        };
+                        let may = !tls
+                            && (connect
+                                || self.idempotency_key
+                                || contract.retry.may_repeat(&method));
+                        if may
+                            && current.is_some()
+                            && self.history.retries < contract.retry.max_retries
+                        {
+                            let wait = backoff(contract, self.history.retries + 1, sample());
+                            let fits = self.history.waited + wait <= self.limits.max_wait;
+                            let budget =
+                                Self::warn_store(v.store.try_spend(&budget_key, now).await)
+                                    .await
+                                    .unwrap_or(true);
+                            if fits && budget {
+                                self.record(
+                                    &method,
+                                    &url,
+                                    None,
+                                    format!("retry after network failure: {text}"),
+                                    Some(wait),
+                                );
+                                self.sleep(wait, WaitReason::Network, &url).await;
+                                self.history.retries += 1;
+                                continue;
+                            }
                         }
-                    };
-                    let may = !tls
-                        && (connect || self.idempotency_key || contract.retry.may_repeat(&method));
-                    if may && current.is_some() && self.history.retries < contract.retry.max_retries
-                    {
-                        let wait = backoff(contract, self.history.retries + 1, sample());
-                        let fits = self.history.waited + wait <= self.limits.max_wait;
-                        let budget = Self::warn_store(v.store.try_spend(&budget_key, now).await)
-                            .await
-                            .unwrap_or(true);
-                        if fits && budget {
+                        self.record(
+                            &method,
+                            &url,
+                            None,
+                            format!("network failure: {text}"),
+                            None,
+                        );
+                        return Err(self.fail(ErrorKind::Network(text), method, url));
+                    }
+                };
+                let status = response.status();
+
+                // Only a used-up quota changes what later requests do; most answers say there
+                // is some left (or say nothing), and then the rest need not be read.
+                let used_up = contract
+                    .rate_limit
+                    .remaining
+                    .as_ref()
+                    .and_then(|h| response.headers().get(h.name()))
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    == Some(0);
+                let quota = used_up
+                    .then(|| verdict::headers::quota(&contract.rate_limit, response.headers(), now))
+                    .flatten();
+                if let Some(q) = quota {
+                    if let (true, Some(reset)) = (q.exhausted(), q.reset_after) {
+                        tracing::info!(
+                            reset_s = reset.as_secs(),
+                            "quota used up; later requests wait for the window"
+                        );
+                        Self::warn_store(v.store.block_until(&key, later(now, reset)).await).await;
+                    }
+                }
+
+                // Application codes live in JSON bodies; read the body when it may hold one.
+                let mut response = response;
+                let mut code = None;
+                let inspect = !contract.apis.is_empty()
+                    && is_json(response.headers())
+                    && declared_length(response.headers()).is_none_or(|n| n <= v.body_limit);
+                if inspect {
+                    let head = Head::of(&response);
+                    match Box::pin(read_limited(response, v.body_limit)).await {
+                        Ok(Ok(body)) => {
+                            code = app_code(contract, self.api.as_deref(), &body);
+                            response = head.into_response(body);
+                        }
+                        Ok(Err(prefix)) => {
                             self.record(
                                 &method,
                                 &url,
+                                Some(status.as_u16()),
+                                "body too large".into(),
                                 None,
-                                format!("retry after network failure: {text}"),
-                                Some(wait),
                             );
-                            self.sleep(wait, WaitReason::Network, &url).await;
-                            self.history.retries += 1;
-                            continue;
+                            let mut e = self.fail(
+                                ErrorKind::Body(format!(
+                                    "larger than the {}-byte limit",
+                                    v.body_limit
+                                )),
+                                method,
+                                url,
+                            );
+                            e = e.with_response(
+                                contract,
+                                self.api.as_deref(),
+                                head.status,
+                                head.headers,
+                                prefix,
+                                None,
+                            );
+                            return Err(e);
+                        }
+                        Err(text) => {
+                            self.record(
+                                &method,
+                                &url,
+                                Some(status.as_u16()),
+                                format!("body unreadable: {text}"),
+                                None,
+                            );
+                            return Err(self.fail(ErrorKind::Body(text), method, url));
                         }
                     }
-                    self.record(
-                        &method,
-                        &url,
-                        None,
-                        format!("network failure: {text}"),
-                        None,
-                    );
-                    return Err(self.fail(ErrorKind::Network(text), method, url));
                 }
-            };
-            let status = response.status();
 
-            if let Some(q) = verdict::headers::quota(&contract.rate_limit, response.headers(), now)
-            {
-                if let (true, Some(reset)) = (q.exhausted(), q.reset_after) {
-                    tracing::info!(
-                        reset_s = reset.as_secs(),
-                        "quota used up; later requests wait for the window"
-                    );
-                    Self::warn_store(v.store.block_until(&key, later(now, reset)).await).await;
-                }
-            }
+                let facts = RequestFacts {
+                    method: &method,
+                    url: &url,
+                    idempotency_key: self.idempotency_key,
+                    api: self.api.as_deref(),
+                    poll: self.poll,
+                };
+                let resp_facts = ResponseFacts {
+                    status: status.as_u16(),
+                    headers: response.headers(),
+                    app_code: code,
+                };
+                let decision = decide(
+                    contract,
+                    &facts,
+                    &resp_facts,
+                    &self.history,
+                    &self.limits,
+                    now,
+                    sample(),
+                );
 
-            // Application codes live in JSON bodies; read the body when it may hold one.
-            let mut response = response;
-            let mut code = None;
-            let inspect = !contract.apis.is_empty()
-                && is_json(response.headers())
-                && declared_length(response.headers()).is_none_or(|n| n <= v.body_limit);
-            if inspect {
-                let head = Head::of(&response);
-                match read_limited(response, v.body_limit).await {
-                    Ok(Ok(body)) => {
-                        code = app_code(contract, self.api.as_deref(), &body);
-                        response = head.into_response(body);
-                    }
-                    Ok(Err(prefix)) => {
-                        self.record(
-                            &method,
-                            &url,
-                            Some(status.as_u16()),
-                            "body too large".into(),
-                            None,
-                        );
-                        let mut e = self.fail(
-                            ErrorKind::Body(format!("larger than the {}-byte limit", v.body_limit)),
-                            method,
-                            url,
-                        );
-                        e = e.with_response(
-                            contract,
-                            self.api.as_deref(),
-                            head.status,
-                            head.headers,
-                            prefix,
-                            None,
-                        );
-                        return Err(e);
-                    }
-                    Err(text) => {
-                        self.record(
-                            &method,
-                            &url,
-                            Some(status.as_u16()),
-                            format!("body unreadable: {text}"),
-                            None,
-                        );
-                        return Err(self.fail(ErrorKind::Body(text), method, url));
-                    }
-                }
-            }
-
-            let facts = RequestFacts {
-                method: &method,
-                url: &url,
-                idempotency_key: self.idempotency_key,
-                api: self.api.as_deref(),
-                poll: self.poll,
-            };
-            let resp_facts = ResponseFacts {
-                status: status.as_u16(),
-                headers: response.headers(),
-                app_code: code,
-            };
-            let decision = decide(
-                contract,
-                &facts,
-                &resp_facts,
-                &self.history,
-                &self.limits,
-                now,
-                sample(),
-            );
-
-            match decision {
-                Decision::Done | Decision::SplitBatch => {
-                    self.record(&method, &url, Some(status.as_u16()), "done".into(), None);
-                    let mut response = response;
-                    if let Some(cache) = cache {
-                        if cache.storable(status, response.headers()) {
-                            let k = cache_key.get_or_insert_with(cache_key_of);
-                            let req_h = &sent_headers();
-                            let head = Head::of(&response);
-                            match read_limited(response, cache.max_body).await {
-                                Ok(Ok(body)) => {
-                                    cache.store(
-                                        k,
-                                        req_h,
-                                        head.status,
-                                        head.headers.clone(),
-                                        body.clone(),
-                                    );
-                                    response = head.into_response(body);
-                                }
-                                Ok(Err(_)) | Err(_) => {
-                                    cache.remove(k);
-                                    return Err(self.fail(
-                                        ErrorKind::Body(
-                                            "the body did not match its Content-Length".into(),
-                                        ),
-                                        method,
-                                        url,
-                                    ));
+                match decision {
+                    Decision::Done | Decision::SplitBatch => {
+                        self.record(&method, &url, Some(status.as_u16()), "done".into(), None);
+                        let mut response = response;
+                        if let Some(cache) = cache {
+                            if cache.storable(status, response.headers()) {
+                                let k = cache_key.get_or_insert_with(cache_key_of);
+                                let req_h = &sent_headers();
+                                let head = Head::of(&response);
+                                match Box::pin(read_limited(response, cache.max_body)).await {
+                                    Ok(Ok(body)) => {
+                                        cache.store(
+                                            k,
+                                            req_h,
+                                            head.status,
+                                            head.headers.clone(),
+                                            body.clone(),
+                                        );
+                                        response = head.into_response(body);
+                                    }
+                                    Ok(Err(_)) | Err(_) => {
+                                        cache.remove(k);
+                                        return Err(self.fail(
+                                            ErrorKind::Body(
+                                                "the body did not match its Content-Length".into(),
+                                            ),
+                                            method,
+                                            url,
+                                        ));
+                                    }
                                 }
                             }
                         }
+                        response.extensions_mut().insert(Attempts(self.attempts));
+                        return Ok(response);
                     }
-                    response.extensions_mut().insert(Attempts(self.attempts));
-                    return Ok(response);
-                }
-                Decision::UseCached => {
-                    let stored = match (&v.cache, &cache_key, conditional) {
-                        (Some(cache), Some(k), true) => cache.freshen(k, response.headers()),
-                        _ => None,
-                    };
-                    let mut out = match stored {
-                        Some(s) => {
-                            self.record(
-                                &method,
-                                &url,
-                                Some(status.as_u16()),
-                                "not modified: answered from the stored copy".into(),
-                                None,
-                            );
-                            let head = Head {
-                                status: s.status,
-                                version: response.version(),
-                                headers: s.headers,
-                                url: url.clone(),
-                            };
-                            let mut r = head.into_response(s.body);
-                            r.extensions_mut().insert(Revalidated);
-                            r
-                        }
-                        None => {
-                            self.record(
-                                &method,
-                                &url,
-                                Some(status.as_u16()),
-                                "not modified".into(),
-                                None,
-                            );
-                            response
-                        }
-                    };
-                    out.extensions_mut().insert(Attempts(self.attempts));
-                    return Ok(out);
-                }
-                Decision::Retry {
-                    after,
-                    cause,
-                    ignored_header,
-                } => {
-                    if let Some(e) = &ignored_header {
-                        tracing::warn!(error = %e, "ignoring an unusable Retry-After; backing off instead");
-                    }
-                    if current.is_none() {
-                        self.record(
-                            &method,
-                            &url,
-                            Some(status.as_u16()),
-                            "cannot repeat a streamed body".into(),
-                            None,
-                        );
-                        return Err(self
-                            .fail_with(ErrorKind::NotReplayable, method, response, code)
-                            .await);
-                    }
-                    let allowed = Self::warn_store(v.store.try_spend(&budget_key, now).await)
-                        .await
-                        .unwrap_or(true);
-                    if !allowed {
-                        self.record(
-                            &method,
-                            &url,
-                            Some(status.as_u16()),
-                            "retry budget spent".into(),
-                            None,
-                        );
-                        return Err(self
-                            .fail_with(ErrorKind::BudgetExhausted, method, response, code)
-                            .await);
-                    }
-                    if cause != WaitCause::Backoff {
-                        // Every request on this credential waits, here and in other processes.
-                        Self::warn_store(v.store.block_until(&key, later(now, after)).await).await;
-                    }
-                    let note = match &ignored_header {
-                        Some(e) => format!("retry in {:.1} s ({cause}; {e})", after.as_secs_f64()),
-                        None => format!("retry in {:.1} s ({cause})", after.as_secs_f64()),
-                    };
-                    self.record(&method, &url, Some(status.as_u16()), note, Some(after));
-                    drop(response);
-                    // A shared block set above is waited out here; do not wait for it twice.
-                    self.sleep(
-                        after,
-                        WaitReason::Retry {
-                            status: status.as_u16(),
-                            cause,
-                        },
-                        &url,
-                    )
-                    .await;
-                    self.history.retries += 1;
-                }
-                Decision::Redirect {
-                    method: to_method,
-                    url: to,
-                    keep_body,
-                    strip_credentials: strip,
-                    permanent,
-                } => {
-                    let Some(template) = current.as_ref() else {
-                        return Err(self
-                            .fail_with(ErrorKind::NotReplayable, method, response, code)
-                            .await);
-                    };
-                    let mut next_req = if keep_body {
-                        match template.try_clone() {
-                            Some(mut r) => {
-                                *r.method_mut() = to_method.clone();
-                                *r.url_mut() = to.clone();
+                    Decision::UseCached => {
+                        let stored = match (&v.cache, &cache_key, conditional) {
+                            (Some(cache), Some(k), true) => cache.freshen(k, response.headers()),
+                            _ => None,
+                        };
+                        let mut out = match stored {
+                            Some(s) => {
+                                self.record(
+                                    &method,
+                                    &url,
+                                    Some(status.as_u16()),
+                                    "not modified: answered from the stored copy".into(),
+                                    None,
+                                );
+                                let head = Head {
+                                    status: s.status,
+                                    version: response.version(),
+                                    headers: s.headers,
+                                    url: url.clone(),
+                                };
+                                let mut r = head.into_response(s.body);
+                                r.extensions_mut().insert(Revalidated);
                                 r
                             }
                             None => {
-                                return Err(self
-                                    .fail_with(ErrorKind::NotReplayable, method, response, code)
-                                    .await);
+                                self.record(
+                                    &method,
+                                    &url,
+                                    Some(status.as_u16()),
+                                    "not modified".into(),
+                                    None,
+                                );
+                                response
                             }
-                        }
-                    } else {
-                        without_body(template, to_method.clone(), to.clone())
-                    };
-                    if strip {
-                        strip_credentials(contract, next_req.headers_mut());
-                        self.stripped = true;
+                        };
+                        out.extensions_mut().insert(Attempts(self.attempts));
+                        return Ok(out);
                     }
-                    if permanent {
-                        Self::warn_store(
-                            v.store.set_moved(self.original.as_str(), to.as_str()).await,
+                    Decision::Retry {
+                        after,
+                        cause,
+                        ignored_header,
+                    } => {
+                        if let Some(e) = &ignored_header {
+                            tracing::warn!(error = %e, "ignoring an unusable Retry-After; backing off instead");
+                        }
+                        if current.is_none() {
+                            self.record(
+                                &method,
+                                &url,
+                                Some(status.as_u16()),
+                                "cannot repeat a streamed body".into(),
+                                None,
+                            );
+                            return Err(self
+                                .fail_with(ErrorKind::NotReplayable, method, response, code)
+                                .await);
+                        }
+                        let allowed = Self::warn_store(v.store.try_spend(&budget_key, now).await)
+                            .await
+                            .unwrap_or(true);
+                        if !allowed {
+                            self.record(
+                                &method,
+                                &url,
+                                Some(status.as_u16()),
+                                "retry budget spent".into(),
+                                None,
+                            );
+                            return Err(self
+                                .fail_with(ErrorKind::BudgetExhausted, method, response, code)
+                                .await);
+                        }
+                        if cause != WaitCause::Backoff {
+                            // Every request on this credential waits, here and in other processes.
+                            Self::warn_store(v.store.block_until(&key, later(now, after)).await)
+                                .await;
+                        }
+                        let note = match &ignored_header {
+                            Some(e) => {
+                                format!("retry in {:.1} s ({cause}; {e})", after.as_secs_f64())
+                            }
+                            None => format!("retry in {:.1} s ({cause})", after.as_secs_f64()),
+                        };
+                        self.record(&method, &url, Some(status.as_u16()), note, Some(after));
+                        drop(response);
+                        // A shared block set above is waited out here; do not wait for it twice.
+                        self.sleep(
+                            after,
+                            WaitReason::Retry {
+                                status: status.as_u16(),
+                                cause,
+                            },
+                            &url,
                         )
                         .await;
+                        self.history.retries += 1;
                     }
-                    self.record(
-                        &method,
-                        &url,
-                        Some(status.as_u16()),
-                        format!(
-                            "redirect: {to_method} {to}{}",
-                            if strip {
-                                " (credentials removed: other origin)"
-                            } else {
-                                ""
+                    Decision::Redirect {
+                        method: to_method,
+                        url: to,
+                        keep_body,
+                        strip_credentials: strip,
+                        permanent,
+                    } => {
+                        let Some(template) = current.as_ref() else {
+                            return Err(self
+                                .fail_with(ErrorKind::NotReplayable, method, response, code)
+                                .await);
+                        };
+                        let mut next_req = if keep_body {
+                            match template.try_clone() {
+                                Some(mut r) => {
+                                    *r.method_mut() = to_method.clone();
+                                    *r.url_mut() = to.clone();
+                                    r
+                                }
+                                None => {
+                                    return Err(self
+                                        .fail_with(ErrorKind::NotReplayable, method, response, code)
+                                        .await);
+                                }
                             }
-                        ),
-                        None,
-                    );
-                    self.history.hops.push(to);
-                    current = Some(next_req);
-                }
-                Decision::RefreshAuth => match (&v.credentials, self.stripped, generation) {
-                    (Some(c), false, Some(seen)) => {
+                        } else {
+                            without_body(template, to_method.clone(), to.clone())
+                        };
+                        if strip {
+                            strip_credentials(contract, next_req.headers_mut());
+                            self.stripped = true;
+                        }
+                        if permanent {
+                            Self::warn_store(
+                                v.store.set_moved(self.original.as_str(), to.as_str()).await,
+                            )
+                            .await;
+                        }
                         self.record(
                             &method,
                             &url,
                             Some(status.as_u16()),
-                            "refresh credentials and replay".into(),
+                            format!(
+                                "redirect: {to_method} {to}{}",
+                                if strip {
+                                    " (credentials removed: other origin)"
+                                } else {
+                                    ""
+                                }
+                            ),
                             None,
                         );
-                        if let Err(e) = c.refresh(seen).await {
+                        self.history.hops.push(to);
+                        current = Some(next_req);
+                    }
+                    Decision::RefreshAuth => match (&v.credentials, self.stripped, generation) {
+                        (Some(c), false, Some(seen)) => {
+                            self.record(
+                                &method,
+                                &url,
+                                Some(status.as_u16()),
+                                "refresh credentials and replay".into(),
+                                None,
+                            );
+                            if let Err(e) = c.refresh(seen).await {
+                                return Err(self
+                                    .fail_with(
+                                        ErrorKind::Refresh(e.to_string()),
+                                        method,
+                                        response,
+                                        code,
+                                    )
+                                    .await);
+                            }
+                            self.history.refreshed = true;
+                        }
+                        _ => {
+                            self.record(
+                                &method,
+                                &url,
+                                Some(status.as_u16()),
+                                "credentials refused; no refresh hook".into(),
+                                None,
+                            );
                             return Err(self
                                 .fail_with(
-                                    ErrorKind::Refresh(e.to_string()),
+                                    ErrorKind::Refused(Reason::Final),
                                     method,
                                     response,
                                     code,
                                 )
                                 .await);
                         }
-                        self.history.refreshed = true;
-                    }
-                    _ => {
+                    },
+                    Decision::Poll { url: to, after } => {
+                        let template = current
+                            .as_ref()
+                            .unwrap_or_else(|| unreachable!("a request was just sent"));
+                        let next_req = without_body(template, Method::GET, to.clone());
                         self.record(
                             &method,
                             &url,
                             Some(status.as_u16()),
-                            "credentials refused; no refresh hook".into(),
+                            format!("accepted: poll {to} in {:.1} s", after.as_secs_f64()),
+                            Some(after),
+                        );
+                        drop(response);
+                        self.sleep(after, WaitReason::Poll, &to).await;
+                        self.history.polls += 1;
+                        current = Some(next_req);
+                    }
+                    Decision::Fail(reason) => {
+                        if let Reason::WaitTooLong { wait, .. } = &reason {
+                            let (action, _) = action_for(contract, &facts, &resp_facts);
+                            if action.kind() == verdict::ActionKind::RetryAfter {
+                                // This request gives up, but the server's demand holds for every
+                                // request on the credential.
+                                Self::warn_store(
+                                    v.store.block_until(&key, later(now, *wait)).await,
+                                )
+                                .await;
+                            }
+                        }
+                        self.record(
+                            &method,
+                            &url,
+                            Some(status.as_u16()),
+                            format!("fail: {reason}"),
                             None,
                         );
                         return Err(self
-                            .fail_with(ErrorKind::Refused(Reason::Final), method, response, code)
+                            .fail_with(ErrorKind::Refused(reason), method, response, code)
                             .await);
                     }
-                },
-                Decision::Poll { url: to, after } => {
-                    let template = current
-                        .as_ref()
-                        .unwrap_or_else(|| unreachable!("a request was just sent"));
-                    let next_req = without_body(template, Method::GET, to.clone());
-                    self.record(
-                        &method,
-                        &url,
-                        Some(status.as_u16()),
-                        format!("accepted: poll {to} in {:.1} s", after.as_secs_f64()),
-                        Some(after),
-                    );
-                    drop(response);
-                    self.sleep(after, WaitReason::Poll, &to).await;
-                    self.history.polls += 1;
-                    current = Some(next_req);
-                }
-                Decision::Fail(reason) => {
-                    if let Reason::WaitTooLong { wait, .. } = &reason {
-                        let (action, _) = action_for(contract, &facts, &resp_facts);
-                        if action.kind() == verdict::ActionKind::RetryAfter {
-                            // This request gives up, but the server's demand holds for every
-                            // request on the credential.
-                            Self::warn_store(v.store.block_until(&key, later(now, *wait)).await)
-                                .await;
-                        }
-                    }
-                    self.record(
-                        &method,
-                        &url,
-                        Some(status.as_u16()),
-                        format!("fail: {reason}"),
-                        None,
-                    );
-                    return Err(self
-                        .fail_with(ErrorKind::Refused(reason), method, response, code)
-                        .await);
                 }
             }
         }
     }
 }
 
-#[async_trait::async_trait]
 impl Middleware for Verdict {
-    async fn handle(
-        &self,
+    // Written out rather than with `#[async_trait]`: the future returned is the one
+    // `Run::execute` builds, boxed once, with no outer future holding a second copy of
+    // the request and the run state. The signature is the trait's, as async-trait
+    // declares it.
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
         req: Request,
-        ext: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
+        ext: &'life1 mut Extensions,
+        next: Next<'life2>,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = reqwest_middleware::Result<Response>>
+                + Send
+                + 'async_trait,
+        >,
+    >
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        use futures_util::TryFutureExt;
         let opts = ext.get::<RequestOptions>().cloned().unwrap_or_default();
         let idempotency_key = self
             .contract
@@ -998,9 +1088,10 @@ impl Middleware for Verdict {
             idempotency_key,
             original: req.url().clone(),
         };
-        run.execute(req, ext, next)
-            .await
-            .map_err(|e| reqwest_middleware::Error::Middleware(anyhow::Error::new(e)))
+        Box::pin(
+            run.execute(Some(req), ext, next)
+                .map_err(|e| reqwest_middleware::Error::Middleware(anyhow::Error::new(e))),
+        )
     }
 }
 

@@ -5,6 +5,10 @@
 //! (Redis, for fleets of workers) can share it between processes.
 
 use std::collections::HashMap;
+
+/// The maps by key that every request looks into: foldhash, faster than SipHash on keys
+/// of this length.
+type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -33,6 +37,13 @@ pub trait Store: Send + Sync + 'static {
     async fn deposit(&self, key: &str, now: SystemTime) -> Result<(), StoreError>;
     /// Takes one retry from the budget of `key`; false when it is spent.
     async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError>;
+
+    /// This store as a [`MemoryStore`], when it is one: the middleware then calls it
+    /// directly on every request instead of through a boxed future. Other stores keep the
+    /// default, `None`.
+    fn as_memory(&self) -> Option<&MemoryStore> {
+        None
+    }
 }
 
 /// The budget parameters a store creates new budgets with.
@@ -60,9 +71,9 @@ impl Default for BudgetConfig {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     budget: BudgetConfig,
-    blocks: Mutex<HashMap<String, SystemTime>>,
-    moves: Mutex<HashMap<String, String>>,
-    budgets: Mutex<HashMap<String, RetryBudget>>,
+    blocks: Mutex<Map<SystemTime>>,
+    moves: Mutex<Map<String>>,
+    budgets: Mutex<Map<RetryBudget>>,
 }
 
 impl MemoryStore {
@@ -79,29 +90,46 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// [`Store::blocked_until`], without a future.
+    pub fn blocked_until_now(&self, key: &str) -> Option<SystemTime> {
+        self.blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .copied()
+    }
+
+    /// [`Store::moved_to`], without a future.
+    pub fn moved_to_now(&self, url: &str) -> Option<String> {
+        let moves = self.moves.lock().unwrap_or_else(|p| p.into_inner());
+        if moves.is_empty() {
+            return None;
+        }
+        moves.get(url).cloned()
+    }
+
+    /// [`Store::deposit`], without a future.
+    pub fn deposit_now(&self, key: &str, now: SystemTime) {
+        self.budget(key, |b| b.deposit(Self::since_epoch(now)));
+    }
+
     fn budget<R>(&self, key: &str, f: impl FnOnce(&mut RetryBudget) -> R) -> R {
         let mut map = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
         let cfg = self.budget;
         // Every request deposits: look the key up before allocating a copy of it.
-        if !map.contains_key(key) {
-            map.insert(
-                key.to_owned(),
-                RetryBudget::new(cfg.ratio, cfg.per_second, cfg.cap),
-            );
+        match map.get_mut(key) {
+            Some(budget) => f(budget),
+            None => f(map
+                .entry(key.to_owned())
+                .or_insert_with(|| RetryBudget::new(cfg.ratio, cfg.per_second, cfg.cap))),
         }
-        f(map.get_mut(key).expect("inserted above"))
     }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn blocked_until(&self, key: &str) -> Result<Option<SystemTime>, StoreError> {
-        Ok(self
-            .blocks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .copied())
+        Ok(self.blocked_until_now(key))
     }
 
     async fn block_until(&self, key: &str, until: SystemTime) -> Result<(), StoreError> {
@@ -114,12 +142,7 @@ impl Store for MemoryStore {
     }
 
     async fn moved_to(&self, url: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .moves
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(url)
-            .cloned())
+        Ok(self.moved_to_now(url))
     }
 
     async fn set_moved(&self, from: &str, to: &str) -> Result<(), StoreError> {
@@ -131,11 +154,15 @@ impl Store for MemoryStore {
     }
 
     async fn deposit(&self, key: &str, now: SystemTime) -> Result<(), StoreError> {
-        self.budget(key, |b| b.deposit(Self::since_epoch(now)));
+        self.deposit_now(key, now);
         Ok(())
     }
 
     async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError> {
         Ok(self.budget(key, |b| b.try_spend(Self::since_epoch(now))))
+    }
+
+    fn as_memory(&self) -> Option<&MemoryStore> {
+        Some(self)
     }
 }
