@@ -10,6 +10,7 @@ use std::collections::HashMap;
 /// of this length.
 type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -74,6 +75,10 @@ pub struct MemoryStore {
     blocks: Mutex<Map<SystemTime>>,
     moves: Mutex<Map<String>>,
     budgets: Mutex<Map<RetryBudget>>,
+    /// Whether any block or move was ever set: until then every request's lookups are
+    /// answered without taking a lock that all threads share.
+    any_block: AtomicBool,
+    any_move: AtomicBool,
 }
 
 impl MemoryStore {
@@ -92,6 +97,9 @@ impl MemoryStore {
 
     /// [`Store::blocked_until`], without a future.
     pub fn blocked_until_now(&self, key: &str) -> Option<SystemTime> {
+        if !self.any_block.load(Ordering::Acquire) {
+            return None;
+        }
         self.blocks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -101,11 +109,14 @@ impl MemoryStore {
 
     /// [`Store::moved_to`], without a future.
     pub fn moved_to_now(&self, url: &str) -> Option<String> {
-        let moves = self.moves.lock().unwrap_or_else(|p| p.into_inner());
-        if moves.is_empty() {
+        if !self.any_move.load(Ordering::Acquire) {
             return None;
         }
-        moves.get(url).cloned()
+        self.moves
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(url)
+            .cloned()
     }
 
     /// [`Store::deposit`], without a future.
@@ -138,6 +149,7 @@ impl Store for MemoryStore {
         if *slot < until {
             *slot = until;
         }
+        self.any_block.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -150,6 +162,7 @@ impl Store for MemoryStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(from.to_owned(), to.to_owned());
+        self.any_move.store(true, Ordering::Release);
         Ok(())
     }
 

@@ -324,10 +324,12 @@ impl Emulator {
                 let (reply, delay) = self.answer(&ctx, admin);
                 if !admin {
                     let entry = self.journal_entry(req, &reply, started.elapsed() + delay);
-                    self.journal
+                    let oldest = self
+                        .journal
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .record(entry);
+                    drop(oldest);
                 }
                 (reply, delay)
             }

@@ -311,13 +311,18 @@ pub struct Journal {
 }
 
 impl Journal {
-    pub fn record(&mut self, mut entry: JournalEntry) {
+    /// Adds `entry`; returns the oldest entry when the journal is full, for the caller to
+    /// drop after letting go of the lock.
+    pub fn record(&mut self, mut entry: JournalEntry) -> Option<JournalEntry> {
         self.seq += 1;
         entry.seq = self.seq;
-        if self.entries.len() >= JOURNAL_LIMIT {
-            self.entries.pop_front();
-        }
+        let oldest = if self.entries.len() >= JOURNAL_LIMIT {
+            self.entries.pop_front()
+        } else {
+            None
+        };
         self.entries.push_back(entry);
+        oldest
     }
 }
 
