@@ -2,6 +2,8 @@
 //! `Emulator::handle` costs per request for the cases `bench/emulator.sh` loads over HTTP.
 //! Run with `cargo bench -p verdict-server --bench handle`.
 //!
+//! It runs on mimalloc, the allocator `verdict serve` uses.
+//!
 //! The baseline in the same run builds the response a minimal server sends (status,
 //! content type, a small JSON body), so the report shows what the emulator adds on top of
 //! answering at all.
@@ -13,6 +15,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Method};
 use verdict::Catalog;
 use verdict_server::{Config, Emulator, Req};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn request(method: Method, path: &str, headers: &[(&'static str, &str)], body: &str) -> Req {
     let mut map = HeaderMap::new();

@@ -28,7 +28,12 @@ impl Reply {
     }
 
     pub fn with_json(mut self, value: &Value) -> Reply {
-        self.body = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+        // Room for a typical error or item body, so the buffer rarely grows.
+        let mut out = Vec::with_capacity(256);
+        if serde_json::to_writer(&mut out, value).is_err() {
+            out.clear();
+        }
+        self.body = Bytes::from(out);
         self.headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -63,28 +68,31 @@ impl Reply {
 
 /// Sets `value` at `pointer` in `doc`, creating objects on the way.
 pub fn set(doc: &mut Value, pointer: &JsonPointer, value: Value) {
-    let tokens: Vec<String> = pointer
-        .as_str()
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    if tokens.is_empty() {
+    // RFC 6901 escapes; most tokens have none and are used as they are.
+    fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
+        if token.contains('~') {
+            token.replace("~1", "/").replace("~0", "~").into()
+        } else {
+            token.into()
+        }
+    }
+    let mut tokens = pointer.as_str().split('/').skip(1).map(unescape).peekable();
+    if tokens.peek().is_none() {
         *doc = value;
         return;
     }
     let mut cur = doc;
-    for (i, t) in tokens.iter().enumerate() {
+    while let Some(t) = tokens.next() {
         if !cur.is_object() {
             *cur = Value::Object(Map::new());
         }
         let obj = cur.as_object_mut().expect("just made an object");
-        if i + 1 == tokens.len() {
-            obj.insert(t.clone(), value);
+        if tokens.peek().is_none() {
+            obj.insert(t.into_owned(), value);
             return;
         }
         cur = obj
-            .entry(t.clone())
+            .entry(t.into_owned())
             .or_insert_with(|| Value::Object(Map::new()));
     }
 }
@@ -108,11 +116,11 @@ pub fn error_body(
     let mut doc = Value::Object(Map::new());
     match &shape.message {
         Some(p) => set(&mut doc, p, Value::String(parts.message)),
-        None => set(
-            &mut doc,
-            &"/message".parse().expect("valid pointer"),
-            Value::String(parts.message),
-        ),
+        None => {
+            if let Value::Object(m) = &mut doc {
+                m.insert("message".into(), Value::String(parts.message));
+            }
+        }
     }
     if let (Some(p), Some(code)) = (&shape.code, parts.code) {
         set(&mut doc, p, code);
@@ -136,6 +144,13 @@ mod tests {
         set(&mut v, &"/error/message".parse().unwrap(), "x".into());
         set(&mut v, &"/error/code".parse().unwrap(), 3.into());
         assert_eq!(v, serde_json::json!({"error": {"message": "x", "code": 3}}));
+        // Escaped tokens, and a scalar in the way replaced by an object.
+        let mut v = serde_json::json!({"a/b": 1});
+        set(&mut v, &"/a~1b/c~0d".parse().unwrap(), "y".into());
+        assert_eq!(v, serde_json::json!({"a/b": {"c~d": "y"}}));
+        // The empty pointer is the whole document.
+        set(&mut v, &"".parse().unwrap(), 7.into());
+        assert_eq!(v, serde_json::json!(7));
     }
 
     #[test]
