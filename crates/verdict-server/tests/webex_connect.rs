@@ -831,42 +831,59 @@ async fn status_queries_that_find_nothing_or_belong_elsewhere() {
 }
 
 /// Spends the whole transaction limit of a new key `busy`.
-async fn exhaust(s: &Running) {
-    s.admin(Method::POST, "/_verdict/tokens", json!({"token": "busy"}))
+/// Adds a new service key and uses up its 1000 transactions in one message; returns the
+/// key.
+async fn exhaust(s: &Running) -> String {
+    static KEYS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let key = format!(
+        "busy-{}",
+        KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    // The transaction counter slides over windows aligned to the wall clock: just past a
+    // window's edge, the previous window's count weighs a little less and a few more
+    // transactions fit. Start far enough from an edge that the checks after this one fall
+    // in the same window (a fresh key each time, so no earlier window counts).
+    let into_window = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 60_000;
+    if into_window > 50_000 {
+        tokio::time::sleep(Duration::from_millis((60_000 - into_window + 100) as u64)).await;
+    }
+    s.admin(Method::POST, "/_verdict/tokens", json!({"token": key}))
         .await;
     let thousand: Vec<String> = (0..1000).map(|i| format!("4477009{i:05}")).collect();
     Call::post(
         MESSAGING,
         set(sms(), "/destination", json!([{"msisdn": thousand}])),
     )
-    .key(Some("busy"))
+    .key(Some(&key))
     .send(s)
     .await;
+    key
 }
 
 #[tokio::test]
 async fn the_transaction_limit_spans_every_api() {
     let s = start("webex-connect").await;
-    exhaust(&s).await;
-    let a = Call::post(MESSAGING, sms())
-        .key(Some("busy"))
-        .send(&s)
-        .await;
+    let busy = exhaust(&s).await;
+    let a = Call::post(MESSAGING, sms()).key(Some(&busy)).send(&s).await;
     a.is("messaging", 7020, "");
     let wait: u64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     Call::get(&format!("{MESSAGING}/status/x"))
-        .key(Some("busy"))
+        .key(Some(&busy))
         .send(&s)
         .await
         .is("transaction-status", 7020, "");
     Call::post(EVENTS, json!({"events": [{"evtid": "order_shipped", "parameters": {"orderId": "o", "customerId": "c"}}]}))
-        .key(Some("busy"))
+        .key(Some(&busy))
         .send(&s)
         .await
         .is("messaging", 7020, "");
     Call::get(&format!("{CUSTOMERS}/c1"))
-        .key(Some("busy"))
+        .key(Some(&busy))
         .send(&s)
         .await
         .is("profile", 7020, "");
@@ -1405,7 +1422,7 @@ async fn produce(
             Call::post(MESSAGING, sms()).header("x-forwarded-for", "203.0.113.9"),
         ),
         ("messaging", 7020) | ("transaction-status", 7020) | ("profile", 7020) => {
-            exhaust(s).await;
+            let busy = exhaust(s).await;
             let call = match api {
                 "messaging" => Call::post(MESSAGING, sms()),
                 "profile" => Call::get(&format!("{CUSTOMERS}/c1")),
@@ -1413,7 +1430,7 @@ async fn produce(
             };
             (
                 cond("1001st transaction of a key within 60 s"),
-                call.key(Some("busy")),
+                call.key(Some(&busy)),
             )
         }
         ("messaging", 7501) => (cond("a well-formed message"), Call::post(MESSAGING, sms())),
