@@ -133,8 +133,8 @@ impl Emulator {
         ))
     }
 
-    pub(crate) fn retry_after_name(&self) -> String {
-        self.contract.headers.retry_after.as_str().to_owned()
+    pub(crate) fn retry_after_name(&self) -> &str {
+        self.contract.headers.retry_after.as_str()
     }
 
     /// The answer a fault asks for.
@@ -175,7 +175,7 @@ impl Emulator {
     }
 
     fn quota_headers(&self, reply: Reply, remaining: u32, reset: u64) -> Reply {
-        let first = self.quotas().into_iter().next();
+        let first = self.first_quota();
         self.quota_headers_for(reply, remaining, reset, first.as_ref())
     }
 
@@ -309,10 +309,16 @@ impl Emulator {
         }
     }
 
-    fn quotas(&self) -> Vec<verdict::emulate::Quota> {
-        let set = self.lock().quotas.clone();
-        set.or_else(|| self.config.quotas.clone())
-            .unwrap_or_else(|| self.spec.quotas.clone())
+    /// The quota the rate-limit headers describe: the first of those in force.
+    fn first_quota(&self) -> Option<verdict::emulate::Quota> {
+        let state = self.lock();
+        state
+            .quotas
+            .as_deref()
+            .or(self.config.quotas.as_deref())
+            .unwrap_or(&self.spec.quotas)
+            .first()
+            .cloned()
     }
 
     /// Counts the request against every quota; the first quota's state when it passes.
