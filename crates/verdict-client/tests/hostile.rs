@@ -9,7 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use support::{FakeTimer, builder, client, verdict_error};
+use support::{FakeTimer, builder, client, client_on, verdict_error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use verdict::decide::Reason;
@@ -254,13 +254,10 @@ async fn a_redirect_from_https_to_http_is_refused() {
         ))
         .await;
         let timer = FakeTimer::new();
-        let http = verdict_client::http_client()
-            .tls_certs_only([ca])
-            .build()
-            .unwrap();
-        let c = reqwest_middleware::ClientBuilder::new(http)
-            .with(builder("webex", &timer).build())
-            .build();
+        let c = client_on(
+            verdict_client::http_client().tls_certs_only([ca]),
+            builder("webex", &timer),
+        );
         let e = verdict_error(
             within(
                 c.get(format!("https://127.0.0.1:{port}/start"))
@@ -567,10 +564,10 @@ async fn a_gzip_bomb_is_cut_at_the_limit_when_decompression_is_on() {
     );
 
     // With decompression off (as in the crate's own build), the body stays compressed.
-    let http = verdict_client::http_client().gzip(false).build().unwrap();
-    let c = reqwest_middleware::ClientBuilder::new(http)
-        .with(builder("webex-connect", &timer).body_limit(LIMIT).build())
-        .build();
+    let c = client_on(
+        verdict_client::http_client().gzip(false),
+        builder("webex-connect", &timer).body_limit(LIMIT),
+    );
     let r = within(c.get(server.url("/resources/v1/messaging/status/x")).send())
         .await
         .unwrap();
@@ -598,13 +595,10 @@ async fn a_server_that_stops_mid_body_ends_in_a_timeout() {
         }
     });
     let timer = FakeTimer::new();
-    let http = verdict_client::http_client()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let c = reqwest_middleware::ClientBuilder::new(http)
-        .with(builder("webex-connect", &timer).build())
-        .build();
+    let c = client_on(
+        verdict_client::http_client().timeout(Duration::from_millis(300)),
+        builder("webex-connect", &timer),
+    );
     let e = verdict_error(
         within(
             c.get(format!("http://{addr}/resources/v1/messaging/status/x"))

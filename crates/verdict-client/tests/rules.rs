@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use support::{FakeTimer, builder, client, contract, verdict_error};
+use support::{FakeTimer, builder, client, client_on, contract, verdict_error};
 use verdict::decide::{Reason, WaitCause};
 use verdict::{Catalog, SourceFile};
 use verdict_client::timer::WaitReason;
@@ -774,13 +774,10 @@ async fn a_server_that_never_answers_ends_in_a_timeout_not_a_hang() {
         }
     });
     let timer = FakeTimer::new();
-    let http = verdict_client::http_client()
-        .timeout(Duration::from_millis(200))
-        .build()
-        .unwrap();
-    let c = reqwest_middleware::ClientBuilder::new(http)
-        .with(builder("webex", &timer).build())
-        .build();
+    let c = client_on(
+        verdict_client::http_client().timeout(Duration::from_millis(200)),
+        builder("webex", &timer),
+    );
     let started = std::time::Instant::now();
     let e = verdict_error(
         c.get(format!("http://{addr}/v1/rooms"))

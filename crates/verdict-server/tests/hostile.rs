@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::{Running, start_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -489,17 +489,7 @@ async fn invalid_utf8_in_the_body_path_and_headers() {
 #[tokio::test]
 async fn path_traversal_in_ids_finds_nothing() {
     let s = webex(ServerLimits::default()).await;
-    let room: Value = s
-        .http
-        .post(s.url("/v1/rooms"))
-        .bearer_auth("t0")
-        .json(&json!({"title": "kept"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let room = s.create_room("kept").await;
     let id = room["id"].as_str().unwrap().to_owned();
     let targets: Vec<Vec<u8>> = vec![
         b"/v1/rooms/..%2F..%2Fetc%2Fpasswd".to_vec(),
@@ -538,13 +528,7 @@ async fn the_admin_api_refuses_a_missing_or_wrong_token() {
         Default::default(),
     )
     .await;
-    s.http
-        .post(s.url("/v1/rooms"))
-        .bearer_auth("t0")
-        .json(&json!({"title": "kept"}))
-        .send()
-        .await
-        .unwrap();
+    s.create_room("kept").await;
     let wrong: [&[u8]; 7] = [
         b"",
         b"X-Verdict-Admin-Token: wrong\r\n",

@@ -97,17 +97,7 @@ async fn rooms_are_created_listed_across_pages_fetched_and_deleted() {
 #[tokio::test]
 async fn the_same_person_added_twice_is_a_conflict() {
     let s = start("webex").await;
-    let room: Value = s
-        .http
-        .post(s.url("/v1/rooms"))
-        .bearer_auth("t0")
-        .json(&json!({"title": "t"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let room = s.create_room("t").await;
     let m = json!({"roomId": room["id"], "personEmail": "ada@example.com"});
     let first = s
         .http
@@ -340,17 +330,7 @@ async fn etags_give_304_and_412() {
 #[tokio::test]
 async fn deleted_messages_are_gone_and_locked_rooms_wait() {
     let s = start("webex").await;
-    let room: Value = s
-        .http
-        .post(s.url("/v1/rooms"))
-        .bearer_auth("t0")
-        .json(&json!({"title": "t"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let room = s.create_room("t").await;
     let msg: Value = s
         .http
         .post(s.url("/v1/messages"))

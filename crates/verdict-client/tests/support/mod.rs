@@ -56,6 +56,14 @@ pub fn client(b: VerdictBuilder) -> ClientWithMiddleware {
     verdict_client::client(b.build()).unwrap()
 }
 
+/// A client with the middleware on a reqwest client built from `http` (a builder from
+/// `verdict_client::http_client()` with a setting changed: a timeout, trusted roots).
+pub fn client_on(http: reqwest::ClientBuilder, b: VerdictBuilder) -> ClientWithMiddleware {
+    reqwest_middleware::ClientBuilder::new(http.build().unwrap())
+        .with(b.build())
+        .build()
+}
+
 pub fn verdict_error(e: reqwest_middleware::Error) -> Error {
     Error::from_middleware(&e)
         .unwrap_or_else(|| panic!("not a verdict error: {e}"))

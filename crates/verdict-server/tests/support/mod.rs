@@ -124,6 +124,20 @@ impl Running {
             .unwrap()
     }
 
+    /// Creates a Webex room titled `title` with this emulator's token; its JSON.
+    pub async fn create_room(&self, title: &str) -> Value {
+        let r = self
+            .http
+            .post(self.url("/v1/rooms"))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "title": title }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
     /// A GET of `path` with a bearer token.
     pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.http
