@@ -441,6 +441,21 @@ impl Run<'_> {
         Box::pin(async move { self.error_with(kind, method, response, code).await })
     }
 
+    /// Records the attempt that got `response` as `note` and makes the error of `kind`
+    /// with that answer.
+    fn give_up(
+        &mut self,
+        kind: ErrorKind,
+        note: String,
+        method: Method,
+        url: &Url,
+        response: Response,
+        code: Option<u32>,
+    ) -> BoxFuture<'_, Error> {
+        self.record(&method, url, Some(response.status().as_u16()), note, None);
+        self.fail_with(kind, method, response, code)
+    }
+
     async fn error_with(
         &self,
         kind: ErrorKind,
@@ -852,30 +867,30 @@ impl Run<'_> {
                             tracing::warn!(error = %e, "ignoring an unusable Retry-After; backing off instead");
                         }
                         if current.is_none() {
-                            self.record(
-                                &method,
-                                &url,
-                                Some(status.as_u16()),
-                                "cannot repeat a streamed body".into(),
-                                None,
-                            );
                             return Err(self
-                                .fail_with(ErrorKind::NotReplayable, method, response, code)
+                                .give_up(
+                                    ErrorKind::NotReplayable,
+                                    "cannot repeat a streamed body".into(),
+                                    method,
+                                    &url,
+                                    response,
+                                    code,
+                                )
                                 .await);
                         }
                         let allowed = Self::warn_store(v.store.try_spend(&budget_key, now).await)
                             .await
                             .unwrap_or(true);
                         if !allowed {
-                            self.record(
-                                &method,
-                                &url,
-                                Some(status.as_u16()),
-                                "retry budget spent".into(),
-                                None,
-                            );
                             return Err(self
-                                .fail_with(ErrorKind::BudgetExhausted, method, response, code)
+                                .give_up(
+                                    ErrorKind::BudgetExhausted,
+                                    "retry budget spent".into(),
+                                    method,
+                                    &url,
+                                    response,
+                                    code,
+                                )
                                 .await);
                         }
                         if cause != WaitCause::Backoff {
@@ -980,17 +995,12 @@ impl Run<'_> {
                             self.history.refreshed = true;
                         }
                         _ => {
-                            self.record(
-                                &method,
-                                &url,
-                                Some(status.as_u16()),
-                                "credentials refused; no refresh hook".into(),
-                                None,
-                            );
                             return Err(self
-                                .fail_with(
+                                .give_up(
                                     ErrorKind::Refused(Reason::Final),
+                                    "credentials refused; no refresh hook".into(),
                                     method,
+                                    &url,
                                     response,
                                     code,
                                 )
@@ -1026,15 +1036,16 @@ impl Run<'_> {
                                 .await;
                             }
                         }
-                        self.record(
-                            &method,
-                            &url,
-                            Some(status.as_u16()),
-                            format!("fail: {reason}"),
-                            None,
-                        );
+                        let note = format!("fail: {reason}");
                         return Err(self
-                            .fail_with(ErrorKind::Refused(reason), method, response, code)
+                            .give_up(
+                                ErrorKind::Refused(reason),
+                                note,
+                                method,
+                                &url,
+                                response,
+                                code,
+                            )
                             .await);
                     }
                 }
