@@ -187,34 +187,9 @@ async fn an_endless_chain_of_new_urls_stops_at_the_hop_limit() {
 /// A TLS server on 127.0.0.1 with a certificate made for the test, answering every
 /// request with `response` (raw HTTP/1.1); returns its port and the authority to trust.
 async fn https_server(response: String) -> (u16, reqwest::Certificate) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "hostile test authority");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
-        .unwrap();
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    let chain = vec![leaf.der().clone(), ca.der().clone()];
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    // The emulator's own per-run authority and certificate for 127.0.0.1.
+    let tls = verdict_server::Tls::self_signed().unwrap();
+    let (acceptor, ca_pem) = (tls.acceptor, tls.certificate_pem);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -237,7 +212,6 @@ async fn https_server(response: String) -> (u16, reqwest::Certificate) {
             });
         }
     });
-    let ca_pem = ca.pem();
     (
         port,
         reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap(),
