@@ -514,11 +514,34 @@ impl Run<'_> {
     }
 
     /// Where the original URL moved for good, if the store remembers a move.
+    // The three store calls every request makes go straight to a `MemoryStore` (see
+    // `Store::as_memory`); other stores are awaited, and a failure of theirs is logged.
     async fn moved_to(&self) -> Option<String> {
         let url = self.original.as_str();
         match self.v.store.as_memory() {
             Some(memory) => memory.moved_to_now(url),
             None => Self::warn_store(self.v.store.moved_to(url).await)
+                .await
+                .flatten(),
+        }
+    }
+
+    /// Records a first attempt in the retry budget of `key`.
+    async fn deposit(&self, key: &str) {
+        let now = self.v.timer.now();
+        match self.v.store.as_memory() {
+            Some(memory) => memory.deposit_now(key, now),
+            None => {
+                Self::warn_store(self.v.store.deposit(key, now).await).await;
+            }
+        }
+    }
+
+    /// The time before which no request may be sent for `key`, if any.
+    async fn blocked_until(&self, key: &str) -> Option<SystemTime> {
+        match self.v.store.as_memory() {
+            Some(memory) => memory.blocked_until_now(key),
+            None => Self::warn_store(self.v.store.blocked_until(key).await)
                 .await
                 .flatten(),
         }
@@ -562,12 +585,7 @@ impl Run<'_> {
                 }
             }
             let budget_key = self.budget_key(&self.original);
-            match v.store.as_memory() {
-                Some(memory) => memory.deposit_now(&budget_key, v.timer.now()),
-                None => {
-                    Self::warn_store(v.store.deposit(&budget_key, v.timer.now()).await).await;
-                }
-            }
+            self.deposit(&budget_key).await;
 
             loop {
                 // Not replayable (a streamed body): send it once, and fail if a repeat is needed.
@@ -597,13 +615,7 @@ impl Run<'_> {
                 let key = self.credential_key(&sending, cred_value.as_ref());
 
                 let now = v.timer.now();
-                let blocked = match v.store.as_memory() {
-                    Some(memory) => memory.blocked_until_now(&key),
-                    None => Self::warn_store(v.store.blocked_until(&key).await)
-                        .await
-                        .flatten(),
-                };
-                if let Some(until) = blocked {
+                if let Some(until) = self.blocked_until(&key).await {
                     if let Ok(wait) = until.duration_since(now) {
                         let left = self.limits.max_wait.saturating_sub(self.history.waited);
                         if wait > left {

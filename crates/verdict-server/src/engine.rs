@@ -312,13 +312,20 @@ impl Emulator {
     /// The quota the rate-limit headers describe: the first of those in force.
     fn first_quota(&self) -> Option<verdict::emulate::Quota> {
         let state = self.lock();
-        state
-            .quotas
-            .as_deref()
-            .or(self.config.quotas.as_deref())
-            .unwrap_or(&self.spec.quotas)
+        self.quotas_in_force(state.quotas.as_deref())
             .first()
             .cloned()
+    }
+
+    /// The quotas that count: those set through the admin API (`admin`), else the
+    /// configured ones, else the contract's.
+    fn quotas_in_force<'a>(
+        &'a self,
+        admin: Option<&'a [verdict::emulate::Quota]>,
+    ) -> &'a [verdict::emulate::Quota] {
+        admin
+            .or(self.config.quotas.as_deref())
+            .unwrap_or(&self.spec.quotas)
     }
 
     /// Counts the request against every quota; the first quota's state when it passes.
@@ -331,9 +338,7 @@ impl Emulator {
         let mut first = None;
         let mut state = self.lock();
         let admin_set = state.quotas.clone();
-        let quotas = admin_set
-            .as_deref()
-            .unwrap_or_else(|| self.config.quotas.as_deref().unwrap_or(&self.spec.quotas));
+        let quotas = self.quotas_in_force(admin_set.as_deref());
         for (i, q) in quotas.iter().enumerate() {
             match state.count(
                 &who.credential,
@@ -841,8 +846,8 @@ impl Emulator {
             match c.items.get(id) {
                 Some(item) if item.owner == who.account => {
                     let cached = match c.bodies.get(id) {
-                        Some((etag, body, value)) if *etag == item.etag => {
-                            Some((body.clone(), value.clone()))
+                        Some((etag, body)) if etag.as_bytes() == item.etag.as_bytes() => {
+                            Some((body.clone(), etag.clone()))
                         }
                         _ => None,
                     };
@@ -853,9 +858,8 @@ impl Emulator {
                                 Bytes::from(serde_json::to_vec(&item.value).unwrap_or_default());
                             let value = HeaderValue::from_str(&item.etag)
                                 .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
-                            let etag = item.etag.clone();
                             c.bodies
-                                .insert(id.to_owned(), (etag, body.clone(), value.clone()));
+                                .insert(id.to_owned(), (value.clone(), body.clone()));
                             (body, value)
                         }
                     };

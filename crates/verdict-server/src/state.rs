@@ -34,9 +34,9 @@ pub struct Collection {
     pub order: BTreeMap<u64, String>,
     /// Ids deleted where the contract says deleted means gone (410).
     pub gone: FastSet<String>,
-    /// Items' JSON as last read, with the ETag it was serialized at (a read of the same
-    /// version sends it again) and that ETag as a header value.
-    pub bodies: FastMap<String, (String, bytes::Bytes, http::HeaderValue)>,
+    /// Items' JSON as last read, with the ETag (as the header value sent) it was serialized
+    /// at: a read of the same version sends it again.
+    pub bodies: FastMap<String, (http::HeaderValue, bytes::Bytes)>,
 }
 
 /// A credential the emulator knows.
