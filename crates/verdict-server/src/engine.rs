@@ -14,6 +14,7 @@ use crate::Emulator;
 use crate::fault::Fault;
 use crate::reply::{ErrorParts, Reply, error_body};
 use crate::state::Item;
+use crate::util::number_value;
 use crate::util::{base64url, timestamp};
 
 /// A request as the engine sees it.
@@ -195,7 +196,7 @@ impl Emulator {
         let mut set = |h: &Option<verdict::Header>, v: u64| {
             if let Some(h) = h {
                 if reply.headers.contains_key(h.name()) {
-                    reply.headers.insert(h.name().clone(), HeaderValue::from(v));
+                    reply.headers.insert(h.name().clone(), number_value(v));
                 }
             }
         };
@@ -213,18 +214,22 @@ impl Emulator {
         quota: Option<&verdict::emulate::Quota>,
     ) -> Reply {
         let names = &self.contract.rate_limit;
-        let mut put = |h: &Option<verdict::Header>, v: HeaderValue| {
+        let mut put = |h: &Option<verdict::Header>, v: u64| {
             if let Some(h) = h {
-                reply.headers.append(h.name().clone(), v);
+                reply.headers.append(h.name().clone(), number_value(v));
             }
         };
         if let Some(q) = quota {
-            put(&names.limit, HeaderValue::from(q.requests));
-            put(&names.window, HeaderValue::from(q.window_s));
+            put(&names.limit, q.requests.into());
+            put(&names.window, q.window_s.into());
         }
-        put(&names.remaining, HeaderValue::from(remaining));
-        put(&names.reset, HeaderValue::from(reset));
-        put(&names.group, HeaderValue::from_static("Medium"));
+        put(&names.remaining, remaining.into());
+        put(&names.reset, reset);
+        if let Some(h) = &names.group {
+            reply
+                .headers
+                .append(h.name().clone(), HeaderValue::from_static("Medium"));
+        }
         reply
     }
 
@@ -239,12 +244,12 @@ impl Emulator {
     fn api_delayed(&self, ctx: &Ctx<'_>, delay: &mut Duration) -> Reply {
         let req = ctx.req;
         // Faults first: a header on the request, then a queued one, then chance.
-        let header_fault = match req.header(&crate::fault::HEADER) {
-            Some(text) => match text.parse::<Fault>() {
+        let header_fault = match req.headers.get(&crate::fault::HEADER).map(|v| v.to_str()) {
+            Some(Ok(text)) => match text.parse::<Fault>() {
                 Ok(f) => Some(f),
                 Err(e) => return self.error(ctx, 400, Some(&format!("X-Verdict-Fault: {e}")), &[]),
             },
-            None if req.headers.contains_key(&crate::fault::HEADER) => {
+            Some(Err(_)) => {
                 return self.error(
                     ctx,
                     400,

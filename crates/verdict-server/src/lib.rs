@@ -323,13 +323,11 @@ impl Emulator {
             None => {
                 let (reply, delay) = self.answer(&ctx, admin);
                 if !admin {
-                    let entry = self.journal_entry(req, &reply, started.elapsed() + delay);
-                    let oldest = self
-                        .journal
+                    let took = started.elapsed() + delay;
+                    self.journal
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .record(entry);
-                    drop(oldest);
+                        .record_with(|e| Self::journal_fill(e, req, &reply, took));
                 }
                 (reply, delay)
             }
@@ -349,28 +347,16 @@ impl Emulator {
         reply.into_response()
     }
 
-    /// The journal's record of a request and its answer.
-    fn journal_entry(
-        &self,
+    /// Writes the journal's record of a request and its answer into `entry`.
+    fn journal_fill(
+        entry: &mut state::JournalEntry,
         req: &Req,
         reply: &reply::Reply,
         took: Duration,
-    ) -> state::JournalEntry {
-        let path = if req.query.is_empty() {
-            req.path.clone()
-        } else {
-            format!("{}?{}", req.path, req.query)
-        };
-        state::JournalEntry {
-            seq: 0,
-            at: std::time::SystemTime::now(),
-            method: req.method.clone(),
-            path,
-            headers: state::JournalEntry::header_lines(&req.headers),
-            body: bytes::Bytes::copy_from_slice(&req.body[..req.body.len().min(65_536)]),
-            status: reply.status.as_u16(),
-            duration: took,
-        }
+    ) {
+        entry.fill(&req.method, &req.path, &req.query, &req.headers, &req.body);
+        entry.status = reply.status.as_u16();
+        entry.duration = took;
     }
 
     /// The answer from this emulator's state, and how long to hold it back.
@@ -432,8 +418,11 @@ impl Emulator {
                     return Ok((reply, delay));
                 }
             }
-            let entry =
-                (!admin).then(|| self.journal_entry(ctx.req, &reply, started.elapsed() + delay));
+            let entry = (!admin).then(|| {
+                let mut entry = state::JournalEntry::default();
+                Self::journal_fill(&mut entry, ctx.req, &reply, started.elapsed() + delay);
+                entry
+            });
             match store.finish(&self.state, &changes, entry.as_ref()).await {
                 Ok(shared::Finish::Done(counted)) => {
                     self.quota_headers_shared(&mut reply, &changes.asks, &counted);

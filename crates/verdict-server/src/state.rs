@@ -92,7 +92,8 @@ impl QueuedFault {
 /// One request as the journal keeps it: its own copy of the parts, turned into text only
 /// when the journal is read (recording runs on every request). The copy matters: header
 /// values and small bodies arrive as slices of the connection's read buffer, and keeping
-/// those slices would keep every buffer they came from alive.
+/// those slices would keep every buffer they came from alive. Once the journal is full, the
+/// oldest entry's buffers are written over for the newest (see [`Journal::record_with`]).
 #[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub seq: u64,
@@ -102,28 +103,71 @@ pub struct JournalEntry {
     pub path: String,
     /// The headers as `name:value` lines, each ending in `\n` (a name holds no `:`, a
     /// value no line break).
-    pub headers: Box<[u8]>,
+    pub headers: Vec<u8>,
     /// The body, up to the first 64 KiB.
-    pub body: bytes::Bytes,
+    pub body: Vec<u8>,
     pub status: u16,
     pub duration: Duration,
 }
 
+impl Default for JournalEntry {
+    fn default() -> Self {
+        JournalEntry {
+            seq: 0,
+            at: std::time::UNIX_EPOCH,
+            method: http::Method::GET,
+            path: String::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            status: 0,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// Empties `buf` for new content of `len` bytes, keeping its allocation unless that is far
+/// larger than needed (a journal of reused entries must not keep every large body it saw).
+fn reuse(buf: &mut Vec<u8>, len: usize) {
+    if buf.capacity() > 1024 && buf.capacity() / 4 > len {
+        *buf = Vec::with_capacity(len);
+    } else {
+        buf.clear();
+    }
+}
+
 impl JournalEntry {
-    /// The header lines of `headers` in [`JournalEntry::headers`]' form.
-    pub fn header_lines(headers: &http::HeaderMap) -> Box<[u8]> {
+    /// Makes this entry the record of a request (everything but `seq`), reusing its
+    /// buffers; the body is kept up to its first 64 KiB.
+    pub fn fill(
+        &mut self,
+        method: &http::Method,
+        path: &str,
+        query: &str,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) {
+        self.at = std::time::SystemTime::now();
+        self.method = method.clone();
+        self.path.clear();
+        self.path.push_str(path);
+        if !query.is_empty() {
+            self.path.push('?');
+            self.path.push_str(query);
+        }
         let size = headers
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 2)
             .sum();
-        let mut out = Vec::with_capacity(size);
+        reuse(&mut self.headers, size);
         for (k, v) in headers {
-            out.extend_from_slice(k.as_str().as_bytes());
-            out.push(b':');
-            out.extend_from_slice(v.as_bytes());
-            out.push(b'\n');
+            self.headers.extend_from_slice(k.as_str().as_bytes());
+            self.headers.push(b':');
+            self.headers.extend_from_slice(v.as_bytes());
+            self.headers.push(b'\n');
         }
-        out.into_boxed_slice()
+        let body = &body[..body.len().min(65_536)];
+        reuse(&mut self.body, body.len());
+        self.body.extend_from_slice(body);
     }
 
     /// The headers as (name, value) pairs, in the order they came.
@@ -311,18 +355,18 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Adds `entry`; returns the oldest entry when the journal is full, for the caller to
-    /// drop after letting go of the lock.
-    pub fn record(&mut self, mut entry: JournalEntry) -> Option<JournalEntry> {
+    /// Records one more request: `fill` writes it into an entry, the oldest one's when the
+    /// journal is full (so that, once full, recording allocates nothing).
+    pub fn record_with(&mut self, fill: impl FnOnce(&mut JournalEntry)) {
         self.seq += 1;
-        entry.seq = self.seq;
-        let oldest = if self.entries.len() >= JOURNAL_LIMIT {
-            self.entries.pop_front()
+        let mut entry = if self.entries.len() >= JOURNAL_LIMIT {
+            self.entries.pop_front().unwrap_or_default()
         } else {
-            None
+            JournalEntry::default()
         };
+        fill(&mut entry);
+        entry.seq = self.seq;
         self.entries.push_back(entry);
-        oldest
     }
 }
 
@@ -480,16 +524,8 @@ mod tests {
         h.append("x-a", http::HeaderValue::from_static("two: 2"));
         h.append("x-raw", http::HeaderValue::from_bytes(b"caf\xe9").unwrap());
         h.append("x-empty", http::HeaderValue::from_static(""));
-        let entry = JournalEntry {
-            seq: 1,
-            at: std::time::UNIX_EPOCH,
-            method: http::Method::GET,
-            path: "/v1/rooms".into(),
-            headers: JournalEntry::header_lines(&h),
-            body: bytes::Bytes::new(),
-            status: 200,
-            duration: Duration::ZERO,
-        };
+        let mut entry = JournalEntry::default();
+        entry.fill(&http::Method::GET, "/v1/rooms", "", &h, b"");
         let pairs: Vec<(&str, &[u8])> = entry.header_pairs().collect();
         assert_eq!(
             pairs,
@@ -504,6 +540,51 @@ mod tests {
         let json = serde_json::to_value(&entry).unwrap();
         assert_eq!(json["headers"]["x-a"], serde_json::json!(["1", "two: 2"]));
         assert_eq!(json["headers"]["x-raw"], serde_json::json!(["caf\u{fffd}"]));
+    }
+
+    #[test]
+    fn a_full_journal_writes_over_its_oldest_entry_without_leftovers() {
+        let mut journal = Journal::default();
+        let mut long = http::HeaderMap::new();
+        long.append(
+            "x-long",
+            http::HeaderValue::from_str(&"v".repeat(4000)).unwrap(),
+        );
+        for i in 0..JOURNAL_LIMIT {
+            journal.record_with(|e| {
+                e.fill(
+                    &http::Method::POST,
+                    "/v1/rooms",
+                    "max=1",
+                    &long,
+                    &[b'x'; 70_000],
+                );
+                e.status = if i == 0 { 201 } else { 200 };
+            });
+        }
+        let mut short = http::HeaderMap::new();
+        short.append("host", http::HeaderValue::from_static("h"));
+        journal.record_with(|e| {
+            e.fill(&http::Method::GET, "/v1/people", "", &short, b"");
+            e.status = 404;
+        });
+        assert_eq!(journal.entries.len(), JOURNAL_LIMIT);
+        let first = journal.entries.front().unwrap();
+        assert_eq!((first.seq, first.status), (2, 200));
+        assert_eq!(first.body.len(), 65_536, "bodies are kept up to 64 KiB");
+        assert_eq!(first.path, "/v1/rooms?max=1");
+        let newest = journal.entries.back().unwrap();
+        assert_eq!(newest.seq, JOURNAL_LIMIT as u64 + 1);
+        assert_eq!(
+            (newest.method.as_str(), newest.path.as_str()),
+            ("GET", "/v1/people")
+        );
+        assert_eq!(newest.headers, b"host:h\n");
+        assert!(newest.body.is_empty());
+        assert!(
+            newest.body.capacity() < 1024 && newest.headers.capacity() < 1024,
+            "a reused entry lets go of buffers far larger than its content"
+        );
     }
 
     #[test]

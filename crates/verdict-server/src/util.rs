@@ -82,28 +82,47 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Appends the version 4 UUID made of the random bits `a` and `b`, written digit by digit
-/// (this runs for the tracking id of every request).
+/// Appends the version 4 UUID made of the random bits `a` and `b`, in lower case (this
+/// runs for the tracking id of every request: the text is built on the stack and appended
+/// at once).
 fn push_uuid(out: &mut String, a: u64, b: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
     let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    push_hex(out, a >> 32, 8);
-    out.push('-');
-    push_hex(out, (a >> 16) & 0xffff, 4);
-    out.push('-');
-    push_hex(out, a & 0xffff, 4);
-    out.push('-');
-    push_hex(out, b >> 48, 4);
-    out.push('-');
-    push_hex(out, b & 0xffff_ffff_ffff, 12);
+    let bits = (u128::from(a) << 64) | u128::from(b);
+    let mut text = [b'-'; 36];
+    let mut nibble = 32;
+    for (i, c) in text.iter_mut().enumerate() {
+        if !matches!(i, 8 | 13 | 18 | 23) {
+            nibble -= 1;
+            *c = HEX[((bits >> (4 * nibble)) & 0xf) as usize];
+        }
+    }
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
-/// Appends the `digits` lowest hexadecimal digits of `v`, in lower case.
-fn push_hex(out: &mut String, v: u64, digits: u32) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..digits).rev() {
-        out.push(HEX[((v >> (4 * i)) & 0xf) as usize] as char);
+/// `n` in decimal as a header value: numbers below 100 (seconds to a reset, mostly)
+/// without allocating, larger ones with one allocation of exactly their digits
+/// (`HeaderValue::from(u64)` takes two and goes through `fmt`; rate-limit headers are on
+/// every answer).
+pub fn number_value(n: u64) -> http::HeaderValue {
+    const SMALL: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    if n < 100 {
+        let at = 2 * n as usize + usize::from(n < 10);
+        return http::HeaderValue::from_static(&SMALL[at..2 * n as usize + 2]);
     }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    http::HeaderValue::from_bytes(&digits[at..]).expect("ASCII digits are a valid header value")
 }
 
 /// Milliseconds since the epoch, by the wall clock (quota windows are aligned on it, so
@@ -188,6 +207,20 @@ pub fn timestamp(t: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn uuid_text_is_the_bits_in_order_with_version_and_variant() {
+        let mut out = String::from("VERDICT_");
+        push_uuid(&mut out, 0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+        assert_eq!(out, "VERDICT_01234567-89ab-4def-bedc-ba9876543210");
+    }
+
+    #[test]
+    fn number_values_are_the_decimal_digits() {
+        for n in (0..=120).chain([4_294_967_295, 1_000_000_007, u64::MAX]) {
+            assert_eq!(number_value(n).to_str().unwrap(), n.to_string());
+        }
+    }
 
     #[test]
     fn timestamps() {
