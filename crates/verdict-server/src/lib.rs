@@ -21,6 +21,7 @@
 mod admin;
 mod engine;
 pub mod fault;
+mod idle;
 mod openapi;
 mod reply;
 mod server;

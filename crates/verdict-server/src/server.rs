@@ -1,6 +1,6 @@
 //! The HTTP/1.1 server around the emulator: one task per connection, a body limit, a
-//! deadline for request headers (slow clients cannot hold a connection), a cap on header
-//! size, and a graceful stop.
+//! deadline on connections that make no progress (slow clients cannot hold a connection,
+//! see [`crate::idle`]), a cap on header size, and a graceful stop.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,12 +13,13 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::Emulator;
 use crate::engine::Req;
+use crate::idle::{Activity, Counted};
 use crate::tls::Tls;
 
 /// Bounds on what one client may send.
@@ -27,7 +28,8 @@ pub struct ServerLimits {
     /// The largest request body; a larger one is answered with 413.
     pub body_limit: usize,
     /// How long a client may take to send a request's headers, and then its body (and how
-    /// long an idle keep-alive connection stays open).
+    /// long an idle keep-alive connection stays open): a connection is cut off between one
+    /// and one and a half of it after its last progress.
     pub header_timeout: Duration,
     /// The most bytes of request line and headers; a larger head is answered with 431
     /// (with a JSON body up to four times this size; beyond, the HTTP layer refuses it
@@ -48,10 +50,12 @@ impl Default for ServerLimits {
 async fn answer(
     em: Arc<Emulator>,
     req: hyper::Request<Incoming>,
+    activity: Arc<Activity>,
     local: SocketAddr,
     https: bool,
     limits: ServerLimits,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    let _in_progress = activity.start();
     let (parts, body) = req.into_parts();
     let origin = origin(&parts.headers, local, https);
     let mut request = Req {
@@ -180,20 +184,28 @@ pub async fn serve_with(
         };
         let _ = stream.set_nodelay(true);
         let em = em.clone();
-        let service = service_fn(move |req| answer(em.clone(), req, local, https, limits));
+        let activity = Arc::new(Activity::default());
+        let service = {
+            let activity = activity.clone();
+            service_fn(move |req| answer(em.clone(), req, activity.clone(), local, https, limits))
+        };
         let builder = {
             let mut b = http1::Builder::new();
-            b.timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .max_buf_size(limits.max_header_bytes.saturating_mul(4).max(8192));
+            b.max_buf_size(limits.max_header_bytes.saturating_mul(4).max(8192));
             b
         };
         match &tls {
             None => {
-                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                let io = Counted::new(TokioIo::new(stream), activity.clone());
+                let conn = graceful.watch(builder.serve_connection(io, service));
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    tokio::select! {
+                        ended = conn => if let Err(e) = ended {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        },
+                        () = activity.stalled(limits.header_timeout) => {
+                            tracing::debug!("connection closed: no progress within the deadline");
+                        }
                     }
                 });
             }
@@ -212,11 +224,16 @@ pub async fn serve_with(
                             }
                             Err(_) => return tracing::debug!("TLS handshake timed out"),
                         };
-                    if let Err(e) = watcher
-                        .watch(builder.serve_connection(TokioIo::new(stream), service))
-                        .await
-                    {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    let io = Counted::new(TokioIo::new(stream), activity.clone());
+                    tokio::select! {
+                        ended = watcher.watch(builder.serve_connection(io, service)) => {
+                            if let Err(e) = ended {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        }
+                        () = activity.stalled(limits.header_timeout) => {
+                            tracing::debug!("connection closed: no progress within the deadline");
+                        }
                     }
                 });
             }
