@@ -12,7 +12,7 @@ use verdict::emulate::ResourceSpec;
 
 use crate::Emulator;
 use crate::fault::Fault;
-use crate::reply::{ErrorParts, Reply, error_body};
+use crate::reply::{ErrorParts, Reply, error_body, error_json};
 use crate::state::Item;
 use crate::util::number_value;
 use crate::util::{base64url, timestamp};
@@ -99,10 +99,7 @@ impl Emulator {
             code: self.vendor.error_code(status),
             fields,
         };
-        Reply::json(
-            status,
-            &error_body(&self.contract, None, parts, &ctx.tracking),
-        )
+        Reply::empty(status).with_json_bytes(error_json(&self.contract, None, parts, &ctx.tracking))
     }
 
     /// An application code answer with its exact vendor message.

@@ -27,13 +27,18 @@ impl Reply {
         Reply::empty(status).with_json(value)
     }
 
-    pub fn with_json(mut self, value: &Value) -> Reply {
+    pub fn with_json(self, value: &Value) -> Reply {
         // Room for a typical error or item body, so the buffer rarely grows.
         let mut out = Vec::with_capacity(256);
         if serde_json::to_writer(&mut out, value).is_err() {
             out.clear();
         }
-        self.body = Bytes::from(out);
+        self.with_json_bytes(out)
+    }
+
+    /// Sets a body that is JSON text already.
+    pub fn with_json_bytes(mut self, json: Vec<u8>) -> Reply {
+        self.body = Bytes::from(json);
         self.headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -134,9 +139,119 @@ pub fn error_body(
     doc
 }
 
+/// The error body of [`error_body`], as JSON text. The usual shape, where every part sits
+/// at the top level under a plain name, is written straight out (in the same key order as
+/// the document would be) without building the document first: error answers are
+/// frequent.
+pub fn error_json(
+    contract: &Contract,
+    api: Option<&str>,
+    parts: ErrorParts,
+    tracking: &str,
+) -> Vec<u8> {
+    /// The single key of a pointer like `/message`, if that is all it is.
+    fn top_key(p: &JsonPointer) -> Option<&str> {
+        p.as_str()
+            .strip_prefix('/')
+            .filter(|k| !k.contains(['/', '~']))
+    }
+    let shape = contract.error_body_for(api);
+    let message = match &shape.message {
+        None => Some("message"),
+        Some(p) => top_key(p),
+    };
+    let code = parts.code.as_ref().map(|v| (shape.code.as_ref(), v));
+    let fields = parts.fields.as_ref().map(|v| (shape.fields.as_ref(), v));
+    let mut entries: [Option<(&str, Leaf<'_>)>; 4] = [None, None, None, None];
+    let mut flat = message.map(|k| entries[0] = Some((k, Leaf::Text(&parts.message))));
+    for (i, part) in [(1, code), (2, fields)] {
+        if let Some((Some(p), v)) = part {
+            flat = flat
+                .and(top_key(p))
+                .map(|k| entries[i] = Some((k, Leaf::Value(v))));
+        }
+    }
+    if let Some(p) = &shape.tracking_id {
+        flat = flat
+            .and(top_key(p))
+            .map(|k| entries[3] = Some((k, Leaf::Text(tracking))));
+    }
+    let mut out = Vec::with_capacity(256);
+    let written = match flat {
+        Some(()) => {
+            // Later parts replace earlier ones under the same name, as in the document.
+            let mut kept: Vec<(&str, Leaf<'_>)> = Vec::with_capacity(4);
+            for (k, v) in entries.into_iter().flatten() {
+                match kept.iter_mut().find(|(name, _)| *name == k) {
+                    Some(slot) => slot.1 = v,
+                    None => kept.push((k, v)),
+                }
+            }
+            kept.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::to_writer(&mut out, &FlatObject(&kept))
+        }
+        None => serde_json::to_writer(&mut out, &error_body(contract, api, parts, tracking)),
+    };
+    if written.is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// A value of a flat error body.
+#[derive(Clone, Copy)]
+enum Leaf<'a> {
+    Text(&'a str),
+    Value(&'a Value),
+}
+
+/// A JSON object of the given entries, in their order.
+struct FlatObject<'a>(&'a [(&'a str, Leaf<'a>)]);
+
+impl serde::Serialize for FlatObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            match v {
+                Leaf::Text(t) => m.serialize_entry(k, t)?,
+                Leaf::Value(v) => m.serialize_entry(k, v)?,
+            }
+        }
+        m.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_json_is_the_error_body_for_every_shape() {
+        let parts = ErrorParts {
+            message: "Nothing \"here\"".into(),
+            code: Some(Value::from("CMN-102")),
+            fields: Some(serde_json::json!([{"description": "d"}])),
+        };
+        let mut shapes: Vec<Contract> = verdict::Catalog::builtin().contracts().to_vec();
+        // Nested, escaped and clashing pointers take the general path.
+        let mut odd = shapes[0].clone();
+        odd.error_body.message = Some("/error/message".parse().unwrap());
+        odd.error_body.code = Some("/a~1b".parse().unwrap());
+        shapes.push(odd);
+        let mut clash = shapes[0].clone();
+        clash.error_body.message = Some("/x".parse().unwrap());
+        clash.error_body.fields = Some("/x".parse().unwrap());
+        clash.error_body.tracking_id = Some("/trackingId".parse().unwrap());
+        shapes.push(clash);
+        for c in &shapes {
+            for parts in [parts.clone(), ErrorParts::default()] {
+                let text = error_json(c, None, parts.clone(), "T1");
+                let doc = error_body(c, None, parts, "T1");
+                assert_eq!(text, serde_json::to_vec(&doc).unwrap(), "{}", c.id);
+            }
+        }
+    }
 
     #[test]
     fn pointers_build_nested_objects() {

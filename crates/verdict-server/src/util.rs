@@ -89,14 +89,18 @@ fn push_uuid(out: &mut String, a: u64, b: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
     let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    let bits = (u128::from(a) << 64) | u128::from(b);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
     let mut text = [b'-'; 36];
-    let mut nibble = 32;
-    for (i, c) in text.iter_mut().enumerate() {
-        if !matches!(i, 8 | 13 | 18 | 23) {
-            nibble -= 1;
-            *c = HEX[((bits >> (4 * nibble)) & 0xf) as usize];
+    let mut at = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
         }
+        text[at] = HEX[usize::from(byte >> 4)];
+        text[at + 1] = HEX[usize::from(byte & 0xf)];
+        at += 2;
     }
     out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
