@@ -164,7 +164,9 @@ impl Emulator {
             (None, None) => Reply::empty(204),
         };
         if let Some(secs) = f.retry_after {
-            reply = reply.header(self.retry_after_name(), secs.to_string());
+            if let Ok(name) = http::HeaderName::from_bytes(self.retry_after_name().as_bytes()) {
+                reply.headers.append(name, number_value(secs));
+            }
         }
         if reply.status.as_u16() == 429 {
             reply = self.quota_headers(reply, 0, f.retry_after.unwrap_or(60));

@@ -56,19 +56,34 @@ impl FromStr for Fault {
     type Err = FaultError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Keys match whatever their case; `seen` has a bit per key of `KEYS` (this runs for
+        // every request that carries the header, so nothing is allocated unless needed).
+        const KEYS: [&str; 7] = [
+            "status",
+            "retry-after",
+            "delay-ms",
+            "code",
+            "body",
+            "api",
+            "message",
+        ];
         let mut f = Fault::default();
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen = 0u8;
         for pair in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = pair
                 .split_once('=')
                 .ok_or_else(|| FaultError::NotPair(pair.chars().take(60).collect()))?;
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            if seen.contains(&k) {
-                return Err(FaultError::Repeated(k));
+            let (k, v) = (k.trim(), v.trim());
+            let Some(i) = KEYS.iter().position(|known| known.eq_ignore_ascii_case(k)) else {
+                return Err(FaultError::UnknownKey(k.to_ascii_lowercase()));
+            };
+            let k = KEYS[i];
+            if seen & (1 << i) != 0 {
+                return Err(FaultError::Repeated(k.to_owned()));
             }
-            seen.push(k.clone());
+            seen |= 1 << i;
             let bad = |why| FaultError::BadValue {
-                key: k.clone(),
+                key: k.to_owned(),
                 value: v.chars().take(60).collect(),
                 why,
             };
@@ -78,7 +93,7 @@ impl FromStr for Fault {
                     .filter(|n| *n <= max)
                     .ok_or_else(|| bad(why))
             };
-            match k.as_str() {
+            match k {
                 "status" => match number(599, "a status from 100 to 599")? {
                     n @ 100.. => f.status = Some(n as u16),
                     _ => return Err(bad("a status from 100 to 599")),
@@ -91,8 +106,7 @@ impl FromStr for Fault {
                     f.code = Some(number(u64::from(u32::MAX), "an application code number")? as u32)
                 }
                 "api" => f.api = Some(v.to_owned()),
-                "message" => f.message = Some(v.to_owned()),
-                _ => return Err(FaultError::UnknownKey(k)),
+                _ => f.message = Some(v.to_owned()),
             }
         }
         if f.status.is_none() && f.delay_ms.is_none() && f.code.is_none() {
@@ -166,5 +180,16 @@ mod tests {
         }
         let e = "status=42x".parse::<Fault>().unwrap_err().to_string();
         assert!(e.contains("status=42x"), "{e}");
+        assert_eq!(
+            "STATUS=500; Status=502".parse::<Fault>(),
+            Err(FaultError::Repeated("status".into()))
+        );
+        assert_eq!(
+            "status=500; Colour=red".parse::<Fault>(),
+            Err(FaultError::UnknownKey("colour".into()))
+        );
+        let f: Fault = "code=7109; API=sms; message=a=b".parse().unwrap();
+        assert_eq!((f.code, f.api.as_deref()), (Some(7109), Some("sms")));
+        assert_eq!(f.message.as_deref(), Some("a=b"));
     }
 }
