@@ -249,8 +249,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                     return Err(problem(400, "a token must be non-empty and hold no spaces"));
                 }
                 let mut state = em.lock();
-                state.tokens.retain(|x| x.token != t.token);
-                state.tokens.push(t.clone());
+                state.tokens.put(t.clone());
                 state.touch_settings();
                 Reply::json(201, &json!(t))
             }

@@ -192,7 +192,7 @@ impl Emulator {
             ));
         }
         let mut state = state::State::default();
-        state.tokens.push(state::Token {
+        state.tokens.put(state::Token {
             token: config.token.clone(),
             account: "account-1".into(),
             revoked: false,

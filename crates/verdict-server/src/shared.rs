@@ -593,7 +593,7 @@ struct Settings {
 
 fn settings_json(s: &State) -> String {
     serde_json::to_string(&Settings {
-        tokens: s.tokens.clone(),
+        tokens: s.tokens.as_slice().to_vec(),
         faults: s.faults.clone(),
         locks: s
             .locks
@@ -611,10 +611,10 @@ fn apply_settings(s: &mut State, json: &str) -> Result<(), String> {
     let set: Settings = serde_json::from_str(json).map_err(|e| format!("settings: {e}"))?;
     // Tokens only this emulator knows (the credential it was started with is its own, not
     // shared) stay.
-    let mut tokens = set.tokens;
-    for t in &s.tokens {
-        if !tokens.iter().any(|x| x.token == t.token) {
-            tokens.push(t.clone());
+    let mut tokens: crate::state::Tokens = set.tokens.into_iter().collect();
+    for t in s.tokens.iter() {
+        if tokens.get(&t.token).is_none() {
+            tokens.put(t.clone());
         }
     }
     s.tokens = tokens;
@@ -880,7 +880,7 @@ mod tests {
     #[test]
     fn settings_keep_this_emulators_own_token() {
         let mut a = State::default();
-        a.tokens.push(Token {
+        a.tokens.put(Token {
             token: "shared".into(),
             account: "account-1".into(),
             revoked: false,
@@ -896,7 +896,7 @@ mod tests {
         );
         let json = settings_json(&a);
         let mut b = State::default();
-        b.tokens.push(Token {
+        b.tokens.put(Token {
             token: "own".into(),
             account: "account-1".into(),
             revoked: false,

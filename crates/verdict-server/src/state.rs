@@ -55,6 +55,52 @@ fn default_account() -> String {
     "account-1".into()
 }
 
+/// The credentials the emulator accepts, in the order they were added, each found by its
+/// value in one lookup (Webex Connect benchmarks run with hundreds of service keys).
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    list: Vec<Token>,
+    /// The position in `list` of each token's value.
+    index: FastMap<String, usize>,
+}
+
+impl Tokens {
+    /// The token whose value is `value`.
+    pub fn get(&self, value: &str) -> Option<&Token> {
+        self.index.get(value).map(|&i| &self.list[i])
+    }
+
+    /// Adds `token`, in place of one with the same value.
+    pub fn put(&mut self, token: Token) {
+        match self.index.get(&token.token) {
+            Some(&i) => self.list[i] = token,
+            None => {
+                self.index.insert(token.token.clone(), self.list.len());
+                self.list.push(token);
+            }
+        }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Token> {
+        self.list.iter()
+    }
+
+    pub fn as_slice(&self) -> &[Token] {
+        &self.list
+    }
+}
+
+impl FromIterator<Token> for Tokens {
+    /// Later tokens replace earlier ones with the same value.
+    fn from_iter<I: IntoIterator<Item = Token>>(iter: I) -> Self {
+        let mut tokens = Tokens::default();
+        for t in iter {
+            tokens.put(t);
+        }
+        tokens
+    }
+}
+
 /// A fault queued through the admin API for the next matching requests.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct QueuedFault {
@@ -293,7 +339,7 @@ pub struct State {
     pub collections: FastMap<String, Collection>,
     pub stored: usize,
     pub seq: u64,
-    pub tokens: Vec<Token>,
+    pub tokens: Tokens,
     /// Per credential: (quota index, its counter).
     pub quota_windows: FastMap<String, Vec<(usize, Slide)>>,
     pub faults: Vec<QueuedFault>,
@@ -372,7 +418,7 @@ impl Journal {
 
 impl State {
     pub fn token(&self, value: &str) -> Option<&Token> {
-        self.tokens.iter().find(|t| t.token == value)
+        self.tokens.get(value)
     }
 
     /// Marks an item of a collection as changed (written, removed or marked gone).
@@ -585,6 +631,26 @@ mod tests {
             newest.body.capacity() < 1024 && newest.headers.capacity() < 1024,
             "a reused entry lets go of buffers far larger than its content"
         );
+    }
+
+    #[test]
+    fn tokens_are_found_by_value_and_replaced_in_place() {
+        let token = |value: &str, account: &str| Token {
+            token: value.into(),
+            account: account.into(),
+            revoked: false,
+            read_only: false,
+        };
+        let mut tokens: Tokens = (0..400).map(|i| token(&format!("k{i}"), "a")).collect();
+        assert_eq!(tokens.get("k399").map(|t| t.token.as_str()), Some("k399"));
+        assert!(tokens.get("k400").is_none());
+        tokens.put(token("k7", "b"));
+        assert_eq!(tokens.as_slice().len(), 400);
+        assert_eq!(tokens.as_slice()[7].account, "b");
+        assert_eq!(tokens.get("k7").unwrap().account, "b");
+        tokens.put(token("new", "c"));
+        assert_eq!(tokens.iter().last().unwrap().token, "new");
+        assert_eq!(tokens.get("new").unwrap().account, "c");
     }
 
     #[test]
