@@ -777,9 +777,9 @@ impl Emulator {
         };
         let (value, etag) = (item.value.clone(), item.etag.clone());
         state.touch(&r.name, &id);
-        let c = state.collection(&r.name);
-        c.order.insert(seq, id.clone());
-        c.items.insert(id.clone(), item);
+        state
+            .collection(&r.name)
+            .insert_item(id.clone(), item, self.spec.store_limit);
         state.stored += 1;
         drop(state);
         if ready_at.is_some() {

@@ -509,8 +509,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
         });
         state.touch(TRANSACTIONS, &transid);
         let c = state.collection(TRANSACTIONS);
-        c.order.insert(seq, transid.clone());
-        c.items.insert(
+        c.insert_item(
             transid.clone(),
             Item {
                 seq,
@@ -519,6 +518,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
                 owner: who.credential.clone(),
                 ready_at: Some(now + delay),
             },
+            em.spec.store_limit,
         );
         // Old transactions are forgotten past the store limit (their status reads 7600).
         let mut forgotten = Vec::new();

@@ -507,8 +507,7 @@ fn write(
             if let Some(a) = app {
                 value["appid"] = json!(a.id);
             }
-            c.order.insert(seq, key.clone());
-            c.items.insert(
+            c.insert_item(
                 key,
                 Item {
                     seq,
@@ -517,6 +516,7 @@ fn write(
                     owner: who.account.clone(),
                     ready_at: None,
                 },
+                em.spec.store_limit,
             );
             Ok(value)
         }
