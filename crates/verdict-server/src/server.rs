@@ -138,6 +138,22 @@ fn origin(headers: &http::HeaderMap, local: SocketAddr, https: bool) -> String {
     }
 }
 
+/// Serves a connection until it ends, or until it makes no progress for `deadline`.
+async fn until_stalled<E: std::fmt::Display>(
+    conn: impl Future<Output = Result<(), E>>,
+    activity: Arc<Activity>,
+    deadline: Duration,
+) {
+    tokio::select! {
+        ended = conn => if let Err(e) = ended {
+            tracing::debug!(error = %e, "connection ended with an error");
+        },
+        () = activity.stalled(deadline) => {
+            tracing::debug!("connection closed: no progress within the deadline");
+        }
+    }
+}
+
 /// The size of a request's head as sent: request line, header lines, blank line.
 fn head_size(req: &Req) -> usize {
     let line = req.method.as_str().len() + req.path.len() + req.query.len() + 12;
@@ -202,16 +218,7 @@ pub async fn serve_with(
             None => {
                 let io = Counted::new(TokioIo::new(stream), activity.clone());
                 let conn = graceful.watch(builder.serve_connection(io, service));
-                tokio::spawn(async move {
-                    tokio::select! {
-                        ended = conn => if let Err(e) = ended {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        },
-                        () = activity.stalled(limits.header_timeout) => {
-                            tracing::debug!("connection closed: no progress within the deadline");
-                        }
-                    }
-                });
+                tokio::spawn(until_stalled(conn, activity, limits.header_timeout));
             }
             Some(tls) => {
                 let acceptor = tls.acceptor.clone();
@@ -229,16 +236,8 @@ pub async fn serve_with(
                             Err(_) => return tracing::debug!("TLS handshake timed out"),
                         };
                     let io = Counted::new(TokioIo::new(stream), activity.clone());
-                    tokio::select! {
-                        ended = watcher.watch(builder.serve_connection(io, service)) => {
-                            if let Err(e) = ended {
-                                tracing::debug!(error = %e, "connection ended with an error");
-                            }
-                        }
-                        () = activity.stalled(limits.header_timeout) => {
-                            tracing::debug!("connection closed: no progress within the deadline");
-                        }
-                    }
+                    let conn = watcher.watch(builder.serve_connection(io, service));
+                    until_stalled(conn, activity, limits.header_timeout).await;
                 });
             }
         }
