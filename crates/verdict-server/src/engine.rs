@@ -14,8 +14,7 @@ use crate::Emulator;
 use crate::fault::Fault;
 use crate::reply::{ErrorParts, Reply, error_body, error_json};
 use crate::state::Item;
-use crate::util::number_value;
-use crate::util::{base64url, timestamp};
+use crate::util::{base64url, number_value, timestamp};
 
 /// A request as the engine sees it.
 #[derive(Debug, Clone)]

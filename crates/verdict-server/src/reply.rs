@@ -156,41 +156,41 @@ pub fn error_json(
             .filter(|k| !k.contains(['/', '~']))
     }
     let shape = contract.error_body_for(api);
-    let message = match &shape.message {
-        None => Some("message"),
-        Some(p) => top_key(p),
-    };
-    let code = parts.code.as_ref().map(|v| (shape.code.as_ref(), v));
-    let fields = parts.fields.as_ref().map(|v| (shape.fields.as_ref(), v));
-    let mut entries: [Option<(&str, Leaf<'_>)>; 4] = [None, None, None, None];
-    let mut flat = message.map(|k| entries[0] = Some((k, Leaf::Text(&parts.message))));
-    for (i, part) in [(1, code), (2, fields)] {
-        if let Some((Some(p), v)) = part {
-            flat = flat
-                .and(top_key(p))
-                .map(|k| entries[i] = Some((k, Leaf::Value(v))));
+    // The parts in the order the document sets them (a later part replaces an earlier one
+    // under the same name); the message goes under "message" when the shape names no place.
+    let wanted = [
+        (shape.message.as_ref(), Some(Leaf::Text(&parts.message))),
+        (shape.code.as_ref(), parts.code.as_ref().map(Leaf::Value)),
+        (
+            shape.fields.as_ref(),
+            parts.fields.as_ref().map(Leaf::Value),
+        ),
+        (shape.tracking_id.as_ref(), Some(Leaf::Text(tracking))),
+    ];
+    let mut kept: Vec<(&str, Leaf<'_>)> = Vec::with_capacity(wanted.len());
+    let mut flat = true;
+    for (i, (pointer, leaf)) in wanted.into_iter().enumerate() {
+        let key = match pointer {
+            Some(p) => top_key(p),
+            None if i == 0 => Some("message"),
+            None => continue,
+        };
+        let Some(leaf) = leaf else { continue };
+        let Some(key) = key else {
+            flat = false;
+            break;
+        };
+        match kept.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = leaf,
+            None => kept.push((key, leaf)),
         }
-    }
-    if let Some(p) = &shape.tracking_id {
-        flat = flat
-            .and(top_key(p))
-            .map(|k| entries[3] = Some((k, Leaf::Text(tracking))));
     }
     let mut out = Vec::with_capacity(256);
-    let written = match flat {
-        Some(()) => {
-            // Later parts replace earlier ones under the same name, as in the document.
-            let mut kept: Vec<(&str, Leaf<'_>)> = Vec::with_capacity(4);
-            for (k, v) in entries.into_iter().flatten() {
-                match kept.iter_mut().find(|(name, _)| *name == k) {
-                    Some(slot) => slot.1 = v,
-                    None => kept.push((k, v)),
-                }
-            }
-            kept.sort_by(|a, b| a.0.cmp(b.0));
-            serde_json::to_writer(&mut out, &FlatObject(&kept))
-        }
-        None => serde_json::to_writer(&mut out, &error_body(contract, api, parts, tracking)),
+    let written = if flat {
+        kept.sort_by(|a, b| a.0.cmp(b.0));
+        serde_json::to_writer(&mut out, &FlatObject(&kept))
+    } else {
+        serde_json::to_writer(&mut out, &error_body(contract, api, parts, tracking))
     };
     if written.is_err() {
         out.clear();
