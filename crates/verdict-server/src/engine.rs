@@ -130,10 +130,6 @@ impl Emulator {
         ))
     }
 
-    pub(crate) fn retry_after_name(&self) -> &str {
-        self.contract.headers.retry_after.as_str()
-    }
-
     /// The answer a fault asks for.
     pub fn fault_reply(&self, ctx: &Ctx<'_>, f: &Fault) -> Reply {
         let mut reply = match (f.code, f.status) {
@@ -163,9 +159,7 @@ impl Emulator {
             (None, None) => Reply::empty(204),
         };
         if let Some(secs) = f.retry_after {
-            if let Ok(name) = http::HeaderName::from_bytes(self.retry_after_name().as_bytes()) {
-                reply.headers.append(name, number_value(secs));
-            }
+            reply = reply.number_header(&self.contract.headers.retry_after, secs);
         }
         if reply.status.as_u16() == 429 {
             reply = self.quota_headers(reply, 0, f.retry_after.unwrap_or(60));
@@ -282,7 +276,7 @@ impl Emulator {
         }
         if let Some(secs) = if quiet { None } else { self.lock().maintenance } {
             return self.error(ctx, 503, Some("The service is down for maintenance; try again after the time in Retry-After."), &[])
-                .header(self.retry_after_name(), secs.to_string());
+                .number_header(&self.contract.headers.retry_after, secs);
         }
         if self.spec.https_only && !req.https {
             return self.error(
@@ -360,7 +354,7 @@ impl Emulator {
                     );
                     let reply = self
                         .error(ctx, q.status, Some(&msg), &[])
-                        .header(self.retry_after_name(), reset.to_string());
+                        .number_header(&self.contract.headers.retry_after, reset);
                     return Err(self.quota_headers_for(reply, 0, reset, Some(q)));
                 }
             }
@@ -489,7 +483,7 @@ impl Emulator {
             if lock.until > Instant::now() {
                 return self
                     .error(ctx, 423, Some("The resource is locked for now."), &[])
-                    .header(self.retry_after_name(), lock.retry_after.to_string());
+                    .number_header(&self.contract.headers.retry_after, lock.retry_after);
             }
         }
         if let Some(r) = self.check_accept(ctx, resource) {
@@ -788,7 +782,7 @@ impl Emulator {
                     r,
                 )
                 .header("Location", self.location(ctx, r, &id))
-                .header(self.retry_after_name(), "1");
+                .number_header(&self.contract.headers.retry_after, 1);
         }
         let mut reply = self
             .content_type(Reply::json(self.spec.create_status, &value), r)
@@ -887,7 +881,7 @@ impl Emulator {
                         r,
                     )
                     .header("Location", self.location(ctx, r, id))
-                    .header(self.retry_after_name(), secs.to_string());
+                    .number_header(&self.contract.headers.retry_after, secs);
             }
         }
         if let Some(inm) = ctx.req.header(http::header::IF_NONE_MATCH) {

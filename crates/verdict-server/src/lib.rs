@@ -464,6 +464,6 @@ impl Emulator {
             )),
             &[],
         )
-        .header(self.retry_after_name(), "1")
+        .number_header(&self.contract.headers.retry_after, 1)
     }
 }

@@ -63,6 +63,13 @@ impl Reply {
         self
     }
 
+    /// Adds a header holding a number, such as a Retry-After in seconds.
+    pub fn number_header(mut self, name: &verdict::Header, n: u64) -> Reply {
+        self.headers
+            .append(name.name().clone(), crate::util::number_value(n));
+        self
+    }
+
     pub fn into_response(self) -> http::Response<http_body_util::Full<Bytes>> {
         let mut r = http::Response::new(http_body_util::Full::new(self.body));
         *r.status_mut() = self.status;

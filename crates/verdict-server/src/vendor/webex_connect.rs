@@ -189,7 +189,7 @@ pub(crate) fn spend(
     );
     if let Err(reset) = spent {
         let reply = answer(em, ctx, shared(&em.contract, api, 7020, 0), Map::new())
-            .header(em.contract.headers.retry_after.as_str(), reset.to_string());
+            .number_header(&em.contract.headers.retry_after, reset);
         return Err(Refusal::Reply(reply));
     }
     Ok(())
