@@ -28,12 +28,7 @@ impl Reply {
     }
 
     pub fn with_json(self, value: &Value) -> Reply {
-        // Room for a typical error or item body, so the buffer rarely grows.
-        let mut out = Vec::with_capacity(256);
-        if serde_json::to_writer(&mut out, value).is_err() {
-            out.clear();
-        }
-        self.with_json_bytes(out)
+        self.with_json_bytes(json_text(value))
     }
 
     /// Sets a body that is JSON text already.
@@ -192,14 +187,19 @@ pub fn error_json(
             None => kept.push((key, leaf)),
         }
     }
-    let mut out = Vec::with_capacity(256);
-    let written = if flat {
+    if flat {
         kept.sort_by(|a, b| a.0.cmp(b.0));
-        serde_json::to_writer(&mut out, &FlatObject(&kept))
+        json_text(&FlatObject(&kept))
     } else {
-        serde_json::to_writer(&mut out, &error_body(contract, api, parts, tracking))
-    };
-    if written.is_err() {
+        json_text(&error_body(contract, api, parts, tracking))
+    }
+}
+
+/// `value` as JSON text; empty if it cannot be written.
+fn json_text(value: &impl serde::Serialize) -> Vec<u8> {
+    // Room for a typical error or item body, so the buffer rarely grows.
+    let mut out = Vec::with_capacity(256);
+    if serde_json::to_writer(&mut out, value).is_err() {
         out.clear();
     }
     out
