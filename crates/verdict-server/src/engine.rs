@@ -206,17 +206,17 @@ impl Emulator {
         quota: Option<&verdict::emulate::Quota>,
     ) -> Reply {
         let names = &self.contract.rate_limit;
-        let mut put = |h: &Option<verdict::Header>, v: u64| {
-            if let Some(h) = h {
-                reply.headers.append(h.name().clone(), number_value(v));
+        let numbers = [
+            (&names.limit, quota.map(|q| u64::from(q.requests))),
+            (&names.window, quota.map(|q| u64::from(q.window_s))),
+            (&names.remaining, Some(remaining.into())),
+            (&names.reset, Some(reset)),
+        ];
+        for (name, value) in numbers {
+            if let (Some(h), Some(v)) = (name, value) {
+                reply = reply.number_header(h, v);
             }
-        };
-        if let Some(q) = quota {
-            put(&names.limit, q.requests.into());
-            put(&names.window, q.window_s.into());
         }
-        put(&names.remaining, remaining.into());
-        put(&names.reset, reset);
         if let Some(h) = &names.group {
             reply
                 .headers
