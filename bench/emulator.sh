@@ -64,8 +64,8 @@ usage: bench/emulator.sh [--duration S] [--warmup S] [--rounds N] [--connections
   --connections N  wrk connections (default 64)
   --threads N      wrk threads (default 2)
   --wxc-keys N     Webex Connect service keys the valid-message case takes turns over, each
-                   allowed 1000 messages in 60 s (default: 50 per second that case can be
-                   loaded within 60 s over the rounds, see the script: 400 with the defaults)
+                   allowed 1000 messages in 60 s (default: 150 per second that case can be
+                   loaded within 60 s over the rounds, see the script: 1200 with the defaults)
   --no-build       use the binaries already in target/release
 USAGE
 }
@@ -96,20 +96,20 @@ while [[ $# -gt 0 ]]; do
     *) echo "emulator.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-# Webex Connect allows 1000 transactions per key in any 60 s. 50 keys per second of load allow
-# 50 000 accepted messages/s (about twice what this machine reaches), so the default is 50 per
+# Webex Connect allows 1000 transactions per key in any 60 s. 150 keys per second of load allow
+# 150 000 accepted messages/s (2.5 times the most this machine reached), so the default is 150 per
 # second that the valid-message case can be loaded within one 60 s window. It is loaded for
 # L = warmup + duration s once per round, and a round is 15 measurements of L s each, so its
 # loads start at least 15 L s apart: a 60 s window holds at most 60 / (15 L) + 1 of them
 # (integer division), never more than the number of rounds, and at most 60 s of load in all.
-# With the defaults (L = 4 s, 3 rounds): 2 loads, 8 s, 400 keys; one round gives what a single
-# load needs (50 L keys, 60 s at most, as before rounds).
+# With the defaults (L = 4 s, 3 rounds): 2 loads, 8 s, 1200 keys; one round gives what a single
+# load needs (150 L keys, 60 s at most, as before rounds).
 if [[ -z "$wxc_keys" && "$duration" =~ ^[0-9]+$ && "$warmup" =~ ^[0-9]+$ && "$rounds" =~ ^[0-9]+$ ]] &&
   ((duration + warmup > 0 && rounds > 0)); then
   load=$((duration + warmup))
   loads=$((60 / (15 * load) + 1))
   ((loads < rounds)) || loads=$rounds
-  wxc_keys=$((50 * (load * loads < 60 ? load * loads : 60)))
+  wxc_keys=$((150 * (load * loads < 60 ? load * loads : 60)))
 fi
 for pair in "duration:$duration:1" "warmup:$warmup:0" "rounds:$rounds:1" "connections:$connections:1" "threads:$threads:1" "wxc-keys:$wxc_keys:1"; do
   IFS=: read -r name value min <<<"$pair"
