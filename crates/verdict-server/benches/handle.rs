@@ -32,7 +32,7 @@ fn request(method: Method, path: &str, headers: &[(&'static str, &str)], body: &
         headers: map,
         body: Bytes::copy_from_slice(body.as_bytes()),
         https: false,
-        origin: "http://127.0.0.1:8080".into(),
+        local: ([127, 0, 0, 1], 8080).into(),
     }
 }
 

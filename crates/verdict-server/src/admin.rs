@@ -161,7 +161,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 }
             },
             ("GET", "/_verdict/openapi.json") => {
-                Reply::json(200, &crate::openapi::document(em, &req.origin))
+                Reply::json(200, &crate::openapi::document(em, &req.origin()))
             }
             ("GET", "/_verdict/faults") => Reply::json(200, &json!({ "faults": em.lock().faults })),
             ("POST", "/_verdict/faults") => {

@@ -31,11 +31,50 @@ pub struct Req {
     pub body: Bytes,
     /// It came over TLS.
     pub https: bool,
-    /// `scheme://host:port` as the client reached the emulator.
-    pub origin: String,
+    /// The address the request arrived on (the origin when `Host` is missing or odd).
+    pub local: std::net::SocketAddr,
 }
 
 impl Req {
+    /// `scheme://host` as the client reached the emulator: the `Host` header when it is a
+    /// plausible host, else the listening address. Made only where an answer holds a URL
+    /// (a Location, a Link), not for every request.
+    ///
+    /// ```
+    /// # use verdict_server::Req;
+    /// let mut req = Req {
+    ///     method: http::Method::GET,
+    ///     path: "/v1/rooms".into(),
+    ///     query: String::new(),
+    ///     headers: http::HeaderMap::new(),
+    ///     body: bytes::Bytes::new(),
+    ///     https: false,
+    ///     local: ([127, 0, 0, 1], 8080).into(),
+    /// };
+    /// assert_eq!(req.origin(), "http://127.0.0.1:8080");
+    /// req.headers.insert("host", http::HeaderValue::from_static("localhost:8080"));
+    /// assert_eq!(req.origin(), "http://localhost:8080");
+    /// req.headers.insert("host", http::HeaderValue::from_static("evil/path"));
+    /// assert_eq!(req.origin(), "http://127.0.0.1:8080");
+    /// ```
+    pub fn origin(&self) -> String {
+        let scheme = if self.https { "https://" } else { "http://" };
+        let host = self
+            .headers
+            .get(http::header::HOST)
+            .map(HeaderValue::as_bytes)
+            .filter(|h| {
+                !h.is_empty()
+                    && h.iter()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(b))
+            })
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match host {
+            Some(host) => format!("{scheme}{host}"),
+            None => format!("{scheme}{}", self.local),
+        }
+    }
+
     /// A header as text, when it is text. `name` is a `&str` or, cheaper on the request
     /// path, a [`http::HeaderName`].
     pub fn header<K: http::header::AsHeaderName>(&self, name: K) -> Option<&str> {
@@ -152,7 +191,7 @@ impl Emulator {
             }
             (None, Some(status)) if (300..400).contains(&status) && status != 304 => {
                 Reply::empty(status)
-                    .header("Location", format!("{}{}", ctx.req.origin, ctx.req.path))
+                    .header("Location", format!("{}{}", ctx.req.origin(), ctx.req.path))
             }
             (None, Some(status)) if status < 300 || status == 304 => Reply::empty(status),
             (None, Some(status)) => self.error(ctx, status, f.message.as_deref(), &[]),
@@ -408,7 +447,7 @@ impl Emulator {
             let to = if m.to.starts_with("http://") || m.to.starts_with("https://") {
                 m.to
             } else {
-                format!("{}{}", req.origin, m.to)
+                format!("{}{}", req.origin(), m.to)
             };
             return Reply::empty(m.status).header("Location", to);
         }
@@ -678,7 +717,7 @@ impl Emulator {
     }
 
     fn location(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str) -> String {
-        format!("{}{}{}/{id}", ctx.req.origin, self.spec.base_path, r.path)
+        format!("{}{}{}/{id}", ctx.req.origin(), self.spec.base_path, r.path)
     }
 
     fn content_type(&self, reply: Reply, r: &ResourceSpec) -> Reply {
@@ -1097,7 +1136,7 @@ impl Emulator {
                 .finish();
             reply = reply.header(
                 "Link",
-                format!("<{}{}?{query}>; rel=\"next\"", req.origin, req.path),
+                format!("<{}{}?{query}>; rel=\"next\"", req.origin(), req.path),
             );
         }
         reply

@@ -57,7 +57,6 @@ async fn answer(
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let _in_progress = activity.start();
     let (parts, body) = req.into_parts();
-    let origin = origin(&parts.headers, local, https);
     let mut request = Req {
         method: parts.method,
         path: parts.uri.path().to_owned(),
@@ -65,7 +64,7 @@ async fn answer(
         headers: parts.headers,
         body: Bytes::new(),
         https,
-        origin,
+        local,
     };
     let head = head_size(&request);
     if head > limits.max_header_bytes {
@@ -111,31 +110,6 @@ async fn answer(
         }
     }
     Ok(em.handle(&request).await)
-}
-
-/// `scheme://host` as the client reached the server: the `Host` header when it is a
-/// plausible host, else the listening address. Built by hand, not with `format!`: it runs
-/// on every request.
-fn origin(headers: &http::HeaderMap, local: SocketAddr, https: bool) -> String {
-    let scheme = if https { "https://" } else { "http://" };
-    let host = headers
-        .get(http::header::HOST)
-        .map(http::HeaderValue::as_bytes)
-        .filter(|h| {
-            !h.is_empty()
-                && h.iter()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(b))
-        })
-        .and_then(|h| std::str::from_utf8(h).ok());
-    match host {
-        Some(host) => {
-            let mut origin = String::with_capacity(scheme.len() + host.len());
-            origin.push_str(scheme);
-            origin.push_str(host);
-            origin
-        }
-        None => format!("{scheme}{local}"),
-    }
 }
 
 /// Serves a connection until it ends, or until it makes no progress for `deadline`.

@@ -411,7 +411,7 @@ impl Vendor for RingCentral {
                 "/account/~" | "/account/~/" => {
                     return Some(Reply::json(
                         200,
-                        &json!({ "id": OWNER_ID, "uri": format!("{}{}/account/{OWNER_ID}", ctx.req.origin, em.spec.base_path), "status": "Confirmed", "serviceInfo": { "brand": { "name": "RingCentral" } } }),
+                        &json!({ "id": OWNER_ID, "uri": format!("{}{}/account/{OWNER_ID}", ctx.req.origin(), em.spec.base_path), "status": "Confirmed", "serviceInfo": { "brand": { "name": "RingCentral" } } }),
                     ));
                 }
                 "/account/~/extension/~" => {
