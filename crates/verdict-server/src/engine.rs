@@ -122,6 +122,27 @@ impl Emulator {
         message: Option<&str>,
         fields: &[String],
     ) -> Reply {
+        // With the contract's own message the body was written at start-up.
+        if message.is_none() && fields.is_empty() {
+            if let Some(body) = self
+                .error_templates
+                .get(&status)
+                .and_then(|t| t.fill(&ctx.tracking))
+            {
+                return Reply::empty(status).with_json_bytes(body);
+            }
+        }
+        let parts = self.error_parts(status, message, fields);
+        Reply::empty(status).with_json_bytes(error_json(&self.contract, None, parts, &ctx.tracking))
+    }
+
+    /// What an error body of `status` says: `message`, or the contract's meaning.
+    pub(crate) fn error_parts(
+        &self,
+        status: u16,
+        message: Option<&str>,
+        fields: &[String],
+    ) -> ErrorParts {
         let message = message.map(str::to_owned).unwrap_or_else(|| {
             self.contract
                 .status(status)
@@ -132,12 +153,11 @@ impl Emulator {
         } else {
             Some(self.vendor.fields_value(fields))
         };
-        let parts = ErrorParts {
+        ErrorParts {
             message,
             code: self.vendor.error_code(status),
             fields,
-        };
-        Reply::empty(status).with_json_bytes(error_json(&self.contract, None, parts, &ctx.tracking))
+        }
     }
 
     /// An application code answer with its exact vendor message.

@@ -148,6 +148,9 @@ pub struct Emulator {
     shared: Option<RedisState>,
     /// The copy of shared state may hold writes Redis never confirmed: reload it.
     stale: std::sync::atomic::AtomicBool,
+    /// The error body of each documented status with the contract's own message, written
+    /// once (see [`reply::ErrorTemplate`]).
+    error_templates: foldhash::HashMap<u16, reply::ErrorTemplate>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -198,7 +201,7 @@ impl Emulator {
             revoked: false,
             read_only: false,
         });
-        Ok(Emulator {
+        let mut em = Emulator {
             vendor: vendor::for_contract(&contract.id),
             contract: Arc::new(contract),
             spec,
@@ -210,7 +213,19 @@ impl Emulator {
             quiet: std::sync::atomic::AtomicBool::new(true),
             shared: None,
             stale: std::sync::atomic::AtomicBool::new(false),
-        })
+            error_templates: foldhash::HashMap::default(),
+        };
+        em.error_templates = em
+            .contract
+            .statuses
+            .iter()
+            .filter_map(|s| {
+                let parts = em.error_parts(s.code, None, &[]);
+                let template = reply::ErrorTemplate::new(&em.contract, None, parts)?;
+                Some((s.code, template))
+            })
+            .collect();
+        Ok(em)
     }
 
     /// An emulator of `contract` whose state (resources, tokens, quotas, faults, locks,

@@ -195,6 +195,72 @@ pub fn error_json(
     }
 }
 
+/// An error body written once, with the tracking id left out: every later answer with the
+/// same parts is the text before it, the id, and the text after it. Error answers with the
+/// contract's own message (injected faults, 405, a missing collection) come at load-test
+/// rates, and writing the body anew costs more than the rest of the answer.
+#[derive(Debug, Clone)]
+pub struct ErrorTemplate {
+    before: Vec<u8>,
+    /// `None` when the body does not hold the tracking id.
+    after: Option<Vec<u8>>,
+}
+
+impl ErrorTemplate {
+    /// Written with a stand-in id, so that its place can be found in the text.
+    const STAND_IN: &'static str = "verdict-tracking-id-stand-in-5b1e";
+
+    /// The template of [`error_json`] for `parts`; `None` when the stand-in's place is not
+    /// the id's alone (a message quoting the stand-in), where the text cannot be split.
+    pub fn new(contract: &Contract, api: Option<&str>, parts: ErrorParts) -> Option<ErrorTemplate> {
+        let text = error_json(contract, api, parts.clone(), Self::STAND_IN);
+        // The body with an empty id: what the text must be once the stand-in is cut out.
+        let bare = error_json(contract, api, parts, "");
+        let needle = Self::STAND_IN.as_bytes();
+        let mut at = text
+            .windows(needle.len())
+            .enumerate()
+            .filter(|(_, w)| *w == needle)
+            .map(|(i, _)| i);
+        let template = match (at.next(), at.next()) {
+            (None, _) => ErrorTemplate {
+                before: text,
+                after: None,
+            },
+            (Some(i), None) => ErrorTemplate {
+                before: text[..i].to_vec(),
+                after: Some(text[i + needle.len()..].to_vec()),
+            },
+            (Some(_), Some(_)) => return None,
+        };
+        let after = template.after.as_deref().unwrap_or_default();
+        let fits = bare.len() == template.before.len() + after.len()
+            && bare.starts_with(&template.before)
+            && bare.ends_with(after);
+        fits.then_some(template)
+    }
+
+    /// The body for `tracking`, the same bytes as [`error_json`] gives; `None` when the id
+    /// would need escaping in JSON (never for the emulator's own ids), so the caller writes
+    /// the body in full.
+    pub fn fill(&self, tracking: &str) -> Option<Vec<u8>> {
+        let Some(after) = &self.after else {
+            return Some(self.before.clone());
+        };
+        if !tracking
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.before.len() + tracking.len() + after.len());
+        out.extend_from_slice(&self.before);
+        out.extend_from_slice(tracking.as_bytes());
+        out.extend_from_slice(after);
+        Some(out)
+    }
+}
+
 /// `value` as JSON text; empty if it cannot be written.
 fn json_text(value: &impl serde::Serialize) -> Vec<u8> {
     // Room for a typical error or item body, so the buffer rarely grows.
@@ -232,6 +298,43 @@ impl serde::Serialize for FlatObject<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_give_the_bytes_of_error_json() {
+        let mut shapes: Vec<Contract> = verdict::Catalog::builtin().contracts().to_vec();
+        // A nested tracking id, and a shape without one.
+        let mut nested = shapes[0].clone();
+        nested.error_body.tracking_id = Some("/meta/tracking".parse().unwrap());
+        shapes.push(nested);
+        let mut none = shapes[0].clone();
+        none.error_body.tracking_id = None;
+        shapes.push(none);
+        let parts = ErrorParts {
+            message: "Nothing \"here\" \u{e9}".into(),
+            code: Some(Value::from("CMN-102")),
+            fields: Some(serde_json::json!([{"description": "d"}])),
+        };
+        for c in &shapes {
+            for parts in [parts.clone(), ErrorParts::default()] {
+                let t = ErrorTemplate::new(c, None, parts.clone()).unwrap();
+                for id in ["VERDICT_0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "T1", ""] {
+                    let expected = error_json(c, None, parts.clone(), id);
+                    assert_eq!(t.fill(id).unwrap(), expected, "{} {id}", c.id);
+                }
+                // An id that JSON would escape is left to error_json.
+                assert_eq!(t.fill("a\"b").is_none(), c.error_body.tracking_id.is_some());
+            }
+        }
+        // A message quoting the stand-in cannot be split, whether the body also holds the
+        // id (twice in the text) or not (once, but not in the id's place).
+        let quoting = ErrorParts {
+            message: ErrorTemplate::STAND_IN.into(),
+            ..ErrorParts::default()
+        };
+        let webex = verdict::Catalog::builtin().get("webex").unwrap();
+        assert!(ErrorTemplate::new(webex, None, quoting.clone()).is_none());
+        assert!(ErrorTemplate::new(shapes.last().unwrap(), None, quoting).is_none());
+    }
 
     #[test]
     fn error_json_is_the_error_body_for_every_shape() {
