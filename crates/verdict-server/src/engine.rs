@@ -273,7 +273,8 @@ impl Emulator {
         ];
         for (name, value) in numbers {
             if let (Some(h), Some(v)) = (name, value) {
-                reply = reply.number_header(h, v);
+                // Appended in place: `number_header` would move the reply for each one.
+                reply.headers.append(h.name().clone(), number_value(v));
             }
         }
         if let Some(h) = &names.group {
