@@ -25,7 +25,7 @@ use verdict::{AppCode, Contract};
 use super::Vendor;
 use crate::Emulator;
 use crate::engine::{Ctx, Principal};
-use crate::reply::{ErrorParts, Reply, error_body};
+use crate::reply::{ErrorParts, Reply, error_body, error_json};
 
 mod events;
 mod interactive;
@@ -113,16 +113,18 @@ pub(crate) fn answer(em: &Emulator, ctx: &Ctx<'_>, msg: Msg, extra: Map<String, 
             &[],
         );
     };
-    let mut body = error_body(
-        &em.contract,
-        Some(msg.api),
-        ErrorParts {
-            message: text.to_owned(),
-            code: Some(Value::String(msg.code.to_string())),
-            fields: None,
-        },
-        &ctx.tracking,
-    );
+    let parts = ErrorParts {
+        message: text.to_owned(),
+        code: Some(Value::String(msg.code.to_string())),
+        fields: None,
+    };
+    if extra.is_empty() {
+        // Most refusals carry nothing beside the code and its message: written straight
+        // to text, the same bytes as the document below.
+        let text = error_json(&em.contract, Some(msg.api), parts, &ctx.tracking);
+        return Reply::empty(row.http_status).with_json_bytes(text);
+    }
+    let mut body = error_body(&em.contract, Some(msg.api), parts, &ctx.tracking);
     if let Value::Object(obj) = &mut body {
         for (k, v) in extra {
             obj.entry(k).or_insert(v);
