@@ -355,10 +355,14 @@ mod tests {
         clash.error_body.tracking_id = Some("/trackingId".parse().unwrap());
         shapes.push(clash);
         for c in &shapes {
-            for parts in [parts.clone(), ErrorParts::default()] {
-                let text = error_json(c, None, parts.clone(), "T1");
-                let doc = error_body(c, None, parts, "T1");
-                assert_eq!(text, serde_json::to_vec(&doc).unwrap(), "{}", c.id);
+            // The contract's own shape, and each API's where it has APIs (Webex Connect).
+            let apis = std::iter::once(None).chain(c.apis.iter().map(|a| Some(a.id.as_str())));
+            for api in apis {
+                for parts in [parts.clone(), ErrorParts::default()] {
+                    let text = error_json(c, api, parts.clone(), "T1");
+                    let doc = error_body(c, api, parts, "T1");
+                    assert_eq!(text, serde_json::to_vec(&doc).unwrap(), "{} {api:?}", c.id);
+                }
             }
         }
     }
