@@ -29,6 +29,7 @@ mod batch;
 mod cache;
 mod error;
 mod middleware;
+mod observe;
 pub mod store;
 #[cfg(feature = "redis")]
 mod store_redis;
@@ -39,6 +40,7 @@ pub use batch::batch;
 pub use cache::Revalidated;
 pub use error::{Attempt, Attempts, Error, ErrorKind};
 pub use middleware::{RequestOptions, Verdict, VerdictBuilder};
+pub use observe::Observer;
 #[cfg(feature = "redis")]
 pub use store_redis::RedisStore;
 

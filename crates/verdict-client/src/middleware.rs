@@ -22,6 +22,7 @@ use verdict::decide::{
 use crate::auth::Credentials;
 use crate::cache::{Cache, Revalidated};
 use crate::error::{Attempt, Attempts, Error, ErrorKind};
+use crate::observe::Observer;
 use crate::store::{MemoryStore, Store};
 use crate::timer::{Timer, TokioTimer, Wait, WaitReason};
 
@@ -59,6 +60,7 @@ pub struct Verdict {
     api: Option<String>,
     poll: bool,
     keys: KeyCache,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 /// Which store key a [`KeyCache`] slot holds.
@@ -119,6 +121,7 @@ impl Verdict {
                 api: None,
                 poll: false,
                 keys: KeyCache::default(),
+                observer: None,
             },
         }
     }
@@ -183,6 +186,12 @@ impl VerdictBuilder {
     /// Poll every 202's Location by default.
     pub fn poll_accepted(mut self, yes: bool) -> Self {
         self.inner.poll = yes;
+        self
+    }
+
+    /// Something that sees every attempt as it happens (see [`Observer`]).
+    pub fn observer(mut self, o: Arc<dyn Observer>) -> Self {
+        self.inner.observer = Some(o);
         self
     }
 
@@ -504,13 +513,17 @@ impl Run<'_> {
         wait: Option<Duration>,
     ) {
         tracing::debug!(attempt = self.attempts.len() + 1, %method, %url, status, %decision, "attempt");
-        self.attempts.push(Attempt {
+        let attempt = Attempt {
             method: method.clone(),
             url: url.clone(),
             status,
             decision,
             wait,
-        });
+        };
+        if let Some(o) = &self.v.observer {
+            o.decided(&attempt);
+        }
+        self.attempts.push(attempt);
     }
 
     /// Where the original URL moved for good, if the store remembers a move.
@@ -647,10 +660,19 @@ impl Run<'_> {
                     h
                 };
 
+                let number = self.attempts.len() as u32 + 1;
+                if let Some(o) = &v.observer {
+                    o.sending(number, &sending);
+                }
                 let result = next.clone().run(sending, ext).await;
                 let now = v.timer.now();
                 let response = match result {
-                    Ok(r) => r,
+                    Ok(r) => {
+                        if let Some(o) = &v.observer {
+                            o.received(number, &r);
+                        }
+                        r
+                    }
                     Err(e) => {
                         let (connect, tls, text) = match &e {
                             reqwest_middleware::Error::Reqwest(r) => {
