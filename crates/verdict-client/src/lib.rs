@@ -30,10 +30,12 @@ mod cache;
 mod error;
 mod middleware;
 mod observe;
+mod run;
 pub mod store;
 #[cfg(feature = "redis")]
 mod store_redis;
 pub mod timer;
+mod wire;
 
 pub use auth::Credentials;
 pub use batch::batch;

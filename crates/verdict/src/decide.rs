@@ -186,6 +186,43 @@ pub enum Decision {
     Fail(Reason),
 }
 
+/// How an attempt failed when no complete answer came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// No connection could be made (refused, unreachable, a name that does not resolve):
+    /// the server never saw the request, so any method may be sent again.
+    Connect,
+    /// TLS failed (an untrusted certificate, a failed handshake): sending again cannot help.
+    Tls,
+    /// No answer came within the attempt's time limit; the server may have acted.
+    Timeout,
+    /// The exchange broke off before an answer (a reset or closed connection, another
+    /// layer's error); the server may have acted.
+    Interrupted,
+    /// An answer began but its body stopped before its end.
+    BodyCut,
+}
+
+impl Failure {
+    /// Whether the server cannot have acted on the request, so that repeating it is safe
+    /// whatever the method.
+    pub fn before_request_reached_server(self) -> bool {
+        matches!(self, Failure::Connect)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Failure::Connect => "could not connect",
+            Failure::Tls => "TLS failed",
+            Failure::Timeout => "timed out",
+            Failure::Interrupted => "connection broke off",
+            Failure::BodyCut => "body cut short",
+        })
+    }
+}
+
 /// Why the engine stops a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Reason {
@@ -248,6 +285,12 @@ pub enum Reason {
         /// Polls made.
         polls: u32,
     },
+    /// A failure that sending again cannot mend (TLS).
+    #[error("{failure}; sending again cannot help")]
+    Unrecoverable {
+        /// What failed.
+        failure: Failure,
+    },
 }
 
 /// The action that applies to a response: its application code's, when the body carries a
@@ -283,11 +326,13 @@ pub fn action_for(
     }
 }
 
-/// Whether the request may be sent again after this response.
-fn repeatable(contract: &Contract, req: &RequestFacts<'_>, resp: &ResponseFacts<'_>) -> bool {
-    req.idempotency_key
-        || contract.retry.may_repeat(req.method)
-        || contract.status(resp.status).is_some_and(|s| s.replay_safe)
+/// Whether the request may be sent again: it carries an idempotency key, its method may
+/// be repeated, or the server cannot have acted on it (`not_acted`: a status the contract
+/// marks replay-safe, or a connection never made).
+///
+/// This one rule serves answers and failures alike.
+pub fn repeatable(contract: &Contract, req: &RequestFacts<'_>, not_acted: bool) -> bool {
+    req.idempotency_key || not_acted || contract.retry.may_repeat(req.method)
 }
 
 /// The back-off before repeat number `retry` (1-based), with jitter drawn from `sample`
@@ -365,15 +410,9 @@ fn retry(
     sample: f64,
     floor: Duration,
 ) -> Decision {
-    if !repeatable(contract, req, resp) {
-        return Decision::Fail(Reason::NotRepeatable {
-            method: req.method.clone(),
-        });
-    }
-    if history.retries >= contract.retry.max_retries {
-        return Decision::Fail(Reason::RetriesExhausted {
-            retries: history.retries,
-        });
+    let replay_safe = contract.status(resp.status).is_some_and(|s| s.replay_safe);
+    if let Err(reason) = may_retry(contract, req, replay_safe, history) {
+        return Decision::Fail(reason);
     }
     let (mut after, mut cause, ignored_header) =
         match retry_after_header(resp.headers, &contract.headers.retry_after, now) {
@@ -402,6 +441,80 @@ fn retry(
     }
 }
 
+/// The two checks before any repeat: the request may be sent again, and repeats are left.
+fn may_retry(
+    contract: &Contract,
+    req: &RequestFacts<'_>,
+    not_acted: bool,
+    history: &History,
+) -> Result<(), Reason> {
+    if !repeatable(contract, req, not_acted) {
+        return Err(Reason::NotRepeatable {
+            method: req.method.clone(),
+        });
+    }
+    if history.retries >= contract.retry.max_retries {
+        return Err(Reason::RetriesExhausted {
+            retries: history.retries,
+        });
+    }
+    Ok(())
+}
+
+/// Decides what to do when an attempt got no complete answer. The same rules as for an
+/// answer apply: the request is repeated only when [`repeatable`] (a connection never made
+/// counts as the server not having acted), within the contract's repeats and the
+/// caller's limit, after the contract's back-off.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::Method;
+/// use url::Url;
+/// use verdict::decide::{decide_failure, Decision, Failure, History, Limits, Reason, RequestFacts};
+///
+/// let contract = verdict::Catalog::builtin().get("webex").unwrap();
+/// let url = Url::parse("https://webexapis.com/v1/messages").unwrap();
+/// let post = RequestFacts::new(&Method::POST, &url);
+/// let h = History::default();
+/// let l = Limits::default();
+/// // The server never saw it: any method is sent again.
+/// assert!(matches!(decide_failure(contract, &post, Failure::Connect, &h, &l, 0.5), Decision::Retry { .. }));
+/// // It may have acted: a POST is not repeated blindly.
+/// assert!(matches!(
+///     decide_failure(contract, &post, Failure::Timeout, &h, &l, 0.5),
+///     Decision::Fail(Reason::NotRepeatable { .. })
+/// ));
+/// ```
+pub fn decide_failure(
+    contract: &Contract,
+    req: &RequestFacts<'_>,
+    failure: Failure,
+    history: &History,
+    limits: &Limits,
+    sample: f64,
+) -> Decision {
+    if failure == Failure::Tls {
+        return Decision::Fail(Reason::Unrecoverable { failure });
+    }
+    if let Err(reason) = may_retry(
+        contract,
+        req,
+        failure.before_request_reached_server(),
+        history,
+    ) {
+        return Decision::Fail(reason);
+    }
+    let after = backoff(contract, history.retries + 1, sample);
+    if let Err(reason) = within_limit(after, history, limits) {
+        return Decision::Fail(reason);
+    }
+    Decision::Retry {
+        after,
+        cause: WaitCause::Backoff,
+        ignored_header: None,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn poll(
     contract: &Contract,
@@ -413,7 +526,9 @@ fn poll(
     sample: f64,
 ) -> Decision {
     let location = resp.headers.get(http::header::LOCATION);
-    if !req.poll || location.is_none() {
+    // Without a Location, a safe request is itself the way to ask again.
+    let ask_again = location.is_none() && matches!(*req.method, Method::GET | Method::HEAD);
+    if !req.poll || (location.is_none() && !ask_again) {
         return Decision::Done;
     }
     if history.polls >= limits.max_polls {
@@ -421,9 +536,12 @@ fn poll(
             polls: history.polls,
         });
     }
-    let url = match location_url(req.url, location) {
-        Ok(url) => url,
-        Err(reason) => return Decision::Fail(reason),
+    let url = match location {
+        None => req.url.clone(),
+        Some(_) => match location_url(req.url, location) {
+            Ok(url) => url,
+            Err(reason) => return Decision::Fail(reason),
+        },
     };
     let after = match retry_after_header(resp.headers, &contract.headers.retry_after, now) {
         Some(Ok(d)) => d,

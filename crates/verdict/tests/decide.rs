@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use url::Url;
 use verdict::Catalog;
 use verdict::decide::{
-    Decision, History, Limits, Reason, RequestFacts, ResponseFacts, WaitCause, decide,
+    Decision, Failure, History, Limits, Reason, RequestFacts, ResponseFacts, WaitCause, decide,
+    decide_failure, repeatable,
 };
 
 fn url(s: &str) -> Url {
@@ -592,6 +593,130 @@ proptest! {
         if let Decision::Redirect { url: to, strip_credentials, .. } = d {
             prop_assert!(to.origin() == from.origin() || strip_credentials);
             prop_assert!(!(from.scheme() == "https" && to.scheme() == "http"));
+        }
+    }
+}
+
+fn failures() -> impl Strategy<Value = Failure> {
+    prop::sample::select(vec![
+        Failure::Connect,
+        Failure::Tls,
+        Failure::Timeout,
+        Failure::Interrupted,
+        Failure::BodyCut,
+    ])
+}
+
+#[test]
+fn failures_without_an_answer() {
+    let c = Catalog::builtin().get("webex").unwrap();
+    let u = url("https://webexapis.com/v1/messages");
+    let (h, l) = (History::default(), Limits::default());
+    let post = RequestFacts::new(&Method::POST, &u);
+    let get = RequestFacts::new(&Method::GET, &u);
+    let keyed = RequestFacts {
+        idempotency_key: true,
+        ..post.clone()
+    };
+    let retried = |d: Decision| {
+        matches!(
+            d,
+            Decision::Retry {
+                cause: WaitCause::Backoff,
+                ..
+            }
+        )
+    };
+    assert!(retried(decide_failure(
+        c,
+        &post,
+        Failure::Connect,
+        &h,
+        &l,
+        0.5
+    )));
+    assert!(retried(decide_failure(
+        c,
+        &get,
+        Failure::Timeout,
+        &h,
+        &l,
+        0.5
+    )));
+    assert!(retried(decide_failure(
+        c,
+        &keyed,
+        Failure::Timeout,
+        &h,
+        &l,
+        0.5
+    )));
+    assert_eq!(
+        decide_failure(c, &post, Failure::Timeout, &h, &l, 0.5),
+        Decision::Fail(Reason::NotRepeatable {
+            method: Method::POST
+        })
+    );
+    assert_eq!(
+        decide_failure(c, &get, Failure::Tls, &h, &l, 0.5),
+        Decision::Fail(Reason::Unrecoverable {
+            failure: Failure::Tls
+        })
+    );
+    let spent = History {
+        retries: c.retry.max_retries,
+        ..History::default()
+    };
+    assert_eq!(
+        decide_failure(c, &get, Failure::BodyCut, &spent, &l, 0.5),
+        Decision::Fail(Reason::RetriesExhausted {
+            retries: c.retry.max_retries
+        })
+    );
+    let no_time = Limits {
+        max_wait: Duration::ZERO,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        decide_failure(c, &get, Failure::Interrupted, &h, &no_time, 0.5),
+        Decision::Fail(Reason::WaitTooLong { .. })
+    ));
+}
+
+proptest! {
+    /// After a failure the engine repeats exactly when the one repeatability rule allows
+    /// (a connection never made counting as the server not having acted), never past the
+    /// policy's repeats or the caller's limit, and never after a TLS failure.
+    #[test]
+    fn failures_follow_the_same_repeatability_rule(
+        id in contract_ids(),
+        method in methods(),
+        failure in failures(),
+        retries in 0u32..6,
+        waited in 0u64..400,
+        max_wait in 0u64..400,
+        key in any::<bool>(),
+        sample in 0.0f64..1.0,
+    ) {
+        let c = Catalog::builtin().get(id).unwrap();
+        let u = url("https://api.example/v1/x");
+        let req = RequestFacts { idempotency_key: key, ..RequestFacts::new(&method, &u) };
+        let h = History { retries, waited: Duration::from_secs(waited), ..History::default() };
+        let limits = Limits { max_wait: Duration::from_secs(max_wait), ..Limits::default() };
+        let d = decide_failure(c, &req, failure, &h, &limits, sample);
+        let allowed = failure != Failure::Tls
+            && repeatable(c, &req, failure == Failure::Connect)
+            && retries < c.retry.max_retries;
+        match d {
+            Decision::Retry { after, cause, ignored_header } => {
+                prop_assert!(allowed);
+                prop_assert_eq!(cause, WaitCause::Backoff);
+                prop_assert!(ignored_header.is_none());
+                prop_assert!(h.waited + after <= limits.max_wait);
+            }
+            Decision::Fail(Reason::WaitTooLong { .. }) => prop_assert!(allowed),
+            Decision::Fail(_) => prop_assert!(!allowed),
+            other => prop_assert!(false, "unexpected {other:?}"),
         }
     }
 }

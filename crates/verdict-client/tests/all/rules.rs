@@ -1,13 +1,11 @@
 //! Every client rule, against a real HTTP server on 127.0.0.1. Waits go through a fake
 //! clock that records them, so the tests check the exact waits without sleeping.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use support::{FakeTimer, builder, client, client_on, contract, verdict_error};
+use crate::support::{FakeTimer, builder, client, client_on, contract, verdict_error};
 use verdict::decide::{Reason, WaitCause};
 use verdict::{Catalog, SourceFile};
 use verdict_client::timer::WaitReason;

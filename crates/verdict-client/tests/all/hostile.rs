@@ -3,13 +3,11 @@
 //! the limit (a gzip bomb among them), servers that stop talking. Every server is real and
 //! listens on 127.0.0.1; waits go through a fake clock, so nothing sleeps.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use support::{FakeTimer, builder, client, client_on, verdict_error};
+use crate::support::{FakeTimer, builder, client, client_on, verdict_error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use verdict::decide::Reason;

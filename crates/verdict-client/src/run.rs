@@ -1,0 +1,839 @@
+//! One request on its way through attempts. [`Run::execute`] sends, asks the engine what
+//! the answer (or the failure) means, and hands each [`Decision`] to one small method that
+//! carries it out; no rule is decided here.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
+use reqwest::{Request, Response};
+use reqwest_middleware::Next;
+use url::Url;
+use verdict::Contract;
+use verdict::decide::{
+    Decision, Failure, History, Limits, Reason, RequestFacts, ResponseFacts, WaitCause, action_for,
+    decide, decide_failure,
+};
+
+use crate::cache::Revalidated;
+use crate::error::{Attempt, Attempts, Error, ErrorKind};
+use crate::middleware::{Slot, Verdict};
+use crate::store::StoreError;
+use crate::timer::{Wait, WaitReason};
+use crate::wire::{
+    Head, app_code, classify, declared_length, fingerprint, is_json, later, origin_fingerprint,
+    read_limited, sample, strip_credentials, without_body,
+};
+
+/// A boxed future, as the rare paths return.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// After an attempt: send the next request, or the request has ended well.
+pub(crate) enum Step {
+    Again,
+    Finish(Response),
+}
+
+type StepResult = Result<Step, Error>;
+
+/// What an attempt was sent with, needed again once its answer is in.
+pub(crate) struct Sent {
+    number: u32,
+    method: Method,
+    url: Url,
+    /// The store key of the origin and credential.
+    key: Arc<str>,
+    /// The credential's generation, when the middleware set it.
+    generation: Option<u64>,
+    credential: Option<HeaderValue>,
+    /// Made only when the cache may hold or take this response.
+    cache_key: Option<String>,
+    conditional: bool,
+}
+
+/// The state of one request as it goes through attempts.
+pub(crate) struct Run<'a> {
+    pub(crate) v: &'a Verdict,
+    pub(crate) api: Option<String>,
+    pub(crate) poll: bool,
+    pub(crate) limits: Limits,
+    pub(crate) history: History,
+    pub(crate) attempts: Vec<Attempt>,
+    /// Credentials were removed by a redirect to another origin: do not add them back.
+    pub(crate) stripped: bool,
+    pub(crate) idempotency_key: bool,
+    pub(crate) original: Url,
+    /// The request to send next; `None` once a body that cannot be copied was sent.
+    pub(crate) template: Option<Request>,
+}
+
+// The rare and the waiting paths return boxed futures: an `async fn` awaited in `execute`
+// adds its whole state to `execute`'s future, which every request allocates, so only what
+// the usual request needs is kept inline.
+impl Run<'_> {
+    fn contract(&self) -> &Contract {
+        &self.v.contract
+    }
+
+    /// Carries out the contract's decisions for one request. A plain `fn` returning an
+    /// `async move` block rather than an `async fn`: an `async fn` keeps a second copy of
+    /// every argument in its future, and this future is allocated for every request.
+    #[allow(clippy::manual_async_fn)]
+    pub(crate) fn execute<'f>(
+        mut self,
+        ext: &'f mut Extensions,
+        next: Next<'f>,
+    ) -> impl std::future::Future<Output = Result<Response, Error>> + Send + 'f
+    where
+        Self: 'f,
+    {
+        async move {
+            self.follow_remembered_move().await;
+            let budget_key = self.budget_key();
+            self.deposit(&budget_key).await;
+            loop {
+                let (request, sent) = self.prepare().await?;
+                if let Some(o) = &self.v.observer {
+                    o.sending(sent.number, &request);
+                }
+                let step = match next.clone().run(request, ext).await {
+                    Ok(response) => self.answered(response, sent, &budget_key).await?,
+                    Err(e) => self.failed(e, sent, &budget_key).await?,
+                };
+                if let Step::Finish(response) = step {
+                    return Ok(response);
+                }
+            }
+        }
+    }
+
+    /// Sends to where the original URL moved for good, if the store remembers a move.
+    async fn follow_remembered_move(&mut self) {
+        let Some(to) = self.moved_to().await else {
+            return;
+        };
+        let (Ok(to), Some(r)) = (Url::parse(&to), self.template.as_mut()) else {
+            return;
+        };
+        if to.origin() != r.url().origin() {
+            strip_credentials(&self.v.contract, r.headers_mut());
+            self.stripped = true;
+        }
+        tracing::debug!(from = %self.original, %to, "following a remembered permanent redirect");
+        *r.url_mut() = to;
+    }
+
+    /// The next request to send, with credentials and validators, after any wait that
+    /// holds for its credential.
+    async fn prepare(&mut self) -> Result<(Request, Sent), Error> {
+        let Some(template) = self.template.as_ref() else {
+            return Err(self.fail(ErrorKind::NotReplayable, Method::GET, self.original.clone()));
+        };
+        let mut sending = match template.try_clone() {
+            Some(r) => r,
+            None => self.template.take().expect("checked above"),
+        };
+        let (method, url) = (sending.method().clone(), sending.url().clone());
+        let (credential, generation) = match (&self.v.credentials, self.stripped) {
+            (Some(c), false) => {
+                let (value, g) = c.current().await;
+                sending
+                    .headers_mut()
+                    .insert(c.header().clone(), value.clone());
+                (Some(value), Some(g))
+            }
+            _ => (None, None),
+        };
+        let key = self.credential_key(&sending, credential.as_ref());
+        self.wait_for_block(&key, &method, &url).await?;
+        let cache = self.v.cache.as_ref().filter(|_| method == Method::GET);
+        let cache_key = cache
+            .filter(|c| !c.is_empty())
+            .map(|_| format!("{key} {url}"));
+        let conditional = match (cache, &cache_key) {
+            (Some(cache), Some(k)) => cache.add_validators(k, sending.headers_mut()),
+            _ => false,
+        };
+        let sent = Sent {
+            number: self.attempts.len() as u32 + 1,
+            method,
+            url,
+            key,
+            generation,
+            credential,
+            cache_key,
+            conditional,
+        };
+        Ok((sending, sent))
+    }
+
+    /// Waits out a back-off or used-up quota this credential is under, learned earlier or
+    /// from another process; fails at once when it is longer than this request may wait.
+    async fn wait_for_block(&mut self, key: &str, method: &Method, url: &Url) -> Result<(), Error> {
+        let now = self.v.timer.now();
+        let Some(wait) = self
+            .blocked_until(key)
+            .await
+            .and_then(|until| until.duration_since(now).ok())
+        else {
+            return Ok(());
+        };
+        let left = self.limits.max_wait.saturating_sub(self.history.waited);
+        if wait > left {
+            let reason = Reason::WaitTooLong { wait, limit: left };
+            return Err(self.fail(ErrorKind::Refused(reason), method.clone(), url.clone()));
+        }
+        self.sleep(wait, WaitReason::Blocked, url).await;
+        Ok(())
+    }
+
+    /// An answer came: note its quota, look for an application code, ask the engine and
+    /// carry out its decision.
+    async fn answered(&mut self, response: Response, sent: Sent, budget_key: &str) -> StepResult {
+        if let Some(o) = &self.v.observer {
+            o.received(sent.number, &response);
+        }
+        let now = self.v.timer.now();
+        self.note_quota(&response, &sent.key, now).await;
+        let (response, code) = match self.inspect(response, &sent).await {
+            Inspected::Read(response, code) => (response, code),
+            Inspected::Failed(e) => return Err(*e),
+            Inspected::Cut(text) => {
+                return self
+                    .after_failure(Failure::BodyCut, text, sent, budget_key)
+                    .await;
+            }
+        };
+        let facts = self.facts(&sent.method, &sent.url);
+        let resp_facts = ResponseFacts {
+            status: response.status().as_u16(),
+            headers: response.headers(),
+            app_code: code,
+        };
+        let decision = decide(
+            self.contract(),
+            &facts,
+            &resp_facts,
+            &self.history,
+            &self.limits,
+            now,
+            sample(),
+        );
+        match decision {
+            Decision::Done | Decision::SplitBatch => self.done(response, sent, budget_key).await,
+            Decision::UseCached => Ok(self.use_cached(response, &sent)),
+            Decision::Retry {
+                after,
+                cause,
+                ignored_header,
+            } => {
+                let note = match &ignored_header {
+                    Some(e) => {
+                        tracing::warn!(error = %e, "ignoring an unusable Retry-After; backing off instead");
+                        format!("retry in {:.1} s ({cause}; {e})", after.as_secs_f64())
+                    }
+                    None => format!("retry in {:.1} s ({cause})", after.as_secs_f64()),
+                };
+                let answer = Answer {
+                    response,
+                    code,
+                    now,
+                };
+                self.retry(after, cause, note, answer, sent, budget_key)
+                    .await
+            }
+            Decision::Redirect {
+                method,
+                url,
+                keep_body,
+                strip_credentials,
+                permanent,
+            } => {
+                let hop = Hop {
+                    method,
+                    url,
+                    keep_body,
+                    strip: strip_credentials,
+                    permanent,
+                };
+                self.redirect(hop, response, sent, code).await
+            }
+            Decision::RefreshAuth => self.refresh(response, sent, code).await,
+            Decision::Poll { url, after } => self.poll(url, after, response, sent).await,
+            Decision::Fail(reason) => {
+                let answer = Answer {
+                    response,
+                    code,
+                    now,
+                };
+                self.refuse(reason, answer, sent).await
+            }
+        }
+    }
+
+    fn facts<'r>(&'r self, method: &'r Method, url: &'r Url) -> RequestFacts<'r> {
+        RequestFacts {
+            method,
+            url,
+            idempotency_key: self.idempotency_key,
+            api: self.api.as_deref(),
+            poll: self.poll,
+        }
+    }
+
+    /// A used-up quota makes every later request on the credential wait for its window,
+    /// here and in other processes.
+    async fn note_quota(&self, response: &Response, key: &str, now: SystemTime) {
+        let contract = self.contract();
+        // Only a used-up quota changes what later requests do; most answers say there is
+        // some left (or say nothing), and then the rest need not be read.
+        let used_up = contract
+            .rate_limit
+            .remaining
+            .as_ref()
+            .and_then(|h| response.headers().get(h.name()))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            == Some(0);
+        let quota = used_up
+            .then(|| verdict::headers::quota(&contract.rate_limit, response.headers(), now))
+            .flatten();
+        if let Some(q) = quota {
+            if let (true, Some(reset)) = (q.exhausted(), q.reset_after) {
+                tracing::info!(
+                    reset_s = reset.as_secs(),
+                    "quota used up; later requests wait for the window"
+                );
+                warn_store(self.v.store.block_until(key, later(now, reset)).await);
+            }
+        }
+    }
+
+    /// Reads a JSON body that may hold an application code.
+    async fn inspect(&mut self, response: Response, sent: &Sent) -> Inspected {
+        let v = self.v;
+        let contract = &*v.contract;
+        let limit = self.v.body_limit;
+        let worth_reading = !contract.apis.is_empty()
+            && is_json(response.headers())
+            && declared_length(response.headers()).is_none_or(|n| n <= limit);
+        if !worth_reading {
+            return Inspected::Read(response, None);
+        }
+        let head = Head::of(&response);
+        match Box::pin(read_limited(response, limit)).await {
+            Ok(Ok(body)) => {
+                let code = app_code(contract, self.api.as_deref(), &body);
+                Inspected::Read(head.into_response(body), code)
+            }
+            Ok(Err(prefix)) => {
+                let status = head.status;
+                self.record(sent, Some(status), "body too large".into(), None);
+                let kind = ErrorKind::Body(format!("larger than the {limit}-byte limit"));
+                let e = self.fail(kind, sent.method.clone(), sent.url.clone());
+                let api = self.api.as_deref();
+                let e = e.with_response(contract, api, status, head.headers, prefix, None);
+                Inspected::Failed(Box::new(e))
+            }
+            Err(text) => Inspected::Cut(text),
+        }
+    }
+
+    /// The request is done: store the answer for later revalidation where it may be.
+    async fn done(&mut self, response: Response, sent: Sent, budget_key: &str) -> StepResult {
+        let status = response.status();
+        let cache = self
+            .v
+            .cache
+            .as_ref()
+            .filter(|c| sent.method == Method::GET && c.storable(status, response.headers()));
+        let mut response = match cache {
+            None => response,
+            Some(_) => match Box::pin(self.store_in_cache(response, &sent)).await {
+                Ok(r) => r,
+                Err(text) => {
+                    return self
+                        .after_failure(Failure::BodyCut, text, sent, budget_key)
+                        .await;
+                }
+            },
+        };
+        self.record(&sent, Some(status), "done".into(), None);
+        response
+            .extensions_mut()
+            .insert(Attempts(std::mem::take(&mut self.attempts)));
+        Ok(Step::Finish(response))
+    }
+
+    /// Reads the body and keeps it with its validators; `Err` when the body stopped short.
+    async fn store_in_cache(&self, response: Response, sent: &Sent) -> Result<Response, String> {
+        let Some(cache) = &self.v.cache else {
+            return Ok(response);
+        };
+        let key = sent
+            .cache_key
+            .clone()
+            .unwrap_or_else(|| format!("{} {}", sent.key, sent.url));
+        let head = Head::of(&response);
+        match read_limited(response, cache.max_body).await {
+            Ok(Ok(body)) => {
+                let sent_headers = self.sent_headers(sent);
+                cache.store(
+                    &key,
+                    &sent_headers,
+                    head.status,
+                    head.headers.clone(),
+                    body.clone(),
+                );
+                Ok(head.into_response(body))
+            }
+            Ok(Err(_)) => {
+                cache.remove(&key);
+                Err("the body was longer than its Content-Length".into())
+            }
+            Err(text) => {
+                cache.remove(&key);
+                Err(text)
+            }
+        }
+    }
+
+    /// What was sent, for matching `Vary` when the response is stored: the template plus
+    /// the credential the middleware set.
+    fn sent_headers(&self, sent: &Sent) -> HeaderMap {
+        let mut h = self
+            .template
+            .as_ref()
+            .map(|r| r.headers().clone())
+            .unwrap_or_default();
+        if let (Some(c), Some(value)) = (&self.v.credentials, &sent.credential) {
+            h.insert(c.header().clone(), value.clone());
+        }
+        h
+    }
+
+    /// A 304: answer from the stored copy when there is one.
+    fn use_cached(&mut self, response: Response, sent: &Sent) -> Step {
+        let status = response.status();
+        let stored = match (&self.v.cache, &sent.cache_key, sent.conditional) {
+            (Some(cache), Some(k), true) => cache.freshen(k, response.headers()),
+            _ => None,
+        };
+        let mut out = match stored {
+            Some(s) => {
+                let note = "not modified: answered from the stored copy".into();
+                self.record(sent, Some(status), note, None);
+                let head = Head {
+                    status: s.status,
+                    version: response.version(),
+                    headers: s.headers,
+                    url: sent.url.clone(),
+                };
+                let mut r = head.into_response(s.body);
+                r.extensions_mut().insert(Revalidated);
+                r
+            }
+            None => {
+                self.record(sent, Some(status), "not modified".into(), None);
+                response
+            }
+        };
+        out.extensions_mut()
+            .insert(Attempts(std::mem::take(&mut self.attempts)));
+        Step::Finish(out)
+    }
+
+    /// Repeats the request after `after`, when its body can be sent again and the host's
+    /// retry budget allows.
+    fn retry<'s>(
+        &'s mut self,
+        after: Duration,
+        cause: WaitCause,
+        note: String,
+        answer: Answer,
+        sent: Sent,
+        budget_key: &'s str,
+    ) -> BoxFuture<'s, StepResult> {
+        Box::pin(async move {
+            if self.template.is_none() {
+                let note = "cannot repeat a streamed body".into();
+                return Err(self
+                    .give_up(ErrorKind::NotReplayable, note, answer, &sent)
+                    .await);
+            }
+            if !self.spend_budget(budget_key, answer.now).await {
+                let note = "retry budget spent".into();
+                return Err(self
+                    .give_up(ErrorKind::BudgetExhausted, note, answer, &sent)
+                    .await);
+            }
+            if cause != WaitCause::Backoff {
+                // Every request on this credential waits, here and in other processes.
+                let until = later(answer.now, after);
+                warn_store(self.v.store.block_until(&sent.key, until).await);
+            }
+            let status = answer.response.status();
+            self.record(&sent, Some(status), note, Some(after));
+            drop(answer);
+            let reason = WaitReason::Retry {
+                status: status.as_u16(),
+                cause,
+            };
+            self.sleep(after, reason, &sent.url).await;
+            self.history.retries += 1;
+            Ok(Step::Again)
+        })
+    }
+
+    /// Follows a redirect with the method and body the engine chose.
+    fn redirect(
+        &mut self,
+        hop: Hop,
+        response: Response,
+        sent: Sent,
+        code: Option<u32>,
+    ) -> BoxFuture<'_, StepResult> {
+        Box::pin(async move {
+            let next = match &self.template {
+                Some(t) if hop.keep_body => t.try_clone().map(|mut r| {
+                    *r.method_mut() = hop.method.clone();
+                    *r.url_mut() = hop.url.clone();
+                    r
+                }),
+                Some(t) => Some(without_body(t, hop.method.clone(), hop.url.clone())),
+                None => None,
+            };
+            let Some(mut next) = next else {
+                return Err(self
+                    .error_with(ErrorKind::NotReplayable, sent.method, response, code)
+                    .await);
+            };
+            if hop.strip {
+                strip_credentials(&self.v.contract, next.headers_mut());
+                self.stripped = true;
+            }
+            if hop.permanent {
+                let (from, to) = (self.original.as_str(), hop.url.as_str());
+                warn_store(self.v.store.set_moved(from, to).await);
+            }
+            let other = if hop.strip {
+                " (credentials removed: other origin)"
+            } else {
+                ""
+            };
+            let note = format!("redirect: {} {}{other}", hop.method, hop.url);
+            self.record(&sent, Some(response.status()), note, None);
+            self.history.hops.push(hop.url);
+            self.template = Some(next);
+            Ok(Step::Again)
+        })
+    }
+
+    /// Gets fresh credentials once and sends again.
+    fn refresh(
+        &mut self,
+        response: Response,
+        sent: Sent,
+        code: Option<u32>,
+    ) -> BoxFuture<'_, StepResult> {
+        Box::pin(async move {
+            let (Some(c), false, Some(seen)) =
+                (&self.v.credentials, self.stripped, sent.generation)
+            else {
+                let note = "credentials refused; no refresh hook".into();
+                let kind = ErrorKind::Refused(Reason::Final);
+                let answer = Answer {
+                    response,
+                    code,
+                    now: self.v.timer.now(),
+                };
+                return Err(self.give_up(kind, note, answer, &sent).await);
+            };
+            let note = "refresh credentials and replay".into();
+            self.record(&sent, Some(response.status()), note, None);
+            if let Err(e) = c.refresh(seen).await {
+                let kind = ErrorKind::Refresh(e.to_string());
+                return Err(self.error_with(kind, sent.method, response, code).await);
+            }
+            self.history.refreshed = true;
+            Ok(Step::Again)
+        })
+    }
+
+    /// Asks the status resource again after `after`.
+    fn poll(
+        &mut self,
+        to: Url,
+        after: Duration,
+        response: Response,
+        sent: Sent,
+    ) -> BoxFuture<'_, StepResult> {
+        Box::pin(async move {
+            let template = self
+                .template
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("a GET without a body was just sent"));
+            let next = without_body(template, Method::GET, to.clone());
+            let note = format!("accepted: poll {to} in {:.1} s", after.as_secs_f64());
+            self.record(&sent, Some(response.status()), note, Some(after));
+            drop(response);
+            self.sleep(after, WaitReason::Poll, &to).await;
+            self.history.polls += 1;
+            self.template = Some(next);
+            Ok(Step::Again)
+        })
+    }
+
+    /// The engine stops the request.
+    fn refuse(&mut self, reason: Reason, answer: Answer, sent: Sent) -> BoxFuture<'_, StepResult> {
+        Box::pin(async move {
+            if let Reason::WaitTooLong { wait, .. } = &reason {
+                let facts = self.facts(&sent.method, &sent.url);
+                let resp_facts = ResponseFacts {
+                    status: answer.response.status().as_u16(),
+                    headers: answer.response.headers(),
+                    app_code: answer.code,
+                };
+                let (action, _) = action_for(self.contract(), &facts, &resp_facts);
+                if action.kind() == verdict::ActionKind::RetryAfter {
+                    // This request gives up, but the server's demand holds for every
+                    // request on the credential.
+                    let until = later(answer.now, *wait);
+                    warn_store(self.v.store.block_until(&sent.key, until).await);
+                }
+            }
+            let note = format!("fail: {reason}");
+            Err(self
+                .give_up(ErrorKind::Refused(reason), note, answer, &sent)
+                .await)
+        })
+    }
+
+    /// No answer came: ask the engine whether to send again.
+    fn failed<'s>(
+        &'s mut self,
+        e: reqwest_middleware::Error,
+        sent: Sent,
+        budget_key: &'s str,
+    ) -> BoxFuture<'s, StepResult> {
+        let (failure, text) = classify(&e);
+        self.after_failure(failure, text, sent, budget_key)
+    }
+
+    /// Carries out the engine's decision after a failure without a usable answer.
+    fn after_failure<'s>(
+        &'s mut self,
+        failure: Failure,
+        text: String,
+        sent: Sent,
+        budget_key: &'s str,
+    ) -> BoxFuture<'s, StepResult> {
+        Box::pin(async move {
+            let decision = decide_failure(
+                self.contract(),
+                &self.facts(&sent.method, &sent.url),
+                failure,
+                &self.history,
+                &self.limits,
+                sample(),
+            );
+            let reason = match decision {
+                Decision::Retry { .. } if self.template.is_none() => {
+                    "the body is a stream and cannot be sent again".to_owned()
+                }
+                Decision::Retry { after, .. } => {
+                    let now = self.v.timer.now();
+                    if self.spend_budget(budget_key, now).await {
+                        let note = format!("retry after {failure}: {text}");
+                        self.record(&sent, None, note, Some(after));
+                        self.sleep(after, WaitReason::Network, &sent.url).await;
+                        self.history.retries += 1;
+                        return Ok(Step::Again);
+                    }
+                    "retry budget spent".to_owned()
+                }
+                Decision::Fail(reason) => reason.to_string(),
+                other => unreachable!("decide_failure answers retry or fail, not {other:?}"),
+            };
+            self.record(&sent, None, format!("{failure}: {text}; {reason}"), None);
+            let kind = match failure {
+                Failure::BodyCut => ErrorKind::Body(text),
+                _ => ErrorKind::Network(text),
+            };
+            Err(self.fail(kind, sent.method, sent.url))
+        })
+    }
+
+    /// Takes one repeat from the host's retry budget; a store that cannot answer allows it.
+    async fn spend_budget(&self, budget_key: &str, now: SystemTime) -> bool {
+        warn_store(self.v.store.try_spend(budget_key, now).await).unwrap_or(true)
+    }
+
+    /// The store key of the request's origin and credential (reused while they stay the
+    /// same, as they do across retries).
+    fn credential_key(&self, req: &Request, creds: Option<&HeaderValue>) -> Arc<str> {
+        let mut h = origin_fingerprint(req.url());
+        let secret = creds.or_else(|| {
+            self.contract()
+                .auth
+                .credential_headers
+                .iter()
+                .find_map(|c| req.headers().get(c.name()))
+        });
+        if let Some(s) = secret {
+            h ^= fingerprint(s.as_bytes()).rotate_left(1);
+        }
+        self.v.keys.get(Slot::Credential, h, || {
+            format!("verdict:{}:cred:{h:016x}", self.contract().id)
+        })
+    }
+
+    fn budget_key(&self) -> Arc<str> {
+        let h = origin_fingerprint(&self.original);
+        self.v.keys.get(Slot::Budget, h, || {
+            format!("verdict:{}:budget:{h:016x}", self.contract().id)
+        })
+    }
+
+    fn fail(&self, kind: ErrorKind, method: Method, url: Url) -> Error {
+        let mut e = Error::bare(kind, &self.v.contract, method, url);
+        e.attempts = self.attempts.clone();
+        e
+    }
+
+    /// Records the attempt that got `answer` as `note` and makes the error of `kind` with
+    /// that answer.
+    async fn give_up(
+        &mut self,
+        kind: ErrorKind,
+        note: String,
+        answer: Answer,
+        sent: &Sent,
+    ) -> Error {
+        self.record(sent, Some(answer.response.status()), note, None);
+        self.error_with(kind, sent.method.clone(), answer.response, answer.code)
+            .await
+    }
+
+    async fn error_with(
+        &self,
+        kind: ErrorKind,
+        method: Method,
+        response: Response,
+        code: Option<u32>,
+    ) -> Error {
+        let head = Head::of(&response);
+        let body = match read_limited(response, self.v.body_limit).await {
+            Ok(Ok(b)) | Ok(Err(b)) => b,
+            Err(_) => bytes::Bytes::new(),
+        };
+        let e = self.fail(kind, method, head.url.clone());
+        let api = self.api.as_deref();
+        e.with_response(&self.v.contract, api, head.status, head.headers, body, code)
+    }
+
+    async fn sleep(&mut self, duration: Duration, reason: WaitReason, url: &Url) {
+        if duration.is_zero() {
+            return;
+        }
+        let wait = Wait {
+            duration,
+            reason,
+            url: url.clone(),
+            next_attempt: self.attempts.len() as u32 + 1,
+        };
+        tracing::info!(wait_ms = duration.as_millis() as u64, reason = %wait.reason, %url, "waiting");
+        self.v.timer.sleep(&wait).await;
+        self.history.waited += duration;
+    }
+
+    fn record(
+        &mut self,
+        sent: &Sent,
+        status: Option<StatusCode>,
+        decision: String,
+        wait: Option<Duration>,
+    ) {
+        let status = status.map(|s| s.as_u16());
+        let (method, url) = (&sent.method, &sent.url);
+        tracing::debug!(attempt = sent.number, %method, %url, status, %decision, "attempt");
+        let attempt = Attempt {
+            method: method.clone(),
+            url: url.clone(),
+            status,
+            decision,
+            wait,
+        };
+        if let Some(o) = &self.v.observer {
+            o.decided(&attempt);
+        }
+        self.attempts.push(attempt);
+    }
+
+    // The three store calls every request makes go straight to a `MemoryStore` (see
+    // `Store::as_memory`); other stores are awaited, and a failure of theirs is logged.
+
+    /// Where the original URL moved for good, if the store remembers a move.
+    async fn moved_to(&self) -> Option<String> {
+        let url = self.original.as_str();
+        match self.v.store.as_memory() {
+            Some(memory) => memory.moved_to_now(url),
+            None => warn_store(self.v.store.moved_to(url).await).flatten(),
+        }
+    }
+
+    /// Records a first attempt in the retry budget of `key`.
+    async fn deposit(&self, key: &str) {
+        let now = self.v.timer.now();
+        match self.v.store.as_memory() {
+            Some(memory) => memory.deposit_now(key, now),
+            None => {
+                warn_store(self.v.store.deposit(key, now).await);
+            }
+        }
+    }
+
+    /// The time before which no request may be sent for `key`, if any.
+    async fn blocked_until(&self, key: &str) -> Option<SystemTime> {
+        match self.v.store.as_memory() {
+            Some(memory) => memory.blocked_until_now(key),
+            None => warn_store(self.v.store.blocked_until(key).await).flatten(),
+        }
+    }
+}
+
+/// An answer the engine decided on, with what was read from it.
+struct Answer {
+    response: Response,
+    code: Option<u32>,
+    now: SystemTime,
+}
+
+/// A redirect the engine chose.
+struct Hop {
+    method: Method,
+    url: Url,
+    keep_body: bool,
+    strip: bool,
+    permanent: bool,
+}
+
+/// What reading a body that may hold an application code gave.
+enum Inspected {
+    /// The response (its body in memory) and the code found.
+    Read(Response, Option<u32>),
+    /// The request has failed (a body over the limit).
+    Failed(Box<Error>),
+    /// The body stopped short.
+    Cut(String),
+}
+
+fn warn_store<T>(r: Result<T, StoreError>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "state store unavailable; using local state only");
+            None
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! What the middleware does to requests and responses on the wire, apart from deciding:
+//! reading bodies within a limit, finding application codes, rewriting requests for a
+//! redirect or a poll, and telling kinds of network failure apart.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, Version, header};
+use reqwest::{Request, Response, ResponseBuilderExt};
+use url::Url;
+use verdict::Contract;
+use verdict::decide::Failure;
+
+/// The time `wait` after `now`. A server's wait can be as long as `u64::MAX` seconds
+/// (`Retry-After: 18446744073709551615`), past what `SystemTime` holds: such a time is cut
+/// to the furthest a quota reset goes, which no caller's `max_wait` reaches anyway.
+pub(crate) fn later(now: SystemTime, wait: Duration) -> SystemTime {
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(verdict::headers::MAX_RESET))
+        .unwrap_or(now)
+}
+
+/// A random number in `[0, 1)` for jitter; quality does not matter, spread does.
+pub(crate) fn sample() -> f64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// FNV-1a, so that keys in a shared store never hold a credential in clear.
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A fingerprint of a URL's origin (scheme, host, port), without formatting it.
+pub(crate) fn origin_fingerprint(url: &Url) -> u64 {
+    let port = url.port_or_known_default().unwrap_or(0).to_be_bytes();
+    let h = fingerprint(url.scheme().as_bytes())
+        ^ fingerprint(url.host_str().unwrap_or("").as_bytes()).rotate_left(7);
+    h ^ fingerprint(&port).rotate_left(13)
+}
+
+/// The parts of a response that survive reading its body.
+pub(crate) struct Head {
+    pub(crate) status: StatusCode,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) url: Url,
+}
+
+impl Head {
+    pub(crate) fn of(r: &Response) -> Head {
+        Head {
+            status: r.status(),
+            version: r.version(),
+            headers: r.headers().clone(),
+            url: r.url().clone(),
+        }
+    }
+
+    pub(crate) fn into_response(self, body: Bytes) -> Response {
+        let mut b = http::Response::builder()
+            .status(self.status)
+            .version(self.version)
+            .url(self.url);
+        if let Some(h) = b.headers_mut() {
+            *h = self.headers;
+        }
+        match b.body(body) {
+            Ok(r) => Response::from(r),
+            // Status, version and headers come from a response that was valid already.
+            Err(_) => unreachable!("rebuilding a valid response"),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of a body. `Ok(Err(prefix))` when the body is longer.
+pub(crate) async fn read_limited(
+    mut r: Response,
+    limit: usize,
+) -> Result<Result<Bytes, Bytes>, String> {
+    let mut buf = Vec::new();
+    loop {
+        match r.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > limit {
+                    buf.extend_from_slice(&chunk[..limit - buf.len()]);
+                    return Ok(Err(Bytes::from(buf)));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Ok(Bytes::from(buf))),
+            Err(e) => return Err(error_chain(&e)),
+        }
+    }
+}
+
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Whether an error comes from TLS itself (an untrusted certificate, a failed handshake):
+/// repeating the request cannot help.
+pub(crate) fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.downcast_ref::<rustls::Error>().is_some() {
+        return true;
+    }
+    // `io::Error::source` skips the error it wraps, so look inside it directly.
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if is_tls_failure(inner) {
+            return true;
+        }
+    }
+    e.source().is_some_and(is_tls_failure)
+}
+
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            let ct = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            ct == "application/json" || ct.ends_with("+json")
+        })
+}
+
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The application code at the contract's code pointer: a number or a numeric string.
+pub(crate) fn app_code(contract: &Contract, api: Option<&str>, body: &[u8]) -> Option<u32> {
+    let pointer = contract.error_body_for(api).code.as_ref()?;
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match pointer.find(&json)? {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Request headers that never follow a redirect to another origin.
+pub(crate) fn strip_credentials(contract: &Contract, headers: &mut HeaderMap) {
+    for name in [
+        header::AUTHORIZATION,
+        header::COOKIE,
+        header::PROXY_AUTHORIZATION,
+    ] {
+        headers.remove(name);
+    }
+    for h in &contract.auth.credential_headers {
+        headers.remove(h.name());
+    }
+}
+
+pub(crate) fn without_body(from: &Request, method: Method, url: Url) -> Request {
+    let mut r = Request::new(method, url);
+    *r.headers_mut() = from.headers().clone();
+    for h in [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::CONTENT_ENCODING,
+        header::TRANSFER_ENCODING,
+    ] {
+        r.headers_mut().remove(h);
+    }
+    *r.timeout_mut() = from.timeout().copied();
+    r
+}
+
+/// What kind of failure a transport error is, and its text with every cause.
+pub(crate) fn classify(e: &reqwest_middleware::Error) -> (Failure, String) {
+    match e {
+        reqwest_middleware::Error::Reqwest(r) => {
+            let failure = if is_tls_failure(r) {
+                Failure::Tls
+            } else if r.is_connect() {
+                // Also a connect that timed out: the request never left.
+                Failure::Connect
+            } else if r.is_timeout() {
+                Failure::Timeout
+            } else if r.is_body() || r.is_decode() {
+                Failure::BodyCut
+            } else {
+                Failure::Interrupted
+            };
+            (failure, error_chain(r))
+        }
+        reqwest_middleware::Error::Middleware(m) => (Failure::Interrupted, format!("{m:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_in_range_and_spread() {
+        let xs: Vec<f64> = (0..1000).map(|_| sample()).collect();
+        assert!(xs.iter().all(|x| (0.0..1.0).contains(x)));
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((0.4..0.6).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn app_codes_as_numbers_or_strings() {
+        let c = verdict::Catalog::builtin().get("webex-connect").unwrap();
+        assert_eq!(
+            app_code(c, None, br#"{"code":"7109","description":"User in DnD"}"#),
+            Some(7109)
+        );
+        assert_eq!(app_code(c, None, br#"{"code":7500}"#), Some(7500));
+        assert_eq!(app_code(c, None, b"not json"), None);
+        assert_eq!(app_code(c, None, br#"{"code":"abc"}"#), None);
+    }
+}
