@@ -39,9 +39,23 @@ fn parse_code(s: &str) -> Result<u32, Failure> {
         .map_err(|_| anyhow!("\"{s}\" is not a code: expected a number such as 429 or 7109").into())
 }
 
-fn parse_method(s: &str) -> Result<Method, Failure> {
-    Method::from_bytes(s.to_ascii_uppercase().as_bytes())
-        .map_err(|_| anyhow!("\"{s}\" is not an HTTP method").into())
+/// The request methods of RFC 9110 and PATCH; anything else is refused with a usage error.
+pub(crate) const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+];
+
+pub(crate) fn parse_method(s: &str) -> Result<Method, Failure> {
+    let upper = s.to_ascii_uppercase();
+    match METHODS.contains(&upper.as_str()) {
+        true => Ok(Method::from_bytes(upper.as_bytes()).expect("a standard method")),
+        false => Err(Failure {
+            code: exit::USAGE,
+            error: anyhow!(
+                "\"{s}\" is not an HTTP method; use one of {}",
+                METHODS.join(", ")
+            ),
+        }),
+    }
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
@@ -55,12 +69,17 @@ pub(crate) fn explain(
     code: &str,
     api: Option<&str>,
     method: Option<&str>,
+    idempotency_key: bool,
     json: bool,
 ) -> Outcome {
     let (catalog, id) = open(contract)?;
     let code = parse_code(code)?;
     let method = method.map(parse_method).transpose()?;
-    let entries = catalog.explain(&id, code, api, method.as_ref())?;
+    let asked = method.as_ref().map(|method| verdict::Asked {
+        method,
+        idempotency_key,
+    });
+    let entries = catalog.explain(&id, code, api, asked)?;
     if json {
         return print_json(&entries);
     }
@@ -103,21 +122,28 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         "action",
         &format!("{} — {}", e.action_detail, e.advice),
     );
-    if let Some(m) = &e.method {
-        field(
-            out,
-            "method",
-            &format!("{m} (the contract's rule for this method applied)"),
-        );
+    if let Some(a) = &e.applied {
+        let key = if a.idempotency_key {
+            " with an idempotency key"
+        } else {
+            ""
+        };
+        let own = if a.method_rule {
+            "; the contract's rule for this method applied"
+        } else {
+            ""
+        };
+        let text = format!("{}{key}: {} — {}{own}", a.method, a.decision, a.detail);
+        field(out, "request", &text);
     }
     let origin = match e.origin {
         verdict::Origin::Seed => "stated by the vendor's document",
         verdict::Origin::Rfc => "from the HTTP standards",
         verdict::Origin::Inferred => "our reading; the vendor's document states no client rule",
     };
-    match &e.rule {
-        Some(rule) => field(out, "rule", &format!("{rule} ({origin})")),
-        None => field(out, "rule", origin),
+    // A rule is shown only where the contract has its text.
+    if let Some(rule) = e.rule.as_deref().filter(|r| !r.trim().is_empty()) {
+        field(out, "rule", &format!("{rule} ({origin})"));
     }
     if !e.headers.is_empty() {
         let names: Vec<&str> = e.headers.iter().map(|h| h.as_str()).collect();

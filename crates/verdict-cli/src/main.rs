@@ -44,7 +44,7 @@ enum Command {
     /// Codes from 100 to 599 are HTTP statuses; larger ones are application codes found
     /// in every API of the contract unless --api names one.
     #[command(
-        after_help = "Examples:\n  verdict explain webex 423\n  verdict explain webex-connect 7109\n  verdict explain ringcentral 404 --method DELETE\n  verdict explain webex-connect 1002 --api profile --json"
+        after_help = "Examples:\n  verdict explain webex 423\n  verdict explain webex-connect 7109\n  verdict explain ringcentral 404 --method DELETE\n  verdict explain webex 500 --method POST --idempotency-key\n  verdict explain webex-connect 1002 --api profile --json"
     )]
     Explain {
         /// A built-in contract id or a contract file.
@@ -54,9 +54,13 @@ enum Command {
         /// Only this API of the contract (e.g. messaging, transaction-status).
         #[arg(long)]
         api: Option<String>,
-        /// Apply the contract's rule for this request method (e.g. DELETE).
+        /// Say what the client does with this answer to a request with this method (e.g.
+        /// DELETE), as the decision engine decides it for `verdict call`.
         #[arg(long, short = 'X')]
         method: Option<String>,
+        /// The request carries the contract's idempotency key (with --method).
+        #[arg(long, requires = "method")]
+        idempotency_key: bool,
         /// Print one JSON array of entries.
         #[arg(long)]
         json: bool,
@@ -164,8 +168,16 @@ fn main() -> ExitCode {
             code,
             api,
             method,
+            idempotency_key,
             json,
-        } => catalog_cmds::explain(&contract, &code, api.as_deref(), method.as_deref(), json),
+        } => catalog_cmds::explain(
+            &contract,
+            &code,
+            api.as_deref(),
+            method.as_deref(),
+            idempotency_key,
+            json,
+        ),
         Command::List {
             contract,
             all,

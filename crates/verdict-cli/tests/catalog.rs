@@ -202,3 +202,56 @@ fn completions_for_bash() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("explain"));
 }
+
+#[test]
+fn explain_for_a_method_is_the_engines_decision() {
+    // The contract retries a 500, but a POST is not repeated without a key: explain says
+    // what `verdict call` does.
+    let v = json(&["explain", "webex", "500", "--method", "POST", "--json"]);
+    assert_eq!(v[0]["action"], "retry", "{v}");
+    assert_eq!(v[0]["applied"]["decision"], "fail", "{v}");
+    assert_eq!(v[0]["applied"]["method_rule"], false, "{v}");
+    let detail = v[0]["applied"]["detail"].as_str().unwrap();
+    assert!(detail.contains("POST is not safe to repeat"), "{detail}");
+    let v = json(&[
+        "explain",
+        "webex",
+        "500",
+        "--method",
+        "POST",
+        "--idempotency-key",
+        "--json",
+    ]);
+    assert_eq!(v[0]["applied"]["decision"], "retry", "{v}");
+    let text = stdout(&verdict(&["explain", "webex", "500", "-X", "post"]));
+    assert!(text.contains("request   POST: fail"), "{text}");
+    assert!(!text.contains("rule for this method applied"), "{text}");
+    let text = stdout(&verdict(&["explain", "ringcentral", "404", "-X", "DELETE"]));
+    assert!(
+        text.contains("the contract's rule for this method applied"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_method_is_refused_with_exit_2() {
+    let o = verdict(&["explain", "webex", "500", "--method", "FOO"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("\"FOO\" is not an HTTP method"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn no_empty_rule_line_and_close_matches_of_the_same_kind() {
+    let text = stdout(&verdict(&["explain", "webex", "404"]));
+    assert!(!text.contains("rule "), "{text}");
+    // An application code suggests application codes, a status statuses.
+    let o = verdict(&["explain", "webex-connect", "7999"]);
+    assert!(stderr(&o).contains("close matches: 7"), "{}", stderr(&o));
+    let o = verdict(&["explain", "webex", "499"]);
+    let err = stderr(&o);
+    assert!(err.contains("close matches") && !err.contains("7"), "{err}");
+}

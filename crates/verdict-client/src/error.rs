@@ -21,6 +21,9 @@ pub struct Attempt {
     pub url: Url,
     /// The status received, if a response came back.
     pub status: Option<u16>,
+    /// What the client did next: the engine's decision as carried out (`fail` where a
+    /// decided repeat could not be made).
+    pub kind: verdict::decide::DecisionKind,
     /// What was decided, in a few words (e.g. `retry in 2 s (Retry-After)`).
     pub decision: String,
     /// The wait before the next attempt.

@@ -11,8 +11,8 @@ use reqwest_middleware::Next;
 use url::Url;
 use verdict::Contract;
 use verdict::decide::{
-    Decision, Failure, History, Limits, Reason, RequestFacts, ResponseFacts, WaitCause, action_for,
-    decide, decide_failure,
+    Decision, DecisionKind, Failure, History, Limits, Reason, RequestFacts, ResponseFacts,
+    WaitCause, action_for, decide, decide_failure,
 };
 
 use crate::cache::Revalidated;
@@ -220,7 +220,9 @@ impl Run<'_> {
             sample(),
         );
         match decision {
-            Decision::Done | Decision::SplitBatch => self.done(response, sent, budget_key).await,
+            Decision::Done | Decision::SplitBatch => {
+                self.done(decision.kind(), response, sent, budget_key).await
+            }
             Decision::UseCached => Ok(self.use_cached(response, &sent)),
             Decision::Retry {
                 after,
@@ -328,7 +330,13 @@ impl Run<'_> {
             }
             Ok(Err(prefix)) => {
                 let status = head.status;
-                self.record(sent, Some(status), "body too large".into(), None);
+                self.record(
+                    sent,
+                    Some(status),
+                    DecisionKind::Fail,
+                    "body too large".into(),
+                    None,
+                );
                 let kind = ErrorKind::Body(format!("larger than the {limit}-byte limit"));
                 let e = self.fail(kind, sent.method.clone(), sent.url.clone());
                 let api = self.api.as_deref();
@@ -340,7 +348,13 @@ impl Run<'_> {
     }
 
     /// The request is done: store the answer for later revalidation where it may be.
-    async fn done(&mut self, response: Response, sent: Sent, budget_key: &str) -> StepResult {
+    async fn done(
+        &mut self,
+        kind: DecisionKind,
+        response: Response,
+        sent: Sent,
+        budget_key: &str,
+    ) -> StepResult {
         let status = response.status();
         let cache = self
             .v
@@ -358,7 +372,7 @@ impl Run<'_> {
                 }
             },
         };
-        self.record(&sent, Some(status), "done".into(), None);
+        self.record(&sent, Some(status), kind, "done".into(), None);
         response
             .extensions_mut()
             .insert(Attempts(std::mem::take(&mut self.attempts)));
@@ -422,7 +436,7 @@ impl Run<'_> {
         let mut out = match stored {
             Some(s) => {
                 let note = "not modified: answered from the stored copy".into();
-                self.record(sent, Some(status), note, None);
+                self.record(sent, Some(status), DecisionKind::UseCached, note, None);
                 let head = Head {
                     status: s.status,
                     version: response.version(),
@@ -434,7 +448,13 @@ impl Run<'_> {
                 r
             }
             None => {
-                self.record(sent, Some(status), "not modified".into(), None);
+                self.record(
+                    sent,
+                    Some(status),
+                    DecisionKind::UseCached,
+                    "not modified".into(),
+                    None,
+                );
                 response
             }
         };
@@ -473,7 +493,7 @@ impl Run<'_> {
                 warn_store(self.v.store.block_until(&sent.key, until).await);
             }
             let status = answer.response.status();
-            self.record(&sent, Some(status), note, Some(after));
+            self.record(&sent, Some(status), DecisionKind::Retry, note, Some(after));
             drop(answer);
             let reason = WaitReason::Retry {
                 status: status.as_u16(),
@@ -522,7 +542,13 @@ impl Run<'_> {
                 ""
             };
             let note = format!("redirect: {} {}{other}", hop.method, hop.url);
-            self.record(&sent, Some(response.status()), note, None);
+            self.record(
+                &sent,
+                Some(response.status()),
+                DecisionKind::Redirect,
+                note,
+                None,
+            );
             self.history.hops.push(hop.url);
             self.template = Some(next);
             Ok(Step::Again)
@@ -550,7 +576,13 @@ impl Run<'_> {
                 return Err(self.give_up(kind, note, answer, &sent).await);
             };
             let note = "refresh credentials and replay".into();
-            self.record(&sent, Some(response.status()), note, None);
+            self.record(
+                &sent,
+                Some(response.status()),
+                DecisionKind::RefreshAuth,
+                note,
+                None,
+            );
             if let Err(e) = c.refresh(seen).await {
                 let kind = ErrorKind::Refresh(e.to_string());
                 return Err(self.error_with(kind, sent.method, response, code).await);
@@ -575,7 +607,13 @@ impl Run<'_> {
                 .unwrap_or_else(|| unreachable!("a GET without a body was just sent"));
             let next = without_body(template, Method::GET, to.clone());
             let note = format!("accepted: poll {to} in {:.1} s", after.as_secs_f64());
-            self.record(&sent, Some(response.status()), note, Some(after));
+            self.record(
+                &sent,
+                Some(response.status()),
+                DecisionKind::Poll,
+                note,
+                Some(after),
+            );
             drop(response);
             self.sleep(after, WaitReason::Poll, &to).await;
             self.history.polls += 1;
@@ -645,7 +683,7 @@ impl Run<'_> {
                     let now = self.v.timer.now();
                     if self.spend_budget(budget_key, now).await {
                         let note = format!("retry after {failure}: {text}");
-                        self.record(&sent, None, note, Some(after));
+                        self.record(&sent, None, DecisionKind::Retry, note, Some(after));
                         self.sleep(after, WaitReason::Network, &sent.url).await;
                         self.history.retries += 1;
                         return Ok(Step::Again);
@@ -655,7 +693,13 @@ impl Run<'_> {
                 Decision::Fail(reason) => reason.to_string(),
                 other => unreachable!("decide_failure answers retry or fail, not {other:?}"),
             };
-            self.record(&sent, None, format!("{failure}: {text}; {reason}"), None);
+            self.record(
+                &sent,
+                None,
+                DecisionKind::Fail,
+                format!("{failure}: {text}; {reason}"),
+                None,
+            );
             let kind = match failure {
                 Failure::BodyCut => ErrorKind::Body(text),
                 _ => ErrorKind::Network(text),
@@ -710,7 +754,13 @@ impl Run<'_> {
         answer: Answer,
         sent: &Sent,
     ) -> Error {
-        self.record(sent, Some(answer.response.status()), note, None);
+        self.record(
+            sent,
+            Some(answer.response.status()),
+            DecisionKind::Fail,
+            note,
+            None,
+        );
         self.error_with(kind, sent.method.clone(), answer.response, answer.code)
             .await
     }
@@ -751,6 +801,7 @@ impl Run<'_> {
         &mut self,
         sent: &Sent,
         status: Option<StatusCode>,
+        kind: DecisionKind,
         decision: String,
         wait: Option<Duration>,
     ) {
@@ -761,6 +812,7 @@ impl Run<'_> {
             method: method.clone(),
             url: url.clone(),
             status,
+            kind,
             decision,
             wait,
         };

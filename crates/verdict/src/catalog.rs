@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use http::Method;
 use serde::Serialize;
 
+use crate::decide::{Decision, DecisionKind, decide_first};
 use crate::load::{self, Document, LoadError, LoadErrors};
 use crate::model::{Action, Api, AppCode, Contract, Header, StatusEntry};
 use crate::names::{Category, Origin, Outcome};
@@ -85,6 +86,71 @@ fn did_you_mean(close: &[String]) -> String {
     }
 }
 
+/// The request `explain` is asked about: a method, with or without an idempotency key.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The request carries the contract's idempotency header.
+    pub idempotency_key: bool,
+}
+
+/// What the decision engine does with an answer to one request, as `verdict call` and the
+/// client would (see [`crate::decide::decide_first`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Applied {
+    /// The request method.
+    pub method: String,
+    /// Whether the request carried an idempotency key.
+    pub idempotency_key: bool,
+    /// The engine's decision.
+    pub decision: DecisionKind,
+    /// Why, in a few words (the wait's cause for a retry, the reason for a failure).
+    pub detail: String,
+    /// Whether the contract has a rule of its own for this method.
+    pub method_rule: bool,
+}
+
+impl Applied {
+    fn new(contract: &Contract, status: &StatusEntry, asked: Asked<'_>) -> Applied {
+        let d = decide_first(contract, status.code, asked.method, asked.idempotency_key);
+        let detail = match &d {
+            Decision::Fail(reason) => reason.to_string(),
+            Decision::Retry { after, cause, .. } => {
+                let wait = format!("{cause} ({:.1} s on a first attempt)", after.as_secs_f64());
+                match status.for_method(asked.method).action {
+                    Action::RetryAfter { .. } => {
+                        format!("after the wait Retry-After names; without one, after {wait}")
+                    }
+                    _ => format!("after {wait}"),
+                }
+            }
+            Decision::Redirect {
+                method, keep_body, ..
+            } => format!(
+                "{method} to the Location{}",
+                if *keep_body {
+                    ", with the same body"
+                } else {
+                    ""
+                }
+            ),
+            Decision::RefreshAuth => "get fresh credentials once, then send again".into(),
+            Decision::UseCached => "answer from the stored copy".into(),
+            Decision::Poll { .. } => "ask the Location until the work ends".into(),
+            Decision::SplitBatch => "split the multipart body into its parts".into(),
+            Decision::Done => "hand the answer to the caller".into(),
+        };
+        Applied {
+            method: asked.method.to_string(),
+            idempotency_key: asked.idempotency_key,
+            decision: d.kind(),
+            detail,
+            method_rule: status.overrides.iter().any(|o| o.method == *asked.method),
+        }
+    }
+}
+
 /// One row of the catalog, as `explain` and `list` print it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
@@ -122,6 +188,8 @@ pub struct Entry {
     pub documented: bool,
     /// The method an override was applied for.
     pub method: Option<String>,
+    /// What the engine decides for the request asked about, when one was.
+    pub applied: Option<Applied>,
     /// Response headers that matter.
     pub headers: Vec<Header>,
     /// Whether any method may be repeated after it.
@@ -135,12 +203,14 @@ impl Entry {
     pub fn from_status(
         contract: &Contract,
         status: &StatusEntry,
-        method: Option<&Method>,
+        asked: Option<Asked<'_>>,
     ) -> Entry {
+        let method = asked.map(|a| a.method);
         let s = match method {
             Some(m) => status.for_method(m),
             None => status.clone(),
         };
+        let applied = asked.map(|a| Applied::new(contract, status, a));
         Entry {
             contract: contract.id.clone(),
             api: None,
@@ -159,6 +229,7 @@ impl Entry {
             origin: s.origin,
             documented: s.documented,
             method: method.map(|m| m.to_string()),
+            applied,
             headers: s.headers,
             replay_safe: s.replay_safe,
             seed_duplicate: false,
@@ -186,6 +257,7 @@ impl Entry {
             origin: Origin::Inferred,
             documented: true,
             method: None,
+            applied: None,
             headers: Vec::new(),
             replay_safe: false,
             seed_duplicate: code.seed_duplicate,
@@ -364,20 +436,23 @@ impl Catalog {
     }
 
     /// Every entry for `code` in a contract: an HTTP status (100 to 599) or the application
-    /// codes of every API (or of `api` alone). `method` applies per-method overrides.
+    /// codes of every API (or of `api` alone). `asked` applies per-method overrides and
+    /// adds what the decision engine does for that request.
     ///
     /// ```
     /// use http::Method;
     /// let c = verdict::Catalog::builtin();
-    /// let e = c.explain("ringcentral", 404, None, Some(&Method::DELETE)).unwrap();
+    /// let asked = verdict::Asked { method: &Method::DELETE, idempotency_key: false };
+    /// let e = c.explain("ringcentral", 404, None, Some(asked)).unwrap();
     /// assert_eq!(e[0].action.kind().as_str(), "done");
+    /// assert_eq!(e[0].applied.as_ref().unwrap().decision.as_str(), "done");
     /// ```
     pub fn explain(
         &self,
         contract: &str,
         code: u32,
         api: Option<&str>,
-        method: Option<&Method>,
+        asked: Option<Asked<'_>>,
     ) -> Result<Vec<Entry>, LookupError> {
         let c = self.contract(contract)?;
         let apis: Vec<&Api> = match api {
@@ -391,20 +466,29 @@ impl Catalog {
         let mut out = Vec::new();
         if api.is_none() {
             if let Some(s) = u16::try_from(code).ok().and_then(|code| c.status(code)) {
-                out.push(Entry::from_status(c, s, method));
+                out.push(Entry::from_status(c, s, asked));
             }
         }
         for a in &apis {
             out.extend(a.code(code).map(|x| Entry::from_app_code(c, a, x)));
         }
         if out.is_empty() {
-            let mut known: Vec<u32> = apis
-                .iter()
-                .flat_map(|a| a.codes.iter().map(|x| x.code))
-                .collect();
-            if api.is_none() {
-                known.extend(c.documented_statuses().map(|s| u32::from(s.code)));
-            }
+            // Suggest codes of the same kind: statuses for a status, application codes
+            // (of every API of the contract) for anything else.
+            let is_status = api.is_none() && (100..=599).contains(&code);
+            let known: Vec<u32> = if is_status {
+                c.documented_statuses().map(|s| u32::from(s.code)).collect()
+            } else {
+                let searched: Vec<&Api> = if apis.iter().all(|a| a.codes.is_empty()) {
+                    c.apis.iter().collect()
+                } else {
+                    apis.clone()
+                };
+                searched
+                    .iter()
+                    .flat_map(|a| a.codes.iter().map(|x| x.code))
+                    .collect()
+            };
             return Err(LookupError::UnknownCode {
                 contract: c.id.clone(),
                 api: api.map(str::to_owned),

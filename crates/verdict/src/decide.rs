@@ -223,6 +223,68 @@ impl fmt::Display for Failure {
     }
 }
 
+/// The kind of a [`Decision`], without its parameters: what `explain` and a client's
+/// record of attempts name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DecisionKind {
+    /// [`Decision::Done`].
+    Done,
+    /// [`Decision::Retry`].
+    Retry,
+    /// [`Decision::Redirect`].
+    Redirect,
+    /// [`Decision::RefreshAuth`].
+    RefreshAuth,
+    /// [`Decision::UseCached`].
+    UseCached,
+    /// [`Decision::Poll`].
+    Poll,
+    /// [`Decision::SplitBatch`].
+    SplitBatch,
+    /// [`Decision::Fail`].
+    Fail,
+}
+
+impl DecisionKind {
+    /// The kebab-case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Done => "done",
+            DecisionKind::Retry => "retry",
+            DecisionKind::Redirect => "redirect",
+            DecisionKind::RefreshAuth => "refresh-auth",
+            DecisionKind::UseCached => "use-cached",
+            DecisionKind::Poll => "poll",
+            DecisionKind::SplitBatch => "split-batch",
+            DecisionKind::Fail => "fail",
+        }
+    }
+}
+
+impl fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Decision {
+    /// Its kind.
+    pub fn kind(&self) -> DecisionKind {
+        match self {
+            Decision::Done => DecisionKind::Done,
+            Decision::Retry { .. } => DecisionKind::Retry,
+            Decision::Redirect { .. } => DecisionKind::Redirect,
+            Decision::RefreshAuth => DecisionKind::RefreshAuth,
+            Decision::UseCached => DecisionKind::UseCached,
+            Decision::Poll { .. } => DecisionKind::Poll,
+            Decision::SplitBatch => DecisionKind::SplitBatch,
+            Decision::Fail(_) => DecisionKind::Fail,
+        }
+    }
+}
+
 /// Why the engine stops a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Reason {
@@ -387,6 +449,69 @@ pub fn decide(
             redirect(contract, req, resp, history, method, permanent)
         }
     }
+}
+
+/// The request facts `explain` assumes when it asks the engine about one answer: `method`
+/// (with or without an idempotency key) sent to the contract's base URL (or an example
+/// one) as a first attempt, no polling asked for.
+pub fn explain_request(contract: &Contract) -> Url {
+    contract
+        .base_url
+        .as_deref()
+        .and_then(|b| Url::parse(b).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .unwrap_or_else(|| Url::parse("https://api.example/").expect("a valid URL"))
+}
+
+/// The response facts `explain` assumes for `status`: a redirect carries a `Location` on
+/// the same origin ([`EXPLAIN_LOCATION`]); nothing else is in the headers.
+pub fn explain_response_headers(status: u16) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if (300..400).contains(&status) && status != 304 {
+        h.insert(
+            http::header::LOCATION,
+            http::HeaderValue::from_static(EXPLAIN_LOCATION),
+        );
+    }
+    h
+}
+
+/// Where the redirects `explain` assumes point.
+pub const EXPLAIN_LOCATION: &str = "/verdict-explain/moved";
+
+/// The engine's decision for a first answer `status` to `method`, on the facts `explain`
+/// assumes ([`explain_request`], [`explain_response_headers`]). `explain` shows this, so
+/// what it says and what the client does come from one function.
+///
+/// ```
+/// use http::Method;
+/// use verdict::decide::{decide_first, DecisionKind};
+/// let webex = verdict::Catalog::builtin().get("webex").unwrap();
+/// assert_eq!(decide_first(webex, 500, &Method::GET, false).kind(), DecisionKind::Retry);
+/// assert_eq!(decide_first(webex, 500, &Method::POST, false).kind(), DecisionKind::Fail);
+/// assert_eq!(decide_first(webex, 500, &Method::POST, true).kind(), DecisionKind::Retry);
+/// ```
+pub fn decide_first(
+    contract: &Contract,
+    status: u16,
+    method: &Method,
+    idempotency_key: bool,
+) -> Decision {
+    let url = explain_request(contract);
+    let headers = explain_response_headers(status);
+    let req = RequestFacts {
+        idempotency_key,
+        ..RequestFacts::new(method, &url)
+    };
+    decide(
+        contract,
+        &req,
+        &ResponseFacts::new(status, &headers),
+        &History::default(),
+        &Limits::default(),
+        SystemTime::UNIX_EPOCH,
+        0.5,
+    )
 }
 
 /// A wait is allowed when it fits in what is left of the caller's limit.

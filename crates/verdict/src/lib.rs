@@ -37,7 +37,7 @@ mod pointer;
 pub mod render;
 pub mod suggest;
 
-pub use catalog::{Catalog, Entry, LookupError, SourceFile};
+pub use catalog::{Applied, Asked, Catalog, Entry, LookupError, SourceFile};
 pub use load::{LoadError, LoadErrors, Problem};
 pub use model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers, InvalidHeader,
