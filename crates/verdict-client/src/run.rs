@@ -90,7 +90,6 @@ impl Run<'_> {
         async move {
             self.follow_remembered_move().await;
             let budget_key = self.budget_key();
-            self.deposit(&budget_key).await;
             loop {
                 let (request, sent) = self.prepare().await?;
                 if let Some(o) = &self.v.observer {
@@ -373,6 +372,9 @@ impl Run<'_> {
             },
         };
         self.record(&sent, Some(status), kind, "done".into(), None);
+        if status.as_u16() < 400 {
+            self.deposit(budget_key).await;
+        }
         response
             .extensions_mut()
             .insert(Attempts(std::mem::take(&mut self.attempts)));
@@ -601,10 +603,11 @@ impl Run<'_> {
         sent: Sent,
     ) -> BoxFuture<'_, StepResult> {
         Box::pin(async move {
-            let template = self
-                .template
-                .as_ref()
-                .unwrap_or_else(|| unreachable!("a GET without a body was just sent"));
+            // The poll copies the request's headers; a streamed body took the request.
+            let Some(template) = self.template.as_ref() else {
+                let kind = ErrorKind::NotReplayable;
+                return Err(self.error_with(kind, sent.method, response, None).await);
+            };
             let next = without_body(template, Method::GET, to.clone());
             let note = format!("accepted: poll {to} in {:.1} s", after.as_secs_f64());
             self.record(
@@ -834,7 +837,7 @@ impl Run<'_> {
         }
     }
 
-    /// Records a first attempt in the retry budget of `key`.
+    /// Records a request that ended well in the retry budget of `key`.
     async fn deposit(&self, key: &str) {
         let now = self.v.timer.now();
         match self.v.store.as_memory() {

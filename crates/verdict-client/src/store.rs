@@ -34,7 +34,7 @@ pub trait Store: Send + Sync + 'static {
     async fn moved_to(&self, url: &str) -> Result<Option<String>, StoreError>;
     /// Remembers a permanent move.
     async fn set_moved(&self, from: &str, to: &str) -> Result<(), StoreError>;
-    /// Records a first attempt in the retry budget of `key`.
+    /// Records a request that ended well in the retry budget of `key`.
     async fn deposit(&self, key: &str, now: SystemTime) -> Result<(), StoreError>;
     /// Takes one retry from the budget of `key`; false when it is spent.
     async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError>;
@@ -50,7 +50,7 @@ pub trait Store: Send + Sync + 'static {
 /// The budget parameters a store creates new budgets with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetConfig {
-    /// Retries bought by each first attempt.
+    /// Retries bought by each request that ends well.
     pub ratio: f64,
     /// Retries allowed per second regardless of traffic.
     pub per_second: f64,

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-/// Each first attempt deposits `ratio` of a token and each retry spends one, so under
-/// sustained failure retries stay near `ratio` times the first attempts, plus a small
-/// allowance per second so that a quiet client can still retry.
+/// Each request that ends well deposits `ratio` of a token and each retry spends one, so
+/// retries stay near `ratio` times the successes, plus a small allowance per second so that
+/// a quiet client can still retry. Successes pay for retries: a server that fails most
+/// requests gets few repeats on top of its load, however many first attempts arrive.
 ///
 /// Time is passed in as the time since any fixed start (e.g. an `Instant` difference), so
 /// the budget is pure and testable.
@@ -50,7 +51,7 @@ impl RetryBudget {
         }
     }
 
-    /// Records a first attempt.
+    /// Records a request that ended well.
     pub fn deposit(&mut self, now: Duration) {
         self.refill(now);
         self.tokens = (self.tokens + self.ratio).min(self.cap);

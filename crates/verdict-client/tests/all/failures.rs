@@ -192,3 +192,24 @@ async fn a_get_accepted_without_location_is_asked_again_until_final() {
     assert!(timer.waits().iter().all(|w| w.reason == WaitReason::Poll));
     assert_eq!(server.seen().len(), 3);
 }
+
+#[tokio::test]
+async fn a_streamed_post_accepted_for_polling_is_a_clear_error() {
+    let server = Server::start(|_, _| Reply::status(202).header("location", "/status/1")).await;
+    let timer = FakeTimer::new();
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("{}")]);
+    let e = verdict_error(
+        client(builder("whispir", &timer))
+            .post(server.url("/messages"))
+            .body(reqwest::Body::wrap_stream(chunks))
+            .with_extension(RequestOptions {
+                poll: Some(true),
+                ..Default::default()
+            })
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(e.kind, ErrorKind::NotReplayable), "{e}");
+    assert_eq!(server.seen().len(), 1);
+}
