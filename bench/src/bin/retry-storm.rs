@@ -2,11 +2,18 @@
 //!
 //! A loopback server answers 503 (no Retry-After) at once when more than `--limit`
 //! requests are in flight, and otherwise waits `--service-ms` and answers 200. Client tasks
-//! send logical requests (GETs) for `--seconds` in each of three modes, one after another,
-//! each against a fresh server:
+//! send logical requests (GETs) for `--seconds` in each of five modes (`--clients`), one
+//! after another, each against a fresh server and with a fresh client:
 //!
 //! - `no-retry`: plain reqwest; a 503 is a failure;
 //! - `naive`: up to 3 attempts with a fixed 100 ms pause between them;
+//! - `reqwest-builtin`: reqwest's own `retry` module, set up as its documentation shows
+//!   for a generic client: a policy scoped to the server's host that retries idempotent
+//!   requests answered 5xx or 429, with its defaults otherwise (2 retries per request,
+//!   the retry budget of 20 % extra load, retries sent at once: it has no back-off);
+//! - `reqwest-retry`: the `reqwest-retry` crate's `RetryTransientMiddleware` with its
+//!   default `ExponentialBackoff` and 3 retries, as its documentation shows (back-off from
+//!   1 s doubling, full jitter; 5xx, 408 and 429 are transient; no budget);
 //! - `verdict`: the verdict middleware with the contract in [`CONTRACT`] (GET retried up
 //!   to 3 times, back-off 50 ms doubling to at most 2 s, full jitter; 503 keeps the
 //!   baseline's `retry-after` action, which backs off when there is no header) and a
@@ -24,9 +31,11 @@
 //!
 //! For each mode it reports logical requests, the HTTP requests the server saw, successes,
 //! requests per success (every request the server saw over every success, logical
-//! requests still running when the time is up included), goodput (successes that ended
-//! within the time, per second) and the ratios of the last two against `no-retry`; then
-//! whether the issue's targets are met. The last line is one JSON object starting
+//! requests still running when the time is up included), extra requests per success (the
+//! HTTP requests beyond the first attempt of each logical request, that is the retries,
+//! over every success), goodput (successes that ended within the time, per second) and
+//! the ratios of requests per success and goodput against `no-retry`; then whether the
+//! issue's targets are met. The last line is one JSON object starting
 //! with `{"bench":"retry-storm"`.
 
 use std::sync::Arc;
@@ -34,6 +43,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use reqwest_retry::policies::ExponentialBackoff;
 use serde_json::{Value, json};
 use verdict_bench::args::Flags;
 use verdict_bench::server::{LoopbackServer, Reply, json_reply};
@@ -42,21 +52,24 @@ use verdict_client::store::{BudgetConfig, MemoryStore};
 
 /// The text of `--help`.
 const USAGE: &str = "\
-retry-storm: requests sent and goodput of no retries, naive retries and verdict
-against a loopback server that sheds load
+retry-storm: requests sent and goodput of no retries, naive retries, reqwest's built-in
+retries, the reqwest-retry middleware and verdict against a loopback server that sheds load
 
-usage: retry-storm [--scenario both|paced|closed] [--seconds S] [--limit K]
-                   [--service-ms MS] [--paced-tasks N] [--interval-ms MS]
+usage: retry-storm [--scenario both|paced|closed] [--clients LIST] [--seconds S]
+                   [--limit K] [--service-ms MS] [--paced-tasks N] [--interval-ms MS]
                    [--closed-tasks N] [--max-seconds S]
 
   --scenario S      load model(s) to run (default both)
+  --clients LIST    clients to run, comma-separated, in this order: no-retry, naive,
+                    reqwest-builtin, reqwest-retry, verdict (default all; the ratios need
+                    no-retry)
   --seconds S       length of each mode, in seconds (default 4)
   --limit K         the server answers 503 when more than K requests are in flight (default 4)
   --service-ms MS   the server's time per accepted request (default 10)
   --paced-tasks N   tasks in the paced model (default 400)
   --interval-ms MS  each paced task starts a logical request this often (default 250)
   --closed-tasks N  tasks in the closed model (default 64)
-  --max-seconds S   do not start another mode after this many seconds (default 50)";
+  --max-seconds S   do not start another mode after this many seconds (default 100)";
 
 /// The contract verdict obeys in this benchmark: the HTTP baseline with a retry policy
 /// fit for a server that answers within milliseconds. 503 is not restated, so it keeps
@@ -82,6 +95,9 @@ const NAIVE_ATTEMPTS: u32 = 3;
 /// Naive retries: the fixed pause between attempts.
 const NAIVE_PAUSE: Duration = Duration::from_millis(100);
 
+/// reqwest-retry: retries per logical request, as in its documentation's example.
+const REQWEST_RETRY_MAX_RETRIES: u32 = 3;
+
 /// No logical request may take longer than this (a guard: the server answers in ms).
 const LOGICAL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -91,6 +107,8 @@ const VERDICT_MAX_RPS_RATIO: f64 = 1.2;
 const NAIVE_MIN_RPS_RATIO: f64 = 2.5;
 /// Target from the issue: verdict's goodput at least this times no-retry's.
 const VERDICT_MIN_GOODPUT_RATIO: f64 = 1.0;
+/// The retrying clients verdict is compared with in the `fewest extra requests` target.
+const PEERS: [Mode; 3] = [Mode::Naive, Mode::ReqwestBuiltin, Mode::ReqwestRetry];
 
 /// The body of a 200.
 const OK_BODY: &str = r#"{"id":"bench","status":"ok"}"#;
@@ -104,19 +122,31 @@ enum Mode {
     NoRetry,
     /// Up to [`NAIVE_ATTEMPTS`] attempts, [`NAIVE_PAUSE`] apart.
     Naive,
+    /// reqwest's own retries ([`builtin_retry_policy`]).
+    ReqwestBuiltin,
+    /// The reqwest-retry middleware with its default exponential back-off.
+    ReqwestRetry,
     /// The verdict middleware with [`CONTRACT`] and the default retry budget.
     Verdict,
 }
 
 impl Mode {
     /// Every mode, in the order they run.
-    const ALL: [Mode; 3] = [Mode::NoRetry, Mode::Naive, Mode::Verdict];
+    const ALL: [Mode; 5] = [
+        Mode::NoRetry,
+        Mode::Naive,
+        Mode::ReqwestBuiltin,
+        Mode::ReqwestRetry,
+        Mode::Verdict,
+    ];
 
-    /// The name in the human report.
+    /// The name in the human report and on the command line.
     fn name(self) -> &'static str {
         match self {
             Mode::NoRetry => "no-retry",
             Mode::Naive => "naive",
+            Mode::ReqwestBuiltin => "reqwest-builtin",
+            Mode::ReqwestRetry => "reqwest-retry",
             Mode::Verdict => "verdict",
         }
     }
@@ -126,6 +156,8 @@ impl Mode {
         match self {
             Mode::NoRetry => "no_retry",
             Mode::Naive => "naive",
+            Mode::ReqwestBuiltin => "reqwest_builtin",
+            Mode::ReqwestRetry => "reqwest_retry",
             Mode::Verdict => "verdict",
         }
     }
@@ -153,6 +185,8 @@ struct Settings {
     service: Duration,
     /// The load models to run.
     scenarios: Vec<Scenario>,
+    /// The clients to run, in [`Mode::ALL`] order.
+    modes: Vec<Mode>,
     /// No mode starts after this many seconds.
     max_seconds: f64,
 }
@@ -194,10 +228,41 @@ async fn shed_or_serve(counts: Arc<ServerCounts>, limit: usize, service: Duratio
 /// The client of one mode.
 #[derive(Clone)]
 enum Client {
-    /// `verdict_client::http_client()` with no middleware (no-retry and naive).
+    /// `verdict_client::http_client()` with no middleware (no-retry and naive; for
+    /// reqwest-builtin with its retry policy set).
     Plain(reqwest::Client),
-    /// The same with the verdict middleware.
-    Verdict(reqwest_middleware::ClientWithMiddleware),
+    /// The same with a middleware (reqwest-retry's or verdict's).
+    Middleware(reqwest_middleware::ClientWithMiddleware),
+}
+
+/// reqwest's built-in retries as its `retry` module documents them for a generic client:
+/// scoped to the server's host (the budget is kept per policy, so per host), retrying
+/// idempotent requests answered with a server error or 429, with the builder's defaults
+/// for everything else (at most 2 retries per request, a budget of 20 % extra load, no
+/// back-off).
+fn builtin_retry_policy(host: String) -> reqwest::retry::Builder {
+    reqwest::retry::for_host(host).classify_fn(|rr| {
+        let transient = rr
+            .status()
+            .is_some_and(|s| s.is_server_error() || s == http::StatusCode::TOO_MANY_REQUESTS);
+        if transient && rr.method().is_idempotent() {
+            rr.retryable()
+        } else {
+            rr.success()
+        }
+    })
+}
+
+/// reqwest-retry's policy as its documentation shows it: the default `ExponentialBackoff`
+/// with at most [`REQWEST_RETRY_MAX_RETRIES`] retries.
+fn reqwest_retry_policy() -> ExponentialBackoff {
+    ExponentialBackoff::builder().build_with_max_retries(REQWEST_RETRY_MAX_RETRIES)
+}
+
+/// reqwest-retry's middleware with [`reqwest_retry_policy`] and its default strategy of
+/// what is transient (connection failures, timeouts, 5xx, 408 and 429).
+fn reqwest_retry_middleware() -> reqwest_retry::RetryTransientMiddleware<ExponentialBackoff> {
+    reqwest_retry::RetryTransientMiddleware::new_with_policy(reqwest_retry_policy())
 }
 
 /// One GET on a plain client: true for a 200 with its body read.
@@ -215,7 +280,8 @@ async fn plain_attempt(client: &reqwest::Client, url: &str) -> bool {
 /// One logical request in `mode`: true when it ends in a 200.
 async fn logical(client: &Client, mode: Mode, url: &str) -> bool {
     match (client, mode) {
-        (Client::Plain(c), Mode::NoRetry) => plain_attempt(c, url).await,
+        // reqwest's own retries happen inside `send`.
+        (Client::Plain(c), Mode::NoRetry | Mode::ReqwestBuiltin) => plain_attempt(c, url).await,
         (Client::Plain(c), Mode::Naive) => {
             for attempt in 1..=NAIVE_ATTEMPTS {
                 if plain_attempt(c, url).await {
@@ -227,15 +293,17 @@ async fn logical(client: &Client, mode: Mode, url: &str) -> bool {
             }
             false
         }
-        (Client::Verdict(c), _) => match c.get(url).send().await {
-            // The middleware hands back only what the contract calls done.
+        (Client::Middleware(c), _) => match c.get(url).send().await {
+            // The middleware hands back only what it calls done.
             Ok(r) => {
                 let ok = r.status() == http::StatusCode::OK;
                 r.bytes().await.is_ok() && ok
             }
             Err(_) => false,
         },
-        (Client::Plain(_), Mode::Verdict) => unreachable!("verdict mode has its own client"),
+        (Client::Plain(_), Mode::ReqwestRetry | Mode::Verdict) => {
+            unreachable!("middleware modes have their own client")
+        }
     }
 }
 
@@ -265,6 +333,15 @@ impl ModeResult {
     /// HTTP requests the server saw per success.
     fn requests_per_success(&self) -> f64 {
         ratio(self.server_requests as f64, self.successes as f64)
+    }
+
+    /// HTTP requests beyond the first attempt of each logical request (the retries), per
+    /// success.
+    fn extra_per_success(&self) -> f64 {
+        ratio(
+            self.server_requests as f64 - self.logical as f64,
+            self.successes as f64,
+        )
     }
 
     /// Successes per second of the window: the same denominator for every mode, whatever
@@ -307,7 +384,23 @@ async fn run_mode(
     let url = server.url("/v1/items/bench");
     let client = match mode {
         Mode::NoRetry | Mode::Naive => Client::Plain(verdict_client::http_client().build()?),
-        Mode::Verdict => Client::Verdict(verdict_client::client(
+        Mode::ReqwestBuiltin => {
+            let host = reqwest::Url::parse(&url)?
+                .host_str()
+                .context("the server's URL has no host")?
+                .to_owned();
+            Client::Plain(
+                verdict_client::http_client()
+                    .retry(builtin_retry_policy(host))
+                    .build()?,
+            )
+        }
+        Mode::ReqwestRetry => Client::Middleware(
+            reqwest_middleware::ClientBuilder::new(verdict_client::http_client().build()?)
+                .with(reqwest_retry_middleware())
+                .build(),
+        ),
+        Mode::Verdict => Client::Middleware(verdict_client::client(
             verdict_client::Verdict::builder(contract.clone())
                 .store(Arc::new(MemoryStore::with_budget(BudgetConfig::default())))
                 .build(),
@@ -399,6 +492,7 @@ fn settings() -> anyhow::Result<Settings> {
             "interval-ms",
             "closed-tasks",
             "max-seconds",
+            "clients",
         ],
         USAGE,
     )?;
@@ -420,6 +514,28 @@ fn settings() -> anyhow::Result<Settings> {
         "closed" => vec![closed],
         other => bail!("--scenario: expected both, paced or closed, not {other:?}"),
     };
+    let list = flags.get("clients", String::from("all"))?;
+    let modes = if list == "all" {
+        Mode::ALL.to_vec()
+    } else {
+        let mut wanted = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match Mode::ALL.iter().find(|m| m.name() == name) {
+                Some(m) => wanted.push(*m),
+                None => bail!(
+                    "--clients: unknown client {name:?}; expected some of no-retry, naive, \
+                     reqwest-builtin, reqwest-retry, verdict"
+                ),
+            }
+        }
+        if wanted.is_empty() {
+            bail!("--clients: name at least one client");
+        }
+        Mode::ALL
+            .into_iter()
+            .filter(|m| wanted.contains(m))
+            .collect()
+    };
     let seconds: f64 = flags.get("seconds", 4.0)?;
     if !(seconds > 0.0 && seconds <= 600.0) {
         bail!("--seconds: expected a number of seconds from 0 to 600");
@@ -429,7 +545,8 @@ fn settings() -> anyhow::Result<Settings> {
         limit: flags.get("limit", 4usize)?,
         service: Duration::from_millis(flags.get("service-ms", 10u64)?),
         scenarios,
-        max_seconds: flags.get("max-seconds", 50.0)?,
+        modes,
+        max_seconds: flags.get("max-seconds", 100.0)?,
     })
 }
 
@@ -457,6 +574,32 @@ fn verdict_policy(contract: &verdict::Contract) -> Value {
         "budget_ratio": b.ratio,
         "budget_per_second": b.per_second,
         "budget_cap": b.cap,
+    })
+}
+
+/// reqwest's built-in policy, for the report: the builder's defaults as its documentation
+/// gives them (the 10 retries a second are the floor its budget is built with).
+fn reqwest_builtin_policy() -> Value {
+    json!({
+        "retry_on": "5xx or 429, idempotent methods, same host",
+        "max_retries_per_request": 2,
+        "backoff": "none",
+        "budget_extra_load": 0.2,
+        "budget_min_per_second": 10,
+    })
+}
+
+/// reqwest-retry's policy, for the report, read from the policy itself.
+fn reqwest_retry_report() -> Value {
+    let p = reqwest_retry_policy();
+    json!({
+        "max_retries": p.max_n_retries,
+        "min_interval_ms": p.min_retry_interval.as_millis() as u64,
+        "max_interval_ms": p.max_retry_interval.as_millis() as u64,
+        "base": p.base,
+        "jitter": format!("{:?}", p.jitter).to_lowercase(),
+        "retry_on": "connection errors, timeouts, 5xx, 408, 429",
+        "budget": Value::Null,
     })
 }
 
@@ -491,17 +634,31 @@ async fn run() -> anyhow::Result<()> {
         "  naive: up to {NAIVE_ATTEMPTS} attempts, {} ms apart",
         NAIVE_PAUSE.as_millis()
     );
+    println!(
+        "  reqwest-builtin: reqwest::retry for the host, 5xx or 429 on idempotent methods; \
+         up to 2 retries sent at once (no back-off); budget 20 % extra load (at least 10/s)"
+    );
+    let p = reqwest_retry_policy();
+    println!(
+        "  reqwest-retry: default ExponentialBackoff, up to {} retries, back-off {} ms x{} \
+         up to {} s, {:?} jitter; 5xx, 408, 429 transient; no budget",
+        p.max_n_retries.unwrap_or(0),
+        p.min_retry_interval.as_millis(),
+        p.base,
+        p.max_retry_interval.as_secs(),
+        p.jitter
+    );
     let started = Instant::now();
     let mut out = Vec::new();
     for sc in &s.scenarios {
         let mut results: Vec<(Mode, ModeResult)> = Vec::new();
-        for mode in Mode::ALL {
+        for &mode in &s.modes {
             if started.elapsed().as_secs_f64() > s.max_seconds {
                 break;
             }
             results.push((mode, run_mode(&s, *sc, mode, &contract).await?));
         }
-        out.push(report(sc, &results));
+        out.push(report(sc, &results, s.modes.len()));
     }
     let line = json!({
         "bench": "retry-storm",
@@ -509,14 +666,19 @@ async fn run() -> anyhow::Result<()> {
         "seconds_per_mode": s.seconds.as_secs_f64(),
         "verdict_policy": verdict_policy(&contract),
         "naive_policy": { "attempts": NAIVE_ATTEMPTS, "pause_ms": NAIVE_PAUSE.as_millis() as u64 },
+        "reqwest_builtin_policy": reqwest_builtin_policy(),
+        "reqwest_retry_policy": reqwest_retry_report(),
+        "clients": s.modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "elapsed_s": round(started.elapsed().as_secs_f64(), 1),
         "scenarios": out,
     });
     println!("{line}");
     Ok(())
 }
 
-/// Prints one scenario's table and targets; returns its JSON.
-fn report(sc: &Scenario, results: &[(Mode, ModeResult)]) -> Value {
+/// Prints one scenario's table and targets; returns its JSON. `planned` is how many modes
+/// were to run.
+fn report(sc: &Scenario, results: &[(Mode, ModeResult)], planned: usize) -> Value {
     match sc.interval {
         Some(every) => println!(
             "\n{}: {} tasks, each starting a logical request every {} ms (offered {:.0}/s)",
@@ -531,8 +693,17 @@ fn report(sc: &Scenario, results: &[(Mode, ModeResult)]) -> Value {
         ),
     }
     println!(
-        "  {:<9} {:>8} {:>9} {:>9} {:>6} {:>9} {:>9} {:>8} {:>8}",
-        "mode", "logical", "http", "success", "shed", "req/succ", "goodput", "x req", "x good"
+        "  {:<15} {:>7} {:>7} {:>7} {:>5} {:>8} {:>6} {:>10} {:>7} {:>6}",
+        "mode",
+        "logical",
+        "http",
+        "success",
+        "shed",
+        "req/succ",
+        "x req",
+        "extra/succ",
+        "goodput",
+        "x good"
     );
     let base = results
         .iter()
@@ -545,15 +716,16 @@ fn report(sc: &Scenario, results: &[(Mode, ModeResult)]) -> Value {
         });
         let good_ratio = base.map_or(f64::NAN, |b| ratio(r.goodput(), b.goodput()));
         println!(
-            "  {:<9} {:>8} {:>9} {:>9} {:>5.0}% {:>9.2} {:>7.0}/s {:>8.2} {:>8.2}",
+            "  {:<15} {:>7} {:>7} {:>7} {:>4.0}% {:>8.2} {:>6.2} {:>10.2} {:>5.0}/s {:>6.2}",
             mode.name(),
             r.logical,
             r.server_requests,
             r.successes,
             r.shed_share() * 100.0,
             r.requests_per_success(),
-            r.goodput(),
             rps_ratio,
+            r.extra_per_success(),
+            r.goodput(),
             good_ratio
         );
         modes.insert(
@@ -564,6 +736,7 @@ fn report(sc: &Scenario, results: &[(Mode, ModeResult)]) -> Value {
                 "shed_503": r.server_shed,
                 "successes": r.successes,
                 "requests_per_success": json_number(round(r.requests_per_success(), 3)),
+                "extra_requests_per_success": json_number(round(r.extra_per_success(), 3)),
                 "successes_in_window": r.successes_in_window,
                 "goodput_per_s": json_number(round(r.goodput(), 1)),
                 "requests_per_success_ratio": json_number(round(rps_ratio, 3)),
@@ -619,7 +792,16 @@ fn report(sc: &Scenario, results: &[(Mode, ModeResult)]) -> Value {
             VERDICT_MIN_GOODPUT_RATIO,
         ));
     }
-    if results.len() < Mode::ALL.len() {
+    if let Some(v) = get(Mode::Verdict) {
+        let peers: Vec<(Mode, ModeResult)> = PEERS
+            .iter()
+            .filter_map(|&m| get(m).map(|r| (m, r)))
+            .collect();
+        if !peers.is_empty() {
+            targets.push(peer_target(v, &peers));
+        }
+    }
+    if results.len() < planned {
         println!("  (stopped early: --max-seconds reached)");
     }
     json!({
@@ -628,6 +810,59 @@ fn report(sc: &Scenario, results: &[(Mode, ModeResult)]) -> Value {
         "interval_ms": sc.interval.map(|d| d.as_millis() as u64),
         "modes": modes,
         "targets": targets,
+    })
+}
+
+/// The target against the other retrying clients: verdict sends the fewest extra requests
+/// per success of them all, with a goodput at least each of theirs. Prints it; returns it
+/// as JSON.
+fn peer_target(v: ModeResult, peers: &[(Mode, ModeResult)]) -> Value {
+    let fewest = peers
+        .iter()
+        .all(|(_, p)| v.extra_per_success() <= p.extra_per_success());
+    let goodput = peers.iter().all(|(_, p)| v.goodput() >= p.goodput());
+    let met = fewest && goodput;
+    let each: Vec<String> = peers
+        .iter()
+        .map(|(m, p)| {
+            format!(
+                "{} {:.2}, {:.0}/s",
+                m.name(),
+                p.extra_per_success(),
+                p.goodput()
+            )
+        })
+        .collect();
+    println!(
+        "  target: verdict fewest extra requests per success of the retrying clients with \
+         goodput >= each: verdict {:.2}, {:.0}/s; {}: {} (fewest: {}, goodput: {})",
+        v.extra_per_success(),
+        v.goodput(),
+        each.join("; "),
+        if met { "met" } else { "NOT met" },
+        if fewest { "yes" } else { "no" },
+        if goodput { "yes" } else { "no" },
+    );
+    let mut compared = serde_json::Map::new();
+    for (m, p) in peers {
+        compared.insert(
+            m.key().into(),
+            json!({
+                "extra_requests_per_success": json_number(round(p.extra_per_success(), 3)),
+                "goodput_per_s": json_number(round(p.goodput(), 1)),
+                "fewer_extra": v.extra_per_success() <= p.extra_per_success(),
+                "goodput_at_least": v.goodput() >= p.goodput(),
+            }),
+        );
+    }
+    json!({
+        "target": "verdict fewest extra requests per success of the retrying clients, goodput >= each",
+        "value": json_number(round(v.extra_per_success(), 3)),
+        "goodput_per_s": json_number(round(v.goodput(), 1)),
+        "peers": compared,
+        "fewest_extra": fewest,
+        "goodput_at_least_each": goodput,
+        "met": met,
     })
 }
 
@@ -665,6 +900,44 @@ mod tests {
         assert!(c.retry.may_repeat(&http::Method::GET));
         let unavailable = c.status(503).unwrap();
         assert_eq!(unavailable.action.kind().as_str(), "retry-after");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reqwest_builtin_retries_a_503_twice_at_once() {
+        let counts = Arc::new(ServerCounts::default());
+        let c = counts.clone();
+        // Limit 0: every request is answered 503.
+        let server =
+            LoopbackServer::start(move || shed_or_serve(c.clone(), 0, Duration::ZERO)).unwrap();
+        let client = verdict_client::http_client()
+            .retry(builtin_retry_policy("127.0.0.1".into()))
+            .build()
+            .unwrap();
+        let r = client.get(server.url("/")).send().await.unwrap();
+        assert_eq!(r.status(), 503);
+        assert_eq!(counts.seen.load(Ordering::Relaxed), 3);
+        server.stop().await;
+    }
+
+    #[test]
+    fn reqwest_retry_uses_its_documented_defaults() {
+        let p = reqwest_retry_policy();
+        assert_eq!(p.max_n_retries, Some(3));
+        assert_eq!(p.min_retry_interval, Duration::from_secs(1));
+        assert_eq!(p.base, 2);
+        assert_eq!(p.jitter, reqwest_retry::Jitter::Full);
+    }
+
+    #[test]
+    fn extra_requests_are_the_retries() {
+        let r = ModeResult {
+            logical: 100,
+            successes: 40,
+            server_requests: 120,
+            ..ModeResult::default()
+        };
+        assert_eq!(r.requests_per_success(), 3.0);
+        assert_eq!(r.extra_per_success(), 0.5);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
