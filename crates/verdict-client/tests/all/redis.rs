@@ -175,11 +175,14 @@ async fn permanent_moves_and_budgets_are_shared() {
     };
     let (a, b) = (mk(), mk());
     let before = server.seen().len();
-    // a's first request buys half a retry: not enough. b's buys the other half, so b retries once.
+    // Successes pay for retries: a's success buys half a retry, not enough for a repeat.
+    a.get(server.url("/fine")).send().await.unwrap();
     let ea = Error::from_middleware(&a.get(server.url("/busy")).send().await.unwrap_err())
         .unwrap()
         .clone();
     assert_eq!(ea.kind, ErrorKind::BudgetExhausted);
+    // b's success buys the other half, so b retries once on what both clients paid.
+    b.get(server.url("/fine")).send().await.unwrap();
     let eb = Error::from_middleware(&b.get(server.url("/busy")).send().await.unwrap_err())
         .unwrap()
         .clone();
@@ -188,7 +191,7 @@ async fn permanent_moves_and_budgets_are_shared() {
         2,
         "one retry, bought by both clients together: {eb}"
     );
-    assert_eq!(server.seen().len() - before, 3);
+    assert_eq!(server.seen().len() - before, 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
