@@ -28,7 +28,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     max_term_width = 100
 )]
 struct Cli {
-    /// More log output on stderr (-v: debug, -vv: trace).
+    /// More output on stderr: the debug log, or for call the request and response heads
+    /// (-vv adds the debug log).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
@@ -157,7 +158,12 @@ pub(crate) type Outcome = Result<(), Failure>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // For call, the first -v shows the heads of every attempt; the log starts at -vv.
+    let log_level = match &cli.command {
+        Command::Call(_) => cli.verbose.saturating_sub(1),
+        _ => cli.verbose,
+    };
+    init_logging(log_level);
     let result = match cli.command {
         Command::Explain {
             contract,
@@ -177,7 +183,10 @@ fn main() -> ExitCode {
             format,
             output,
         } => catalog_cmds::render(&contract, &format, output.as_deref()),
-        Command::Call(args) => call::call(args),
+        Command::Call(mut args) => {
+            args.verbose = cli.verbose;
+            call::call(args)
+        }
         Command::Serve(args) => serve::serve(args),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -209,6 +218,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        .with_ansi(call::colours_on_stderr())
         .with_target(false)
         .without_time()
         .init();
