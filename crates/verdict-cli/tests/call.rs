@@ -824,7 +824,9 @@ async fn colours_on_a_terminal_unless_no_color() {
     );
     let on_terminal = move |no_color: bool| {
         let mut c = std::process::Command::new("script");
-        c.args(["-qec", &line, "/dev/null"]).env_remove("NO_COLOR");
+        c.args(["-qec", &line, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null());
         if no_color {
             c.env("NO_COLOR", "1");
         }
@@ -938,4 +940,39 @@ async fn two_processes_share_a_back_off_through_redis() {
     ]))
     .await;
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn help_examples_are_whole_commands_on_80_columns() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["call", "--help"])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    let examples = help.split_once("Examples:\n").expect("examples").1;
+    let mut continued = false;
+    for line in examples.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            line.starts_with("  verdict call ") || (continued && line.starts_with("      ")),
+            "an example was wrapped:\n{examples}"
+        );
+        continued = line.ends_with('\\');
+    }
+    for flag in [
+        "--user",
+        "--output",
+        "--silent",
+        "--head",
+        "--insecure",
+        "--compressed",
+        "--fail",
+        "--data-raw",
+        "--location",
+        "--max-time",
+        "--timeout",
+        "--connect-timeout",
+    ] {
+        assert!(help.contains(flag), "{flag} in the help");
+    }
 }
