@@ -675,6 +675,15 @@ async fn poll_follows_an_accepted_answer() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "finished");
     assert_eq!(server.seen()[1].path, "/jobs/1");
+    // A body from a file is polled after too (it is read into memory for that).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("job.json");
+    std::fs::write(&file, "{\"job\": 1}").unwrap();
+    let at = format!("@{}", file.display());
+    let o = verdict(args(&["call", "--poll", "-d", &at, &server.url("/jobs")])).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(&server.seen()[2].body[..], b"{\"job\": 1}");
+    assert_eq!(server.seen()[3].path, "/jobs/1");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -28,8 +28,8 @@ pub(crate) struct CallArgs {
     #[arg(long = "header", short = 'H', value_name = "HEADER")]
     pub headers: Vec<String>,
     /// The body: text, @FILE (streamed from the file, so it cannot be repeated: a retry
-    /// the contract needs then fails as not replayable) or @- (standard input, kept in
-    /// memory). Repeated -d are joined with '&'. Sent as application/json when it is JSON,
+    /// the contract needs then fails as not replayable; read into memory with --poll) or
+    /// @- (standard input, kept in memory). Repeated -d are joined with '&'. Sent as application/json when it is JSON,
     /// else as application/x-www-form-urlencoded, unless -H sets Content-Type.
     #[arg(long, short = 'd', value_name = "DATA")]
     pub data: Vec<String>,
@@ -120,7 +120,9 @@ impl Plan {
     pub fn new(args: &CallArgs) -> Result<Plan, Failure> {
         let url = parse_url(&args.url)?;
         let contract = contract_for(args, &url)?;
-        let body = body::payload(&args.data, &args.data_raw)?;
+        // Polling repeats the request (as a GET) after the body went: the middleware needs
+        // a request it can copy, so a file is read into memory then.
+        let body = body::payload(&args.data, &args.data_raw, !args.poll)?;
         let method = match &args.method {
             Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
                 .map_err(|_| anyhow!("\"{m}\" is not an HTTP method"))?,

@@ -52,10 +52,14 @@ impl Payload {
     }
 }
 
-/// The body the flags give, if any. One `-d @FILE` alone is streamed; anything else is
-/// read into memory, the values joined with `&` as curl does.
-pub(crate) fn payload(data: &[String], raw: &[String]) -> Result<Option<Payload>, Failure> {
-    if let ([one], []) = (data, raw) {
+/// The body the flags give, if any. One `-d @FILE` alone is streamed when `stream` allows;
+/// anything else is read into memory, the values joined with `&` as curl does.
+pub(crate) fn payload(
+    data: &[String],
+    raw: &[String],
+    stream: bool,
+) -> Result<Option<Payload>, Failure> {
+    if let ([one], [], true) = (data, raw, stream) {
         if let Some(path) = one.strip_prefix('@').filter(|p| *p != "-") {
             return streamed(path).map(Some);
         }
@@ -121,7 +125,7 @@ mod tests {
 
     fn memory(data: &[&str], raw: &[&str]) -> (Vec<u8>, &'static str) {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        match payload(&own(data), &own(raw)).unwrap().unwrap() {
+        match payload(&own(data), &own(raw), true).unwrap().unwrap() {
             p @ Payload::Memory { .. } => {
                 let t = p.media_type();
                 let Payload::Memory { bytes, .. } = p else {
@@ -147,7 +151,7 @@ mod tests {
             memory(&[], &["@not-a-file"]),
             (b"@not-a-file".to_vec(), "application/x-www-form-urlencoded")
         );
-        assert!(payload(&[], &[]).unwrap().is_none());
+        assert!(payload(&[], &[], true).unwrap().is_none());
     }
 
     #[test]
@@ -155,11 +159,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.json");
         std::fs::write(&path, "  {\"x\": 1}").unwrap();
-        let p = payload(&[format!("@{}", path.display())], &[])
-            .unwrap()
-            .unwrap();
+        let at = [format!("@{}", path.display())];
+        let p = payload(&at, &[], true).unwrap().unwrap();
         assert_eq!(p.streamed_length(), Some(10));
         assert_eq!(p.media_type(), "application/json");
-        assert!(payload(&["@/nonexistent/x".into()], &[]).is_err());
+        let p = payload(&at, &[], false).unwrap().unwrap();
+        assert_eq!(p.streamed_length(), None, "kept in memory when asked");
+        assert!(payload(&["@/nonexistent/x".into()], &[], true).is_err());
     }
 }
