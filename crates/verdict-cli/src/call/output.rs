@@ -118,8 +118,8 @@ impl Output<'_> {
             "encoding": encoding,
             "revalidated": false,
             "attempts": attempts,
-            "elapsed_s": self.trace.elapsed().as_secs_f64(),
-            "waited_s": self.trace.waited().as_secs_f64(),
+            "elapsed_s": millis(self.trace.elapsed()),
+            "waited_s": millis(self.trace.waited()),
             "error": null,
         });
         match v {
@@ -246,7 +246,11 @@ impl Output<'_> {
         let code = exit_code(e);
         if self.args.json {
             let mut doc = self.document(e.status, &e.headers, Some(&e.body), &e.attempts);
-            doc.insert("error".into(), error_json(e, advice.as_deref(), code));
+            let message = summary(e, &self.trace);
+            doc.insert(
+                "error".into(),
+                error_json(e, message, advice.as_deref(), code),
+            );
             self.write_json(doc)?;
         } else {
             let head = e.status.map(|s| (s, Version::HTTP_11, &e.headers));
@@ -294,9 +298,14 @@ impl Output<'_> {
     }
 }
 
-fn error_json(e: &verdict_client::Error, advice: Option<&str>, code: u8) -> Value {
+/// Seconds, to the millisecond.
+fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+fn error_json(e: &verdict_client::Error, message: String, advice: Option<&str>, code: u8) -> Value {
     json!({
-        "message": e.to_string(),
+        "message": message,
         "kind": kind_name(&e.kind),
         "vendor_code": e.vendor_code,
         "vendor_message": e.message,
