@@ -28,7 +28,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     max_term_width = 100
 )]
 struct Cli {
-    /// More log output on stderr (-v: debug, -vv: trace).
+    /// More output on stderr: the debug log, or for call the request and response heads
+    /// (-vv adds the debug log).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
@@ -103,14 +104,22 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Send one request under a contract's rules, like curl: retries, Retry-After (with a
-    /// countdown), redirects, conditional requests and application codes.
+    /// countdown), redirects, conditional requests, 202 polling, 207 batches and application
+    /// codes.
     ///
-    /// The body goes to stdout and a trace of every attempt to stderr. Exit codes: 0 success,
-    /// 2 bad usage, 3 client error (4xx or an error application code), 4 server error after
-    /// the retries, 5 a wait beyond --max-wait, 6 network failure, 7 another protocol failure.
-    #[command(
-        after_help = "Examples:\n  verdict call https://webexapis.com/v1/rooms -H 'Authorization: Bearer TOKEN'\n  verdict call --contract token-api -X PATCH http://127.0.0.1:8080/v1/items/1 -d '{\"name\": \"x\"}' --json\n  verdict call --contract whispir --poll -d @message.json https://api.au.whispir.com/messages"
-    )]
+    /// The body goes to stdout (or -o FILE); the trace goes to stderr as things happen: each
+    /// attempt when it is sent, with the time its answer is due, each decision and each wait
+    /// (-v adds the request and response heads, credentials shown in part; -s hides it all).
+    /// Redirects are always followed as the contract says (-L changes nothing). A body from
+    /// -d @FILE is streamed, so a retry it needs fails as not replayable; -d @- < FILE keeps it
+    /// in memory. --max-time bounds the whole call, --timeout each attempt. A 207 batch is
+    /// split into its parts, one body per line.
+    ///
+    /// Exit codes: 0 success (for a batch: every part 2xx), 2 bad usage, 3 client error (4xx
+    /// or an error application code), 4 server error after the retries, 5 a wait beyond
+    /// --max-wait, 6 network failure or --max-time passed, 7 another protocol failure. -f
+    /// keeps these codes (curl's is 22) and only holds back the body of an error.
+    #[command(after_help = CALL_EXAMPLES)]
     Call(call::CallArgs),
     /// Run the emulator of a contract: real resources, every documented status on demand.
     ///
@@ -132,6 +141,20 @@ enum Command {
         shell: clap_complete::Shell,
     },
 }
+
+/// Examples for `verdict call --help`, each short enough not to wrap on 80 columns.
+const CALL_EXAMPLES: &str = "\
+Examples:
+  verdict call https://webexapis.com/v1/rooms -H 'Authorization: Bearer TOKEN'
+  verdict call -v -m 20 --timeout 5 127.0.0.1:8080/v1/items/1
+  verdict call -c token-api -X PATCH -d '{\"name\": \"x\"}' --json \\
+      127.0.0.1:8080/v1/items/1
+  verdict call -c whispir --poll -d @message.json \\
+      https://api.au.whispir.com/messages
+  verdict call -c ringcentral -H 'Authorization: Bearer TOKEN' --json \\
+      https://platform.ringcentral.com/restapi/v1.0/account/~/extension/1,2,3
+  verdict call -I -u USER:PASS --cacert ca.pem https://127.0.0.1:8443/health
+  verdict call -s -f -o rooms.json --compressed https://webexapis.com/v1/rooms";
 
 /// Exit codes of the command.
 pub(crate) mod exit {
@@ -161,7 +184,12 @@ pub(crate) type Outcome = Result<(), Failure>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // For call, the first -v shows the heads of every attempt; the log starts at -vv.
+    let log_level = match &cli.command {
+        Command::Call(_) => cli.verbose.saturating_sub(1),
+        _ => cli.verbose,
+    };
+    init_logging(log_level);
     let result = match cli.command {
         Command::Explain {
             contract,
@@ -189,7 +217,10 @@ fn main() -> ExitCode {
             format,
             output,
         } => catalog_cmds::render(&contract, &format, output.as_deref()),
-        Command::Call(args) => call::call(args),
+        Command::Call(mut args) => {
+            args.verbose = cli.verbose;
+            call::call(args)
+        }
         Command::Serve(args) => serve::serve(args),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -221,6 +252,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        .with_ansi(call::colours_on_stderr())
         .with_target(false)
         .without_time()
         .init();
