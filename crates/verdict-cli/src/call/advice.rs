@@ -59,6 +59,10 @@ fn for_reason(reason: &Reason, e: &Error, cx: &Context) -> Option<String> {
                 .map(|h| format!("; with an {h} header the contract allows repeats"))
                 .unwrap_or_default()
         ),
+        Reason::Unrecoverable { failure } => format!(
+            "{failure}: sending again cannot help; if the server's certificate is private, \
+             trust it with --cacert FILE"
+        ),
         Reason::AuthRejected => {
             "the credentials were refused even after a refresh; check them and their scopes".into()
         }
