@@ -414,8 +414,7 @@ async fn each_attempt_has_its_own_timeout() {
         &[
             "* attempt 1: GET",
             "(answer due within 1 s)",
-            "* attempt 1: no answer -> retry after network failure",
-            "timed out",
+            "* attempt 1: no answer -> retry after timed out",
             "* attempt 2: GET",
             "verdict: http: GET",
         ],
