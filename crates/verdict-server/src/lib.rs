@@ -23,6 +23,7 @@ mod engine;
 pub mod fault;
 mod idle;
 mod openapi;
+mod problem;
 mod reply;
 mod server;
 mod shared;
@@ -215,10 +216,13 @@ impl Emulator {
             stale: std::sync::atomic::AtomicBool::new(false),
             error_templates: foldhash::HashMap::default(),
         };
+        // Problem details hold the request path, so they are written for each answer.
+        let templated = !em.contract.error_body.is_problem();
         em.error_templates = em
             .contract
             .statuses
             .iter()
+            .filter(|_| templated)
             .filter_map(|s| {
                 let parts = em.error_parts(s.code, None, &[]);
                 let template = reply::ErrorTemplate::new(&em.contract, None, parts)?;

@@ -42,6 +42,11 @@ fn resource_schema(r: &ResourceSpec) -> Value {
 fn responses(em: &Emulator, ok: u16, ok_schema: Option<Value>) -> Value {
     let mut out = Map::new();
     let media = "application/json";
+    let (error_media, error_schema) = if em.contract.error_body.is_problem() {
+        (verdict::problem::MEDIA_TYPE, "Problem")
+    } else {
+        (media, "Error")
+    };
     for s in em.contract.documented_statuses() {
         let mut r = json!({"description": s.title.clone().map_or(s.meaning.clone(), |t| format!("{t}: {}", s.meaning))});
         if s.code == ok {
@@ -49,7 +54,7 @@ fn responses(em: &Emulator, ok: u16, ok_schema: Option<Value>) -> Value {
                 r["content"] = json!({ media: {"schema": schema} });
             }
         } else if s.code >= 400 {
-            r["content"] = json!({ media: {"schema": {"$ref": "#/components/schemas/Error"}} });
+            r["content"] = json!({ error_media: {"schema": {"$ref": format!("#/components/schemas/{error_schema}")}} });
         }
         if !s.headers.is_empty() {
             let headers: Map<String, Value> = s
@@ -162,7 +167,14 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
         .iter()
         .map(|r| (r.name.clone(), resource_schema(r)))
         .collect();
-    schemas.insert("Error".into(), json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."}));
+    if em.contract.error_body.is_problem() {
+        schemas.insert(
+            "Problem".into(),
+            crate::problem::openapi_schema(&em.contract.error_body),
+        );
+    } else {
+        schemas.insert("Error".into(), json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."}));
+    }
     let security = match &em.contract.auth.scheme {
         AuthScheme::ApiKey { header } => {
             json!({"type": "apiKey", "in": "header", "name": header.as_str()})
