@@ -409,6 +409,7 @@ struct PartialRedirects {
 #[derive(Debug, Clone, Default)]
 struct PartialIdempotency {
     methods: Option<Vec<Method>>,
+    expires: Option<Duration>,
     reused: PartialAnswer,
     in_flight: PartialAnswer,
 }
@@ -853,7 +854,7 @@ fn read_error_body(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> ErrorBody {
 }
 
 fn read_idempotency(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialIdempotency {
-    t.check_keys(cx, &["methods", "reused", "in_flight"]);
+    t.check_keys(cx, &["methods", "reused", "in_flight", "expires_s"]);
     let mut answer = |key: &str| -> PartialAnswer {
         let Some(a) = t.table(cx, key) else {
             return PartialAnswer::default();
@@ -880,6 +881,9 @@ fn read_idempotency(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialIdempotency {
     let in_flight = answer("in_flight");
     PartialIdempotency {
         methods: methods_in(cx, t, "methods"),
+        expires: t
+            .integer(cx, "expires_s", 1..31_536_001)
+            .map(|(n, _)| Duration::from_secs(n as u64)),
         reused,
         in_flight,
     }
@@ -1217,6 +1221,7 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             "store_limit",
             "resource",
             "missing_field_status",
+            "idempotency_limit",
         ],
     );
     let base_path = t.string(cx, "base_path").unwrap_or_default();
@@ -1303,6 +1308,9 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             .integer(cx, "store_limit", 1..100_000_001)
             .map_or(100_000, |(n, _)| n as usize),
         missing_field_status: status_in(cx, t, "missing_field_status", 400),
+        idempotency_limit: t
+            .integer(cx, "idempotency_limit", 1..1_000_001)
+            .map_or(10_000, |(n, _)| n as usize),
         resources,
     }
 }
@@ -1516,6 +1524,7 @@ fn default_idempotency() -> IdempotencyRules {
             message: "A request with this idempotency key is still being processed; wait for its answer before sending it again.".into(),
             origin: Origin::Rfc,
         },
+        expires: Duration::from_secs(86_400),
     }
 }
 
@@ -1633,6 +1642,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
             .unwrap_or_else(|| b_idem.methods.clone()),
         reused: doc.idempotency.reused.resolve(&b_idem.reused),
         in_flight: doc.idempotency.in_flight.resolve(&b_idem.in_flight),
+        expires: doc.idempotency.expires.unwrap_or(b_idem.expires),
     };
 
     let mut statuses: Vec<StatusEntry> = Vec::new();

@@ -368,6 +368,14 @@ pub struct IdempotencyRules {
     pub reused: IdempotencyAnswer,
     /// The answer to a key whose first request is still being processed.
     pub in_flight: IdempotencyAnswer,
+    /// How long a server keeps the answer for a key (the API's documented expiry; a day
+    /// by default).
+    #[serde(serialize_with = "seconds")]
+    pub expires: Duration,
+}
+
+fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
 }
 
 impl IdempotencyRules {

@@ -116,3 +116,27 @@ fn a_status_the_contract_does_not_know_is_refused() {
         p[0].2
     );
 }
+
+#[test]
+fn expiry_and_the_emulators_bound() {
+    let http = Catalog::builtin();
+    let token_api = http.get("token-api").unwrap();
+    assert_eq!(token_api.idempotency.expires.as_secs(), 86_400);
+    assert_eq!(
+        token_api.emulator.as_ref().unwrap().idempotency_limit,
+        10_000
+    );
+
+    let text =
+        format!("{HEAD}[idempotency]\nexpires_s = 3600\n[emulator]\nidempotency_limit = 50\n");
+    let c = load(&text).unwrap();
+    let t = c.get("t").unwrap();
+    assert_eq!(t.idempotency.expires.as_secs(), 3600);
+    assert_eq!(t.emulator.as_ref().unwrap().idempotency_limit, 50);
+
+    let text = format!("{HEAD}[idempotency]\nexpires_s = 0\n[emulator]\nidempotency_limit = 0\n");
+    let p = problems(&text);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert_eq!(p[0].1, "idempotency.expires_s");
+    assert_eq!(p[1].1, "emulator.idempotency_limit");
+}
