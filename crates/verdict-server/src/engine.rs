@@ -111,6 +111,8 @@ pub struct Principal {
 pub struct Ctx<'a> {
     pub req: &'a Req,
     pub tracking: String,
+    /// The idempotency key this request claimed, until its answer is sent.
+    pub idempotency: crate::idempotency::Pending,
 }
 
 impl Emulator {
@@ -365,7 +367,7 @@ impl Emulator {
             Ok(v) => v,
             Err(r) => return r,
         };
-        let reply = self.route(ctx, &who);
+        let reply = self.keyed(ctx, &who, || self.route(ctx, &who));
         match quota {
             Some((remaining, reset, q)) if reply.status.is_success() => {
                 self.quota_headers_for(reply, remaining, reset, Some(&q))
