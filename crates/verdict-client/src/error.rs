@@ -8,6 +8,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde::Serialize;
 use url::Url;
 use verdict::decide::Reason;
+use verdict::problem::Problem;
 use verdict::{Category, Contract, ErrorBody};
 
 /// One request sent on the way to the final answer.
@@ -72,6 +73,8 @@ pub enum ErrorKind {
 ///
 /// Its `Display` is one line:
 /// `webex: GET https://… -> 404 Not Found: "The requested resource could not be found." (tracking id ABC; the contract says this answer is final; 1 attempt)`.
+/// A problem-details answer shows its `detail` (or `title`) as the message and its `type`:
+/// `… -> 404 Not Found: "No item with id x." (type https://…/problems/not-found; …)`.
 #[derive(Debug, Clone)]
 pub struct Error {
     /// What went wrong.
@@ -104,6 +107,11 @@ pub struct Error {
     pub headers: HeaderMap,
     /// The last response's body (up to the body limit).
     pub body: Bytes,
+    /// The body as problem details (RFC 9457), when it is one: the response said
+    /// `application/problem+json`, or the contract says its errors are problems. Its
+    /// `detail` (else `title`) is the vendor message and its `type` the vendor code when
+    /// the contract's error-body pointers find nothing.
+    pub problem: Option<Problem>,
     /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
 }
@@ -147,6 +155,7 @@ impl Error {
             category: None,
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            problem: None,
             attempts: Vec::new(),
         }
     }
@@ -186,6 +195,21 @@ impl Error {
         let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         if let Some(json) = &json {
             self.read_body(shape, json);
+            let declared = headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(verdict::problem::is_problem_media_type);
+            if declared || shape.is_problem() {
+                self.problem = Problem::from_value(json).ok();
+            }
+        }
+        if let Some(p) = &self.problem {
+            if self.message.is_none() {
+                self.message = p.message().map(str::to_owned);
+            }
+            if self.vendor_code.is_none() && !p.is_blank() {
+                self.vendor_code = Some(p.type_uri.clone());
+            }
         }
         if self.tracking_id.is_none() {
             if let Some(h) = &contract.headers.tracking_id {
@@ -255,8 +279,26 @@ impl fmt::Display for Error {
             _ => {}
         }
         let mut notes: Vec<String> = Vec::new();
-        if let Some(c) = &self.vendor_code {
-            notes.push(format!("code {c}"));
+        let problem_type = self
+            .problem
+            .as_ref()
+            .filter(|p| !p.is_blank())
+            .map(|p| p.type_uri.as_str());
+        match &self.vendor_code {
+            Some(c) if Some(c.as_str()) == problem_type => notes.push(format!("type {c}")),
+            Some(c) => {
+                notes.push(format!("code {c}"));
+                if let Some(t) = problem_type {
+                    notes.push(format!("type {t}"));
+                }
+            }
+            None => {}
+        }
+        // A problem's own title, when it says more than the status's and is not the message.
+        if let Some(t) = self.problem.as_ref().and_then(|p| p.title.as_ref()) {
+            if Some(t) != self.title.as_ref() && Some(t) != self.message.as_ref() {
+                notes.push(format!("title {t:?}"));
+            }
         }
         if let Some(t) = &self.tracking_id {
             notes.push(format!("tracking id {t}"));

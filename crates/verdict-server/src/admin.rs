@@ -283,6 +283,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
             }
             ("POST", "/_verdict/reset") => {
                 em.lock().reset();
+                em.keys.clear();
                 Reply::empty(204)
             }
             ("GET", "/_verdict/journal") => {

@@ -111,6 +111,8 @@ pub struct Principal {
 pub struct Ctx<'a> {
     pub req: &'a Req,
     pub tracking: String,
+    /// The idempotency key this request claimed, until its answer is sent.
+    pub idempotency: crate::idempotency::Pending,
 }
 
 impl Emulator {
@@ -122,6 +124,10 @@ impl Emulator {
         message: Option<&str>,
         fields: &[String],
     ) -> Reply {
+        if self.contract.error_body.is_problem() {
+            let parts = self.error_parts(status, message, fields);
+            return self.problem_reply(ctx, None, status, parts, None);
+        }
         // With the contract's own message the body was written at start-up.
         if message.is_none() && fields.is_empty() {
             if let Some(body) = self
@@ -183,8 +189,12 @@ impl Emulator {
             code: Some(Value::String(code.to_string())),
             fields: None,
         };
+        let status = status.unwrap_or(entry.http_status);
+        if status >= 400 && self.contract.error_body_for(Some(&api_id)).is_problem() {
+            return Some(self.problem_reply(ctx, Some(&api_id), status, parts, None));
+        }
         Some(Reply::json(
-            status.unwrap_or(entry.http_status),
+            status,
             &error_body(&self.contract, Some(&api_id), parts, &ctx.tracking),
         ))
     }
@@ -357,7 +367,7 @@ impl Emulator {
             Ok(v) => v,
             Err(r) => return r,
         };
-        let reply = self.route(ctx, &who);
+        let reply = self.keyed(ctx, &who, || self.route(ctx, &who));
         match quota {
             Some((remaining, reset, q)) if reply.status.is_success() => {
                 self.quota_headers_for(reply, remaining, reset, Some(&q))

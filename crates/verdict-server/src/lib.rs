@@ -21,8 +21,10 @@
 mod admin;
 mod engine;
 pub mod fault;
+mod idempotency;
 mod idle;
 mod openapi;
+mod problem;
 mod reply;
 mod server;
 mod shared;
@@ -151,6 +153,9 @@ pub struct Emulator {
     /// The error body of each documented status with the contract's own message, written
     /// once (see [`reply::ErrorTemplate`]).
     error_templates: foldhash::HashMap<u16, reply::ErrorTemplate>,
+    /// The idempotency keys seen and their answers (this process's only; see
+    /// [`idempotency`]).
+    keys: Arc<idempotency::Keys>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -201,6 +206,10 @@ impl Emulator {
             revoked: false,
             read_only: false,
         });
+        let keys = Arc::new(idempotency::Keys::new(
+            spec.idempotency_limit,
+            contract.idempotency.expires,
+        ));
         let mut em = Emulator {
             vendor: vendor::for_contract(&contract.id),
             contract: Arc::new(contract),
@@ -214,11 +223,15 @@ impl Emulator {
             shared: None,
             stale: std::sync::atomic::AtomicBool::new(false),
             error_templates: foldhash::HashMap::default(),
+            keys,
         };
+        // Problem details hold the request path, so they are written for each answer.
+        let templated = !em.contract.error_body.is_problem();
         em.error_templates = em
             .contract
             .statuses
             .iter()
+            .filter(|_| templated)
             .filter_map(|s| {
                 let parts = em.error_parts(s.code, None, &[]);
                 let template = reply::ErrorTemplate::new(&em.contract, None, parts)?;
@@ -296,6 +309,7 @@ impl Emulator {
     fn context<'a>(&self, req: &'a Req) -> engine::Ctx<'a> {
         engine::Ctx {
             req,
+            idempotency: idempotency::Pending::default(),
             tracking: {
                 let mut t = String::with_capacity(44);
                 t.push_str("VERDICT_");
@@ -358,6 +372,8 @@ impl Emulator {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        // Only now is the request no longer in flight: its key's answer is kept.
+        ctx.idempotency.settle(reply.status);
         let reply = self.tracked(ctx, reply);
         tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");
         reply.into_response()

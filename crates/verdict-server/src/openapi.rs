@@ -38,6 +38,16 @@ fn resource_schema(r: &ResourceSpec) -> Value {
     json!({"type": "object", "properties": props, "required": required})
 }
 
+/// The `content` of an error response: the vendor's JSON, or problem details.
+fn error_content(em: &Emulator) -> Value {
+    let (media, schema) = if em.contract.error_body.is_problem() {
+        (verdict::problem::MEDIA_TYPE, "Problem")
+    } else {
+        ("application/json", "Error")
+    };
+    json!({ media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}} })
+}
+
 /// The documented statuses as OpenAPI responses, with `ok` as the success.
 fn responses(em: &Emulator, ok: u16, ok_schema: Option<Value>) -> Value {
     let mut out = Map::new();
@@ -49,7 +59,7 @@ fn responses(em: &Emulator, ok: u16, ok_schema: Option<Value>) -> Value {
                 r["content"] = json!({ media: {"schema": schema} });
             }
         } else if s.code >= 400 {
-            r["content"] = json!({ media: {"schema": {"$ref": "#/components/schemas/Error"}} });
+            r["content"] = error_content(em);
         }
         if !s.headers.is_empty() {
             let headers: Map<String, Value> = s
@@ -103,10 +113,17 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
             } else {
                 spec.create_status
             };
-            collection.insert("post".into(), json!({"summary": format!("Create a {}", r.kind.to_lowercase()), "requestBody": body, "responses": responses(em, status, Some(schema.clone()))}));
+            let mut op = json!({"summary": format!("Create a {}", r.kind.to_lowercase()), "requestBody": body, "responses": responses(em, status, Some(schema.clone()))});
+            crate::idempotency::describe_operation(
+                em,
+                &http::Method::POST,
+                &mut op,
+                &error_content(em),
+            );
+            collection.insert("post".into(), op);
         }
         for m in em.allowed(r, true) {
-            let op = match m {
+            let mut op = match m {
                 http::Method::GET => {
                     json!({"summary": format!("Get a {}", r.kind.to_lowercase()), "responses": responses(em, 200, Some(schema.clone()))})
                 }
@@ -117,6 +134,7 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
                     json!({"summary": format!("Update a {}", r.kind.to_lowercase()), "requestBody": body, "responses": responses(em, spec.update_status, Some(schema.clone()))})
                 }
             };
+            crate::idempotency::describe_operation(em, &m, &mut op, &error_content(em));
             item.insert(m.as_str().to_ascii_lowercase(), op);
         }
         item.insert(
@@ -162,7 +180,14 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
         .iter()
         .map(|r| (r.name.clone(), resource_schema(r)))
         .collect();
-    schemas.insert("Error".into(), json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."}));
+    if em.contract.error_body.is_problem() {
+        schemas.insert(
+            "Problem".into(),
+            crate::problem::openapi_schema(&em.contract.error_body),
+        );
+    } else {
+        schemas.insert("Error".into(), json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."}));
+    }
     let security = match &em.contract.auth.scheme {
         AuthScheme::ApiKey { header } => {
             json!({"type": "apiKey", "in": "header", "name": header.as_str()})

@@ -47,6 +47,8 @@ pub struct EmulatorSpec {
     pub store_limit: usize,
     /// The status for a body that lacks a required field (400, or Whispir's 422).
     pub missing_field_status: u16,
+    /// The most idempotency keys whose answers are kept at once (the oldest go first).
+    pub idempotency_limit: usize,
     /// The resources.
     pub resources: Vec<ResourceSpec>,
 }

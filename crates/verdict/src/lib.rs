@@ -34,17 +34,19 @@ mod model;
 pub mod multipart;
 mod names;
 mod pointer;
+pub mod problem;
 pub mod render;
 pub mod suggest;
 
 pub use catalog::{Applied, Asked, Catalog, Entry, LookupError, SourceFile};
 pub use load::{LoadError, LoadErrors, Problem};
 pub use model::{
-    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers, InvalidHeader,
-    Message, MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Source, StatusEntry,
+    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
+    IdempotencyAnswer, IdempotencyRules, InvalidHeader, Message, MethodOverride, RateLimitHeaders,
+    RedirectPolicy, RetryPolicy, Source, StatusEntry,
 };
 pub use names::{
-    ActionKind, Category, FieldType, IdStyle, Jitter, MissingLocation, Origin, Outcome,
-    RedirectMethod, SchemeKind, UnknownName,
+    ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,
+    Outcome, RedirectMethod, SchemeKind, UnknownName,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -13,8 +13,9 @@ use toml::de::{DeTable, DeValue};
 
 use crate::emulate::{EmulatorSpec, FieldSpec, Quota, ResourceSpec};
 use crate::model::{
-    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers, Message,
-    MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Source, StatusEntry,
+    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
+    IdempotencyAnswer, IdempotencyRules, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
+    RetryPolicy, Source, StatusEntry,
 };
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
@@ -372,6 +373,7 @@ pub(crate) struct Document {
     headers: PartialHeaders,
     rate_limit: Option<RateLimitHeaders>,
     error_body: Option<ErrorBody>,
+    idempotency: PartialIdempotency,
     statuses: Vec<PartialStatus>,
     apis: Vec<Api>,
     emulator: Option<EmulatorSpec>,
@@ -401,6 +403,24 @@ struct PartialRetry {
 struct PartialRedirects {
     max_hops: Option<u32>,
     missing_location: Option<MissingLocation>,
+}
+
+/// The `[idempotency]` table as written.
+#[derive(Debug, Clone, Default)]
+struct PartialIdempotency {
+    methods: Option<Vec<Method>>,
+    expires: Option<Duration>,
+    reused: PartialAnswer,
+    in_flight: PartialAnswer,
+}
+
+/// One refusal of `[idempotency]` as written.
+#[derive(Debug, Clone, Default)]
+struct PartialAnswer {
+    status: Option<(u16, Span)>,
+    message: Option<String>,
+    origin: Option<Origin>,
+    path: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -453,6 +473,7 @@ const TOP_KEYS: &[&str] = &[
     "headers",
     "rate_limit",
     "error_body",
+    "idempotency",
     "status",
     "api",
     "emulator",
@@ -560,6 +581,10 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
     let error_body = top
         .table(&mut cx, "error_body")
         .map(|t| read_error_body(&mut cx, &t));
+    let idempotency = top
+        .table(&mut cx, "idempotency")
+        .map(|t| read_idempotency(&mut cx, &t))
+        .unwrap_or_default();
 
     let mut statuses = Vec::new();
     let mut seen: HashMap<u16, ()> = HashMap::new();
@@ -613,6 +638,7 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         headers,
         rate_limit,
         error_body,
+        idempotency,
         statuses,
         apis,
         emulator,
@@ -747,12 +773,119 @@ impl FromStr for MethodName {
 }
 
 fn read_error_body(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> ErrorBody {
-    t.check_keys(cx, &["message", "code", "fields", "tracking_id"]);
-    ErrorBody {
+    t.check_keys(
+        cx,
+        &[
+            "message",
+            "code",
+            "fields",
+            "tracking_id",
+            "format",
+            "type_base",
+        ],
+    );
+    let mut body = ErrorBody {
         message: t.parsed::<JsonPointer>(cx, "message"),
         code: t.parsed(cx, "code"),
         fields: t.parsed(cx, "fields"),
         tracking_id: t.parsed(cx, "tracking_id"),
+        format: t.parsed(cx, "format").unwrap_or_default(),
+        type_base: t.string(cx, "type_base"),
+    };
+    let span_of = |key: &str| t.get(key).map(Spanned::span).unwrap_or(t.span.clone());
+    if let Some(base) = &body.type_base {
+        if !body.is_problem() {
+            cx.report(
+                span_of("type_base"),
+                t.field("type_base"),
+                "only format = \"problem\" takes a type_base",
+            );
+        } else if url::Url::parse(base).is_err() {
+            cx.report(
+                span_of("type_base"),
+                t.field("type_base"),
+                format!(
+                    "\"{base}\" is not an absolute URI (e.g. https://api.example.com/problems/)"
+                ),
+            );
+        }
+    }
+    if body.is_problem() {
+        // The message of a problem is its `detail`; the other parts are extension members.
+        match &body.message {
+            Some(p) if p.as_str() != "/detail" => cx.report(
+                span_of("message"),
+                t.field("message"),
+                format!("a problem carries its message in /detail, not {p}; leave message out"),
+            ),
+            Some(_) => {}
+            None => body.message = Some("/detail".parse().expect("a valid pointer")),
+        }
+        let members = [
+            ("code", &body.code, "/code"),
+            ("fields", &body.fields, "/errors"),
+            ("tracking_id", &body.tracking_id, "/trackingId"),
+        ];
+        for (key, pointer, example) in members {
+            let Some(p) = pointer else { continue };
+            let first = p.as_str().split('/').nth(1);
+            let clash = match first {
+                None => Some("the whole body".to_owned()),
+                Some(m) if crate::problem::STANDARD_MEMBERS.contains(&m) => {
+                    Some(format!("the standard member \"{m}\""))
+                }
+                Some(_) => None,
+            };
+            if let Some(what) = clash {
+                cx.report(
+                    span_of(key),
+                    t.field(key),
+                    format!(
+                        "{p} is {what} of a problem; use an extension member such as {example}"
+                    ),
+                );
+            }
+        }
+        if body.fields.is_none() {
+            body.fields = Some("/errors".parse().expect("a valid pointer"));
+        }
+    }
+    body
+}
+
+fn read_idempotency(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialIdempotency {
+    t.check_keys(cx, &["methods", "reused", "in_flight", "expires_s"]);
+    let mut answer = |key: &str| -> PartialAnswer {
+        let Some(a) = t.table(cx, key) else {
+            return PartialAnswer::default();
+        };
+        a.check_keys(cx, &["status", "message", "origin"]);
+        let message = a.string(cx, "message");
+        if message.as_deref().is_some_and(|m| m.trim().is_empty()) {
+            cx.report(
+                a.get("message").map(Spanned::span).unwrap_or_default(),
+                a.field("message"),
+                "must not be empty",
+            );
+        }
+        PartialAnswer {
+            status: a
+                .integer(cx, "status", 400..500)
+                .map(|(n, span)| (n as u16, span)),
+            message,
+            origin: a.parsed(cx, "origin"),
+            path: a.path.clone(),
+        }
+    };
+    let reused = answer("reused");
+    let in_flight = answer("in_flight");
+    PartialIdempotency {
+        methods: methods_in(cx, t, "methods"),
+        expires: t
+            .integer(cx, "expires_s", 1..31_536_001)
+            .map(|(n, _)| Duration::from_secs(n as u64)),
+        reused,
+        in_flight,
     }
 }
 
@@ -1088,6 +1221,7 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             "store_limit",
             "resource",
             "missing_field_status",
+            "idempotency_limit",
         ],
     );
     let base_path = t.string(cx, "base_path").unwrap_or_default();
@@ -1174,6 +1308,9 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             .integer(cx, "store_limit", 1..100_000_001)
             .map_or(100_000, |(n, _)| n as usize),
         missing_field_status: status_in(cx, t, "missing_field_status", 400),
+        idempotency_limit: t
+            .integer(cx, "idempotency_limit", 1..1_000_001)
+            .map_or(10_000, |(n, _)| n as usize),
         resources,
     }
 }
@@ -1373,6 +1510,39 @@ fn default_retry() -> RetryPolicy {
     }
 }
 
+/// Idempotency rules for a contract that extends nothing and leaves them out: the draft's.
+fn default_idempotency() -> IdempotencyRules {
+    IdempotencyRules {
+        methods: vec![Method::POST, Method::PATCH],
+        reused: IdempotencyAnswer {
+            status: 422,
+            message: "This idempotency key was already used with a different payload; send a new key for a new request.".into(),
+            origin: Origin::Rfc,
+        },
+        in_flight: IdempotencyAnswer {
+            status: 409,
+            message: "A request with this idempotency key is still being processed; wait for its answer before sending it again.".into(),
+            origin: Origin::Rfc,
+        },
+        expires: Duration::from_secs(86_400),
+    }
+}
+
+impl PartialAnswer {
+    /// These fields over the inherited answer; a status set here without an origin is
+    /// the document's own rule.
+    fn resolve(&self, base: &IdempotencyAnswer) -> IdempotencyAnswer {
+        IdempotencyAnswer {
+            status: self.status.as_ref().map_or(base.status, |(n, _)| *n),
+            message: self.message.clone().unwrap_or_else(|| base.message.clone()),
+            origin: self.origin.unwrap_or(match self.status {
+                Some(_) => Origin::Seed,
+                None => base.origin,
+            }),
+        }
+    }
+}
+
 /// Applies a document over its base (if any) and returns the complete contract.
 pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contract, LoadError> {
     let mut found = doc.found.clone();
@@ -1444,11 +1614,36 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         .clone()
         .or_else(|| base.map(|b| b.rate_limit.clone()))
         .unwrap_or_default();
-    let error_body = doc
+    let mut error_body = doc
         .error_body
         .clone()
         .or_else(|| base.map(|b| b.error_body.clone()))
         .unwrap_or_default();
+    // A problem carries the tracking id of a contract that has one as an extension member.
+    let tracked = |body: &mut ErrorBody| {
+        if body.is_problem() && body.tracking_id.is_none() && headers.tracking_id.is_some() {
+            body.tracking_id = Some("/trackingId".parse().expect("a valid pointer"));
+        }
+    };
+    tracked(&mut error_body);
+    let mut apis = doc.apis.clone();
+    for api in &mut apis {
+        if let Some(body) = &mut api.error_body {
+            tracked(body);
+        }
+    }
+    let fallback_idempotency = default_idempotency();
+    let b_idem = base.map_or(&fallback_idempotency, |b| &b.idempotency);
+    let idempotency = IdempotencyRules {
+        methods: doc
+            .idempotency
+            .methods
+            .clone()
+            .unwrap_or_else(|| b_idem.methods.clone()),
+        reused: doc.idempotency.reused.resolve(&b_idem.reused),
+        in_flight: doc.idempotency.in_flight.resolve(&b_idem.in_flight),
+        expires: doc.idempotency.expires.unwrap_or(b_idem.expires),
+    };
 
     let mut statuses: Vec<StatusEntry> = Vec::new();
     if let Some(b) = base {
@@ -1541,6 +1736,28 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         }
     }
     statuses.sort_by_key(|s| s.code);
+    for (answer, written) in [
+        (&idempotency.reused, &doc.idempotency.reused),
+        (&idempotency.in_flight, &doc.idempotency.in_flight),
+    ] {
+        if statuses
+            .binary_search_by_key(&answer.status, |s| s.code)
+            .is_err()
+        {
+            let (span, field) = match &written.status {
+                Some((_, span)) => (span.clone(), format!("{}.status", written.path)),
+                None => (0..0, "idempotency".to_owned()),
+            };
+            found.push((
+                span,
+                field,
+                format!(
+                    "status {} is not one of the contract's statuses",
+                    answer.status
+                ),
+            ));
+        }
+    }
 
     if !found.is_empty() {
         let mut cx = Cx {
@@ -1564,8 +1781,9 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         headers,
         rate_limit,
         error_body,
+        idempotency,
         statuses,
-        apis: doc.apis.clone(),
+        apis,
         emulator: doc.emulator.clone(),
     })
 }

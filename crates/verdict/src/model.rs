@@ -11,7 +11,8 @@ use http::{HeaderName, Method};
 use serde::{Serialize, Serializer};
 
 use crate::names::{
-    ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
+    ActionKind, Category, ErrorFormat, Jitter, MissingLocation, Origin, Outcome, RedirectMethod,
+    SchemeKind,
 };
 use crate::pointer::JsonPointer;
 
@@ -348,6 +349,53 @@ impl RetryPolicy {
     }
 }
 
+/// What a server does with a repeated idempotency key
+/// (draft-ietf-httpapi-idempotency-key-header): the first answer for a key is kept and
+/// given again to a repeat with the same payload.
+///
+/// ```
+/// let http = verdict::Catalog::builtin().get("http").unwrap();
+/// assert_eq!(http.idempotency.reused.status, 422);
+/// assert_eq!(http.idempotency.in_flight.status, 409);
+/// assert!(http.idempotency.applies_to(&http::Method::POST));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdempotencyRules {
+    /// The methods whose first answer is kept per key (POST and PATCH by default).
+    #[serde(serialize_with = "methods")]
+    pub methods: Vec<Method>,
+    /// The answer to a key sent again with a different payload.
+    pub reused: IdempotencyAnswer,
+    /// The answer to a key whose first request is still being processed.
+    pub in_flight: IdempotencyAnswer,
+    /// How long a server keeps the answer for a key (the API's documented expiry; a day
+    /// by default).
+    #[serde(serialize_with = "seconds")]
+    pub expires: Duration,
+}
+
+fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+impl IdempotencyRules {
+    /// Whether a key on a request with `method` is honoured.
+    pub fn applies_to(&self, method: &Method) -> bool {
+        self.methods.contains(method)
+    }
+}
+
+/// One refusal of a repeated idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdempotencyAnswer {
+    /// The HTTP status (a 4xx).
+    pub status: u16,
+    /// The message the error body carries.
+    pub message: String,
+    /// Where the rule comes from.
+    pub origin: Origin,
+}
+
 /// How redirects are followed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RedirectPolicy {
@@ -392,6 +440,19 @@ pub struct ErrorBody {
     pub fields: Option<JsonPointer>,
     /// The request's tracking id.
     pub tracking_id: Option<JsonPointer>,
+    /// The body's layout: the vendor's own JSON, or problem details (RFC 9457), where the
+    /// message is `/detail` and the other parts are extension members.
+    pub format: ErrorFormat,
+    /// Problem details only: the URI every problem `type` starts with (the kind of
+    /// problem is appended); `about:blank` types when absent.
+    pub type_base: Option<String>,
+}
+
+impl ErrorBody {
+    /// Whether error bodies are problem details.
+    pub fn is_problem(&self) -> bool {
+        self.format == ErrorFormat::Problem
+    }
 }
 
 /// A different rule for one method.
@@ -572,6 +633,8 @@ pub struct Contract {
     pub rate_limit: RateLimitHeaders,
     /// Error body layout.
     pub error_body: ErrorBody,
+    /// What repeated idempotency keys get.
+    pub idempotency: IdempotencyRules,
     /// Every status, sorted by code, the baseline's included.
     pub statuses: Vec<StatusEntry>,
     /// APIs with application codes.

@@ -270,6 +270,25 @@ names! {
     }
 }
 
+names! {
+    /// How an API's error bodies are laid out.
+    ///
+    /// ```
+    /// use verdict::ErrorFormat;
+    /// assert_eq!("problem".parse::<ErrorFormat>().unwrap(), ErrorFormat::Problem);
+    /// assert!("problme".parse::<ErrorFormat>().unwrap_err().to_string().contains("did you mean \"problem\""));
+    /// ```
+    #[derive(Default)]
+    ErrorFormat, "error body format" {
+        /// The vendor's own JSON object; the `[error_body]` pointers say where its parts are.
+        #[default]
+        Json => "json",
+        /// Problem details (RFC 9457): `application/problem+json` with `type`, `title`,
+        /// `status`, `detail` and `instance`; other parts are extension members.
+        Problem => "problem",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
