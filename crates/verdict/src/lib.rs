@@ -34,7 +34,9 @@ mod model;
 pub mod multipart;
 mod names;
 mod pointer;
+pub mod ratelimit;
 pub mod render;
+pub mod sf;
 pub mod suggest;
 
 pub use catalog::{Catalog, Entry, LookupError, SourceFile};
@@ -45,6 +47,6 @@ pub use model::{
 };
 pub use names::{
     ActionKind, Category, FieldType, IdStyle, Jitter, MissingLocation, Origin, Outcome,
-    RedirectMethod, SchemeKind, UnknownName,
+    QuotaFields, RedirectMethod, SchemeKind, UnknownName,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -11,7 +11,8 @@ use http::{HeaderName, Method};
 use serde::{Serialize, Serializer};
 
 use crate::names::{
-    ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
+    ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, QuotaFields, RedirectMethod,
+    SchemeKind,
 };
 use crate::pointer::JsonPointer;
 
@@ -313,6 +314,9 @@ pub struct RetryPolicy {
     pub methods: Vec<Method>,
     /// A request header that makes any method safe to repeat.
     pub idempotency_header: Option<Header>,
+    /// A response header (`x-should-retry`) by which the server says whether to repeat,
+    /// over the status's own action; `None`: not honoured.
+    pub should_retry_header: Option<Header>,
 }
 
 fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -379,6 +383,9 @@ pub struct RateLimitHeaders {
     pub window: Option<Header>,
     /// The quota group the request counted against.
     pub group: Option<Header>,
+    /// Which fields the API sends (and the emulator writes): these names, the IETF
+    /// draft's `RateLimit` and `RateLimit-Policy`, or both.
+    pub fields: QuotaFields,
 }
 
 /// Where an error body keeps its parts.
