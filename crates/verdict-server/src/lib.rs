@@ -23,6 +23,7 @@ mod engine;
 pub mod fault;
 mod idle;
 mod openapi;
+mod ratelimit;
 mod reply;
 mod server;
 mod shared;
