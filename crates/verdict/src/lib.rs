@@ -39,7 +39,7 @@ pub mod render;
 pub mod sf;
 pub mod suggest;
 
-pub use catalog::{Catalog, Entry, LookupError, SourceFile};
+pub use catalog::{Catalog, Entry, LookupError, Signal, SourceFile};
 pub use load::{LoadError, LoadErrors, Problem};
 pub use model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers, InvalidHeader,
