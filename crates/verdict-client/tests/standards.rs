@@ -197,6 +197,14 @@ async fn x_should_retry_false_stops_a_retry() {
         e.kind
     );
     assert_eq!(e.status.map(|s| s.as_u16()), Some(503));
+    assert!(
+        e.advice
+            .as_deref()
+            .unwrap()
+            .contains("x-should-retry: false"),
+        "{:?}",
+        e.advice
+    );
     assert!(timer.waits().is_empty());
 }
 
