@@ -149,6 +149,9 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         let names: Vec<&str> = e.headers.iter().map(|h| h.as_str()).collect();
         field(out, "headers", &names.join(", "));
     }
+    for s in &e.signals {
+        field(out, s.about, &s.text);
+    }
     if e.replay_safe {
         field(
             out,

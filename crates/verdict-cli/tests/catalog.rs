@@ -255,3 +255,50 @@ fn no_empty_rule_line_and_close_matches_of_the_same_kind() {
     let err = stderr(&o);
     assert!(err.contains("close matches") && !err.contains("7"), "{err}");
 }
+
+#[test]
+fn explain_names_the_wait_quota_and_server_headers_it_heeds() {
+    let text = stdout(&verdict(&["explain", "ringcentral", "429"]));
+    assert!(
+        text.contains("wait      retry-after-ms or x-ms-retry-after-ms"),
+        "{text}"
+    );
+    assert!(text.contains("quota     X-Rate-Limit-Remaining"), "{text}");
+    assert!(
+        text.contains("RateLimit and RateLimit-Policy (IETF draft)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("server    x-should-retry: false on this answer stops the retry"),
+        "{text}"
+    );
+    let text = stdout(&verdict(&["explain", "webex", "409"]));
+    assert!(text.contains("x-should-retry: true"), "{text}");
+    assert!(!text.contains("wait "), "{text}");
+
+    let v = json(&["explain", "webex", "429", "--json"]);
+    let about: Vec<&str> = v[0]["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["about"].as_str().unwrap())
+        .collect();
+    assert_eq!(about, ["wait", "quota", "server"]);
+
+    // A contract that sends the draft's fields and ignores x-should-retry says so.
+    let dir = std::env::temp_dir().join(format!("verdict-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("drafted.toml");
+    std::fs::write(
+        &file,
+        "[contract]\nid = \"drafted\"\nname = \"Drafted\"\nextends = \"http\"\n\n[retry]\nshould_retry_header = \"\"\n\n[rate_limit]\nfields = \"ietf-draft\"\n",
+    )
+    .unwrap();
+    let text = stdout(&verdict(&["explain", file.to_str().unwrap(), "429"]));
+    assert!(
+        text.contains("RateLimit and RateLimit-Policy (the contract's IETF draft fields)"),
+        "{text}"
+    );
+    assert!(!text.contains("x-should-retry"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -191,6 +191,12 @@ impl Error {
                 self.category = Some(c.category);
             }
         }
+        if let ErrorKind::Refused(Reason::ServerSaidNoRetry { header }) = &self.kind {
+            // The contract's rule would say to repeat; the server said otherwise.
+            self.advice = Some(format!(
+                "Do not repeat the request as it is: the server answered {header}: false."
+            ));
+        }
         let shape = contract.error_body_for(api);
         let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         if let Some(json) = &json {

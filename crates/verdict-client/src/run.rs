@@ -285,28 +285,17 @@ impl Run<'_> {
     /// A used-up quota makes every later request on the credential wait for its window,
     /// here and in other processes.
     async fn note_quota(&self, response: &Response, key: &str, now: SystemTime) {
-        let contract = self.contract();
         // Only a used-up quota changes what later requests do; most answers say there is
-        // some left (or say nothing), and then the rest need not be read.
-        let used_up = contract
-            .rate_limit
-            .remaining
-            .as_ref()
-            .and_then(|h| response.headers().get(h.name()))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            == Some(0);
-        let quota = used_up
-            .then(|| verdict::headers::quota(&contract.rate_limit, response.headers(), now))
-            .flatten();
-        if let Some(q) = quota {
-            if let (true, Some(reset)) = (q.exhausted(), q.reset_after) {
-                tracing::info!(
-                    reset_s = reset.as_secs(),
-                    "quota used up; later requests wait for the window"
-                );
-                warn_store(self.v.store.block_until(key, later(now, reset)).await);
-            }
+        // some left (or say nothing), and `pause` reads no further then. It reads the
+        // contract's quota headers, else the IETF draft's and the common ones.
+        if let Some((q, reset)) = verdict::headers::pause(self.contract(), response.headers(), now)
+        {
+            tracing::info!(
+                reset_s = reset.as_secs(),
+                fields = %q.source,
+                "quota used up; later requests wait for the window"
+            );
+            warn_store(self.v.store.block_until(key, later(now, reset)).await);
         }
     }
 

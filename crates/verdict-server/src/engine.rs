@@ -249,7 +249,7 @@ impl Emulator {
         asks: &[crate::state::Ask],
         counted: &[(u32, Duration)],
     ) {
-        let Some((_, (remaining, left))) = asks.iter().zip(counted).find(|(a, _)| a.index == 0)
+        let Some((ask, (remaining, left))) = asks.iter().zip(counted).find(|(a, _)| a.index == 0)
         else {
             return;
         };
@@ -263,6 +263,11 @@ impl Emulator {
         };
         set(&names.remaining, u64::from(*remaining));
         set(&names.reset, left.as_millis().div_ceil(1000) as u64);
+        if names.fields.draft() && reply.headers.contains_key(verdict::ratelimit::RATELIMIT) {
+            let (window_s, reset) = (ask.window.as_secs() as u32, left.as_millis().div_ceil(1000));
+            let reset = reset as u64;
+            crate::ratelimit::set_limit(&mut reply.headers, ask.limit, window_s, *remaining, reset);
+        }
     }
 
     /// The contract's rate-limit headers for `quota` (numbers written without formatting:
@@ -281,16 +286,21 @@ impl Emulator {
             (&names.remaining, Some(remaining.into())),
             (&names.reset, Some(reset)),
         ];
-        for (name, value) in numbers {
+        for (name, value) in numbers.into_iter().filter(|_| names.fields.named()) {
             if let (Some(h), Some(v)) = (name, value) {
                 // Appended in place: `number_header` would move the reply for each one.
                 reply.headers.append(h.name().clone(), number_value(v));
             }
         }
-        if let Some(h) = &names.group {
+        if let (true, Some(h)) = (names.fields.named(), &names.group) {
             reply
                 .headers
                 .append(h.name().clone(), HeaderValue::from_static("Medium"));
+        }
+        if let (true, Some(q)) = (names.fields.draft(), quota) {
+            let state = self.lock();
+            let in_force = self.quotas_in_force(state.quotas.as_deref());
+            crate::ratelimit::append(&mut reply.headers, in_force, q, remaining, reset);
         }
         reply
     }

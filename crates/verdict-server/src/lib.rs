@@ -25,6 +25,7 @@ mod idempotency;
 mod idle;
 mod openapi;
 mod problem;
+mod ratelimit;
 mod reply;
 mod server;
 mod shared;

@@ -26,7 +26,7 @@ use crate::state::{Changes, Item, Lock, Move, QueuedFault, State, Token};
 #[derive(Debug)]
 pub(crate) enum Finish {
     /// Stored; for each quota asked, in order, what the group has left of it and the time
-    /// until its current window ends.
+    /// until its current window ends (until one more fits, when none is left).
     Done(Vec<(u32, Duration)>),
     /// Another emulator wrote first.
     Conflict,
@@ -704,8 +704,9 @@ return out
 /// journal length kept, number of quota asks, the asks (credential, index, limit, window
 /// in ms, amount), then the change records. Quotas are sliding-window counters as
 /// `state::Slide` keeps them, on Redis's clock. Answers {'ok', version, {left, ms to the
-/// window's end}...}, {'conflict'} when the version moved and there are changes, or
-/// {'deny', ask, ms to wait} when a quota is used up; only 'ok' writes anything.
+/// window's end, or until one more fits when none is left}...}, {'conflict'} when the
+/// version moved and there are changes, or {'deny', ask, ms to wait} when a quota is used
+/// up; only 'ok' writes anything.
 const FINISH: &str = r"
 local p = ARGV[1]
 local kept = tonumber(ARGV[3])
@@ -717,6 +718,21 @@ local gen = redis.call('HGET', p .. 'counters', 'quota_gen') or '0'
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local counted = {}
+-- The ms until n more fit (as state::Slide::wait).
+local function wait_for(prev, cur, left, w, limit, n)
+  local room = limit - cur - n
+  local wait
+  if room >= 0 and prev > 0 then
+    wait = left - room * w / prev
+  elseif n > limit then
+    wait = 2 * w
+  elseif cur == 0 then
+    wait = left
+  else
+    wait = left + w * (1 - (limit - n) / cur)
+  end
+  return math.max(math.ceil(math.max(wait, 0)), 1)
+end
 for a = 0, asks - 1 do
   local i = 7 + a * 5
   local key = p .. 'quota:' .. gen .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
@@ -736,23 +752,16 @@ for a = 0, asks - 1 do
   local left = w - (now - k * w)
   local estimate = prev * left / w + cur
   if estimate + n > limit then
-    local room = limit - cur - n
-    local wait
-    if room >= 0 and prev > 0 then
-      wait = left - room * w / prev
-    elseif n > limit then
-      wait = 2 * w
-    elseif cur == 0 then
-      wait = left
-    else
-      wait = left + w * (1 - (limit - n) / cur)
-    end
     for _, c in ipairs(counted) do redis.call('HINCRBY', c[3], 'c', -c[4]) end
-    return {'deny', a, math.max(math.ceil(math.max(wait, 0)), 1)}
+    return {'deny', a, wait_for(prev, cur, left, w, limit, n)}
   end
   redis.call('HSET', key, 'k', string.format('%d', k), 'c', cur + n, 'p', prev)
   redis.call('PEXPIRE', key, 2 * w)
-  counted[#counted + 1] = {math.max(math.floor(limit - estimate - n), 0), left, key, n}
+  local remaining = math.max(math.floor(limit - estimate - n), 0)
+  -- Nothing left: the reset is when one more fits, as state::Slide says it.
+  local reset = left
+  if remaining == 0 then reset = wait_for(prev, cur + n, left, w, limit, 1) end
+  counted[#counted + 1] = {remaining, reset, key, n}
 end
 if first <= #ARGV then
   V = redis.call('INCR', p .. 'version')

@@ -333,24 +333,37 @@ impl Slide {
         let (previous, current) = (f64::from(self.previous), f64::from(self.current));
         let estimate = previous * left as f64 / wf + current;
         if estimate + n_f > limit_f {
-            let room = limit_f - current - n_f;
-            let wait = if room >= 0.0 && self.previous > 0 {
-                // Within this window, once enough of the previous one has slid out.
-                left as f64 - room * wf / previous
-            } else if n_f > limit_f {
-                // Never; say two windows, the most any other wait can be.
-                2.0 * wf
-            } else if self.current == 0 {
-                left as f64
-            } else {
-                // In the next window, once enough of this one has slid out.
-                left as f64 + wf * (1.0 - (limit_f - n_f) / current)
-            };
-            return Err((wait.max(0.0).ceil() as u64).max(1));
+            return Err(self.wait(left, w, limit, n));
         }
         self.current = self.current.saturating_add(n);
         let remaining = (limit_f - estimate - n_f).floor().max(0.0) as u32;
+        if remaining == 0 {
+            // Nothing left: the reset a client paces itself by is when one more request
+            // fits, which on a sliding window can be past the end of this window.
+            return Ok((0, self.wait(left, w, limit, 1)));
+        }
         Ok((remaining, left))
+    }
+
+    /// The milliseconds until `n` more fit, `left` milliseconds before the current
+    /// window ends.
+    fn wait(&self, left: u64, w: u64, limit: u32, n: u32) -> u64 {
+        let (wf, limit_f, n_f) = (w as f64, f64::from(limit), f64::from(n));
+        let (previous, current) = (f64::from(self.previous), f64::from(self.current));
+        let room = limit_f - current - n_f;
+        let wait = if room >= 0.0 && self.previous > 0 {
+            // Within this window, once enough of the previous one has slid out.
+            left as f64 - room * wf / previous
+        } else if n_f > limit_f {
+            // Never; say two windows, the most any other wait can be.
+            2.0 * wf
+        } else if self.current == 0 {
+            left as f64
+        } else {
+            // In the next window, once enough of this one has slid out.
+            left as f64 + wf * (1.0 - (limit_f - n_f) / current)
+        };
+        (wait.max(0.0).ceil() as u64).max(1)
     }
 }
 
@@ -704,7 +717,9 @@ mod tests {
         let w = Duration::from_secs(10);
         let t0 = 1_700_000_000_000; // the start of a 10 s window
         assert_eq!(s.count("a", 0, 2, w, t0), Ok((1, 10)));
-        assert_eq!(s.count("a", 0, 2, w, t0 + 1000), Ok((0, 9)));
+        // The last one left: the reset is when the next fits (half of this window must
+        // slide out of the next one first), not the end of this window.
+        assert_eq!(s.count("a", 0, 2, w, t0 + 1000), Ok((0, 14)));
         // Over: the third fits once half of this window has slid out, in the next one.
         assert_eq!(s.count("a", 0, 2, w, t0 + 3000), Err(12));
         assert!(s.count("b", 0, 2, w, t0).is_ok(), "per credential");
@@ -738,6 +753,38 @@ mod tests {
                             "{limit} {n} {spent} {at}: {wait}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_at_the_reset_of_a_used_up_quota_passes() {
+        for (limit, spent_before) in [(1, 0), (2, 0), (5, 3), (10, 7), (3, 2)] {
+            for at in (0..20_000).step_by(611) {
+                let mut slide = Slide::default();
+                let t0 = 1_700_000_000_000;
+                for i in 0..spent_before {
+                    let _ = slide.spend(t0 + i * 10, 10_000, limit, 1);
+                }
+                let t = t0 + at;
+                let mut result = slide.spend(t, 10_000, limit, 1);
+                while let Ok((left, _)) = result {
+                    if left == 0 {
+                        break;
+                    }
+                    result = slide.spend(t, 10_000, limit, 1);
+                }
+                if let Ok((0, reset)) = result {
+                    let mut before = slide;
+                    assert!(
+                        before.spend(t + reset - 1, 10_000, limit, 1).is_err() || reset == 1,
+                        "{limit} {spent_before} {at}: {reset} is later than needed"
+                    );
+                    assert!(
+                        slide.spend(t + reset, 10_000, limit, 1).is_ok(),
+                        "{limit} {spent_before} {at}: refused at the reset {reset}"
+                    );
                 }
             }
         }

@@ -196,6 +196,86 @@ pub struct Entry {
     pub replay_safe: bool,
     /// The document repeats this number and this is the repeat.
     pub seed_duplicate: bool,
+    /// Response headers the client also heeds for this answer, and what they do.
+    pub signals: Vec<Signal>,
+}
+
+/// A response header the client heeds beyond the entry's action, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signal {
+    /// What it is about: `wait` (the headers that name a wait), `quota` (the quota
+    /// fields read) or `server` (the server's say on repeating, `x-should-retry`).
+    pub about: &'static str,
+    /// What the client does with it.
+    pub text: String,
+}
+
+/// The signals for an answer with `http_status`, `action` and `category`.
+fn signals(
+    contract: &Contract,
+    http_status: u16,
+    action: Action,
+    category: Category,
+) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let retries = matches!(action, Action::Retry | Action::RetryAfter { .. });
+    if retries {
+        out.push(Signal {
+            about: "wait",
+            text: format!(
+                "retry-after-ms or x-ms-retry-after-ms (milliseconds) when present, else {} (seconds or an HTTP date); a back-off when none names a wait",
+                contract.headers.retry_after
+            ),
+        });
+    }
+    if category == Category::RateLimit {
+        out.push(Signal {
+            about: "quota",
+            text: quota_text(contract),
+        });
+    }
+    if let (Some(h), true) = (&contract.retry.should_retry_header, http_status >= 400) {
+        let text = match action {
+            _ if retries => Some(format!("{h}: false on this answer stops the retry")),
+            Action::Fail => Some(format!(
+                "{h}: true on this answer makes it a retry with back-off, when the request may be repeated"
+            )),
+            _ => None,
+        };
+        out.extend(text.map(|text| Signal {
+            about: "server",
+            text,
+        }));
+    }
+    out
+}
+
+/// Which quota fields a client of `contract` reads, in words.
+fn quota_text(contract: &Contract) -> String {
+    let rl = &contract.rate_limit;
+    let named: Vec<&str> = [&rl.remaining, &rl.limit, &rl.reset, &rl.window]
+        .into_iter()
+        .flatten()
+        .map(Header::as_str)
+        .collect();
+    let common = "RateLimit and RateLimit-Policy (IETF draft), RateLimit-Remaining, X-RateLimit-Remaining, X-Rate-Limit-Remaining";
+    let read = match (rl.remaining.is_some(), rl.fields.draft()) {
+        (true, false) => format!(
+            "{} (the contract's); without them {common}",
+            named.join(", ")
+        ),
+        (true, true) => format!(
+            "{} and the IETF draft's RateLimit (the contract's); without them {common}",
+            named.join(", ")
+        ),
+        (false, true) => format!(
+            "RateLimit and RateLimit-Policy (the contract's IETF draft fields), else {common}"
+        ),
+        (false, false) => common.to_owned(),
+    };
+    format!(
+        "{read}. A used-up quota holds back the credential until it resets (a Retry-After on the answer comes first)"
+    )
 }
 
 impl Entry {
@@ -233,6 +313,7 @@ impl Entry {
             headers: s.headers,
             replay_safe: s.replay_safe,
             seed_duplicate: false,
+            signals: signals(contract, s.code, s.action, s.category),
         }
     }
 
@@ -261,6 +342,7 @@ impl Entry {
             headers: Vec::new(),
             replay_safe: false,
             seed_duplicate: code.seed_duplicate,
+            signals: signals(contract, code.http_status, code.action, code.category),
         }
     }
 }

@@ -353,6 +353,13 @@ pub enum Reason {
         /// What failed.
         failure: Failure,
     },
+    /// The server said not to repeat the request (`x-should-retry: false`), and the
+    /// contract honours that header.
+    #[error("the server said not to repeat the request ({header}: false)")]
+    ServerSaidNoRetry {
+        /// The header that said so.
+        header: crate::model::Header,
+    },
 }
 
 /// The action that applies to a response: its application code's, when the body carries a
@@ -424,6 +431,19 @@ pub fn decide(
     sample: f64,
 ) -> Decision {
     let (action, _) = action_for(contract, req, resp);
+    // The server's own word on repeating, where the contract honours it.
+    match (crate::headers::should_retry(contract, resp.headers), action) {
+        (Some(false), Action::Retry | Action::RetryAfter { .. }) => {
+            if let Some(header) = contract.retry.should_retry_header.clone() {
+                return Decision::Fail(Reason::ServerSaidNoRetry { header });
+            }
+        }
+        (Some(true), Action::Fail) if resp.status >= 400 => {
+            let zero = Duration::ZERO;
+            return retry(contract, req, resp, history, limits, now, sample, zero);
+        }
+        _ => {}
+    }
     match action {
         Action::Done => Decision::Done,
         Action::Fail => Decision::Fail(Reason::Final),

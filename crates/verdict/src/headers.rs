@@ -1,12 +1,14 @@
-//! Parsers for the response headers a client acts on: `Retry-After`, rate-limit quotas
-//! and `Link`. Pure functions: the current time is an argument.
+//! Parsers for the response headers a client acts on: `Retry-After` (with the de facto
+//! `retry-after-ms` and `x-ms-retry-after-ms`), rate-limit quotas, `x-should-retry` and
+//! `Link`. Pure functions: the current time is an argument.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use url::Url;
 
-use crate::model::{Header, RateLimitHeaders};
+use crate::model::{Contract, Header, RateLimitHeaders};
 
 /// Why a `Retry-After` value cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +25,14 @@ pub enum RetryAfterError {
     /// Neither delta-seconds nor an HTTP date.
     #[error("Retry-After \"{0}\" is neither a number of seconds nor an HTTP date")]
     Invalid(String),
+    /// A `retry-after-ms` or `x-ms-retry-after-ms` that is not a number of milliseconds.
+    #[error("{name} \"{value}\" is not a number of milliseconds")]
+    InvalidMillis {
+        /// The header's name.
+        name: &'static str,
+        /// Its value (lossy when it is not text).
+        value: String,
+    },
 }
 
 /// The wait a `Retry-After` value asks for at `now`: delta-seconds, or an HTTP date (a date
@@ -53,17 +63,106 @@ pub fn retry_after(value: &str, now: SystemTime) -> Result<Duration, RetryAfterE
     }
 }
 
-/// The `Retry-After` header of a response, read with the contract's header name.
+/// The de facto header that names a wait in milliseconds (OpenAI and other Stainless-made
+/// SDKs, Azure).
+pub const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
+/// Azure's header that names a wait in milliseconds.
+pub const X_MS_RETRY_AFTER_MS: HeaderName = HeaderName::from_static("x-ms-retry-after-ms");
+
+/// A wait in milliseconds: digits, with an optional fraction (kept to the microsecond).
+///
+/// ```
+/// use std::time::Duration;
+/// use verdict::headers::retry_after_millis;
+/// assert_eq!(retry_after_millis("1500"), Some(Duration::from_millis(1500)));
+/// assert_eq!(retry_after_millis(" 2.25 "), Some(Duration::from_micros(2250)));
+/// assert_eq!(retry_after_millis("-5"), None);
+/// assert_eq!(retry_after_millis("1e3"), None);
+/// ```
+pub fn retry_after_millis(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || (v.contains('.') && frac.is_empty()) {
+        return None;
+    }
+    let ms: u64 = whole.parse().ok()?;
+    let micros: u64 = format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?;
+    Duration::from_millis(ms).checked_add(Duration::from_micros(micros))
+}
+
+/// The wait a response names, read with the contract's `Retry-After` name, or from
+/// `retry-after-ms` / `x-ms-retry-after-ms` (in that order), which win when they are
+/// present and readable: they are more precise, and the SDKs that send or read them
+/// (Stainless-made ones such as OpenAI's, Azure's) prefer them the same way. An unreadable
+/// millisecond header gives way to a readable `Retry-After`; `None` when no header names a
+/// wait.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use http::HeaderMap;
+/// use verdict::headers::retry_after_header;
+/// let name = "Retry-After".parse().unwrap();
+/// let mut h = HeaderMap::new();
+/// h.insert("retry-after", "2".parse().unwrap());
+/// h.insert("retry-after-ms", "1250".parse().unwrap());
+/// let wait = retry_after_header(&h, &name, SystemTime::now());
+/// assert_eq!(wait, Some(Ok(Duration::from_millis(1250))));
+/// ```
 pub fn retry_after_header(
     headers: &HeaderMap,
     name: &Header,
     now: SystemTime,
 ) -> Option<Result<Duration, RetryAfterError>> {
-    let value = headers.get(name.name())?;
+    let mut unreadable = None;
+    for (ms_name, label) in [
+        (&RETRY_AFTER_MS, "retry-after-ms"),
+        (&X_MS_RETRY_AFTER_MS, "x-ms-retry-after-ms"),
+    ] {
+        if let Some(v) = headers.get(ms_name) {
+            match v.to_str().ok().and_then(retry_after_millis) {
+                Some(d) => return Some(Ok(d)),
+                None => {
+                    unreadable.get_or_insert(RetryAfterError::InvalidMillis {
+                        name: label,
+                        value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    });
+                }
+            }
+        }
+    }
+    let Some(value) = headers.get(name.name()) else {
+        return unreadable.map(Err);
+    };
     Some(match value.to_str() {
         Ok(s) => retry_after(s, now),
         Err(_) => Err(RetryAfterError::NotText),
     })
+}
+
+/// What a server's `x-should-retry` (or the header the contract names in
+/// `[retry] should_retry_header`) says: `Some(true)` or `Some(false)` for those words in
+/// any case, `None` when the contract does not honour such a header, the response does not
+/// carry it, or its value is neither word.
+///
+/// ```
+/// use http::HeaderMap;
+/// let http = verdict::Catalog::builtin().get("http").unwrap();
+/// let mut h = HeaderMap::new();
+/// assert_eq!(verdict::headers::should_retry(http, &h), None);
+/// h.insert("x-should-retry", "False".parse().unwrap());
+/// assert_eq!(verdict::headers::should_retry(http, &h), Some(false));
+/// ```
+pub fn should_retry(contract: &Contract, headers: &HeaderMap) -> Option<bool> {
+    let name = contract.retry.should_retry_header.as_ref()?;
+    let v = headers.get(name.name())?.to_str().ok()?.trim();
+    if v.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// What the rate-limit headers of one response say about the caller's quota.
@@ -75,8 +174,38 @@ pub struct Quota {
     pub remaining: Option<u64>,
     /// How long until the window resets (from a reset header, or the window length).
     pub reset_after: Option<Duration>,
-    /// The quota group the request counted against.
+    /// The quota group (or, for the IETF draft's fields, the policy) the request counted
+    /// against.
     pub group: Option<String>,
+    /// The draft's partition key (`pk`), when the server sent one.
+    pub partition: Option<String>,
+    /// Which fields the quota was read from.
+    pub source: QuotaSource,
+}
+
+/// Which convention a [`Quota`] was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuotaSource {
+    /// The headers the contract names in `[rate_limit]`.
+    #[default]
+    Contract,
+    /// `RateLimit` and `RateLimit-Policy` of draft-ietf-httpapi-ratelimit-headers-10.
+    Draft,
+    /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` of the earlier drafts.
+    EarlyDraft,
+    /// `X-RateLimit-*` or `X-Rate-Limit-*`.
+    XRateLimit,
+}
+
+impl fmt::Display for QuotaSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            QuotaSource::Contract => "the contract's quota headers",
+            QuotaSource::Draft => "RateLimit",
+            QuotaSource::EarlyDraft => "RateLimit-Remaining",
+            QuotaSource::XRateLimit => "X-RateLimit-Remaining",
+        })
+    }
 }
 
 impl Quota {
@@ -133,8 +262,60 @@ pub fn quota(names: &RateLimitHeaders, headers: &HeaderMap, now: SystemTime) -> 
             .or_else(|| number(&names.window).map(Duration::from_secs))
             .map(|d| d.min(MAX_RESET)),
         group: text(&names.group).map(str::to_owned),
+        ..Quota::default()
     };
     (q != Quota::default()).then_some(q)
+}
+
+/// How long every request on the credential must wait because this response says its
+/// quota is used up, with the quota that says so; `None` when there is quota left or the
+/// response does not say.
+///
+/// The headers the contract names in `[rate_limit]` are read when the response carries
+/// the `remaining` one; otherwise the common conventions are
+/// ([`standard_quota`](crate::ratelimit::standard_quota): the IETF draft's `RateLimit`,
+/// the earlier drafts' `RateLimit-Remaining`, `X-RateLimit-Remaining`). A `Retry-After`
+/// (or `retry-after-ms`) on the same response takes precedence over the quota's reset,
+/// as the draft says. A used-up quota without any reset or wait blocks nothing.
+///
+/// Cheap on the common answer: one header lookup when the contract's `remaining` header
+/// is there with a number above zero.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use http::HeaderMap;
+/// let webex = verdict::Catalog::builtin().get("webex").unwrap();
+/// let mut h = HeaderMap::new();
+/// h.insert("ratelimit", r#""default";r=0;t=30"#.parse().unwrap());
+/// let (q, wait) = verdict::headers::pause(webex, &h, SystemTime::now()).unwrap();
+/// assert_eq!(wait, Duration::from_secs(30));
+/// h.insert("retry-after", "5".parse().unwrap());
+/// let (_, wait) = verdict::headers::pause(webex, &h, SystemTime::now()).unwrap();
+/// assert_eq!(wait, Duration::from_secs(5));
+/// ```
+pub fn pause(
+    contract: &Contract,
+    headers: &HeaderMap,
+    now: SystemTime,
+) -> Option<(Quota, Duration)> {
+    let names = &contract.rate_limit;
+    let named = names
+        .remaining
+        .as_ref()
+        .and_then(|h| crate::ratelimit::says_zero(headers, h.name()));
+    let q = match named {
+        Some(false) => return None,
+        Some(true) => quota(names, headers, now)?,
+        None => crate::ratelimit::standard_exhausted(headers, now)?,
+    };
+    if !q.exhausted() {
+        return None;
+    }
+    let wait = match retry_after_header(headers, &contract.headers.retry_after, now) {
+        Some(Ok(d)) => d,
+        _ => q.reset_after?,
+    };
+    Some((q, wait.min(MAX_RESET)))
 }
 
 /// Why a `Link` header cannot be read.

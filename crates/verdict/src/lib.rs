@@ -35,10 +35,12 @@ pub mod multipart;
 mod names;
 mod pointer;
 pub mod problem;
+pub mod ratelimit;
 pub mod render;
+pub mod sf;
 pub mod suggest;
 
-pub use catalog::{Applied, Asked, Catalog, Entry, LookupError, SourceFile};
+pub use catalog::{Applied, Asked, Catalog, Entry, LookupError, Signal, SourceFile};
 pub use load::{LoadError, LoadErrors, Problem};
 pub use model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
@@ -47,6 +49,6 @@ pub use model::{
 };
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,
-    Outcome, RedirectMethod, SchemeKind, UnknownName,
+    Outcome, QuotaFields, RedirectMethod, SchemeKind, UnknownName,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -20,7 +20,7 @@ use crate::model::{
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
 };
-use crate::names::{FieldType, IdStyle};
+use crate::names::{FieldType, IdStyle, QuotaFields};
 use crate::pointer::JsonPointer;
 
 type Span = Range<usize>;
@@ -397,6 +397,8 @@ struct PartialRetry {
     jitter: Option<Jitter>,
     methods: Option<Vec<Method>>,
     idempotency_header: Option<Header>,
+    /// Set in the file (the inner `None`: written as "" to turn the baseline's off).
+    should_retry_header: Option<Option<Header>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -568,16 +570,9 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
             }
         })
         .unwrap_or_default();
-    let rate_limit = top.table(&mut cx, "rate_limit").map(|t| {
-        t.check_keys(&mut cx, &["limit", "remaining", "reset", "window", "group"]);
-        RateLimitHeaders {
-            limit: t.parsed(&mut cx, "limit"),
-            remaining: t.parsed(&mut cx, "remaining"),
-            reset: t.parsed(&mut cx, "reset"),
-            window: t.parsed(&mut cx, "window"),
-            group: t.parsed(&mut cx, "group"),
-        }
-    });
+    let rate_limit = top
+        .table(&mut cx, "rate_limit")
+        .map(|t| read_rate_limit(&mut cx, &t));
     let error_body = top
         .table(&mut cx, "error_body")
         .map(|t| read_error_body(&mut cx, &t));
@@ -707,6 +702,32 @@ fn read_auth(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Auth> {
     })
 }
 
+fn read_rate_limit(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> RateLimitHeaders {
+    t.check_keys(
+        cx,
+        &["limit", "remaining", "reset", "window", "group", "fields"],
+    );
+    let names = RateLimitHeaders {
+        limit: t.parsed(cx, "limit"),
+        remaining: t.parsed(cx, "remaining"),
+        reset: t.parsed(cx, "reset"),
+        window: t.parsed(cx, "window"),
+        group: t.parsed(cx, "group"),
+        fields: t.parsed(cx, "fields").unwrap_or_default(),
+    };
+    let named = [&names.limit, &names.remaining, &names.reset, &names.window]
+        .iter()
+        .any(|h| h.is_some());
+    if names.fields == QuotaFields::Both && !named {
+        cx.report(
+            t.get("fields").map(Spanned::span).unwrap_or(t.span.clone()),
+            t.field("fields"),
+            "\"both\" sends the headers named here beside the draft's fields, but this table names none (use \"ietf-draft\", or name limit, remaining or reset)",
+        );
+    }
+    names
+}
+
 fn read_retry(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialRetry {
     t.check_keys(
         cx,
@@ -718,6 +739,7 @@ fn read_retry(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialRetry {
             "jitter",
             "methods",
             "idempotency_header",
+            "should_retry_header",
         ],
     );
     let base = t.integer(cx, "base_ms", 0..3_600_001);
@@ -753,6 +775,11 @@ fn read_retry(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialRetry {
             .list::<MethodName>(cx, "methods")
             .map(|v| v.into_iter().map(|m| m.0).collect()),
         idempotency_header: t.parsed(cx, "idempotency_header"),
+        should_retry_header: match t.string(cx, "should_retry_header") {
+            Some(s) if s.is_empty() => Some(None),
+            Some(_) => t.parsed(cx, "should_retry_header").map(Some),
+            None => None,
+        },
     }
 }
 
@@ -1507,6 +1534,7 @@ fn default_retry() -> RetryPolicy {
             Method::TRACE,
         ],
         idempotency_header: None,
+        should_retry_header: None,
     }
 }
 
@@ -1564,6 +1592,10 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
             .idempotency_header
             .clone()
             .or_else(|| b_retry.idempotency_header.clone()),
+        should_retry_header: match &doc.retry.should_retry_header {
+            Some(set) => set.clone(),
+            None => b_retry.should_retry_header.clone(),
+        },
     };
     if retry.base > retry.cap {
         found.push((

@@ -11,8 +11,8 @@ use http::{HeaderName, Method};
 use serde::{Serialize, Serializer};
 
 use crate::names::{
-    ActionKind, Category, ErrorFormat, Jitter, MissingLocation, Origin, Outcome, RedirectMethod,
-    SchemeKind,
+    ActionKind, Category, ErrorFormat, Jitter, MissingLocation, Origin, Outcome, QuotaFields,
+    RedirectMethod, SchemeKind,
 };
 use crate::pointer::JsonPointer;
 
@@ -314,6 +314,9 @@ pub struct RetryPolicy {
     pub methods: Vec<Method>,
     /// A request header that makes any method safe to repeat.
     pub idempotency_header: Option<Header>,
+    /// A response header (`x-should-retry`) by which the server says whether to repeat,
+    /// over the status's own action; `None`: not honoured.
+    pub should_retry_header: Option<Header>,
 }
 
 fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -427,6 +430,9 @@ pub struct RateLimitHeaders {
     pub window: Option<Header>,
     /// The quota group the request counted against.
     pub group: Option<Header>,
+    /// Which fields the API sends (and the emulator writes): these names, the IETF
+    /// draft's `RateLimit` and `RateLimit-Policy`, or both.
+    pub fields: QuotaFields,
 }
 
 /// Where an error body keeps its parts.

@@ -235,6 +235,38 @@ names! {
 }
 
 names! {
+    /// Which fields an API sends to describe a quota (`[rate_limit] fields`).
+    QuotaFields, "quota fields" {
+        /// The headers named in `[rate_limit]` (`limit`, `remaining`, `reset`, ...).
+        Named => "named",
+        /// `RateLimit` and `RateLimit-Policy` of draft-ietf-httpapi-ratelimit-headers-10.
+        IetfDraft => "ietf-draft",
+        /// Both.
+        Both => "both",
+    }
+}
+
+impl QuotaFields {
+    /// Whether the headers named in `[rate_limit]` are sent.
+    pub const fn named(self) -> bool {
+        matches!(self, QuotaFields::Named | QuotaFields::Both)
+    }
+
+    /// Whether `RateLimit` and `RateLimit-Policy` are sent.
+    pub const fn draft(self) -> bool {
+        matches!(self, QuotaFields::IetfDraft | QuotaFields::Both)
+    }
+}
+
+// The `names!` macro writes the derives, so the default is written out.
+#[allow(clippy::derivable_impls)]
+impl Default for QuotaFields {
+    fn default() -> Self {
+        QuotaFields::Named
+    }
+}
+
+names! {
     /// The JSON type of a resource field in the emulator.
     FieldType, "field type" {
         /// A string.

@@ -720,3 +720,221 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn millisecond_waits_win_over_retry_after_and_keep_its_floor_and_cap() {
+    let h = History::default();
+    // retry-after-ms is more precise than Retry-After and preferred.
+    assert_eq!(
+        run(
+            "http",
+            Method::GET,
+            503,
+            &[("retry-after", "9"), ("retry-after-ms", "1500")],
+            &h
+        ),
+        Decision::Retry {
+            after: Duration::from_millis(1500),
+            cause: WaitCause::RetryAfter,
+            ignored_header: None,
+        }
+    );
+    // Azure's spelling, alone.
+    assert!(matches!(
+        run("http", Method::GET, 429, &[("x-ms-retry-after-ms", "250")], &h),
+        Decision::Retry { after, cause: WaitCause::RetryAfter, .. } if after == Duration::from_millis(250)
+    ));
+    // An unreadable millisecond value gives way to Retry-After...
+    assert!(matches!(
+        run("http", Method::GET, 503, &[("retry-after-ms", "soon"), ("retry-after", "4")], &h),
+        Decision::Retry { after, cause: WaitCause::RetryAfter, ignored_header: None } if after == Duration::from_secs(4)
+    ));
+    // ... and alone it is reported while the engine backs off.
+    assert!(matches!(
+        run("http", Method::GET, 503, &[("retry-after-ms", "-3")], &h),
+        Decision::Retry {
+            cause: WaitCause::Backoff,
+            ignored_header: Some(verdict::headers::RetryAfterError::InvalidMillis { .. }),
+            ..
+        }
+    ));
+    // The contract's floor still applies: token-api waits at least 60 s after a 429.
+    assert!(matches!(
+        run("token-api", Method::GET, 429, &[("retry-after-ms", "10")], &h),
+        Decision::Retry { after, cause: WaitCause::Floor, .. } if after == Duration::from_secs(60)
+    ));
+    // And so does the caller's limit.
+    assert!(matches!(
+        run(
+            "http",
+            Method::GET,
+            503,
+            &[("retry-after-ms", "400000")],
+            &h
+        ),
+        Decision::Fail(Reason::WaitTooLong { .. })
+    ));
+}
+
+#[test]
+fn the_server_can_forbid_a_retry() {
+    let h = History::default();
+    let header: verdict::Header = "x-should-retry".parse().unwrap();
+    for (status, extra) in [(503, None), (500, None), (429, Some(("retry-after", "1")))] {
+        let mut pairs = vec![("x-should-retry", "false")];
+        pairs.extend(extra);
+        assert_eq!(
+            run("webex", Method::GET, status, &pairs, &h),
+            Decision::Fail(Reason::ServerSaidNoRetry {
+                header: header.clone()
+            }),
+            "{status}"
+        );
+    }
+    // Case and spaces do not matter; other words are not a say.
+    assert!(matches!(
+        run(
+            "webex",
+            Method::GET,
+            503,
+            &[("x-should-retry", " FALSE ")],
+            &h
+        ),
+        Decision::Fail(Reason::ServerSaidNoRetry { .. })
+    ));
+    assert!(matches!(
+        run("webex", Method::GET, 503, &[("x-should-retry", "no")], &h),
+        Decision::Retry { .. }
+    ));
+    // It changes nothing that is not a retry.
+    assert_eq!(
+        run(
+            "webex",
+            Method::GET,
+            200,
+            &[("x-should-retry", "false")],
+            &h
+        ),
+        Decision::Done
+    );
+    assert_eq!(
+        run(
+            "webex",
+            Method::GET,
+            401,
+            &[("x-should-retry", "false")],
+            &h
+        ),
+        Decision::RefreshAuth
+    );
+}
+
+#[test]
+fn the_server_can_ask_for_a_retry_of_a_final_answer() {
+    let h = History::default();
+    // 409 is final for webex; the server says to repeat, and a GET may be repeated.
+    assert_eq!(
+        run("webex", Method::GET, 409, &[], &h),
+        Decision::Fail(Reason::Final)
+    );
+    assert!(matches!(
+        run("webex", Method::GET, 409, &[("x-should-retry", "true")], &h),
+        Decision::Retry {
+            cause: WaitCause::Backoff,
+            ..
+        }
+    ));
+    // A Retry-After on the same answer names the wait.
+    assert!(matches!(
+        run("webex", Method::GET, 400, &[("x-should-retry", "true"), ("retry-after", "3")], &h),
+        Decision::Retry { after, cause: WaitCause::RetryAfter, .. } if after == Duration::from_secs(3)
+    ));
+    // A POST without an idempotency key may still not be repeated.
+    assert_eq!(
+        run(
+            "webex",
+            Method::POST,
+            409,
+            &[("x-should-retry", "true")],
+            &h
+        ),
+        Decision::Fail(Reason::NotRepeatable {
+            method: Method::POST
+        })
+    );
+    // The policy's repeats still bound it.
+    let spent = History {
+        retries: 3,
+        ..History::default()
+    };
+    assert_eq!(
+        run(
+            "webex",
+            Method::GET,
+            409,
+            &[("x-should-retry", "true")],
+            &spent
+        ),
+        Decision::Fail(Reason::RetriesExhausted { retries: 3 })
+    );
+    // Success and redirects are not error answers.
+    assert_eq!(
+        run("webex", Method::GET, 200, &[("x-should-retry", "true")], &h),
+        Decision::Done
+    );
+}
+
+#[test]
+fn a_contract_can_ignore_the_servers_say() {
+    let text = "[contract]\nid = \"deaf\"\nname = \"Deaf\"\nextends = \"http\"\n\n[retry]\nshould_retry_header = \"\"\n";
+    let (catalog, _) = Catalog::builtin()
+        .with_file(verdict::SourceFile::new("deaf.toml", text))
+        .unwrap();
+    let c = catalog.get("deaf").unwrap();
+    assert_eq!(c.retry.should_retry_header, None);
+    assert_eq!(c.retry.max_retries, 2, "the rest is inherited");
+    let u = url("https://api.example/v1/x");
+    let hm = headers(&[("x-should-retry", "false")]);
+    let d = decide(
+        c,
+        &RequestFacts::new(&Method::GET, &u),
+        &ResponseFacts::new(503, &hm),
+        &History::default(),
+        &Limits::default(),
+        now(),
+        0.5,
+    );
+    assert!(matches!(d, Decision::Retry { .. }), "{d:?}");
+    // Every built-in contract inherits the baseline's header.
+    for c in Catalog::builtin().contracts() {
+        assert_eq!(
+            c.retry.should_retry_header.as_ref().map(|h| h.as_str()),
+            Some("x-should-retry"),
+            "{}",
+            c.id
+        );
+    }
+}
+
+proptest! {
+    /// Whatever the server says in x-should-retry, a request the rules may not repeat is
+    /// never repeated, and `false` never leads to a repeat.
+    #[test]
+    fn the_servers_say_never_breaks_repeatability(
+        id in contract_ids(),
+        method in methods(),
+        status in 100u16..600,
+        say in prop::sample::select(vec!["true", "false", "TRUE", "maybe", ""]),
+        key in any::<bool>(),
+    ) {
+        let c = Catalog::builtin().get(id).unwrap();
+        let u = url("https://api.example/v1/x");
+        let hm = headers(&[("x-should-retry", say)]);
+        let req = RequestFacts { idempotency_key: key, ..RequestFacts::new(&method, &u) };
+        let d = decide(c, &req, &ResponseFacts::new(status, &hm), &History::default(), &Limits::default(), now(), 0.5);
+        if let Decision::Retry { .. } = d {
+            prop_assert!(say != "false");
+            prop_assert!(key || c.retry.may_repeat(&method) || c.status(status).is_some_and(|s| s.replay_safe));
+        }
+    }
+}

@@ -176,3 +176,43 @@ fn hostile_inputs_never_panic() {
         assert!(load(text).is_err(), "{text:?} should be rejected");
     }
 }
+
+#[test]
+fn quota_fields_and_the_should_retry_header_are_checked() {
+    let text = format!(
+        "{HEAD}\n[retry]\nshould_retry_header = \"x should retry\"\n\n[rate_limit]\nfields = \"ietf\"\n"
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert_eq!((p[0].0, p[0].1.as_str()), (7, "retry.should_retry_header"));
+    assert!(p[0].2.contains("not a valid HTTP header name"), "{p:?}");
+    assert_eq!((p[1].0, p[1].1.as_str()), (10, "rate_limit.fields"));
+    assert!(
+        p[1].2.contains("unknown quota fields \"ietf\"")
+            && p[1].2.contains("did you mean \"ietf-draft\""),
+        "{p:?}"
+    );
+    // The column points at the value.
+    let e = load(&text).unwrap_err();
+    assert_eq!(e.0[0].problems[1].column, 10);
+
+    // "both" needs names to send beside the draft's fields.
+    let p = problems(&format!("{HEAD}\n[rate_limit]\nfields = \"both\"\n"));
+    assert_eq!((p[0].0, p[0].1.as_str()), (7, "rate_limit.fields"));
+    assert!(p[0].2.contains("names none"), "{p:?}");
+
+    let c = load(&format!(
+        "{HEAD}\n[rate_limit]\nfields = \"ietf-draft\"\n\n[retry]\nshould_retry_header = \"X-Retry-Hint\"\n"
+    ))
+    .unwrap();
+    let t = c.get("t").unwrap();
+    assert_eq!(t.rate_limit.fields, verdict::QuotaFields::IetfDraft);
+    assert_eq!(
+        t.rate_limit.remaining, None,
+        "the table replaces the baseline's"
+    );
+    assert_eq!(
+        t.retry.should_retry_header.as_ref().map(|h| h.as_str()),
+        Some("X-Retry-Hint")
+    );
+}

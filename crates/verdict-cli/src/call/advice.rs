@@ -63,6 +63,10 @@ fn for_reason(reason: &Reason, e: &Error, cx: &Context) -> Option<String> {
             "{failure}: sending again cannot help; if the server's certificate is private, \
              trust it with --cacert FILE"
         ),
+        Reason::ServerSaidNoRetry { header } => format!(
+            "the server said not to repeat this request ({header}: false); check the answer \
+             before sending it again"
+        ),
         Reason::AuthRejected => {
             "the credentials were refused even after a refresh; check them and their scopes".into()
         }
@@ -136,6 +140,7 @@ mod tests {
             headers: http::HeaderMap::new(),
             body: Default::default(),
             attempts: Vec::new(),
+            problem: None,
         }
     }
 

@@ -47,7 +47,8 @@ fn exit_code(e: &verdict_client::Error) -> u8 {
             Reason::Final
             | Reason::RetriesExhausted { .. }
             | Reason::NotRepeatable { .. }
-            | Reason::AuthRejected,
+            | Reason::AuthRejected
+            | Reason::ServerSaidNoRetry { .. },
         )
         | ErrorKind::BudgetExhausted => match e.status.map(|s| s.as_u16()) {
             Some(500..=599) => code::SERVER_ERROR,

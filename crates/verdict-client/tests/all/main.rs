@@ -4,6 +4,8 @@
 mod explain;
 mod failures;
 mod hostile;
+mod problem;
 mod redis;
 mod rules;
+mod standards;
 mod support;

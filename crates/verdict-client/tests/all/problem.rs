@@ -3,18 +3,15 @@
 //! `application/problem+json` to a client whose contract does not expect it. Real HTTP on
 //! 127.0.0.1; waits go through a fake clock.
 
-#[allow(dead_code)]
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{FakeTimer, client, verdict_error};
 use serde_json::json;
-use support::{FakeTimer, client, verdict_error};
 use verdict::Contract;
 use verdict_client::Verdict;
 use verdict_testkit::{Reply, Server};
 
-const FIXTURE: &str = include_str!("../../verdict-server/tests/fixtures/problem-api.toml");
+const FIXTURE: &str = include_str!("../../../verdict-server/tests/fixtures/problem-api.toml");
 const TYPES: &str = "https://api.problem-api.example/problems/";
 
 fn problem_contract() -> Contract {
@@ -118,7 +115,7 @@ async fn a_problem_answer_is_read_whatever_the_contract_expects() {
     .await;
     let timer = FakeTimer::new();
     // token-api's error body keeps its message under /error: the pointer finds nothing.
-    let c = client(support::builder("token-api", &timer));
+    let c = client(crate::support::builder("token-api", &timer));
     let e = verdict_error(c.get(server.url("/v1/items")).send().await.unwrap_err());
     let p = e.problem.as_ref().expect("a problem");
     assert_eq!(p.extensions["balance"], 30);
@@ -158,7 +155,7 @@ async fn a_blank_or_broken_problem_never_stands_in_for_a_code() {
     })
     .await;
     let timer = FakeTimer::new();
-    let c = client(support::builder("http", &timer));
+    let c = client(crate::support::builder("http", &timer));
     let e = verdict_error(c.get(server.url("/a")).send().await.unwrap_err());
     let p = e.problem.as_ref().expect("a problem");
     assert!(p.is_blank());
