@@ -222,6 +222,14 @@ impl Middleware for Verdict {
     {
         use futures_util::TryFutureExt;
         let opts = ext.get::<RequestOptions>().cloned().unwrap_or_default();
+        let mut req = req;
+        if let Some(h) = self.contract.client_idempotency_header(req.method()) {
+            if !req.headers().contains_key(h.name()) {
+                // One key for this logical request: its repeats are copies of it.
+                req.headers_mut()
+                    .insert(h.name().clone(), crate::wire::idempotency_key());
+            }
+        }
         let idempotency_key = self
             .contract
             .retry

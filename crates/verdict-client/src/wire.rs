@@ -202,6 +202,26 @@ pub(crate) fn without_body(from: &Request, method: Method, url: Url) -> Request 
     r
 }
 
+/// A new idempotency key: 128 random bits in hex, as the draft's Structured Field string.
+pub(crate) fn idempotency_key() -> http::HeaderValue {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    // `RandomState` is seeded at random per thread and differs on every call.
+    let word = |i: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(i);
+        h.write_u128(nanos);
+        h.finish()
+    };
+    let text = format!("\"{:016x}{:016x}\"", word(0), word(1));
+    http::HeaderValue::from_str(&text).expect("hex in quotes is a valid header value")
+}
+
 /// What kind of failure a transport error is, and its text with every cause.
 pub(crate) fn classify(e: &reqwest_middleware::Error) -> (Failure, String) {
     match e {

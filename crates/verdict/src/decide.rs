@@ -520,7 +520,8 @@ pub fn decide_first(
     let url = explain_request(contract);
     let headers = explain_response_headers(status);
     let req = RequestFacts {
-        idempotency_key,
+        // The client adds a key where the contract says the API honours one.
+        idempotency_key: idempotency_key || contract.client_idempotency_header(method).is_some(),
         ..RequestFacts::new(method, &url)
     };
     decide(

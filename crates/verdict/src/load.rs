@@ -412,6 +412,7 @@ struct PartialRedirects {
 struct PartialIdempotency {
     methods: Option<Vec<Method>>,
     expires: Option<Duration>,
+    client_keys: Option<bool>,
     reused: PartialAnswer,
     in_flight: PartialAnswer,
 }
@@ -881,7 +882,10 @@ fn read_error_body(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> ErrorBody {
 }
 
 fn read_idempotency(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialIdempotency {
-    t.check_keys(cx, &["methods", "reused", "in_flight", "expires_s"]);
+    t.check_keys(
+        cx,
+        &["methods", "reused", "in_flight", "expires_s", "client_keys"],
+    );
     let mut answer = |key: &str| -> PartialAnswer {
         let Some(a) = t.table(cx, key) else {
             return PartialAnswer::default();
@@ -911,6 +915,7 @@ fn read_idempotency(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialIdempotency {
         expires: t
             .integer(cx, "expires_s", 1..31_536_001)
             .map(|(n, _)| Duration::from_secs(n as u64)),
+        client_keys: t.boolean(cx, "client_keys"),
         reused,
         in_flight,
     }
@@ -1553,6 +1558,7 @@ fn default_idempotency() -> IdempotencyRules {
             origin: Origin::Rfc,
         },
         expires: Duration::from_secs(86_400),
+        client_keys: false,
     }
 }
 
@@ -1675,6 +1681,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         reused: doc.idempotency.reused.resolve(&b_idem.reused),
         in_flight: doc.idempotency.in_flight.resolve(&b_idem.in_flight),
         expires: doc.idempotency.expires.unwrap_or(b_idem.expires),
+        client_keys: doc.idempotency.client_keys.unwrap_or(b_idem.client_keys),
     };
 
     let mut statuses: Vec<StatusEntry> = Vec::new();

@@ -375,6 +375,9 @@ pub struct IdempotencyRules {
     /// by default).
     #[serde(serialize_with = "seconds")]
     pub expires: Duration,
+    /// The API honours keys for `methods`, so a client adds one to each request of those
+    /// methods (the same across its repeats), which makes it safe to repeat.
+    pub client_keys: bool,
 }
 
 fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -385,6 +388,11 @@ impl IdempotencyRules {
     /// Whether a key on a request with `method` is honoured.
     pub fn applies_to(&self, method: &Method) -> bool {
         self.methods.contains(method)
+    }
+
+    /// Whether a client adds a key of its own to a request with `method`.
+    pub fn client_adds_key(&self, method: &Method) -> bool {
+        self.client_keys && self.applies_to(method)
     }
 }
 
@@ -650,6 +658,16 @@ pub struct Contract {
 }
 
 impl Contract {
+    /// The header a client adds, with a key of its own, to a request with `method`: the
+    /// contract's idempotency header where `[idempotency] client_keys` says the API
+    /// honours keys for that method.
+    pub fn client_idempotency_header(&self, method: &Method) -> Option<&Header> {
+        self.retry
+            .idempotency_header
+            .as_ref()
+            .filter(|_| self.idempotency.client_adds_key(method))
+    }
+
     /// The entry for an HTTP status, the baseline's if this contract does not name it.
     pub fn status(&self, code: u16) -> Option<&StatusEntry> {
         self.statuses

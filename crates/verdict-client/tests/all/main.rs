@@ -4,6 +4,7 @@
 mod explain;
 mod failures;
 mod hostile;
+mod idempotency;
 mod problem;
 mod redis;
 mod rules;
