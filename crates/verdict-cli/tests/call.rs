@@ -984,3 +984,23 @@ fn help_examples_are_whole_commands_on_80_columns() {
         assert!(help.contains(flag), "{flag} in the help");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_errors_carry_problem_details() {
+    let server = Server::start(|_, _| {
+        Reply::status(404)
+            .header("content-type", "application/problem+json")
+            .body(
+                r#"{"type":"https://api.example/problems/missing","title":"Not here","status":404,"detail":"Item 7 does not exist.","instance":"/v1/items/7","hint":"list the items"}"#,
+            )
+    })
+    .await;
+    let o = verdict(args(&["call", "--json", &server.url("/v1/items/7")])).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &v["error"]["problem"];
+    assert_eq!(p["type"], "https://api.example/problems/missing", "{v}");
+    assert_eq!(p["detail"], "Item 7 does not exist.");
+    assert_eq!(p["instance"], "/v1/items/7");
+    assert_eq!(p["hint"], "list the items");
+}
