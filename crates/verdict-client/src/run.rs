@@ -96,8 +96,8 @@ impl Run<'_> {
                     o.sending(sent.number, &request);
                 }
                 let step = match next.clone().run(request, ext).await {
-                    Ok(response) => self.answered(response, sent, &budget_key).await?,
-                    Err(e) => self.failed(e, sent, &budget_key).await?,
+                    Ok(response) => self.answered(response, &sent, &budget_key).await?,
+                    Err(e) => self.failed(e, &sent, &budget_key).await?,
                 };
                 if let Step::Finish(response) = step {
                     return Ok(response);
@@ -188,20 +188,24 @@ impl Run<'_> {
 
     /// An answer came: note its quota, look for an application code, ask the engine and
     /// carry out its decision.
-    async fn answered(&mut self, response: Response, sent: Sent, budget_key: &str) -> StepResult {
+    async fn answered(&mut self, response: Response, sent: &Sent, budget_key: &str) -> StepResult {
         if let Some(o) = &self.v.observer {
             o.received(sent.number, &response);
         }
         let now = self.v.timer.now();
         self.note_quota(&response, &sent.key, now).await;
-        let (response, code) = match self.inspect(response, &sent).await {
-            Inspected::Read(response, code) => (response, code),
-            Inspected::Failed(e) => return Err(*e),
-            Inspected::Cut(text) => {
-                return self
-                    .after_failure(Failure::BodyCut, text, sent, budget_key)
-                    .await;
+        let (response, code) = if self.worth_inspecting(&response) {
+            match Box::pin(self.inspect(response, sent)).await {
+                Inspected::Read(response, code) => (response, code),
+                Inspected::Failed(e) => return Err(*e),
+                Inspected::Cut(text) => {
+                    return self
+                        .after_failure(Failure::BodyCut, text, sent, budget_key)
+                        .await;
+                }
             }
+        } else {
+            (response, None)
         };
         let facts = self.facts(&sent.method, &sent.url);
         let resp_facts = ResponseFacts {
@@ -222,7 +226,7 @@ impl Run<'_> {
             Decision::Done | Decision::SplitBatch => {
                 self.done(decision.kind(), response, sent, budget_key).await
             }
-            Decision::UseCached => Ok(self.use_cached(response, &sent)),
+            Decision::UseCached => Ok(self.use_cached(response, sent)),
             Decision::Retry {
                 after,
                 cause,
@@ -299,19 +303,21 @@ impl Run<'_> {
         }
     }
 
+    /// Whether the body may hold an application code: JSON, within the limit, for a
+    /// contract that has application codes.
+    fn worth_inspecting(&self, response: &Response) -> bool {
+        !self.contract().apis.is_empty()
+            && is_json(response.headers())
+            && declared_length(response.headers()).is_none_or(|n| n <= self.v.body_limit)
+    }
+
     /// Reads a JSON body that may hold an application code.
     async fn inspect(&mut self, response: Response, sent: &Sent) -> Inspected {
         let v = self.v;
         let contract = &*v.contract;
-        let limit = self.v.body_limit;
-        let worth_reading = !contract.apis.is_empty()
-            && is_json(response.headers())
-            && declared_length(response.headers()).is_none_or(|n| n <= limit);
-        if !worth_reading {
-            return Inspected::Read(response, None);
-        }
+        let limit = v.body_limit;
         let head = Head::of(&response);
-        match Box::pin(read_limited(response, limit)).await {
+        match read_limited(response, limit).await {
             Ok(Ok(body)) => {
                 let code = app_code(contract, self.api.as_deref(), &body);
                 Inspected::Read(head.into_response(body), code)
@@ -340,7 +346,7 @@ impl Run<'_> {
         &mut self,
         kind: DecisionKind,
         response: Response,
-        sent: Sent,
+        sent: &Sent,
         budget_key: &str,
     ) -> StepResult {
         let status = response.status();
@@ -351,7 +357,7 @@ impl Run<'_> {
             .filter(|c| sent.method == Method::GET && c.storable(status, response.headers()));
         let mut response = match cache {
             None => response,
-            Some(_) => match Box::pin(self.store_in_cache(response, &sent)).await {
+            Some(_) => match Box::pin(self.store_in_cache(response, sent)).await {
                 Ok(r) => r,
                 Err(text) => {
                     return self
@@ -360,7 +366,7 @@ impl Run<'_> {
                 }
             },
         };
-        self.record(&sent, Some(status), kind, "done".into(), None);
+        self.record(sent, Some(status), kind, "done".into(), None);
         if status.as_u16() < 400 {
             self.deposit(budget_key).await;
         }
@@ -462,20 +468,20 @@ impl Run<'_> {
         cause: WaitCause,
         note: String,
         answer: Answer,
-        sent: Sent,
+        sent: &'s Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             if self.template.is_none() {
                 let note = "cannot repeat a streamed body".into();
                 return Err(self
-                    .give_up(ErrorKind::NotReplayable, note, answer, &sent)
+                    .give_up(ErrorKind::NotReplayable, note, answer, sent)
                     .await);
             }
             if !self.spend_budget(budget_key, answer.now).await {
                 let note = "retry budget spent".into();
                 return Err(self
-                    .give_up(ErrorKind::BudgetExhausted, note, answer, &sent)
+                    .give_up(ErrorKind::BudgetExhausted, note, answer, sent)
                     .await);
             }
             if cause != WaitCause::Backoff {
@@ -484,7 +490,7 @@ impl Run<'_> {
                 warn_store(self.v.store.block_until(&sent.key, until).await);
             }
             let status = answer.response.status();
-            self.record(&sent, Some(status), DecisionKind::Retry, note, Some(after));
+            self.record(sent, Some(status), DecisionKind::Retry, note, Some(after));
             drop(answer);
             let reason = WaitReason::Retry {
                 status: status.as_u16(),
@@ -497,13 +503,13 @@ impl Run<'_> {
     }
 
     /// Follows a redirect with the method and body the engine chose.
-    fn redirect(
-        &mut self,
+    fn redirect<'s>(
+        &'s mut self,
         hop: Hop,
         response: Response,
-        sent: Sent,
+        sent: &'s Sent,
         code: Option<u32>,
-    ) -> BoxFuture<'_, StepResult> {
+    ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             let next = match &self.template {
                 Some(t) if hop.keep_body => t.try_clone().map(|mut r| {
@@ -516,7 +522,12 @@ impl Run<'_> {
             };
             let Some(mut next) = next else {
                 return Err(self
-                    .error_with(ErrorKind::NotReplayable, sent.method, response, code)
+                    .error_with(
+                        ErrorKind::NotReplayable,
+                        sent.method.clone(),
+                        response,
+                        code,
+                    )
                     .await);
             };
             if hop.strip {
@@ -534,7 +545,7 @@ impl Run<'_> {
             };
             let note = format!("redirect: {} {}{other}", hop.method, hop.url);
             self.record(
-                &sent,
+                sent,
                 Some(response.status()),
                 DecisionKind::Redirect,
                 note,
@@ -547,12 +558,12 @@ impl Run<'_> {
     }
 
     /// Gets fresh credentials once and sends again.
-    fn refresh(
-        &mut self,
+    fn refresh<'s>(
+        &'s mut self,
         response: Response,
-        sent: Sent,
+        sent: &'s Sent,
         code: Option<u32>,
-    ) -> BoxFuture<'_, StepResult> {
+    ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             let (Some(c), false, Some(seen)) =
                 (&self.v.credentials, self.stripped, sent.generation)
@@ -564,11 +575,11 @@ impl Run<'_> {
                     code,
                     now: self.v.timer.now(),
                 };
-                return Err(self.give_up(kind, note, answer, &sent).await);
+                return Err(self.give_up(kind, note, answer, sent).await);
             };
             let note = "refresh credentials and replay".into();
             self.record(
-                &sent,
+                sent,
                 Some(response.status()),
                 DecisionKind::RefreshAuth,
                 note,
@@ -576,7 +587,9 @@ impl Run<'_> {
             );
             if let Err(e) = c.refresh(seen).await {
                 let kind = ErrorKind::Refresh(e.to_string());
-                return Err(self.error_with(kind, sent.method, response, code).await);
+                return Err(self
+                    .error_with(kind, sent.method.clone(), response, code)
+                    .await);
             }
             self.history.refreshed = true;
             Ok(Step::Again)
@@ -584,23 +597,25 @@ impl Run<'_> {
     }
 
     /// Asks the status resource again after `after`.
-    fn poll(
-        &mut self,
+    fn poll<'s>(
+        &'s mut self,
         to: Url,
         after: Duration,
         response: Response,
-        sent: Sent,
-    ) -> BoxFuture<'_, StepResult> {
+        sent: &'s Sent,
+    ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             // The poll copies the request's headers; a streamed body took the request.
             let Some(template) = self.template.as_ref() else {
                 let kind = ErrorKind::NotReplayable;
-                return Err(self.error_with(kind, sent.method, response, None).await);
+                return Err(self
+                    .error_with(kind, sent.method.clone(), response, None)
+                    .await);
             };
             let next = without_body(template, Method::GET, to.clone());
             let note = format!("accepted: poll {to} in {:.1} s", after.as_secs_f64());
             self.record(
-                &sent,
+                sent,
                 Some(response.status()),
                 DecisionKind::Poll,
                 note,
@@ -615,7 +630,12 @@ impl Run<'_> {
     }
 
     /// The engine stops the request.
-    fn refuse(&mut self, reason: Reason, answer: Answer, sent: Sent) -> BoxFuture<'_, StepResult> {
+    fn refuse<'s>(
+        &'s mut self,
+        reason: Reason,
+        answer: Answer,
+        sent: &'s Sent,
+    ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             if let Reason::WaitTooLong { wait, .. } = &reason {
                 let facts = self.facts(&sent.method, &sent.url);
@@ -634,7 +654,7 @@ impl Run<'_> {
             }
             let note = format!("fail: {reason}");
             Err(self
-                .give_up(ErrorKind::Refused(reason), note, answer, &sent)
+                .give_up(ErrorKind::Refused(reason), note, answer, sent)
                 .await)
         })
     }
@@ -643,7 +663,7 @@ impl Run<'_> {
     fn failed<'s>(
         &'s mut self,
         e: reqwest_middleware::Error,
-        sent: Sent,
+        sent: &'s Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         let (failure, text) = classify(&e);
@@ -655,7 +675,7 @@ impl Run<'_> {
         &'s mut self,
         failure: Failure,
         text: String,
-        sent: Sent,
+        sent: &'s Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
@@ -675,7 +695,7 @@ impl Run<'_> {
                     let now = self.v.timer.now();
                     if self.spend_budget(budget_key, now).await {
                         let note = format!("retry after {failure}: {text}");
-                        self.record(&sent, None, DecisionKind::Retry, note, Some(after));
+                        self.record(sent, None, DecisionKind::Retry, note, Some(after));
                         self.sleep(after, WaitReason::Network, &sent.url).await;
                         self.history.retries += 1;
                         return Ok(Step::Again);
@@ -686,7 +706,7 @@ impl Run<'_> {
                 other => unreachable!("decide_failure answers retry or fail, not {other:?}"),
             };
             self.record(
-                &sent,
+                sent,
                 None,
                 DecisionKind::Fail,
                 format!("{failure}: {text}; {reason}"),
@@ -696,7 +716,7 @@ impl Run<'_> {
                 Failure::BodyCut => ErrorKind::Body(text),
                 _ => ErrorKind::Network(text),
             };
-            Err(self.fail(kind, sent.method, sent.url))
+            Err(self.fail(kind, sent.method.clone(), sent.url.clone()))
         })
     }
 

@@ -431,14 +431,16 @@ pub fn decide(
     sample: f64,
 ) -> Decision {
     let (action, _) = action_for(contract, req, resp);
-    // The server's own word on repeating, where the contract honours it.
-    match (crate::headers::should_retry(contract, resp.headers), action) {
-        (Some(false), Action::Retry | Action::RetryAfter { .. }) => {
+    // The server's own word on repeating, where the contract honours it; read only when it
+    // could change the action (never for a success).
+    let server_says = || crate::headers::should_retry(contract, resp.headers);
+    match action {
+        Action::Retry | Action::RetryAfter { .. } if server_says() == Some(false) => {
             if let Some(header) = contract.retry.should_retry_header.clone() {
                 return Decision::Fail(Reason::ServerSaidNoRetry { header });
             }
         }
-        (Some(true), Action::Fail) if resp.status >= 400 => {
+        Action::Fail if resp.status >= 400 && server_says() == Some(true) => {
             let zero = Duration::ZERO;
             return retry(contract, req, resp, history, limits, now, sample, zero);
         }

@@ -238,6 +238,17 @@ pub fn standard_quota(headers: &HeaderMap, now: SystemTime) -> Option<Quota> {
 /// [`standard_quota`] when it says the quota is used up, reading no more than needed:
 /// most responses have quota left, and this runs on every one.
 pub(crate) fn standard_exhausted(headers: &HeaderMap, now: SystemTime) -> Option<Quota> {
+    // Most answers carry no quota at all: one pass over the names is cheaper than a lookup
+    // per convention (each custom name is hashed anew).
+    let mentions_quota = headers.keys().any(|k| {
+        let name = k.as_str();
+        ["ratelimit", "x-ratelimit", "x-rate-limit"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+    });
+    if !mentions_quota {
+        return None;
+    }
     if headers.contains_key(RATELIMIT) {
         if let Some(q) = draft_quota(headers) {
             return q.exhausted().then_some(q);
