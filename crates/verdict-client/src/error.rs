@@ -64,6 +64,12 @@ pub enum ErrorKind {
     Batch(verdict::multipart::BatchError),
     /// The request body is a stream and cannot be sent twice.
     NotReplayable,
+    /// The reqwest client under the middleware followed a redirect itself, so the
+    /// contract's redirect rules (method, body, credentials) could not apply.
+    RedirectedByClient {
+        /// Where the client ended up.
+        to: url::Url,
+    },
     /// The credential refresh hook failed.
     Refresh(String),
 }
@@ -320,6 +326,11 @@ impl fmt::Display for Error {
             ErrorKind::NotReplayable => {
                 "the request body is a stream and cannot be sent again".into()
             }
+            ErrorKind::RedirectedByClient { to } => format!(
+                "the reqwest client followed a redirect to {to} itself; build it with \
+                 verdict_client::http_client() or .redirect(reqwest::redirect::Policy::none()) \
+                 so the contract's redirect rules apply"
+            ),
             ErrorKind::Refresh(e) => format!("credential refresh failed: {e}"),
         });
         let n = self.attempts.len();

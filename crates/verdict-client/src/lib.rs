@@ -10,8 +10,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();
-//! let client = verdict_client::client(verdict_client::Verdict::builder(contract).build())?;
+//! let client = verdict_client::Verdict::builtin("webex")?.client()?;
 //! match client.get("https://webexapis.com/v1/rooms").bearer_auth("TOKEN").send().await {
 //!     Ok(response) => println!("{}", response.text().await?),
 //!     Err(e) => match verdict_client::Error::from_middleware(&e) {
@@ -31,6 +30,7 @@ mod error;
 mod middleware;
 mod observe;
 mod run;
+mod setup;
 pub mod store;
 #[cfg(feature = "redis")]
 mod store_redis;
@@ -43,8 +43,13 @@ pub use cache::Revalidated;
 pub use error::{Attempt, Attempts, Error, ErrorKind};
 pub use middleware::{RequestOptions, Verdict, VerdictBuilder};
 pub use observe::Observer;
+pub use setup::SetupError;
 #[cfg(feature = "redis")]
 pub use store_redis::RedisStore;
+/// The contract model and decision engine this crate obeys, for what a program needs
+/// beyond the middleware (a [`verdict::Catalog`] of its own, `explain`'s entries).
+pub use verdict;
+pub use verdict::{Catalog, Contract};
 
 /// The next page of a paginated list: the `rel="next"` target of the response's `Link`
 /// header, resolved against the response URL. `Ok(None)` on the last page; an error names

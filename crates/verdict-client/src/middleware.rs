@@ -102,6 +102,12 @@ pub struct VerdictBuilder {
     inner: Verdict,
 }
 
+impl std::fmt::Debug for VerdictBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("VerdictBuilder").field(&self.inner).finish()
+    }
+}
+
 impl Verdict {
     /// A builder for a middleware obeying `contract`.
     pub fn builder(contract: Contract) -> VerdictBuilder {

@@ -192,6 +192,9 @@ impl Run<'_> {
         if let Some(o) = &self.v.observer {
             o.received(sent.number, &response);
         }
+        if response.url() != &sent.url {
+            return Err(self.followed_by_client(response, sent));
+        }
         let now = self.v.timer.now();
         self.note_quota(&response, &sent.key, now).await;
         let (response, code) = if self.worth_inspecting(&response) {
@@ -284,6 +287,26 @@ impl Run<'_> {
             api: self.api.as_deref(),
             poll: self.poll,
         }
+    }
+
+    /// The reqwest client followed a redirect on its own: the contract's rules for it
+    /// (method, body, credentials across origins) were skipped, so the request fails loudly.
+    fn followed_by_client(&mut self, response: Response, sent: &Sent) -> Error {
+        let to = response.url().clone();
+        tracing::error!(from = %sent.url, %to, "the HTTP client under the middleware follows redirects itself");
+        let note = format!("the HTTP client followed a redirect to {to} itself");
+        self.record(
+            sent,
+            Some(response.status()),
+            DecisionKind::Fail,
+            note,
+            None,
+        );
+        self.fail(
+            ErrorKind::RedirectedByClient { to },
+            sent.method.clone(),
+            sent.url.clone(),
+        )
     }
 
     /// A used-up quota makes every later request on the credential wait for its window,

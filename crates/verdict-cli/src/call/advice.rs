@@ -35,6 +35,9 @@ pub(crate) fn advice(e: &Error, cx: &Context) -> Option<String> {
              let verdict repeat it, pass it through memory: -d @- < FILE"
             .to_owned(),
         ErrorKind::Refresh(_) => "the credentials could not be refreshed; get new ones".to_owned(),
+        ErrorKind::RedirectedByClient { .. } => {
+            "the HTTP client followed a redirect itself; this is a bug in verdict call".to_owned()
+        }
     };
     Some(text)
 }

@@ -329,6 +329,7 @@ fn kind_name(k: &verdict_client::ErrorKind) -> &'static str {
         K::Body(_) => "body",
         K::Batch(_) => "batch",
         K::NotReplayable => "not_replayable",
+        K::RedirectedByClient { .. } => "redirected_by_client",
         K::Refresh(_) => "refresh",
     }
 }

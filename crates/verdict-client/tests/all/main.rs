@@ -8,5 +8,6 @@ mod idempotency;
 mod problem;
 mod redis;
 mod rules;
+mod setup;
 mod standards;
 mod support;
