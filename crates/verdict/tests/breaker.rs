@@ -15,13 +15,31 @@ enum Event {
     Finish { pick: usize, ok: bool },
 }
 
+/// A step of the clock that lands on the very end of the breaker's open period or trial
+/// place, where its answer changes (other steps are so many milliseconds).
+const TO_DEADLINE: u64 = u64::MAX;
+
+fn moved(now: SystemTime, ms: u64, state: State) -> SystemTime {
+    match state {
+        _ if ms != TO_DEADLINE => now + Duration::from_millis(ms),
+        State::Open { until } | State::HalfOpen { trial_until: until } if until > now => until,
+        _ => now,
+    }
+}
+
 fn events() -> impl Strategy<Value = Vec<(u64, Event)>> {
     let event = prop_oneof![
         Just(Event::Ask),
         (any::<usize>(), prop::bool::weighted(0.3))
             .prop_map(|(pick, ok)| Event::Finish { pick, ok }),
     ];
-    prop::collection::vec((prop_oneof![Just(0u64), 0u64..20_000], event), 1..120)
+    prop::collection::vec(
+        (
+            prop_oneof![Just(0u64), Just(TO_DEADLINE), 1u64..3, 0u64..20_000],
+            event,
+        ),
+        1..120,
+    )
 }
 
 fn configs() -> impl Strategy<Value = BreakerConfig> {
@@ -52,7 +70,7 @@ proptest! {
         let mut trial_place: Option<SystemTime> = None;
         let mut in_a_row = 0u32;
         for (ms, event) in events {
-            now += Duration::from_millis(ms);
+            now = moved(now, ms, b.state());
             let before = b.state();
             match event {
                 Event::Ask => {
