@@ -26,6 +26,7 @@
 
 pub mod auth;
 mod batch;
+mod breaker;
 mod cache;
 mod error;
 mod middleware;
@@ -45,6 +46,7 @@ pub use middleware::{RequestOptions, Verdict, VerdictBuilder};
 pub use observe::Observer;
 #[cfg(feature = "redis")]
 pub use store_redis::RedisStore;
+pub use verdict::breaker::BreakerConfig;
 
 /// The next page of a paginated list: the `rel="next"` target of the response's `Link`
 /// header, resolved against the response URL. `Ok(None)` on the last page; an error names

@@ -329,6 +329,7 @@ fn kind_name(k: &verdict_client::ErrorKind) -> &'static str {
         K::Batch(_) => "batch",
         K::NotReplayable => "not_replayable",
         K::Refresh(_) => "refresh",
+        K::CircuitOpen { .. } => "circuit_open",
     }
 }
 
