@@ -1,7 +1,7 @@
 //! The one error type of the client.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -72,6 +72,19 @@ pub enum ErrorKind {
     },
     /// The credential refresh hook failed.
     Refresh(String),
+    /// The request was not sent: the circuit breaker of its host is open after repeated
+    /// failures (see [`VerdictBuilder::circuit_breaker`](crate::VerdictBuilder::circuit_breaker)).
+    CircuitOpen {
+        /// When the breaker lets a request through again, at the earliest.
+        until: SystemTime,
+        /// How long that was from when the request was refused, by the middleware's clock.
+        retry_in: Duration,
+    },
+}
+
+/// Whole seconds in `d`, rounded up (1.001 s is 2 s).
+pub(crate) fn seconds_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// A request that did not succeed: everything the server said, what the contract says
@@ -332,6 +345,11 @@ impl fmt::Display for Error {
                  so the contract's redirect rules apply"
             ),
             ErrorKind::Refresh(e) => format!("credential refresh failed: {e}"),
+            ErrorKind::CircuitOpen { retry_in, .. } => format!(
+                "not sent: the circuit breaker of this host is open after repeated failures; \
+                 it lets a request through again in {} s",
+                seconds_up(*retry_in)
+            ),
         });
         let n = self.attempts.len();
         let waited = self.waited();

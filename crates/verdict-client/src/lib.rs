@@ -5,8 +5,9 @@
 //! contract's floor and the caller's cap), rate-limit windows shared per credential,
 //! redirects with the right method and no credentials across origins, one credential
 //! refresh after a 401, conditional GETs answered from the stored copy on 304, polling of
-//! a 202's Location, and application codes inside bodies. What fails comes back as one
-//! typed [`Error`] with the vendor's code, message and tracking id and every attempt.
+//! a 202's Location, and application codes inside bodies; on request, a circuit breaker
+//! per host (below). What fails comes back as one typed [`Error`] with the vendor's code,
+//! message and tracking id and every attempt.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,11 +21,45 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Circuit breaker
+//!
+//! Off by default. [`VerdictBuilder::circuit_breaker`] keeps a breaker per host (scheme,
+//! host and port) in the [`store`](VerdictBuilder::store). An attempt with no answer, or
+//! with a 5xx or 429 that the contract repeats or gives up on, counts against its host; any
+//! other answer (a 4xx included) counts for it. After [`BreakerConfig::failures`] failures
+//! in a row (default 5) the breaker opens for [`BreakerConfig::open_for`] (default 30 s):
+//! requests to the host are not sent and fail at once with [`ErrorKind::CircuitOpen`],
+//! which says when the breaker lets a request through again. Then one trial request goes
+//! through; its success closes the breaker, its failure opens it again for twice as long,
+//! up to [`BreakerConfig::max_open_for`] (default 5 min). The rule is
+//! [`verdict::breaker`]'s. With a [`RedisStore`], every process on the same Redis and
+//! prefix shares each host's breaker: one process's failures stop the others' requests.
+//!
+//! ```no_run
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use verdict_client::{BreakerConfig, ErrorKind, RedisStore, Verdict};
+//!
+//! let contract = verdict::Catalog::builtin().get("ringcentral").unwrap().clone();
+//! let store = RedisStore::new("redis://127.0.0.1:6379/0", "billing-workers:")?;
+//! let rule = BreakerConfig { failures: 3, open_for: Duration::from_secs(10), ..Default::default() };
+//! let middleware = Verdict::builder(contract)
+//!     .store(Arc::new(store))
+//!     .circuit_breaker(rule)
+//!     .build();
+//! let client = verdict_client::client(middleware)?;
+//! // Later, on an error: `ErrorKind::CircuitOpen { until, retry_in }` means nothing was sent.
+//! # let _ = (client, |k: ErrorKind| matches!(k, ErrorKind::CircuitOpen { .. }));
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
 pub mod auth;
 mod batch;
+mod breaker;
 mod cache;
 mod error;
 mod middleware;
@@ -49,6 +84,7 @@ pub use store_redis::RedisStore;
 /// The contract model and decision engine this crate obeys, for what a program needs
 /// beyond the middleware (a [`verdict::Catalog`] of its own, `explain`'s entries).
 pub use verdict;
+pub use verdict::breaker::BreakerConfig;
 pub use verdict::{Catalog, Contract};
 
 /// The next page of a paginated list: the `rel="next"` target of the response's `Link`

@@ -8,9 +8,11 @@ use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use verdict::Contract;
+use verdict::breaker::BreakerConfig;
 use verdict::decide::{History, Limits};
 
 use crate::auth::Credentials;
+use crate::breaker::Breakers;
 use crate::cache::Cache;
 use crate::observe::Observer;
 use crate::run::Run;
@@ -52,6 +54,8 @@ pub struct Verdict {
     poll: bool,
     pub(crate) keys: KeyCache,
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// The circuit breakers, when they are on.
+    pub(crate) breaker: Option<Box<Breakers>>,
 }
 
 /// Which store key a [`KeyCache`] slot holds.
@@ -59,12 +63,13 @@ pub struct Verdict {
 pub(crate) enum Slot {
     Credential,
     Budget,
+    Breaker,
 }
 
 /// The last store keys made, by the fingerprint they were made from: most requests of a
 /// client go to one origin with one credential, so the keys are formatted once.
 #[derive(Default)]
-pub(crate) struct KeyCache(std::sync::Mutex<[Keyed; 2]>);
+pub(crate) struct KeyCache(std::sync::Mutex<[Keyed; 3]>);
 
 /// A key and the fingerprint it was made from.
 type Keyed = Option<(u64, Arc<str>)>;
@@ -93,6 +98,7 @@ impl std::fmt::Debug for Verdict {
         f.debug_struct("Verdict")
             .field("contract", &self.contract.id)
             .field("limits", &self.limits)
+            .field("breaker", &self.breaker.as_ref().map(|b| b.config))
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +130,7 @@ impl Verdict {
                 poll: false,
                 keys: KeyCache::default(),
                 observer: None,
+                breaker: None,
             },
         }
     }
@@ -194,6 +201,31 @@ impl VerdictBuilder {
     /// Something that sees every attempt as it happens (see [`Observer`]).
     pub fn observer(mut self, o: Arc<dyn Observer>) -> Self {
         self.inner.observer = Some(o);
+        self
+    }
+
+    /// Turns on a circuit breaker per host (scheme, host and port), kept in the
+    /// [`store`](Self::store) so that a fleet sharing a `RedisStore` shares it. A request
+    /// to a host whose breaker is open is not sent: it fails at once with
+    /// [`ErrorKind::CircuitOpen`](crate::ErrorKind::CircuitOpen), which says when the
+    /// breaker lets a request through again. See [`verdict::breaker`] for the rule.
+    ///
+    /// An attempt counts against its host when no answer came (a network failure, a body
+    /// cut short), or when the answer is a 5xx or a 429 that the contract repeats or gives
+    /// up on; any other answer, 4xx included, counts for it. Off by default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verdict_client::{BreakerConfig, Verdict};
+    ///
+    /// let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();
+    /// let middleware = Verdict::builder(contract)
+    ///     .circuit_breaker(BreakerConfig { failures: 3, open_for: Duration::from_secs(10), ..Default::default() })
+    ///     .build();
+    /// # let _ = middleware;
+    /// ```
+    pub fn circuit_breaker(mut self, config: BreakerConfig) -> Self {
+        self.inner.breaker = Some(Box::new(Breakers::new(config)));
         self
     }
 

@@ -10,13 +10,15 @@ use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 use url::Url;
 use verdict::Contract;
+use verdict::breaker::{Admission, Outcome};
 use verdict::decide::{
     Decision, DecisionKind, Failure, History, Limits, Reason, RequestFacts, ResponseFacts,
     WaitCause, action_for, decide, decide_failure,
 };
 
+use crate::breaker::Breakers;
 use crate::cache::Revalidated;
-use crate::error::{Attempt, Attempts, Error, ErrorKind};
+use crate::error::{Attempt, Attempts, Error, ErrorKind, seconds_up};
 use crate::middleware::{Slot, Verdict};
 use crate::store::StoreError;
 use crate::timer::{Wait, WaitReason};
@@ -49,6 +51,16 @@ pub(crate) struct Sent {
     /// Made only when the cache may hold or take this response.
     cache_key: Option<String>,
     conditional: bool,
+    /// The circuit breaker's leave to send, until the attempt's outcome is reported.
+    ticket: Option<Ticket>,
+}
+
+/// An attempt the circuit breaker let through: its host's breaker and whether it is the
+/// half-open breaker's trial. Taken from [`Sent`] when the outcome is reported, so that
+/// an attempt is reported once.
+pub(crate) struct Ticket {
+    key: Arc<str>,
+    trial: bool,
 }
 
 /// The state of one request as it goes through attempts.
@@ -91,13 +103,13 @@ impl Run<'_> {
             self.follow_remembered_move().await;
             let budget_key = self.budget_key();
             loop {
-                let (request, sent) = self.prepare().await?;
+                let (request, mut sent) = self.prepare().await?;
                 if let Some(o) = &self.v.observer {
                     o.sending(sent.number, &request);
                 }
                 let step = match next.clone().run(request, ext).await {
-                    Ok(response) => self.answered(response, &sent, &budget_key).await?,
-                    Err(e) => self.failed(e, &sent, &budget_key).await?,
+                    Ok(response) => self.answered(response, &mut sent, &budget_key).await?,
+                    Err(e) => self.failed(e, &mut sent, &budget_key).await?,
                 };
                 if let Step::Finish(response) = step {
                     return Ok(response);
@@ -145,6 +157,10 @@ impl Run<'_> {
         };
         let key = self.credential_key(&sending, credential.as_ref());
         self.wait_for_block(&key, &method, &url).await?;
+        let ticket = match self.v.breaker.as_deref() {
+            None => None,
+            Some(b) => Some(self.admit(b, &method, &url).await?),
+        };
         let cache = self.v.cache.as_ref().filter(|_| method == Method::GET);
         let cache_key = cache
             .filter(|c| !c.is_empty())
@@ -162,6 +178,7 @@ impl Run<'_> {
             credential,
             cache_key,
             conditional,
+            ticket,
         };
         Ok((sending, sent))
     }
@@ -188,7 +205,12 @@ impl Run<'_> {
 
     /// An answer came: note its quota, look for an application code, ask the engine and
     /// carry out its decision.
-    async fn answered(&mut self, response: Response, sent: &Sent, budget_key: &str) -> StepResult {
+    async fn answered(
+        &mut self,
+        response: Response,
+        sent: &mut Sent,
+        budget_key: &str,
+    ) -> StepResult {
         if let Some(o) = &self.v.observer {
             o.received(sent.number, &response);
         }
@@ -210,21 +232,11 @@ impl Run<'_> {
         } else {
             (response, None)
         };
-        let facts = self.facts(&sent.method, &sent.url);
-        let resp_facts = ResponseFacts {
-            status: response.status().as_u16(),
-            headers: response.headers(),
-            app_code: code,
-        };
-        let decision = decide(
-            self.contract(),
-            &facts,
-            &resp_facts,
-            &self.history,
-            &self.limits,
-            now,
-            sample(),
-        );
+        let decision = self.decide_on(&response, code, sent, now);
+        if let Some(t) = sent.ticket.take() {
+            let status = response.status().as_u16();
+            self.judge(t, host_outcome(status, Some(&decision))).await;
+        }
         match decision {
             Decision::Done | Decision::SplitBatch => {
                 self.done(decision.kind(), response, sent, budget_key).await
@@ -277,6 +289,30 @@ impl Run<'_> {
                 self.refuse(reason, answer, sent).await
             }
         }
+    }
+
+    /// What the engine decides about an answer.
+    fn decide_on(
+        &self,
+        response: &Response,
+        code: Option<u32>,
+        sent: &Sent,
+        now: SystemTime,
+    ) -> Decision {
+        let resp_facts = ResponseFacts {
+            status: response.status().as_u16(),
+            headers: response.headers(),
+            app_code: code,
+        };
+        decide(
+            self.contract(),
+            &self.facts(&sent.method, &sent.url),
+            &resp_facts,
+            &self.history,
+            &self.limits,
+            now,
+            sample(),
+        )
     }
 
     fn facts<'r>(&'r self, method: &'r Method, url: &'r Url) -> RequestFacts<'r> {
@@ -335,7 +371,7 @@ impl Run<'_> {
     }
 
     /// Reads a JSON body that may hold an application code.
-    async fn inspect(&mut self, response: Response, sent: &Sent) -> Inspected {
+    async fn inspect(&mut self, response: Response, sent: &mut Sent) -> Inspected {
         let v = self.v;
         let contract = &*v.contract;
         let limit = v.body_limit;
@@ -347,6 +383,9 @@ impl Run<'_> {
             }
             Ok(Err(prefix)) => {
                 let status = head.status;
+                if let Some(t) = sent.ticket.take() {
+                    self.judge(t, host_outcome(status.as_u16(), None)).await;
+                }
                 self.record(
                     sent,
                     Some(status),
@@ -369,7 +408,7 @@ impl Run<'_> {
         &mut self,
         kind: DecisionKind,
         response: Response,
-        sent: &Sent,
+        sent: &mut Sent,
         budget_key: &str,
     ) -> StepResult {
         let status = response.status();
@@ -686,7 +725,7 @@ impl Run<'_> {
     fn failed<'s>(
         &'s mut self,
         e: reqwest_middleware::Error,
-        sent: &'s Sent,
+        sent: &'s mut Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         let (failure, text) = classify(&e);
@@ -698,10 +737,13 @@ impl Run<'_> {
         &'s mut self,
         failure: Failure,
         text: String,
-        sent: &'s Sent,
+        sent: &'s mut Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
+            if let Some(t) = sent.ticket.take() {
+                self.judge(t, Outcome::Failure).await;
+            }
             let decision = decide_failure(
                 self.contract(),
                 &self.facts(&sent.method, &sent.url),
@@ -771,6 +813,65 @@ impl Run<'_> {
         let h = origin_fingerprint(&self.original);
         self.v.keys.get(Slot::Budget, h, || {
             format!("verdict:{}:budget:{h:016x}", self.contract().id)
+        })
+    }
+
+    fn breaker_key(&self, url: &Url) -> Arc<str> {
+        let h = origin_fingerprint(url);
+        self.v.keys.get(Slot::Breaker, h, || {
+            format!("verdict:{}:breaker:{h:016x}", self.contract().id)
+        })
+    }
+
+    /// Asks the circuit breaker of `url`'s host for leave to send; a refusal is recorded as
+    /// an attempt not sent and fails the request.
+    fn admit<'s>(
+        &'s mut self,
+        breakers: &'s Breakers,
+        method: &'s Method,
+        url: &'s Url,
+    ) -> BoxFuture<'s, Result<Ticket, Error>> {
+        Box::pin(async move {
+            let key = self.breaker_key(url);
+            let now = self.v.timer.now();
+            let trial = match breakers.admit(&*self.v.store, &key, now).await {
+                Admission::Pass => false,
+                Admission::Trial => true,
+                Admission::Refused { until } => {
+                    let retry_in = until.duration_since(now).unwrap_or_default();
+                    let note = format!(
+                        "not sent: circuit breaker open for this host; next try in {} s",
+                        seconds_up(retry_in)
+                    );
+                    tracing::info!(%url, retry_in_ms = retry_in.as_millis() as u64, "circuit breaker open; not sending");
+                    self.push_attempt(Attempt {
+                        method: method.clone(),
+                        url: url.clone(),
+                        status: None,
+                        kind: DecisionKind::Fail,
+                        decision: note,
+                        wait: None,
+                    });
+                    let kind = ErrorKind::CircuitOpen { until, retry_in };
+                    return Err(self.fail(kind, method.clone(), url.clone()));
+                }
+            };
+            if trial {
+                tracing::info!(%url, "circuit breaker half-open; this attempt is the trial");
+            }
+            Ok(Ticket { key, trial })
+        })
+    }
+
+    /// Reports the outcome of an attempt the circuit breaker let through.
+    fn judge(&self, ticket: Ticket, outcome: Outcome) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(b) = self.v.breaker.as_deref() {
+                let now = self.v.timer.now();
+                let store = &*self.v.store;
+                b.record(store, &ticket.key, ticket.trial, outcome, now)
+                    .await;
+            }
         })
     }
 
@@ -851,6 +952,11 @@ impl Run<'_> {
             decision,
             wait,
         };
+        self.push_attempt(attempt);
+    }
+
+    /// Adds an attempt to the record, and shows it to the observer.
+    fn push_attempt(&mut self, attempt: Attempt) {
         if let Some(o) = &self.v.observer {
             o.decided(&attempt);
         }
@@ -886,6 +992,20 @@ impl Run<'_> {
             Some(memory) => memory.blocked_until_now(key),
             None => warn_store(self.v.store.blocked_until(key).await).flatten(),
         }
+    }
+}
+
+/// How an answer bears on its host's circuit breaker: a 5xx or a 429 that the engine
+/// repeats or gives up on (`decision` is `None` when it was given up on before the engine
+/// was asked) counts against the host; any other answer counts for it.
+fn host_outcome(status: u16, decision: Option<&Decision>) -> Outcome {
+    let server_failure = status >= 500 || status == 429;
+    let repeated_or_given_up =
+        decision.is_none_or(|d| matches!(d, Decision::Retry { .. } | Decision::Fail(_)));
+    if server_failure && repeated_or_given_up {
+        Outcome::Failure
+    } else {
+        Outcome::Success
     }
 }
 

@@ -1,5 +1,5 @@
 //! State shared by every request of a client, or by many clients: back-offs learned from
-//! `Retry-After` and quotas, permanent redirects, and the retry budget.
+//! `Retry-After` and quotas, permanent redirects, the retry budget and the circuit breakers.
 //!
 //! [`MemoryStore`] keeps it in the process. The trait is small so that other backends
 //! (Redis, for fleets of workers) can share it between processes.
@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use verdict::breaker::{Admission, Breaker, BreakerConfig, Outcome};
 use verdict::budget::RetryBudget;
 
 /// A failure of the store itself. The client logs it and carries on with what it knows
@@ -21,6 +22,13 @@ use verdict::budget::RetryBudget;
 #[derive(Debug, thiserror::Error)]
 #[error("state store: {0}")]
 pub struct StoreError(pub String);
+
+impl StoreError {
+    /// The error of a store that keeps no circuit-breaker state (the trait's default).
+    pub fn no_breakers() -> StoreError {
+        StoreError("this store keeps no circuit-breaker state".into())
+    }
+}
 
 /// Shared client state. Keys are opaque strings built by the middleware (they never hold
 /// a secret in clear).
@@ -38,6 +46,39 @@ pub trait Store: Send + Sync + 'static {
     async fn deposit(&self, key: &str, now: SystemTime) -> Result<(), StoreError>;
     /// Takes one retry from the budget of `key`; false when it is spent.
     async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError>;
+
+    /// Whether the circuit breaker of `key` lets a request through at `now`, by the rule
+    /// of `config` (see [`verdict::breaker`]); an [`Admission::Trial`] takes the half-open
+    /// breaker's one place, so the question and its answer are one step.
+    ///
+    /// The default keeps no state and answers an error: the middleware then runs the
+    /// breaker in its own process. It is there so that a store written before breakers
+    /// existed still compiles; a store shared by processes should implement both breaker
+    /// methods.
+    async fn breaker_admit(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        now: SystemTime,
+    ) -> Result<Admission, StoreError> {
+        let _ = (key, config, now);
+        Err(StoreError::no_breakers())
+    }
+
+    /// Reports how a request the breaker of `key` let through went; `trial` is whether it
+    /// was let through as the trial. The default answers an error, as
+    /// [`Store::breaker_admit`]'s does.
+    async fn breaker_record(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        trial: bool,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let _ = (key, config, trial, outcome, now);
+        Err(StoreError::no_breakers())
+    }
 
     /// This store as a [`MemoryStore`], when it is one: the middleware then calls it
     /// directly on every request instead of through a boxed future. Other stores keep the
@@ -75,6 +116,7 @@ pub struct MemoryStore {
     blocks: Mutex<Map<SystemTime>>,
     moves: Mutex<Map<String>>,
     budgets: Mutex<Map<RetryBudget>>,
+    breakers: Mutex<Map<Breaker>>,
     /// Whether any block or move was ever set: until then every request's lookups are
     /// answered without taking a lock that all threads share.
     any_block: AtomicBool,
@@ -122,6 +164,36 @@ impl MemoryStore {
     /// [`Store::deposit`], without a future.
     pub fn deposit_now(&self, key: &str, now: SystemTime) {
         self.budget(key, |b| b.deposit(Self::since_epoch(now)));
+    }
+
+    /// [`Store::breaker_admit`], without a future.
+    pub fn breaker_admit_now(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        now: SystemTime,
+    ) -> Admission {
+        self.breaker(key, |b| b.admit(config, now))
+    }
+
+    /// [`Store::breaker_record`], without a future.
+    pub fn breaker_record_now(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        trial: bool,
+        outcome: Outcome,
+        now: SystemTime,
+    ) {
+        self.breaker(key, |b| b.record(config, trial, outcome, now));
+    }
+
+    fn breaker<R>(&self, key: &str, f: impl FnOnce(&mut Breaker) -> R) -> R {
+        let mut map = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get_mut(key) {
+            Some(b) => f(b),
+            None => f(map.entry(key.to_owned()).or_default()),
+        }
     }
 
     fn budget<R>(&self, key: &str, f: impl FnOnce(&mut RetryBudget) -> R) -> R {
@@ -173,6 +245,27 @@ impl Store for MemoryStore {
 
     async fn try_spend(&self, key: &str, now: SystemTime) -> Result<bool, StoreError> {
         Ok(self.budget(key, |b| b.try_spend(Self::since_epoch(now))))
+    }
+
+    async fn breaker_admit(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        now: SystemTime,
+    ) -> Result<Admission, StoreError> {
+        Ok(self.breaker_admit_now(key, config, now))
+    }
+
+    async fn breaker_record(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        trial: bool,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.breaker_record_now(key, config, trial, outcome, now);
+        Ok(())
     }
 
     fn as_memory(&self) -> Option<&MemoryStore> {

@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use verdict::breaker::{Admission, BreakerConfig, Outcome};
+
 use crate::store::{BudgetConfig, MemoryStore, Store, StoreError};
 
 /// Sets a block unless a later one is already there; expires with the block.
@@ -45,6 +47,51 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return ok
 ";
 
+/// A circuit breaker in a hash {s: 'c' closed, 'o' open, 'h' half-open; f: failures in a
+/// row; u: the end of the open period or of the trial's place, in ms; k: openings since it
+/// last closed}, by the rule of `verdict::breaker` (the same steps, in the same order).
+/// ARGV: failures, first period ms, longest period ms, trial timeout ms (all normalized),
+/// now ms, 'admit' or 'record', then for 'record' the trial flag ('1') and 'ok' or 'fail'.
+/// 'admit' answers {0} to pass, {1, u} for the trial, {2, u} to refuse until u.
+const BREAKER: &str = r"
+local failures, open_ms, max_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local trial_ms, now, op = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local h = redis.call('HMGET', KEYS[1], 's', 'f', 'u', 'k')
+local s, f, u, k = h[1] or 'c', tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0
+local function save()
+  redis.call('HSET', KEYS[1], 's', s, 'f', string.format('%d', f), 'u', string.format('%d', u),
+    'k', string.format('%d', k))
+  redis.call('PEXPIRE', KEYS[1], math.max(u - now, 0) + 3600000)
+end
+if op == 'admit' then
+  if s == 'c' then return {0} end
+  if now < u then return {2, u} end
+  s, u = 'h', now + trial_ms
+  save()
+  return {1, u}
+end
+local trial, ok = ARGV[7] == '1', ARGV[8] == 'ok'
+local function open()
+  k = k + 1
+  s, f, u = 'o', 0, now + math.min(max_ms, open_ms * 2 ^ (math.min(k, 21) - 1))
+end
+if s == 'c' then
+  if ok then
+    if f == 0 then return 0 end
+    f = 0
+  else
+    f = f + 1
+    if f >= failures then open() end
+  end
+elseif s == 'h' and trial then
+  if ok then s, f, u, k = 'c', 0, 0, 0 else open() end
+else
+  return 0
+end
+save()
+return 1
+";
+
 /// Client state on Redis, with a local fallback.
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -54,6 +101,7 @@ pub struct RedisStore {
     degraded: AtomicBool,
     block: redis::Script,
     bucket: redis::Script,
+    breaker: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -99,7 +147,14 @@ impl RedisStore {
             degraded: AtomicBool::new(false),
             block: redis::Script::new(BLOCK),
             bucket: redis::Script::new(BUDGET),
+            breaker: redis::Script::new(BREAKER),
         })
+    }
+
+    /// Whether the last call to Redis failed, so that the store answers from its local
+    /// state until Redis answers again (for a health check).
+    pub fn degraded(&self) -> bool {
+        self.degraded.load(Ordering::Relaxed)
     }
 
     fn key(&self, k: &str) -> String {
@@ -198,9 +253,70 @@ impl Store for RedisStore {
             None => self.local.try_spend(key, now).await,
         }
     }
+
+    async fn breaker_admit(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        now: SystemTime,
+    ) -> Result<Admission, StoreError> {
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<Vec<u64>> = self
+            .breaker_call(key, config, now, "admit")
+            .invoke_async(&mut conn)
+            .await;
+        let until = |v: &[u64]| UNIX_EPOCH + Duration::from_millis(v.get(1).copied().unwrap_or(0));
+        Ok(match self.settle(r).as_deref() {
+            Some([0, ..]) => Admission::Pass,
+            Some([1, ..]) => Admission::Trial,
+            Some(v @ [2, ..]) => Admission::Refused { until: until(v) },
+            _ => self.local.breaker_admit_now(key, config, now),
+        })
+    }
+
+    async fn breaker_record(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        trial: bool,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let mut call = self.breaker_call(key, config, now, "record");
+        call.arg(if trial { "1" } else { "0" }).arg(match outcome {
+            Outcome::Success => "ok",
+            Outcome::Failure => "fail",
+        });
+        let r: redis::RedisResult<i64> = call.invoke_async(&mut conn).await;
+        if self.settle(r).is_none() {
+            self.local
+                .breaker_record_now(key, config, trial, outcome, now);
+        }
+        Ok(())
+    }
 }
 
 impl RedisStore {
+    /// A call of the breaker script for `key` with the rule and the time.
+    fn breaker_call(
+        &self,
+        key: &str,
+        config: &BreakerConfig,
+        now: SystemTime,
+        op: &str,
+    ) -> redis::ScriptInvocation<'_> {
+        let c = config.normalized();
+        let mut call = self.breaker.key(self.key(key));
+        call.arg(c.failures)
+            .arg(c.open_for.as_millis() as u64)
+            .arg(c.max_open_for.as_millis() as u64)
+            .arg(c.trial_timeout.as_millis() as u64)
+            .arg(ms(now))
+            .arg(op);
+        call
+    }
+
     async fn bucket_op(&self, key: &str, now: SystemTime, op: &str) -> Option<bool> {
         let mut conn = self.conn.clone();
         let b = self.budget;

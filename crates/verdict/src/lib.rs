@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod breaker;
 pub mod budget;
 mod builtin;
 mod catalog;

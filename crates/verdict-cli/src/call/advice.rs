@@ -38,6 +38,13 @@ pub(crate) fn advice(e: &Error, cx: &Context) -> Option<String> {
         ErrorKind::RedirectedByClient { .. } => {
             "the HTTP client followed a redirect itself; this is a bug in verdict call".to_owned()
         }
+        ErrorKind::CircuitOpen { retry_in, .. } => {
+            let secs = retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0);
+            format!(
+                "the host failed again and again, so its circuit breaker held this request \
+                 back: nothing reached the server, and sending it again is safe in {secs} s"
+            )
+        }
     };
     Some(text)
 }
@@ -228,6 +235,17 @@ mod tests {
         assert!(say(ErrorKind::Body("too big".into())).contains("body"));
         assert!(say(ErrorKind::NotReplayable).contains("-d @- < FILE"));
         assert!(say(ErrorKind::Refresh("no".into())).contains("credentials"));
+        let open = ErrorKind::CircuitOpen {
+            until: std::time::SystemTime::UNIX_EPOCH,
+            retry_in: Duration::from_millis(12_300),
+        };
+        let s = say(open.clone());
+        assert!(
+            s.contains("nothing reached the server") && s.contains("in 13 s"),
+            "{s}"
+        );
+        let code = crate::call::exit_code(&error(open, None));
+        assert_eq!(code, crate::call::code::CIRCUIT_OPEN);
         let batch = verdict::multipart::BatchError::NoParts;
         assert!(say(ErrorKind::Batch(batch)).contains("one at a time"));
         assert!(out_of_time(5.0).contains("--max-time 5"));

@@ -37,12 +37,15 @@ pub(crate) mod code {
     pub const NETWORK: u8 = 6;
     /// Another protocol failure: a refused redirect, a body over the limit.
     pub const PROTOCOL: u8 = 7;
+    /// Not sent: the host's circuit breaker is open after repeated failures.
+    pub const CIRCUIT_OPEN: u8 = 8;
 }
 
 fn exit_code(e: &verdict_client::Error) -> u8 {
     match &e.kind {
         ErrorKind::Network(_) => code::NETWORK,
         ErrorKind::Refused(Reason::WaitTooLong { .. }) => code::WAIT_TOO_LONG,
+        ErrorKind::CircuitOpen { .. } => code::CIRCUIT_OPEN,
         ErrorKind::Refused(
             Reason::Final
             | Reason::RetriesExhausted { .. }
@@ -277,6 +280,7 @@ mod tests {
             code::WAIT_TOO_LONG,
             code::NETWORK,
             code::PROTOCOL,
+            code::CIRCUIT_OPEN,
         ];
         let mut sorted = all.to_vec();
         sorted.sort();

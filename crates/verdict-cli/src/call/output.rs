@@ -331,6 +331,7 @@ fn kind_name(k: &verdict_client::ErrorKind) -> &'static str {
         K::NotReplayable => "not_replayable",
         K::RedirectedByClient { .. } => "redirected_by_client",
         K::Refresh(_) => "refresh",
+        K::CircuitOpen { .. } => "circuit_open",
     }
 }
 

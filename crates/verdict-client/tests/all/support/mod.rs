@@ -27,6 +27,11 @@ impl FakeTimer {
         self.waits.lock().unwrap().clone()
     }
 
+    /// Moves the clock on, as time passing between requests.
+    pub fn advance(&self, d: Duration) {
+        *self.now.lock().unwrap() += d;
+    }
+
     pub fn durations(&self) -> Vec<Duration> {
         self.waits().iter().map(|w| w.duration).collect()
     }
