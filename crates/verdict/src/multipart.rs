@@ -5,7 +5,7 @@
 //! `multipart/mixed` body. The first part is JSON, `{"response": [{"status": N}, ...]}`, and
 //! holds the real status of each following part, one to one. [`parse`] splits a body into
 //! [`Part`]s (or [`Parser`] does it as bytes arrive), [`Batch::from_parts`] pairs the parts
-//! with their statuses, and [`write`] builds a body, e.g. for an emulator.
+//! with their statuses, and [`write()`] builds a body, e.g. for an emulator.
 //!
 //! ```
 //! use verdict::multipart::{self, Batch, Limits};
