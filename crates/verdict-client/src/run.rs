@@ -15,6 +15,7 @@ use verdict::decide::{
     Decision, DecisionKind, Failure, History, Limits, Reason, RequestFacts, ResponseFacts,
     WaitCause, action_for, decide, decide_failure,
 };
+use verdict::headers::RetryAfterError;
 
 use crate::breaker::Breakers;
 use crate::cache::Revalidated;
@@ -211,11 +212,8 @@ impl Run<'_> {
         sent: &mut Sent,
         budget_key: &str,
     ) -> StepResult {
-        if let Some(o) = &self.v.observer {
-            o.received(sent.number, &response);
-        }
-        if response.url() != &sent.url {
-            return Err(self.followed_by_client(response, sent));
+        if let Some(e) = self.arrived(&response, sent) {
+            return Err(e);
         }
         let now = self.v.timer.now();
         self.note_quota(&response, &sent.key, now).await;
@@ -247,20 +245,17 @@ impl Run<'_> {
                 cause,
                 ignored_header,
             } => {
-                let note = match &ignored_header {
-                    Some(e) => {
-                        tracing::warn!(error = %e, "ignoring an unusable Retry-After; backing off instead");
-                        format!("retry in {:.1} s ({cause}; {e})", after.as_secs_f64())
-                    }
-                    None => format!("retry in {:.1} s ({cause})", after.as_secs_f64()),
-                };
                 let answer = Answer {
                     response,
                     code,
                     now,
                 };
-                self.retry(after, cause, note, answer, sent, budget_key)
-                    .await
+                let repeat = Repeat {
+                    after,
+                    cause,
+                    ignored: ignored_header,
+                };
+                self.retry(repeat, answer, sent, budget_key).await
             }
             Decision::Redirect {
                 method,
@@ -325,9 +320,16 @@ impl Run<'_> {
         }
     }
 
-    /// The reqwest client followed a redirect on its own: the contract's rules for it
-    /// (method, body, credentials across origins) were skipped, so the request fails loudly.
-    fn followed_by_client(&mut self, response: Response, sent: &Sent) -> Error {
+    /// Shows the answer's head to the observer, and fails loudly when the reqwest client
+    /// followed a redirect on its own: the contract's rules for it (method, body,
+    /// credentials across origins) were skipped.
+    fn arrived(&mut self, response: &Response, sent: &Sent) -> Option<Error> {
+        if let Some(o) = &self.v.observer {
+            o.received(sent.number, response);
+        }
+        if response.url() == &sent.url {
+            return None;
+        }
         let to = response.url().clone();
         tracing::error!(from = %sent.url, %to, "the HTTP client under the middleware follows redirects itself");
         let note = format!("the HTTP client followed a redirect to {to} itself");
@@ -338,11 +340,11 @@ impl Run<'_> {
             note,
             None,
         );
-        self.fail(
+        Some(self.fail(
             ErrorKind::RedirectedByClient { to },
             sent.method.clone(),
             sent.url.clone(),
-        )
+        ))
     }
 
     /// A used-up quota makes every later request on the credential wait for its window,
@@ -526,14 +528,23 @@ impl Run<'_> {
     /// retry budget allows.
     fn retry<'s>(
         &'s mut self,
-        after: Duration,
-        cause: WaitCause,
-        note: String,
+        Repeat {
+            after,
+            cause,
+            ignored,
+        }: Repeat,
         answer: Answer,
         sent: &'s Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
+            let note = match &ignored {
+                Some(e) => {
+                    tracing::warn!(error = %e, "ignoring an unusable Retry-After; backing off instead");
+                    format!("retry in {:.1} s ({cause}; {e})", after.as_secs_f64())
+                }
+                None => format!("retry in {:.1} s ({cause})", after.as_secs_f64()),
+            };
             if self.template.is_none() {
                 let note = "cannot repeat a streamed body".into();
                 return Err(self
@@ -1014,6 +1025,13 @@ struct Answer {
     response: Response,
     code: Option<u32>,
     now: SystemTime,
+}
+
+/// A repeat the engine chose: after how long, why, and a `Retry-After` it could not read.
+struct Repeat {
+    after: Duration,
+    cause: WaitCause,
+    ignored: Option<RetryAfterError>,
 }
 
 /// A redirect the engine chose.
