@@ -1,12 +1,6 @@
-//! [`RedisStore`]: client state shared through Redis by every process that uses the same
-//! Redis and key prefix. When one worker is told to wait 30 s, the others wait too, without
-//! sending a request.
-//!
-//! Redis being down never blocks or fails a request: each operation has a short deadline,
-//! and on failure the store logs a warning and answers from its local in-memory state,
-//! going back to Redis as soon as it answers again.
+//! [`RedisStore`]: client state shared through Redis (see the type's documentation).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -92,13 +86,46 @@ save()
 return 1
 ";
 
-/// Client state on Redis, with a local fallback.
+/// Client state shared through Redis by every process that uses the same Redis and the
+/// same key prefix: back-offs learned from `Retry-After` and used-up quotas, permanent
+/// moves, retry budgets and circuit breakers. When one worker is told to wait 30 s, the
+/// others wait too, without sending a request.
+///
+/// - **One prefix per fleet.** Every process that should share state must use the same
+///   Redis database and the same `prefix`; a different prefix is a different fleet.
+/// - **Lazy connection.** [`RedisStore::new`] does not connect; an unreachable Redis is not
+///   an error there, only a warning when the first request needs it.
+/// - **Deadlines.** Each Redis call has a 250 ms deadline (connection and answer), so a
+///   slow or absent Redis never holds a request longer than that.
+/// - **Local fallback.** Every state change is also kept in this process; while Redis
+///   fails, the store answers from that local state and no request fails because of Redis.
+/// - **Outage back-off.** After a failed call the store does not ask Redis again for a
+///   pause (1 s, doubling up to 30 s while the outage lasts; see
+///   [`RedisStore::outage_pause`]), so requests during an outage pay no deadline at all;
+///   the first call after the pause probes Redis, and shared state is back as soon as it
+///   answers.
+/// - **Warnings** (Redis lost, Redis back) go through `tracing`: install a subscriber (for
+///   example `tracing_subscriber::fmt::init()`) to see them.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// let store = verdict_client::RedisStore::new("redis://127.0.0.1:6379/0", "billing-workers:")?;
+/// let middleware = verdict_client::Verdict::builtin("webex")?.store(Arc::new(store)).build();
+/// # let _ = middleware;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     budget: BudgetConfig,
     local: MemoryStore,
     degraded: AtomicBool,
+    /// The first pause after a failed call, in ms.
+    first_pause_ms: u64,
+    /// The pause the next failure starts, in ms (doubles while the outage lasts).
+    pause_ms: AtomicU64,
+    /// Until when (ms since the epoch) Redis is not asked.
+    resume_at_ms: AtomicU64,
     block: redis::Script,
     bucket: redis::Script,
     breaker: redis::Script,
@@ -111,6 +138,10 @@ impl std::fmt::Debug for RedisStore {
             .finish_non_exhaustive()
     }
 }
+
+/// The first pause after a failed Redis call, and the longest.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const MAX_PAUSE: Duration = Duration::from_secs(30);
 
 fn ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -145,6 +176,9 @@ impl RedisStore {
             budget,
             local: MemoryStore::with_budget(budget),
             degraded: AtomicBool::new(false),
+            first_pause_ms: FIRST_PAUSE.as_millis() as u64,
+            pause_ms: AtomicU64::new(FIRST_PAUSE.as_millis() as u64),
+            resume_at_ms: AtomicU64::new(0),
             block: redis::Script::new(BLOCK),
             bucket: redis::Script::new(BUDGET),
             breaker: redis::Script::new(BREAKER),
@@ -157,6 +191,26 @@ impl RedisStore {
         self.degraded.load(Ordering::Relaxed)
     }
 
+    /// The first pause after a failed call before Redis is asked again (default 1 s); it
+    /// doubles, up to 30 s or this value if longer, while the outage lasts.
+    pub fn outage_pause(mut self, first: Duration) -> RedisStore {
+        let ms = (first.as_millis() as u64).max(1);
+        self.first_pause_ms = ms;
+        self.pause_ms = AtomicU64::new(ms);
+        self
+    }
+
+    /// When Redis will next be asked, while an outage's pause runs.
+    pub fn paused_until(&self) -> Option<SystemTime> {
+        let at = self.resume_at_ms.load(Ordering::Relaxed);
+        (at > ms(SystemTime::now())).then(|| UNIX_EPOCH + Duration::from_millis(at))
+    }
+
+    /// Whether to ask Redis now: not while an outage's pause runs.
+    fn reachable(&self) -> bool {
+        self.resume_at_ms.load(Ordering::Relaxed) <= ms(SystemTime::now())
+    }
+
     fn key(&self, k: &str) -> String {
         format!("{}{k}", self.prefix)
     }
@@ -166,13 +220,22 @@ impl RedisStore {
         match r {
             Ok(v) => {
                 if self.degraded.swap(false, Ordering::Relaxed) {
+                    self.pause_ms.store(self.first_pause_ms, Ordering::Relaxed);
                     tracing::warn!("Redis answers again; shared client state is back");
                 }
                 Some(v)
             }
             Err(e) => {
+                let pause = self.pause_ms.load(Ordering::Relaxed);
+                let longest = MAX_PAUSE.as_millis() as u64;
+                let next = pause
+                    .saturating_mul(2)
+                    .min(longest.max(self.first_pause_ms));
+                self.pause_ms.store(next, Ordering::Relaxed);
+                let resume = ms(SystemTime::now()).saturating_add(pause);
+                self.resume_at_ms.store(resume, Ordering::Relaxed);
                 if !self.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "Redis is unreachable; using local client state until it returns");
+                    tracing::warn!(error = %e, pause_ms = pause, "Redis is unreachable; using local client state until it returns");
                 }
                 None
             }
@@ -183,6 +246,9 @@ impl RedisStore {
 #[async_trait]
 impl Store for RedisStore {
     async fn blocked_until(&self, key: &str) -> Result<Option<SystemTime>, StoreError> {
+        if !self.reachable() {
+            return self.local.blocked_until(key).await;
+        }
         let mut conn = self.conn.clone();
         let r: redis::RedisResult<Option<u64>> = redis::cmd("GET")
             .arg(self.key(key))
@@ -201,6 +267,9 @@ impl Store for RedisStore {
     async fn block_until(&self, key: &str, until: SystemTime) -> Result<(), StoreError> {
         // Kept locally as well, so that an outage does not forget a wait already learned.
         self.local.block_until(key, until).await?;
+        if !self.reachable() {
+            return Ok(());
+        }
         let mut conn = self.conn.clone();
         let r: redis::RedisResult<i64> = self
             .block
@@ -214,6 +283,9 @@ impl Store for RedisStore {
     }
 
     async fn moved_to(&self, url: &str) -> Result<Option<String>, StoreError> {
+        if !self.reachable() {
+            return self.local.moved_to(url).await;
+        }
         let mut conn = self.conn.clone();
         let r: redis::RedisResult<Option<String>> = redis::cmd("HGET")
             .arg(self.key("moves"))
@@ -228,6 +300,9 @@ impl Store for RedisStore {
 
     async fn set_moved(&self, from: &str, to: &str) -> Result<(), StoreError> {
         self.local.set_moved(from, to).await?;
+        if !self.reachable() {
+            return Ok(());
+        }
         let mut conn = self.conn.clone();
         let r: redis::RedisResult<i64> = redis::cmd("HSET")
             .arg(self.key("moves"))
@@ -260,6 +335,9 @@ impl Store for RedisStore {
         config: &BreakerConfig,
         now: SystemTime,
     ) -> Result<Admission, StoreError> {
+        if !self.reachable() {
+            return Ok(self.local.breaker_admit_now(key, config, now));
+        }
         let mut conn = self.conn.clone();
         let r: redis::RedisResult<Vec<u64>> = self
             .breaker_call(key, config, now, "admit")
@@ -282,6 +360,11 @@ impl Store for RedisStore {
         outcome: Outcome,
         now: SystemTime,
     ) -> Result<(), StoreError> {
+        if !self.reachable() {
+            self.local
+                .breaker_record_now(key, config, trial, outcome, now);
+            return Ok(());
+        }
         let mut conn = self.conn.clone();
         let mut call = self.breaker_call(key, config, now, "record");
         call.arg(if trial { "1" } else { "0" }).arg(match outcome {
@@ -318,6 +401,9 @@ impl RedisStore {
     }
 
     async fn bucket_op(&self, key: &str, now: SystemTime, op: &str) -> Option<bool> {
+        if !self.reachable() {
+            return None;
+        }
         let mut conn = self.conn.clone();
         let b = self.budget;
         let r: redis::RedisResult<i64> = self

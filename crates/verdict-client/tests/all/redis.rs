@@ -228,3 +228,32 @@ async fn redis_going_away_never_blocks_a_request() {
     }
     assert!(ok, "Redis was used again after it came back");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn during_an_outage_redis_is_asked_once_per_pause() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let server = Server::start(|_, _| Reply::status(200)).await;
+    let store = Arc::new(
+        RedisStore::new(&redis.url(), "t6:")
+            .unwrap()
+            .outage_pause(Duration::from_secs(600)),
+    );
+    let contract = Catalog::builtin().get("webex").unwrap().clone();
+    let c =
+        verdict_client::client(Verdict::builder(contract).store(store.clone()).build()).unwrap();
+    c.get(server.url("/x")).send().await.unwrap();
+    assert!(!store.degraded() && store.paused_until().is_none());
+    redis.kill();
+    // The first request after the outage finds Redis gone and starts the pause.
+    c.get(server.url("/x")).send().await.unwrap();
+    assert!(store.degraded());
+    let paused = store.paused_until().expect("a pause after the failed call");
+    // Later requests answer from local state without asking Redis: a failed probe would
+    // have moved the end of the pause.
+    for _ in 0..5 {
+        assert_eq!(c.get(server.url("/x")).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(store.paused_until(), Some(paused));
+}
