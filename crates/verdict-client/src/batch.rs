@@ -54,3 +54,69 @@ pub async fn batch(mut response: reqwest::Response, limits: &Limits) -> Result<B
     parts.extend(parser.finish().map_err(fail)?);
     Batch::from_parts(parts).map_err(fail)
 }
+
+/// One part of a batch the middleware split (see [`crate::VerdictBuilder::split_batches`]),
+/// with what the contract says about its status.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PartAnswer {
+    /// The part's status, from the batch's status list.
+    pub status: http::StatusCode,
+    /// The part's headers.
+    pub headers: http::HeaderMap,
+    /// The part's body.
+    pub body: Bytes,
+    /// What the contract says the status (or the part's application code) means.
+    pub meaning: Option<String>,
+    /// What the contract says to do about it.
+    pub advice: Option<String>,
+    /// The contract's category.
+    pub category: Option<verdict::Category>,
+    /// For a part that failed (a status of 400 or more): the error, as the middleware
+    /// makes it for a single answer, with the request's contract, method and URL.
+    pub error: Option<Box<Error>>,
+}
+
+/// The parts of a 207 batch, attached to the response when the middleware splits batches
+/// (read it with `response.extensions().get::<BatchParts>()`).
+#[derive(Debug, Clone, Default)]
+pub struct BatchParts(pub Vec<PartAnswer>);
+
+impl BatchParts {
+    /// Whether every part succeeded (a status under 400).
+    pub fn all_succeeded(&self) -> bool {
+        self.0.iter().all(|p| p.error.is_none())
+    }
+}
+
+/// Splits a whole batch body: each part with the contract's reading of it. `answer` makes
+/// the error a part's status and body would give as a single answer.
+pub(crate) fn split(
+    content_type: &str,
+    body: &[u8],
+    limits: Limits,
+    answer: impl Fn(http::StatusCode, http::HeaderMap, Bytes) -> Error,
+) -> Result<BatchParts, BatchError> {
+    let boundary = multipart::boundary(content_type)?;
+    let mut parser = Parser::new(&boundary, limits);
+    let mut parts = parser.feed(body)?;
+    parts.extend(parser.finish()?);
+    let batch = Batch::from_parts(parts)?;
+    let parts = batch
+        .iter()
+        .map(|(status, part)| {
+            let body = Bytes::copy_from_slice(&part.body);
+            let e = answer(status, part.headers.clone(), body.clone());
+            PartAnswer {
+                status,
+                headers: part.headers.clone(),
+                body,
+                meaning: e.meaning.clone(),
+                advice: e.advice.clone(),
+                category: e.category,
+                error: (status.as_u16() >= 400).then(|| Box::new(e)),
+            }
+        })
+        .collect();
+    Ok(BatchParts(parts))
+}

@@ -73,7 +73,7 @@ pub mod timer;
 mod wire;
 
 pub use auth::Credentials;
-pub use batch::batch;
+pub use batch::{BatchParts, PartAnswer, batch};
 pub use cache::Revalidated;
 pub use error::{Attempt, Attempts, Error, ErrorKind};
 pub use middleware::{RequestOptions, Verdict, VerdictBuilder};

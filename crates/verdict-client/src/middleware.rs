@@ -52,6 +52,7 @@ pub struct Verdict {
     pub(crate) cache: Option<Arc<Cache>>,
     api: Option<String>,
     poll: bool,
+    pub(crate) split_batches: bool,
     pub(crate) keys: KeyCache,
     pub(crate) observer: Option<Arc<dyn Observer>>,
     /// The circuit breakers, when they are on.
@@ -128,6 +129,7 @@ impl Verdict {
                 cache: Some(Arc::new(Cache::new(1024, 1 << 20))),
                 api: None,
                 poll: false,
+                split_batches: false,
                 keys: KeyCache::default(),
                 observer: None,
                 breaker: None,
@@ -195,6 +197,25 @@ impl VerdictBuilder {
     /// Poll every 202's Location by default.
     pub fn poll_accepted(mut self, yes: bool) -> Self {
         self.inner.poll = yes;
+        self
+    }
+
+    /// Split every 207 `multipart/mixed` batch the contract says to split (RingCentral's
+    /// batch reads): the response then carries a [`crate::BatchParts`] extension, each part
+    /// with its status, the contract's meaning and advice, and an error for a failed part.
+    /// The body stays readable.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = verdict_client::Verdict::builtin("ringcentral")?.split_batches(true).client()?;
+    /// let r = client.get("https://platform.ringcentral.com/restapi/v1.0/account/~/extension/1,2").send().await?;
+    /// for part in &r.extensions().get::<verdict_client::BatchParts>().unwrap().0 {
+    ///     println!("{}: {}", part.status, part.meaning.as_deref().unwrap_or("-"));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn split_batches(mut self, yes: bool) -> Self {
+        self.inner.split_batches = yes;
         self
     }
 

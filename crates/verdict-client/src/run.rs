@@ -430,6 +430,9 @@ impl Run<'_> {
                 }
             },
         };
+        if kind == DecisionKind::SplitBatch && self.v.split_batches {
+            response = Box::pin(self.split_batch(response, sent)).await?;
+        }
         self.record(sent, Some(status), kind, "done".into(), None);
         if status.as_u16() < 400 {
             self.deposit(budget_key).await;
@@ -438,6 +441,50 @@ impl Run<'_> {
             .extensions_mut()
             .insert(Attempts(std::mem::take(&mut self.attempts)));
         Ok(Step::Finish(response))
+    }
+
+    /// Reads a batch and attaches its parts, each read by the contract as a single answer
+    /// to this request would be.
+    async fn split_batch(&mut self, response: Response, sent: &Sent) -> Result<Response, Error> {
+        let head = Head::of(&response);
+        let limit = self.v.body_limit;
+        let failed =
+            match read_limited(response, limit).await {
+                Ok(Ok(body)) => {
+                    let v = self.v;
+                    let api = self.api.as_deref();
+                    let (method, url) = (&sent.method, &sent.url);
+                    let answer =
+                        |status, headers, body: bytes::Bytes| {
+                            let code = app_code(&v.contract, api, &body);
+                            let kind = ErrorKind::Refused(Reason::Final);
+                            Error::bare(kind, &v.contract, method.clone(), url.clone())
+                                .with_response(&v.contract, api, status, headers, body, code)
+                        };
+                    let content_type = head
+                        .headers
+                        .get(http::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    match crate::batch::split(content_type, &body, Default::default(), answer) {
+                        Ok(parts) => {
+                            let mut r = head.into_response(body);
+                            r.extensions_mut().insert(parts);
+                            return Ok(r);
+                        }
+                        Err(e) => ErrorKind::Batch(e),
+                    }
+                }
+                Ok(Err(_)) => ErrorKind::Body(format!("larger than the {limit}-byte limit")),
+                Err(text) => ErrorKind::Body(text),
+            };
+        let note = match &failed {
+            ErrorKind::Batch(e) => format!("batch not split: {e}"),
+            ErrorKind::Body(text) => format!("batch not read: {text}"),
+            _ => "batch not split".to_owned(),
+        };
+        self.record(sent, Some(head.status), DecisionKind::Fail, note, None);
+        Err(self.fail(failed, sent.method.clone(), sent.url.clone()))
     }
 
     /// Reads the body and keeps it with its validators; `Err` when the body stopped short.

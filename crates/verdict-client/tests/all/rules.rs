@@ -816,3 +816,69 @@ async fn a_batch_whose_status_list_does_not_match_its_parts_is_an_error() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn the_middleware_splits_batches_when_asked() {
+    let body = "--b7\r\nContent-Type: application/json\r\n\r\n{\"response\":[{\"status\":200},{\"status\":404}]}\r\n--b7\r\nContent-Type: application/json\r\n\r\n{\"id\":\"1\"}\r\n--b7\r\nContent-Type: application/json\r\n\r\n{\"errorCode\":\"CMN-102\",\"message\":\"Resource for parameter [extensionId] is not found\"}\r\n--b7--\r\n";
+    let server = Server::start(move |_, _| {
+        Reply::status(207)
+            .header("Content-Type", "multipart/mixed; boundary=b7")
+            .body(body)
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("ringcentral", &timer).split_batches(true));
+    let url = server.url("/restapi/v1.0/account/~/extension/1,2");
+    let r = c.delete(&url).send().await.unwrap();
+    let parts = r
+        .extensions()
+        .get::<verdict_client::BatchParts>()
+        .unwrap()
+        .clone();
+    assert!(!parts.all_succeeded());
+    assert_eq!(parts.0[0].status, 200);
+    assert_eq!(&parts.0[0].body[..], b"{\"id\":\"1\"}");
+    assert!(parts.0[0].error.is_none());
+    let failed = parts.0[1].error.as_ref().unwrap();
+    assert_eq!(failed.contract, "ringcentral");
+    assert_eq!(
+        failed.method,
+        reqwest::Method::DELETE,
+        "the request's method"
+    );
+    assert_eq!(failed.vendor_code.as_deref(), Some("CMN-102"));
+    assert!(parts.0[1].meaning.is_some() && parts.0[1].advice.is_some());
+    assert!(
+        r.text().await.unwrap().contains("CMN-102"),
+        "the body stays readable"
+    );
+
+    // Off by default: the response carries no parts.
+    let r = client(builder("ringcentral", &timer))
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.extensions().get::<verdict_client::BatchParts>().is_none());
+}
+
+#[tokio::test]
+async fn a_broken_batch_names_the_request_it_answered() {
+    let server = Server::start(|_, _| {
+        Reply::status(207)
+            .header("Content-Type", "multipart/mixed; boundary=b7")
+            .body("--b7\r\n\r\n{}")
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("ringcentral", &timer).split_batches(true));
+    let e = verdict_error(c.put(server.url("/x")).send().await.unwrap_err());
+    assert!(matches!(e.kind, ErrorKind::Batch(_)), "{e}");
+    assert_eq!(e.contract, "ringcentral");
+    assert_eq!(e.method, reqwest::Method::PUT);
+    assert!(
+        e.attempts[0].decision.starts_with("batch not split"),
+        "{:?}",
+        e.attempts
+    );
+}
