@@ -561,21 +561,24 @@ impl Catalog {
             let known: Vec<u32> = if is_status {
                 c.documented_statuses().map(|s| u32::from(s.code)).collect()
             } else {
-                let searched: Vec<&Api> = if apis.iter().all(|a| a.codes.is_empty()) {
-                    c.apis.iter().collect()
-                } else {
-                    apis.clone()
-                };
-                searched
+                // Every API of the contract: a code may be in an API other than the one named.
+                let mut codes: Vec<u32> = c
+                    .apis
                     .iter()
                     .flat_map(|a| a.codes.iter().map(|x| x.code))
-                    .collect()
+                    .collect();
+                codes.sort_unstable();
+                codes.dedup();
+                codes
             };
             return Err(LookupError::UnknownCode {
                 contract: c.id.clone(),
                 api: api.map(str::to_owned),
                 code,
-                close: close_codes(code, &known),
+                close: close_codes(code, &known)
+                    .into_iter()
+                    .map(|close| where_else(c, api, is_status, close))
+                    .collect(),
             });
         }
         Ok(out)
@@ -595,6 +598,26 @@ impl Catalog {
             out.extend(a.codes.iter().map(|x| Entry::from_app_code(c, a, x)));
         }
         Ok(out)
+    }
+}
+
+/// A suggested code, with the APIs that have it when they are not the one asked about.
+fn where_else(c: &Contract, asked: Option<&str>, is_status: bool, close: String) -> String {
+    if is_status {
+        return close;
+    }
+    let Ok(n) = close.parse::<u32>() else {
+        return close;
+    };
+    let apis: Vec<&str> = c
+        .apis
+        .iter()
+        .filter(|a| a.code(n).next().is_some())
+        .map(|a| a.id.as_str())
+        .collect();
+    match asked {
+        Some(id) if !apis.contains(&id) => format!("{close} (in {})", apis.join(", ")),
+        _ => close,
     }
 }
 

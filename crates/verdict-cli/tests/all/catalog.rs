@@ -302,3 +302,14 @@ fn explain_names_the_wait_quota_and_server_headers_it_heeds() {
     assert!(!text.contains("x-should-retry"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn close_matches_name_the_apis_that_have_them() {
+    let o = verdict(&["explain", "webex-connect", "7109", "--api", "profile"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("7109 (in messaging, transaction-status)"),
+        "{err}"
+    );
+}
