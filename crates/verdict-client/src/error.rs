@@ -66,6 +66,12 @@ pub enum ErrorKind {
     NotReplayable,
     /// The credential refresh hook failed.
     Refresh(String),
+    /// The built-in OAuth 2.0 client got no token: the token endpoint's refusal (with its
+    /// `error` and `error_description`), no answer, or an unusable one.
+    OAuth(crate::oauth::OAuthError),
+    /// The credential renewal this request needed (its own, or another request's it
+    /// waited for) did not end within what was left of the request's `max_wait`.
+    RefreshTimeout(Duration),
 }
 
 /// A request that did not succeed: everything the server said, what the contract says
@@ -321,6 +327,11 @@ impl fmt::Display for Error {
                 "the request body is a stream and cannot be sent again".into()
             }
             ErrorKind::Refresh(e) => format!("credential refresh failed: {e}"),
+            ErrorKind::OAuth(e) => e.to_string(),
+            ErrorKind::RefreshTimeout(d) => format!(
+                "the credential renewal did not end within the {:.1} s the request could still wait",
+                d.as_secs_f64()
+            ),
         });
         let n = self.attempts.len();
         let waited = self.waited();

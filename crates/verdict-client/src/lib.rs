@@ -29,8 +29,10 @@ mod batch;
 mod cache;
 mod error;
 mod middleware;
+pub mod oauth;
 mod observe;
 mod run;
+mod run_auth;
 pub mod store;
 #[cfg(feature = "redis")]
 mod store_redis;

@@ -1,6 +1,7 @@
 //! What to do after a failed call, fitted to why it failed.
 
 use verdict::decide::Reason;
+use verdict_client::oauth::OAuthError;
 use verdict_client::{Error, ErrorKind};
 
 /// What the advice may point at besides the error.
@@ -35,8 +36,35 @@ pub(crate) fn advice(e: &Error, cx: &Context) -> Option<String> {
              let verdict repeat it, pass it through memory: -d @- < FILE"
             .to_owned(),
         ErrorKind::Refresh(_) => "the credentials could not be refreshed; get new ones".to_owned(),
+        ErrorKind::OAuth(o) => for_oauth(o),
+        ErrorKind::RefreshTimeout(_) => "getting a new token took longer than the call may \
+             wait; try again, or give a larger --max-wait"
+            .to_owned(),
     };
     Some(text)
+}
+
+fn for_oauth(e: &OAuthError) -> String {
+    match e {
+        OAuthError::Refused { error, .. } if error == "invalid_client" => {
+            "the token endpoint does not know this client; check --client-id and --client-secret"
+                .into()
+        }
+        OAuthError::Refused { grant, .. } if grant == "password" => {
+            "the token endpoint refused the sign-in; check --username and --password".into()
+        }
+        OAuthError::Refused { .. } | OAuthError::Status { .. } => {
+            "the token endpoint refused; check the client and user credentials and the \
+             token endpoint (--token-url)"
+                .into()
+        }
+        OAuthError::Network(_) => {
+            "the token endpoint could not be reached; check its host and port (--token-url)".into()
+        }
+        OAuthError::NoGrant => "give --username and --password to sign in again".into(),
+        OAuthError::TokenFile { .. } => "fix or remove the token file".into(),
+        _ => "check the token endpoint (--token-url) and the contract's [auth] table".into(),
+    }
 }
 
 fn for_reason(reason: &Reason, e: &Error, cx: &Context) -> Option<String> {

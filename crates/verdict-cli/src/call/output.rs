@@ -330,6 +330,8 @@ fn kind_name(k: &verdict_client::ErrorKind) -> &'static str {
         K::Batch(_) => "batch",
         K::NotReplayable => "not_replayable",
         K::Refresh(_) => "refresh",
+        K::OAuth(_) => "oauth",
+        K::RefreshTimeout(_) => "refresh_timeout",
     }
 }
 

@@ -27,6 +27,11 @@ impl FakeTimer {
         self.waits.lock().unwrap().clone()
     }
 
+    /// Moves the clock on without a wait of the client's (time passing between requests).
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().unwrap() += by;
+    }
+
     pub fn durations(&self) -> Vec<Duration> {
         self.waits().iter().map(|w| w.duration).collect()
     }
