@@ -11,6 +11,8 @@ pub(crate) struct Context {
     pub max_time: Option<f64>,
     /// The contract's idempotency header, when it has one.
     pub idempotency_header: Option<String>,
+    /// The contract declares an OAuth 2.0 token endpoint and no --client-id was given.
+    pub can_sign_in: bool,
 }
 
 /// The advice for `e`: the contract's own advice for a final answer, else a line for the
@@ -69,6 +71,12 @@ fn for_oauth(e: &OAuthError) -> String {
 
 fn for_reason(reason: &Reason, e: &Error, cx: &Context) -> Option<String> {
     Some(match reason {
+        Reason::Final if cx.can_sign_in && e.status.map(|s| s.as_u16()) == Some(401) => format!(
+            "{}{}give --client-id, --client-secret, --username and --password to let verdict \
+             sign in and renew the token itself",
+            e.advice.as_deref().unwrap_or_default(),
+            if e.advice.is_some() { "; " } else { "" }
+        ),
         Reason::Final => return e.advice.clone(),
         Reason::RetriesExhausted { retries } => format!(
             "the server still failed after {retries} repeat(s), all the contract allows; \
@@ -176,6 +184,7 @@ mod tests {
         let cx = Context {
             max_time: Some(10.0),
             idempotency_header: Some("Idempotency-Key".into()),
+            can_sign_in: false,
         };
         advice(&error(ErrorKind::Refused(reason), Some(302)), &cx).unwrap()
     }
@@ -187,6 +196,21 @@ mod tests {
     #[test]
     fn a_final_answer_keeps_the_contracts_advice() {
         assert!(said(Reason::Final).contains("follow Location"));
+    }
+
+    #[test]
+    fn a_final_401_of_an_oauth_api_points_at_the_sign_in_flags() {
+        let cx = Context {
+            can_sign_in: true,
+            ..Context::default()
+        };
+        let a = advice(&error(ErrorKind::Refused(Reason::Final), Some(401)), &cx).unwrap();
+        assert!(
+            a.contains("--client-id") && a.contains("follow Location"),
+            "{a}"
+        );
+        let a = advice(&error(ErrorKind::Refused(Reason::Final), Some(403)), &cx).unwrap();
+        assert!(!a.contains("--client-id"), "{a}");
     }
 
     #[test]
@@ -253,6 +277,18 @@ mod tests {
         assert!(say(ErrorKind::Body("too big".into())).contains("body"));
         assert!(say(ErrorKind::NotReplayable).contains("-d @- < FILE"));
         assert!(say(ErrorKind::Refresh("no".into())).contains("credentials"));
+        let refused = |grant: &str, error: &str| {
+            ErrorKind::OAuth(OAuthError::Refused {
+                grant: grant.into(),
+                status: 400,
+                error: error.into(),
+                description: None,
+            })
+        };
+        assert!(say(refused("password", "invalid_grant")).contains("--password"));
+        assert!(say(refused("password", "invalid_client")).contains("--client-secret"));
+        assert!(say(ErrorKind::OAuth(OAuthError::NoGrant)).contains("--username"));
+        assert!(say(ErrorKind::RefreshTimeout(Duration::from_secs(1))).contains("--max-wait"));
         let batch = verdict::multipart::BatchError::NoParts;
         assert!(say(ErrorKind::Batch(batch)).contains("one at a time"));
         assert!(out_of_time(5.0).contains("--max-time 5"));

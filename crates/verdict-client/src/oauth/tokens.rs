@@ -123,8 +123,8 @@ pub(super) fn parse(
     })
 }
 
-/// The token file: the tokens with absolute times (seconds since 1970), and the token
-/// endpoint they belong to.
+/// The token file: the tokens with absolute times (seconds since 1970, to the
+/// millisecond), and the token endpoint they belong to.
 #[derive(Debug, Serialize, Deserialize)]
 struct Saved {
     token_url: String,
@@ -132,13 +132,13 @@ struct Saved {
     #[serde(default = "bearer")]
     token_type: String,
     #[serde(default)]
-    expires_at: Option<u64>,
+    expires_at: Option<f64>,
     #[serde(default)]
     expires_in: Option<u64>,
     #[serde(default)]
     refresh_token: Option<String>,
     #[serde(default)]
-    refresh_token_expires_at: Option<u64>,
+    refresh_token_expires_at: Option<f64>,
     #[serde(default)]
     scope: Option<String>,
 }
@@ -147,12 +147,14 @@ fn bearer() -> String {
     "bearer".into()
 }
 
-fn to_unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+fn to_unix(t: SystemTime) -> f64 {
+    let ms = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    ms as f64 / 1000.0
 }
 
-fn from_unix(s: u64) -> Option<SystemTime> {
-    UNIX_EPOCH.checked_add(Duration::from_secs(s))
+fn from_unix(s: f64) -> Option<SystemTime> {
+    let d = Duration::try_from_secs_f64(s).ok()?;
+    UNIX_EPOCH.checked_add(d)
 }
 
 fn file_error(path: &Path, message: impl Into<String>) -> OAuthError {

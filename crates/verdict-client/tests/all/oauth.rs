@@ -343,7 +343,7 @@ async fn tokens_are_kept_in_the_file_and_shared_through_it() {
     let saved = file_json(&file.0);
     assert_eq!(saved["token_url"], em.url(TOKEN));
     assert_eq!(saved["access_token"], first.tokens().unwrap().access_token);
-    assert!(saved["refresh_token"].is_string() && saved["expires_at"].is_u64());
+    assert!(saved["refresh_token"].is_string() && saved["expires_at"].is_number());
     // A second client (as another process would) starts from the file: no sign-in.
     let second_timer = FakeTimer::new();
     let second = em.oauth().token_file(&file.0).build().unwrap();
