@@ -243,6 +243,18 @@ impl Credentials {
         }
     }
 
+    /// After a renewal before expiry failed while the value still works: the next try
+    /// comes when half of what is left of it has passed, not on every request.
+    pub(crate) fn postpone(&self, seen: u64, now: SystemTime) {
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) != seen {
+            return;
+        }
+        if let Some(left) = current.expires_at.and_then(|t| t.duration_since(now).ok()) {
+            current.refresh_at = now.checked_add(left / 2);
+        }
+    }
+
     /// Renews the credential unless another request already did since `seen`. Waiting for
     /// another request's renewal and this one's together take at most `limit`.
     pub(crate) async fn refresh(

@@ -35,6 +35,7 @@ impl Run<'_> {
                 Ok(()) => {}
                 Err(e) if snapshot.usable => {
                     tracing::warn!(error = %e, "renewing the credential before it expires failed; sending the current one");
+                    c.postpone(snapshot.generation, self.v.timer.now());
                 }
                 Err(e) => {
                     let (method, url) = (sending.method().clone(), sending.url().clone());

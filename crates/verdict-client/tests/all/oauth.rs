@@ -494,3 +494,98 @@ async fn waiting_for_a_renewal_is_bounded_by_max_wait() {
         );
     }
 }
+
+/// The grant type of a token request the scripted server saw.
+fn grant_of(s: &verdict_testkit::Seen) -> String {
+    url::form_urlencoded::parse(&s.body)
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A token endpoint at /token answering with `tokens(k)` to its k-th request, and an API
+/// at any other path answering `api(authorization)`.
+async fn scripted(
+    tokens: impl Fn(usize) -> Reply + Send + Sync + 'static,
+    api: impl Fn(&str) -> Reply + Send + Sync + 'static,
+) -> Server {
+    let asked = AtomicUsize::new(0);
+    Server::start(move |s, _| {
+        if s.path == "/token" {
+            return tokens(asked.fetch_add(1, Ordering::SeqCst));
+        }
+        let auth = s.headers.get("authorization");
+        api(auth.and_then(|v| v.to_str().ok()).unwrap_or(""))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_client_credentials_grant_signs_in_again_when_there_is_no_refresh_token() {
+    let server = scripted(
+        |k| Reply::status(200).json(json!({"access_token": format!("cc{k}"), "token_type": "Bearer", "expires_in": "100"})),
+        |auth| Reply::status(if auth == "Bearer cc0" { 401 } else { 200 }),
+    )
+    .await;
+    let timer = FakeTimer::new();
+    let url = Url::parse(&server.url("/token")).unwrap();
+    let oauth = OAuth2::builder(url, "my id", "s&cret")
+        .client_credentials()
+        .scope("read")
+        .build()
+        .unwrap();
+    let c = client(builder("ringcentral", &timer).oauth2(oauth.clone()));
+    assert_eq!(get(&c, &server.url("/v1/x")).await.status(), 200);
+    let seen = server.seen();
+    let tokens: Vec<_> = seen.iter().filter(|s| s.path == "/token").collect();
+    assert_eq!(tokens.len(), 2, "signed in, then again after the 401");
+    for t in &tokens {
+        assert_eq!(&t.body[..], b"grant_type=client_credentials&scope=read");
+        // RFC 6749 §2.3.1: id and secret form-encoded, then HTTP Basic: "my+id:s%26cret".
+        assert_eq!(t.headers["authorization"], "Basic bXkraWQ6cyUyNmNyZXQ=");
+    }
+    let t = oauth.tokens().unwrap();
+    assert_eq!(t.access_token, "cc1");
+    assert_eq!(t.lifetime, Some(Duration::from_secs(100)));
+}
+
+#[tokio::test]
+async fn a_failed_renewal_before_expiry_keeps_the_working_token_and_tries_later() {
+    let server = scripted(
+        |k| match k {
+            1 => Reply::status(503),
+            _ => Reply::status(200).json(json!({"access_token": format!("a{k}"), "refresh_token": format!("r{k}"), "expires_in": 100})),
+        },
+        |_| Reply::status(200),
+    )
+    .await;
+    let timer = FakeTimer::new();
+    let url = Url::parse(&server.url("/token")).unwrap();
+    let oauth = OAuth2::builder(url, "id", "secret")
+        .password("user", "pw")
+        .build()
+        .unwrap();
+    let c = client(builder("ringcentral", &timer).oauth2(oauth));
+    let api = server.url("/v1/x");
+    assert_eq!(get(&c, &api).await.status(), 200);
+    // 95 s into a 100 s token (margin 10 s): the renewal fails, the token still works.
+    timer.advance(Duration::from_secs(95));
+    assert_eq!(get(&c, &api).await.status(), 200);
+    // The next try waits for half of what was left, rather than every request trying.
+    assert_eq!(get(&c, &api).await.status(), 200);
+    timer.advance(Duration::from_secs(3));
+    assert_eq!(get(&c, &api).await.status(), 200);
+    let seen = server.seen();
+    let grants: Vec<String> = seen
+        .iter()
+        .filter(|s| s.path == "/token")
+        .map(grant_of)
+        .collect();
+    assert_eq!(grants, ["password", "refresh_token", "refresh_token"]);
+    let sent: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.path == "/v1/x")
+        .map(|s| s.headers["authorization"].to_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["Bearer a0", "Bearer a0", "Bearer a0", "Bearer a2"]);
+}
