@@ -153,6 +153,9 @@ Examples:
       https://api.au.whispir.com/messages
   verdict call -c ringcentral -H 'Authorization: Bearer TOKEN' --json \\
       https://platform.ringcentral.com/restapi/v1.0/account/~/extension/1,2,3
+  verdict call -c ringcentral --client-id ID --client-secret SECRET \\
+      --username +16505550100 --password PASS --token-file rc-tokens.json \\
+      https://platform.ringcentral.com/restapi/v1.0/account/~/extension/~
   verdict call -I -u USER:PASS --cacert ca.pem https://127.0.0.1:8443/health
   verdict call -s -f -o rooms.json --compressed https://webexapis.com/v1/rooms";
 

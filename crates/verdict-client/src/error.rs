@@ -80,6 +80,12 @@ pub enum ErrorKind {
         /// How long that was from when the request was refused, by the middleware's clock.
         retry_in: Duration,
     },
+    /// The built-in OAuth 2.0 client got no token: the token endpoint's refusal (with its
+    /// `error` and `error_description`), no answer, or an unusable one.
+    OAuth(crate::oauth::OAuthError),
+    /// The credential renewal this request needed (its own, or another request's it
+    /// waited for) did not end within what was left of the request's `max_wait`.
+    RefreshTimeout(Duration),
 }
 
 /// Whole seconds in `d`, rounded up (1.001 s is 2 s).
@@ -349,6 +355,11 @@ impl fmt::Display for Error {
                 "not sent: the circuit breaker of this host is open after repeated failures; \
                  it lets a request through again in {} s",
                 seconds_up(*retry_in)
+            ),
+            ErrorKind::OAuth(e) => e.to_string(),
+            ErrorKind::RefreshTimeout(d) => format!(
+                "the credential renewal did not end within the {:.1} s the request could still wait",
+                d.as_secs_f64()
             ),
         });
         let n = self.attempts.len();

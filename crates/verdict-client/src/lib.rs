@@ -54,6 +54,32 @@
 //! # let _ = (client, |k: ErrorKind| matches!(k, ErrorKind::CircuitOpen { .. }));
 //! # Ok(()) }
 //! ```
+//!
+//! # Credentials
+//!
+//! A credential header the request sets itself is sent as it is. A [`Credentials`] puts
+//! its value on every other request and renews it after a 401, once for all concurrent
+//! requests ([`auth`]). For APIs whose contract declares an OAuth 2.0 token endpoint,
+//! [`oauth::OAuth2`] signs in (password or client credentials grant), renews the access
+//! token shortly before it expires and after a 401 (refresh grant, else signing in
+//! again) and keeps rotating refresh tokens in a file or through a callback. The guide
+//! `docs/client.md` covers it with examples.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let contract = verdict::Catalog::builtin().get("ringcentral").unwrap().clone();
+//! let oauth = verdict_client::oauth::OAuth2::for_contract(&contract, None, "id", "secret")?
+//!     .password("+16505550100", "password")
+//!     .token_file("tokens.json")
+//!     .build()?;
+//! let verdict = verdict_client::Verdict::builder(contract).oauth2(oauth).build();
+//! let client = verdict_client::client(verdict)?;
+//! let me = client
+//!     .get("https://platform.ringcentral.com/restapi/v1.0/account/~/extension/~")
+//!     .send()
+//!     .await?;
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
@@ -63,8 +89,10 @@ mod breaker;
 mod cache;
 mod error;
 mod middleware;
+pub mod oauth;
 mod observe;
 mod run;
+mod run_auth;
 mod setup;
 pub mod store;
 #[cfg(feature = "redis")]
@@ -74,6 +102,11 @@ mod wire;
 
 pub use auth::Credentials;
 pub use batch::{BatchParts, PartAnswer, batch};
+
+/// The examples of `docs/client.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/client.md")]
+pub struct ClientGuide;
 pub use cache::Revalidated;
 pub use error::{Attempt, Attempts, Error, ErrorKind};
 pub use middleware::{RequestOptions, Verdict, VerdictBuilder};

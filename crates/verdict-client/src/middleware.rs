@@ -11,7 +11,7 @@ use verdict::Contract;
 use verdict::breaker::BreakerConfig;
 use verdict::decide::{History, Limits};
 
-use crate::auth::Credentials;
+use crate::auth::{Credentials, TokenRequest};
 use crate::breaker::Breakers;
 use crate::cache::Cache;
 use crate::observe::Observer;
@@ -157,10 +157,19 @@ impl VerdictBuilder {
         self
     }
 
-    /// Credentials set on every request and refreshed after a 401.
+    /// Credentials set on every request and refreshed after a 401 (and before they
+    /// expire, when they say when). A request that sets the credential's header itself
+    /// keeps its own value.
     pub fn credentials(mut self, c: Credentials) -> Self {
         self.inner.credentials = Some(c);
         self
+    }
+
+    /// OAuth 2.0 access tokens from `client` on every request: got before the first one,
+    /// renewed shortly before they expire and after a 401. Short for
+    /// `credentials(Credentials::oauth2(client))`; see [`crate::oauth`].
+    pub fn oauth2(self, client: crate::oauth::OAuth2) -> Self {
+        self.credentials(Credentials::oauth2(client))
     }
 
     /// Shared state (default: in memory, for this middleware alone).
@@ -281,6 +290,12 @@ impl Middleware for Verdict {
     {
         use futures_util::TryFutureExt;
         let opts = ext.get::<RequestOptions>().cloned().unwrap_or_default();
+        // A request made by a credential renewal gets no credential from here and never
+        // waits past what the renewing request may still wait.
+        let renewing = crate::auth::renewing();
+        let token_request = renewing.is_some() || ext.get::<TokenRequest>().is_some();
+        let max_wait = opts.max_wait.unwrap_or(self.limits.max_wait);
+        let max_wait = renewing.map_or(max_wait, |left| left.min(max_wait));
         let mut req = req;
         if let Some(h) = self.contract.client_idempotency_header(req.method()) {
             if !req.headers().contains_key(h.name()) {
@@ -300,12 +315,13 @@ impl Middleware for Verdict {
             api: opts.api.or_else(|| self.api.clone()),
             poll: opts.poll.unwrap_or(self.poll),
             limits: Limits {
-                max_wait: opts.max_wait.unwrap_or(self.limits.max_wait),
+                max_wait,
                 ..self.limits.clone()
             },
             history: History::default(),
             attempts: Vec::new(),
             stripped: false,
+            token_request,
             idempotency_key,
             original: req.url().clone(),
             template: Some(req),

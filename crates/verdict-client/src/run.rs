@@ -21,6 +21,7 @@ use crate::breaker::Breakers;
 use crate::cache::Revalidated;
 use crate::error::{Attempt, Attempts, Error, ErrorKind, seconds_up};
 use crate::middleware::{Slot, Verdict};
+use crate::run_auth::renewal_error;
 use crate::store::StoreError;
 use crate::timer::{Wait, WaitReason};
 use crate::wire::{
@@ -74,6 +75,8 @@ pub(crate) struct Run<'a> {
     pub(crate) attempts: Vec<Attempt>,
     /// Credentials were removed by a redirect to another origin: do not add them back.
     pub(crate) stripped: bool,
+    /// A request made by a credential renewal: no credential is set or renewed for it.
+    pub(crate) token_request: bool,
     pub(crate) idempotency_key: bool,
     pub(crate) original: Url,
     /// The request to send next; `None` once a body that cannot be copied was sent.
@@ -146,16 +149,7 @@ impl Run<'_> {
             None => self.template.take().expect("checked above"),
         };
         let (method, url) = (sending.method().clone(), sending.url().clone());
-        let (credential, generation) = match (&self.v.credentials, self.stripped) {
-            (Some(c), false) => {
-                let (value, g) = c.current().await;
-                sending
-                    .headers_mut()
-                    .insert(c.header().clone(), value.clone());
-                (Some(value), Some(g))
-            }
-            _ => (None, None),
-        };
+        let (credential, generation) = self.credential(&mut sending).await?;
         let key = self.credential_key(&sending, credential.as_ref());
         self.wait_for_block(&key, &method, &url).await?;
         let ticket = match self.v.breaker.as_deref() {
@@ -688,7 +682,7 @@ impl Run<'_> {
             let (Some(c), false, Some(seen)) =
                 (&self.v.credentials, self.stripped, sent.generation)
             else {
-                let note = "credentials refused; no refresh hook".into();
+                let note = self.no_renewal_note();
                 let kind = ErrorKind::Refused(Reason::Final);
                 let answer = Answer {
                     response,
@@ -705,8 +699,8 @@ impl Run<'_> {
                 note,
                 None,
             );
-            if let Err(e) = c.refresh(seen).await {
-                let kind = ErrorKind::Refresh(e.to_string());
+            if let Err(e) = c.refresh(seen, &*self.v.timer, self.left_to_wait()).await {
+                let kind = renewal_error(e);
                 return Err(self
                     .error_with(kind, sent.method.clone(), response, code)
                     .await);
@@ -933,7 +927,7 @@ impl Run<'_> {
         })
     }
 
-    fn fail(&self, kind: ErrorKind, method: Method, url: Url) -> Error {
+    pub(crate) fn fail(&self, kind: ErrorKind, method: Method, url: Url) -> Error {
         let mut e = Error::bare(kind, &self.v.contract, method, url);
         e.attempts = self.attempts.clone();
         e

@@ -1,6 +1,7 @@
 //! What to do after a failed call, fitted to why it failed.
 
 use verdict::decide::Reason;
+use verdict_client::oauth::OAuthError;
 use verdict_client::{Error, ErrorKind};
 
 /// What the advice may point at besides the error.
@@ -10,6 +11,8 @@ pub(crate) struct Context {
     pub max_time: Option<f64>,
     /// The contract's idempotency header, when it has one.
     pub idempotency_header: Option<String>,
+    /// The contract declares an OAuth 2.0 token endpoint and no --client-id was given.
+    pub can_sign_in: bool,
 }
 
 /// The advice for `e`: the contract's own advice for a final answer, else a line for the
@@ -45,12 +48,45 @@ pub(crate) fn advice(e: &Error, cx: &Context) -> Option<String> {
                  back: nothing reached the server, and sending it again is safe in {secs} s"
             )
         }
+        ErrorKind::OAuth(o) => for_oauth(o),
+        ErrorKind::RefreshTimeout(_) => "getting a new token took longer than the call may \
+             wait; try again, or give a larger --max-wait"
+            .to_owned(),
     };
     Some(text)
 }
 
+fn for_oauth(e: &OAuthError) -> String {
+    match e {
+        OAuthError::Refused { error, .. } if error == "invalid_client" => {
+            "the token endpoint does not know this client; check --client-id and --client-secret"
+                .into()
+        }
+        OAuthError::Refused { grant, .. } if grant == "password" => {
+            "the token endpoint refused the sign-in; check --username and --password".into()
+        }
+        OAuthError::Refused { .. } | OAuthError::Status { .. } => {
+            "the token endpoint refused; check the client and user credentials and the \
+             token endpoint (--token-url)"
+                .into()
+        }
+        OAuthError::Network(_) => {
+            "the token endpoint could not be reached; check its host and port (--token-url)".into()
+        }
+        OAuthError::NoGrant => "give --username and --password to sign in again".into(),
+        OAuthError::TokenFile { .. } => "fix or remove the token file".into(),
+        _ => "check the token endpoint (--token-url) and the contract's [auth] table".into(),
+    }
+}
+
 fn for_reason(reason: &Reason, e: &Error, cx: &Context) -> Option<String> {
     Some(match reason {
+        Reason::Final if cx.can_sign_in && e.status.map(|s| s.as_u16()) == Some(401) => format!(
+            "{}{}give --client-id, --client-secret, --username and --password to let verdict \
+             sign in and renew the token itself",
+            e.advice.as_deref().unwrap_or_default(),
+            if e.advice.is_some() { "; " } else { "" }
+        ),
         Reason::Final => return e.advice.clone(),
         Reason::RetriesExhausted { retries } => format!(
             "the server still failed after {retries} repeat(s), all the contract allows; \
@@ -158,6 +194,7 @@ mod tests {
         let cx = Context {
             max_time: Some(10.0),
             idempotency_header: Some("Idempotency-Key".into()),
+            can_sign_in: false,
         };
         advice(&error(ErrorKind::Refused(reason), Some(302)), &cx).unwrap()
     }
@@ -169,6 +206,21 @@ mod tests {
     #[test]
     fn a_final_answer_keeps_the_contracts_advice() {
         assert!(said(Reason::Final).contains("follow Location"));
+    }
+
+    #[test]
+    fn a_final_401_of_an_oauth_api_points_at_the_sign_in_flags() {
+        let cx = Context {
+            can_sign_in: true,
+            ..Context::default()
+        };
+        let a = advice(&error(ErrorKind::Refused(Reason::Final), Some(401)), &cx).unwrap();
+        assert!(
+            a.contains("--client-id") && a.contains("follow Location"),
+            "{a}"
+        );
+        let a = advice(&error(ErrorKind::Refused(Reason::Final), Some(403)), &cx).unwrap();
+        assert!(!a.contains("--client-id"), "{a}");
     }
 
     #[test]
@@ -246,6 +298,18 @@ mod tests {
         );
         let code = crate::call::exit_code(&error(open, None));
         assert_eq!(code, crate::call::code::CIRCUIT_OPEN);
+        let refused = |grant: &str, error: &str| {
+            ErrorKind::OAuth(OAuthError::Refused {
+                grant: grant.into(),
+                status: 400,
+                error: error.into(),
+                description: None,
+            })
+        };
+        assert!(say(refused("password", "invalid_grant")).contains("--password"));
+        assert!(say(refused("password", "invalid_client")).contains("--client-secret"));
+        assert!(say(ErrorKind::OAuth(OAuthError::NoGrant)).contains("--username"));
+        assert!(say(ErrorKind::RefreshTimeout(Duration::from_secs(1))).contains("--max-wait"));
         let batch = verdict::multipart::BatchError::NoParts;
         assert!(say(ErrorKind::Batch(batch)).contains("one at a time"));
         assert!(out_of_time(5.0).contains("--max-time 5"));

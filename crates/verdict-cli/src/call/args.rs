@@ -98,6 +98,68 @@ pub(crate) struct CallArgs {
     /// Trust only this PEM certificate authority (e.g. the emulator's), like curl's --cacert.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// OAuth 2.0 client id: verdict gets access tokens from the contract's token endpoint
+    /// ([auth] token_path, at the URL's origin), sends them as Bearer tokens, renews them
+    /// shortly before they expire and after a 401 (with the refresh token, else by signing
+    /// in again). Needs --client-secret.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "client_secret",
+        conflicts_with = "user",
+        help_heading = "OAuth 2.0"
+    )]
+    pub client_id: Option<String>,
+    /// OAuth 2.0 client secret, sent to the token endpoint with HTTP Basic.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        requires = "client_id",
+        help_heading = "OAuth 2.0"
+    )]
+    pub client_secret: Option<String>,
+    /// Sign in with the password grant as this user (with --password).
+    #[arg(
+        long,
+        value_name = "USER",
+        requires_all = ["client_id", "password"],
+        help_heading = "OAuth 2.0"
+    )]
+    pub username: Option<String>,
+    /// The password of --username.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        requires = "username",
+        help_heading = "OAuth 2.0"
+    )]
+    pub password: Option<String>,
+    /// Sign in with the client credentials grant instead of a user's password.
+    #[arg(
+        long,
+        requires = "client_id",
+        conflicts_with = "username",
+        help_heading = "OAuth 2.0"
+    )]
+    pub client_credentials: bool,
+    /// Keep the tokens in this JSON file: later calls reuse them and renew them with the
+    /// refresh token, and every new pair is written back (readable by you only). Without
+    /// --username or --client-credentials, the file's refresh token is the only way in.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_id",
+        help_heading = "OAuth 2.0"
+    )]
+    pub token_file: Option<PathBuf>,
+    /// The token endpoint, when it is not the contract's token_path at the URL's origin.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "client_id",
+        help_heading = "OAuth 2.0"
+    )]
+    pub token_url: Option<String>,
     /// -v from the command line: 1 prints request and response heads.
     #[arg(skip)]
     pub verbose: u8,

@@ -3,6 +3,7 @@
 mod advice;
 mod args;
 mod body;
+mod login;
 mod output;
 mod trace;
 
@@ -15,6 +16,7 @@ use reqwest_middleware::ClientWithMiddleware;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use verdict::decide::Reason;
+use verdict_client::oauth::OAuthError;
 use verdict_client::{Attempts, ErrorKind, Verdict};
 
 pub(crate) use args::CallArgs;
@@ -43,7 +45,17 @@ pub(crate) mod code {
 
 fn exit_code(e: &verdict_client::Error) -> u8 {
     match &e.kind {
-        ErrorKind::Network(_) => code::NETWORK,
+        ErrorKind::Network(_) | ErrorKind::OAuth(OAuthError::Network(_)) => code::NETWORK,
+        ErrorKind::OAuth(
+            OAuthError::Refused { status, .. } | OAuthError::Status { status, .. },
+        ) => {
+            if *status >= 500 {
+                code::SERVER_ERROR
+            } else {
+                code::CLIENT_ERROR
+            }
+        }
+        ErrorKind::RefreshTimeout(_) => code::WAIT_TOO_LONG,
         ErrorKind::Refused(Reason::WaitTooLong { .. }) => code::WAIT_TOO_LONG,
         ErrorKind::CircuitOpen { .. } => code::CIRCUIT_OPEN,
         ErrorKind::Refused(
@@ -104,6 +116,13 @@ pub(crate) fn call(args: CallArgs) -> Outcome {
                 .idempotency_header
                 .as_ref()
                 .map(|h| h.name().to_string()),
+            can_sign_in: args.client_id.is_none()
+                && matches!(
+                    plan.contract.auth.scheme,
+                    verdict::AuthScheme::Oauth2 {
+                        token_path: Some(_)
+                    }
+                ),
         },
     };
     let max_time = plan.max_time;
@@ -157,6 +176,10 @@ fn client(
         http = http.tls_danger_accept_invalid_certs(true);
     }
     let http = http.build().context("cannot set up the HTTP client")?;
+    // Token requests go through the same connections, certificates and timeouts.
+    if let Some(oauth) = login::oauth(args, plan, &http)? {
+        verdict = verdict.oauth2(oauth);
+    }
     Ok(reqwest_middleware::ClientBuilder::new(http)
         .with(verdict.build())
         .build())

@@ -332,6 +332,8 @@ fn kind_name(k: &verdict_client::ErrorKind) -> &'static str {
         K::RedirectedByClient { .. } => "redirected_by_client",
         K::Refresh(_) => "refresh",
         K::CircuitOpen { .. } => "circuit_open",
+        K::OAuth(_) => "oauth",
+        K::RefreshTimeout(_) => "refresh_timeout",
     }
 }
 

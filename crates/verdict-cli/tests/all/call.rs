@@ -30,15 +30,15 @@ async fn run(args: Vec<String>, stdin: Vec<u8>, env: Vec<(&'static str, &'static
         .unwrap()
 }
 
-async fn verdict(args: Vec<String>) -> Output {
+pub(crate) async fn verdict(args: Vec<String>) -> Output {
     run(args, Vec::new(), Vec::new()).await
 }
 
-fn args(a: &[&str]) -> Vec<String> {
+pub(crate) fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
@@ -980,6 +980,11 @@ fn help_examples_are_whole_commands_on_80_columns() {
         "--max-time",
         "--timeout",
         "--connect-timeout",
+        "--client-id",
+        "--client-secret",
+        "--username",
+        "--password",
+        "--token-file",
     ] {
         assert!(help.contains(flag), "{flag} in the help");
     }

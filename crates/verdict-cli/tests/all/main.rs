@@ -2,6 +2,7 @@
 //! command as a user does, against real servers on 127.0.0.1.
 
 mod call;
+mod call_oauth;
 mod call_standards;
 mod catalog;
 mod serve;

@@ -6,6 +6,7 @@ mod explain;
 mod failures;
 mod hostile;
 mod idempotency;
+mod oauth;
 mod problem;
 mod redis;
 mod rules;
