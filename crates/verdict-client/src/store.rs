@@ -32,6 +32,13 @@ impl StoreError {
 
 /// Shared client state. Keys are opaque strings built by the middleware (they never hold
 /// a secret in clear).
+///
+/// The trait is declared with [`async_trait`](https://docs.rs/async-trait), since the
+/// middleware keeps it as an `Arc<dyn Store>`: implement it with
+/// `#[async_trait::async_trait]` on the `impl` block and plain `async fn`s. A store answers
+/// from what it knows and reports its own failures as [`StoreError`]; the middleware logs
+/// them and carries on with local state, so a store failure never fails a request.
+/// [`MemoryStore`] (the default) and `RedisStore` are the two shipped.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The time before which no request may be sent for `key`, if any.

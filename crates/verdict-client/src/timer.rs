@@ -51,6 +51,35 @@ pub struct Wait {
 }
 
 /// The client's clock and sleep.
+///
+/// The trait is declared with [`async_trait`](https://docs.rs/async-trait), as the middleware
+/// keeps it as an `Arc<dyn Timer>`: write an implementation with `#[async_trait::async_trait]`
+/// on the `impl` block and a plain `async fn sleep`, as below (add `async-trait` to your
+/// dependencies).
+///
+/// ```
+/// use std::time::SystemTime;
+/// use verdict_client::timer::{Timer, Wait};
+///
+/// /// Logs each wait, then sleeps it.
+/// struct Logged;
+///
+/// #[async_trait::async_trait]
+/// impl Timer for Logged {
+///     fn now(&self) -> SystemTime {
+///         SystemTime::now()
+///     }
+///     async fn sleep(&self, wait: &Wait) {
+///         eprintln!("waiting {:?} ({}) before attempt {}", wait.duration, wait.reason, wait.next_attempt);
+///         tokio::time::sleep(wait.duration).await;
+///     }
+/// }
+/// let middleware = verdict_client::Verdict::builtin("webex")
+///     .unwrap()
+///     .timer(std::sync::Arc::new(Logged))
+///     .build();
+/// # let _ = middleware;
+/// ```
 #[async_trait]
 pub trait Timer: Send + Sync + 'static {
     /// The current time.
