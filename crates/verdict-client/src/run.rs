@@ -13,7 +13,7 @@ use verdict::Contract;
 use verdict::breaker::{Admission, Outcome};
 use verdict::decide::{
     Decision, DecisionKind, Failure, History, Limits, Reason, RequestFacts, ResponseFacts,
-    WaitCause, action_for, decide, decide_failure,
+    WaitCause, decide, decide_failure,
 };
 use verdict::headers::RetryAfterError;
 
@@ -191,7 +191,11 @@ impl Run<'_> {
         };
         let left = self.limits.max_wait.saturating_sub(self.history.waited);
         if wait > left {
-            let reason = Reason::WaitTooLong { wait, limit: left };
+            let reason = Reason::WaitTooLong {
+                wait,
+                limit: left,
+                cause: WaitCause::Shared,
+            };
             return Err(self.fail(ErrorKind::Refused(reason), method.clone(), url.clone()));
         }
         self.sleep(wait, WaitReason::Blocked, url).await;
@@ -751,17 +755,10 @@ impl Run<'_> {
         sent: &'s Sent,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
-            if let Reason::WaitTooLong { wait, .. } = &reason {
-                let facts = self.facts(&sent.method, &sent.url);
-                let resp_facts = ResponseFacts {
-                    status: answer.response.status().as_u16(),
-                    headers: answer.response.headers(),
-                    app_code: answer.code,
-                };
-                let (action, _) = action_for(self.contract(), &facts, &resp_facts);
-                if action.kind() == verdict::ActionKind::RetryAfter {
-                    // This request gives up, but the server's demand holds for every
-                    // request on the credential.
+            if let Reason::WaitTooLong { wait, cause, .. } = &reason {
+                if matches!(cause, WaitCause::RetryAfter | WaitCause::Floor) {
+                    // This request gives up, but the demand holds for every request on
+                    // the credential, as it would have had the request waited.
                     let until = later(answer.now, *wait);
                     warn_store(self.v.store.block_until(&sent.key, until).await);
                 }

@@ -233,6 +233,7 @@ mod tests {
         let s = said(Reason::WaitTooLong {
             wait: Duration::from_secs(120),
             limit: Duration::from_secs(5),
+            cause: verdict::decide::WaitCause::RetryAfter,
         });
         assert!(
             s.contains("120 s") && s.contains("--max-wait 120") && s.contains("--max-time 150"),
