@@ -82,6 +82,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod auth;
 mod batch;
