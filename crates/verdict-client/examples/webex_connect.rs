@@ -21,10 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_default();
     let key = std::env::var("WXC_SERVICE_KEY").unwrap_or_default();
     let client = verdict_client::client(Verdict::builder(contract).build())?;
-    let with_api = |api: &str| RequestOptions {
-        api: Some(api.to_owned()),
-        ..Default::default()
-    };
+    let with_api = |api: &str| RequestOptions::new().api(api);
 
     let sent = client
         .post(format!("{base}/resources/v1/messaging"))

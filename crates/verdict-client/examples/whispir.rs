@@ -25,10 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .bearer_auth(std::env::var("WHISPIR_TOKEN").unwrap_or_default())
         .header("Content-Type", "application/vnd.whispir.message-v1+json")
         .body(r#"{"to": "+61400000000", "subject": "verdict", "body": "hello"}"#)
-        .with_extension(RequestOptions {
-            poll: Some(true),
-            ..Default::default()
-        })
+        .with_extension(RequestOptions::new().poll(true))
         .send()
         .await;
     match response {

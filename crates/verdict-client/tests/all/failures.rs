@@ -180,10 +180,7 @@ async fn a_get_accepted_without_location_is_asked_again_until_final() {
     let timer = FakeTimer::new();
     let r = client(builder("whispir", &timer))
         .get(server.url("/messages/1"))
-        .with_extension(RequestOptions {
-            poll: Some(true),
-            ..Default::default()
-        })
+        .with_extension(RequestOptions::new().poll(true))
         .send()
         .await
         .unwrap();
@@ -202,10 +199,7 @@ async fn a_streamed_post_accepted_for_polling_is_a_clear_error() {
         client(builder("whispir", &timer))
             .post(server.url("/messages"))
             .body(reqwest::Body::wrap_stream(chunks))
-            .with_extension(RequestOptions {
-                poll: Some(true),
-                ..Default::default()
-            })
+            .with_extension(RequestOptions::new().poll(true))
             .send()
             .await
             .unwrap_err(),
