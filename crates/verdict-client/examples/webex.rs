@@ -11,7 +11,7 @@ use verdict::Catalog;
 use verdict_client::{Credentials, Error, Verdict};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), verdict_client::auth::BoxError> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let contract = Catalog::builtin().get("webex").expect("built in").clone();
     let base = std::env::args()
         .nth(1)

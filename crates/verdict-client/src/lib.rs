@@ -101,7 +101,7 @@ mod store_redis;
 pub mod timer;
 mod wire;
 
-pub use auth::Credentials;
+pub use auth::{CredentialError, Credentials};
 pub use batch::{BatchParts, PartAnswer, batch};
 
 /// The examples of `docs/client.md`, compiled as doctests.
