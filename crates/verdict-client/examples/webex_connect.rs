@@ -37,10 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body: serde_json::Value = match sent {
         Ok(r) => r.json().await?,
         Err(e) => {
-            eprintln!(
-                "{}",
-                Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-            );
+            eprintln!("{}", Error::from(e));
             return Ok(());
         }
     };
@@ -53,10 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     match status {
         Ok(r) => println!("{}", r.text().await?),
-        Err(e) => eprintln!(
-            "{}",
-            Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-        ),
+        Err(e) => eprintln!("{}", Error::from(e)),
     }
     Ok(())
 }

@@ -30,10 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     match response {
         Ok(r) => println!("{}: {}", r.status(), r.text().await?),
-        Err(e) => eprintln!(
-            "{}",
-            Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-        ),
+        Err(e) => eprintln!("{}", Error::from(e)),
     }
     Ok(())
 }

@@ -352,6 +352,7 @@ impl Middleware for Verdict {
             idempotency_key,
             original: req.url().clone(),
             template: Some(req),
+            shared_wait: None,
         };
         Box::pin(
             run.execute(ext, next)
