@@ -34,10 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Ok(r) => println!("{}: {}", r.status(), r.text().await?),
-        Err(e) => eprintln!(
-            "{}",
-            Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-        ),
+        Err(e) => eprintln!("{}", Error::from(e)),
     }
 
     let deleted = client
@@ -47,10 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     match deleted {
         Ok(r) => println!("delete: {} (done)", r.status()),
-        Err(e) => eprintln!(
-            "{}",
-            Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-        ),
+        Err(e) => eprintln!("{}", Error::from(e)),
     }
     Ok(())
 }

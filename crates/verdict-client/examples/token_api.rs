@@ -26,12 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .max_wait(Duration::from_secs(120))
             .build(),
     )?;
-    let report = |e: reqwest_middleware::Error| {
-        eprintln!(
-            "{}",
-            Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-        )
-    };
+    let report = |e: reqwest_middleware::Error| eprintln!("{}", Error::from(e));
 
     let created = match client
         .post(format!("{base}/items"))

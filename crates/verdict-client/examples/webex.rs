@@ -11,7 +11,7 @@ use verdict::Catalog;
 use verdict_client::{Credentials, Error, Verdict};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), verdict_client::auth::BoxError> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let contract = Catalog::builtin().get("webex").expect("built in").clone();
     let base = std::env::args()
         .nth(1)
@@ -23,12 +23,10 @@ async fn main() -> Result<(), verdict_client::auth::BoxError> {
         Err("no refresh token configured".into())
     })?;
     let client = verdict_client::client(Verdict::builder(contract).credentials(creds).build())?;
-    match client.get(format!("{base}/rooms")).send().await {
+    let sent = client.get(format!("{base}/rooms")).send().await;
+    match sent.map_err(Error::from) {
         Ok(r) => println!("{}", r.text().await?),
-        Err(e) => match Error::from_middleware(&e) {
-            Some(v) => eprintln!("{v}\nadvice: {}", v.advice.as_deref().unwrap_or("-")),
-            None => eprintln!("{e}"),
-        },
+        Err(e) => eprintln!("{e}\nadvice: {}", e.advice().unwrap_or("-")),
     }
     Ok(())
 }

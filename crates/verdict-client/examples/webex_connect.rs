@@ -21,10 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_default();
     let key = std::env::var("WXC_SERVICE_KEY").unwrap_or_default();
     let client = verdict_client::client(Verdict::builder(contract).build())?;
-    let with_api = |api: &str| RequestOptions {
-        api: Some(api.to_owned()),
-        ..Default::default()
-    };
+    let with_api = |api: &str| RequestOptions::new().api(api);
 
     let sent = client
         .post(format!("{base}/resources/v1/messaging"))
@@ -40,10 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body: serde_json::Value = match sent {
         Ok(r) => r.json().await?,
         Err(e) => {
-            eprintln!(
-                "{}",
-                Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-            );
+            eprintln!("{}", Error::from(e));
             return Ok(());
         }
     };
@@ -56,10 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     match status {
         Ok(r) => println!("{}", r.text().await?),
-        Err(e) => eprintln!(
-            "{}",
-            Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-        ),
+        Err(e) => eprintln!("{}", Error::from(e)),
     }
     Ok(())
 }

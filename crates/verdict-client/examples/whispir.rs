@@ -25,18 +25,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .bearer_auth(std::env::var("WHISPIR_TOKEN").unwrap_or_default())
         .header("Content-Type", "application/vnd.whispir.message-v1+json")
         .body(r#"{"to": "+61400000000", "subject": "verdict", "body": "hello"}"#)
-        .with_extension(RequestOptions {
-            poll: Some(true),
-            ..Default::default()
-        })
+        .with_extension(RequestOptions::new().poll(true))
         .send()
         .await;
     match response {
         Ok(r) => println!("{}: {}", r.status(), r.text().await?),
-        Err(e) => eprintln!(
-            "{}",
-            Error::from_middleware(&e).map_or(e.to_string(), |v| v.to_string())
-        ),
+        Err(e) => eprintln!("{}", Error::from(e)),
     }
     Ok(())
 }

@@ -30,6 +30,29 @@ use crate::timer::Timer;
 /// A boxed error from a refresh hook.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Why a credential could not be made.
+///
+/// A plain error type (`Send + Sync + 'static`), so `?` turns it into a
+/// `Box<dyn std::error::Error>` or an `anyhow::Error`:
+///
+/// ```
+/// fn setup() -> Result<verdict_client::Credentials, Box<dyn std::error::Error>> {
+///     let creds = verdict_client::Credentials::bearer("initial-token", || async {
+///         Ok::<_, verdict_client::auth::BoxError>("fresh-token".to_string())
+///     })?;
+///     Ok(creds)
+/// }
+/// assert!(setup().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// The value holds characters not allowed in a header (a line break, a control
+    /// character).
+    #[error("the credential holds characters not allowed in a header")]
+    InvalidValue,
+}
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 type RefreshFn = dyn Fn() -> BoxFuture<'static, Result<HeaderValue, BoxError>> + Send + Sync;
@@ -183,8 +206,9 @@ impl Credentials {
     }
 
     /// A bearer token in `Authorization`, renewed by `refresh` (which returns the new token).
-    /// A token with characters not allowed in a header is an error.
-    pub fn bearer<F, Fut>(token: &str, refresh: F) -> Result<Self, BoxError>
+    /// A token with characters not allowed in a header is an error; so is a new token
+    /// like it, for the request that asked for it.
+    pub fn bearer<F, Fut>(token: &str, refresh: F) -> Result<Self, CredentialError>
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<String, BoxError>> + Send + 'static,
@@ -195,7 +219,7 @@ impl Credentials {
             bearer_value(token)?,
             move || {
                 let refresh = refresh.clone();
-                async move { bearer_value(&refresh().await?) }
+                async move { Ok(bearer_value(&refresh().await?)?) }
             },
         ))
     }
@@ -290,7 +314,6 @@ impl Credentials {
     }
 }
 
-pub(crate) fn bearer_value(token: &str) -> Result<HeaderValue, BoxError> {
-    HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| "the token holds characters not allowed in a header".into())
+pub(crate) fn bearer_value(token: &str) -> Result<HeaderValue, CredentialError> {
+    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| CredentialError::InvalidValue)
 }

@@ -1,12 +1,16 @@
 //! Splitting a 207 multipart/mixed batch response into its parts as the body streams in.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use verdict::multipart::{self, Batch, BatchError, Limits, Parser};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Attempts, Error, ErrorKind, Source};
 
 /// Reads a `multipart/mixed` response (RingCentral's 207 batch) part by part, within
-/// `limits`, and matches the status list of its first part to the other parts.
+/// `limits`, and matches the status list of its first part to the other parts. An error
+/// names the response's URL and carries the response's [`Attempts`] when the middleware
+/// attached them.
 ///
 /// ```no_run
 /// # async fn run(client: reqwest_middleware::ClientWithMiddleware) -> Result<(), Box<dyn std::error::Error>> {
@@ -17,16 +21,17 @@ use crate::error::{Error, ErrorKind};
 /// }
 /// # Ok(()) }
 /// ```
-pub async fn batch(mut response: reqwest::Response, limits: &Limits) -> Result<Batch, Box<Error>> {
-    let method = http::Method::GET;
+pub async fn batch(mut response: reqwest::Response, limits: &Limits) -> Result<Batch, Error> {
     let url = response.url().clone();
-    let fail = |e: BatchError| {
-        Box::new(Error::bare(
-            ErrorKind::Batch(e),
-            verdict::Catalog::builtin().get("http").expect("baseline"),
-            method.clone(),
-            url.clone(),
-        ))
+    let attempts = response
+        .extensions()
+        .get::<Attempts>()
+        .map(|a| a.0.clone())
+        .unwrap_or_default();
+    let fail = |kind: ErrorKind| {
+        let mut e = Error::new(kind).with_attempts(attempts.clone());
+        e.set_url(url.clone());
+        e
     };
     let content_type = response
         .headers()
@@ -34,25 +39,21 @@ pub async fn batch(mut response: reqwest::Response, limits: &Limits) -> Result<B
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let boundary = multipart::boundary(&content_type).map_err(fail)?;
+    let boundary = multipart::boundary(&content_type).map_err(|e| fail(ErrorKind::Batch(e)))?;
     let mut parser = Parser::new(&boundary, *limits);
     let mut parts = Vec::new();
     loop {
         let chunk: Option<Bytes> = response.chunk().await.map_err(|e| {
-            Box::new(Error::bare(
-                ErrorKind::Body(e.to_string()),
-                verdict::Catalog::builtin().get("http").expect("baseline"),
-                method.clone(),
-                url.clone(),
-            ))
+            let kind = ErrorKind::Network(crate::wire::failure_of(&e));
+            fail(kind).with_source(Arc::new(e) as Source)
         })?;
         match chunk {
-            Some(c) => parts.extend(parser.feed(&c).map_err(fail)?),
+            Some(c) => parts.extend(parser.feed(&c).map_err(|e| fail(ErrorKind::Batch(e)))?),
             None => break,
         }
     }
-    parts.extend(parser.finish().map_err(fail)?);
-    Batch::from_parts(parts).map_err(fail)
+    parts.extend(parser.finish().map_err(|e| fail(ErrorKind::Batch(e)))?);
+    Batch::from_parts(parts).map_err(|e| fail(ErrorKind::Batch(e)))
 }
 
 /// One part of a batch the middleware split (see [`crate::VerdictBuilder::split_batches`]),
@@ -74,7 +75,7 @@ pub struct PartAnswer {
     pub category: Option<verdict::Category>,
     /// For a part that failed (a status of 400 or more): the error, as the middleware
     /// makes it for a single answer, with the request's contract, method and URL.
-    pub error: Option<Box<Error>>,
+    pub error: Option<Error>,
 }
 
 /// The parts of a 207 batch, attached to the response when the middleware splits batches
@@ -111,10 +112,10 @@ pub(crate) fn split(
                 status,
                 headers: part.headers.clone(),
                 body,
-                meaning: e.meaning.clone(),
-                advice: e.advice.clone(),
-                category: e.category,
-                error: (status.as_u16() >= 400).then(|| Box::new(e)),
+                meaning: e.meaning().map(str::to_owned),
+                advice: e.advice().map(str::to_owned),
+                category: e.category(),
+                error: (status.as_u16() >= 400).then_some(e),
             }
         })
         .collect();

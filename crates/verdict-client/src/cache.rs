@@ -55,7 +55,7 @@ fn has_directive(headers: &HeaderMap, name: &str) -> bool {
 }
 
 impl Cache {
-    pub fn new(max_entries: usize, max_body: usize) -> Self {
+    pub(crate) fn new(max_entries: usize, max_body: usize) -> Self {
         Cache {
             max_entries,
             max_body,
@@ -64,7 +64,7 @@ impl Cache {
     }
 
     /// Whether nothing is stored (then no request needs validators).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -74,7 +74,7 @@ impl Cache {
 
     /// Whether a response to a GET may be stored: a 200 with a validator, no `no-store`,
     /// no `Vary: *`, and a declared length within the limit.
-    pub fn storable(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+    pub(crate) fn storable(&self, status: StatusCode, headers: &HeaderMap) -> bool {
         let validator =
             headers.contains_key(header::ETAG) || headers.contains_key(header::LAST_MODIFIED);
         // Most answers have no validator: nothing more to look at.
@@ -96,7 +96,7 @@ impl Cache {
 
     /// Adds `If-None-Match` / `If-Modified-Since` for a stored response, unless the caller
     /// set conditional headers itself. Returns whether it did.
-    pub fn add_validators(&self, key: &str, request: &mut HeaderMap) -> bool {
+    pub(crate) fn add_validators(&self, key: &str, request: &mut HeaderMap) -> bool {
         if request.contains_key(header::IF_NONE_MATCH)
             || request.contains_key(header::IF_MODIFIED_SINCE)
         {
@@ -123,7 +123,7 @@ impl Cache {
         true
     }
 
-    pub fn store(
+    pub(crate) fn store(
         &self,
         key: &str,
         request: &HeaderMap,
@@ -169,7 +169,7 @@ impl Cache {
     }
 
     /// The stored response updated with the headers of a 304 (RFC 9111 §4.3.4).
-    pub fn freshen(&self, key: &str, not_modified: &HeaderMap) -> Option<Stored> {
+    pub(crate) fn freshen(&self, key: &str, not_modified: &HeaderMap) -> Option<Stored> {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let stored = guard.0.get_mut(key)?;
         for (name, value) in not_modified {
@@ -180,7 +180,7 @@ impl Cache {
         Some(stored.clone())
     }
 
-    pub fn remove(&self, key: &str) {
+    pub(crate) fn remove(&self, key: &str) {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         guard.0.remove(key);
         guard.1.retain(|k| k != key);

@@ -7,19 +7,56 @@
 //! refresh after a 401, conditional GETs answered from the stored copy on 304, polling of
 //! a 202's Location, and application codes inside bodies; on request, a circuit breaker
 //! per host (below). What fails comes back as one typed [`Error`] with the vendor's code,
-//! message and tracking id and every attempt.
+//! message and tracking id, advice that fits why the request stopped, and every attempt.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = verdict_client::Verdict::builtin("webex")?.client()?;
-//! match client.get("https://webexapis.com/v1/rooms").bearer_auth("TOKEN").send().await {
+//! let sent = client.get("https://webexapis.com/v1/rooms").bearer_auth("TOKEN").send().await;
+//! match sent.map_err(verdict_client::Error::from) {
 //!     Ok(response) => println!("{}", response.text().await?),
-//!     Err(e) => match verdict_client::Error::from_middleware(&e) {
-//!         Some(v) => eprintln!("{v}"), // one line: status, vendor message, tracking id, attempts
-//!         None => eprintln!("{e}"),
-//!     },
+//!     Err(e) => {
+//!         // One line: status, vendor message, tracking id, why it stopped, attempts.
+//!         eprintln!("{e}");
+//!         if let Some(advice) = e.advice() {
+//!             eprintln!("advice: {advice}");
+//!         }
+//!     }
 //! }
 //! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! [`Error`] has accessors for everything the server said ([`Error::status`],
+//! [`Error::vendor_code`], [`Error::vendor_message`], [`Error::tracking_id`],
+//! [`Error::body_json`], [`Error::problem`]), what the contract says
+//! ([`Error::meaning`], [`Error::advice`], [`Error::category`]) and what happened
+//! ([`Error::kind`], [`Error::reason`], [`Error::attempts`], [`Error::waited`],
+//! [`Error::retry_after`], [`Error::is_timeout`], [`Error::is_connect`]); its
+//! [`source`](std::error::Error::source) is the reqwest, I/O, hook or OAuth error
+//! underneath. `?` turns a `reqwest_middleware::Error` into it (`From`), and
+//! [`VerdictErrorExt::verdict_error`] looks at it in place.
+//!
+//! ```
+//! use verdict_client::{Error, ErrorKind};
+//!
+//! // A program's own function: `?` converts the middleware's error.
+//! async fn rooms(client: &reqwest_middleware::ClientWithMiddleware) -> Result<String, Error> {
+//!     let r = client.get("https://webexapis.com/v1/rooms").send().await?;
+//!     Ok(r.text().await?)
+//! }
+//!
+//! // And a verdict error goes on into `Box<dyn Error>` like any other.
+//! async fn main_like(client: &reqwest_middleware::ClientWithMiddleware) -> Result<(), Box<dyn std::error::Error>> {
+//!     match rooms(client).await {
+//!         Err(e) if e.is_timeout() => eprintln!("slow: {e}"),
+//!         Err(e) if matches!(e.kind(), ErrorKind::CircuitOpen { .. }) => eprintln!("held back: {e}"),
+//!         other => println!("{}", other?),
+//!     }
+//!     Ok(())
+//! }
+//! # let _ = main_like;
 //! ```
 //!
 //! # Circuit breaker
@@ -82,7 +119,9 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
+mod advice;
 pub mod auth;
 mod batch;
 mod breaker;
@@ -100,7 +139,7 @@ mod store_redis;
 pub mod timer;
 mod wire;
 
-pub use auth::Credentials;
+pub use auth::{CredentialError, Credentials};
 pub use batch::{BatchParts, PartAnswer, batch};
 
 /// The examples of `docs/client.md`, compiled as doctests.
@@ -108,7 +147,7 @@ pub use batch::{BatchParts, PartAnswer, batch};
 #[doc = include_str!("../../../docs/client.md")]
 pub struct ClientGuide;
 pub use cache::Revalidated;
-pub use error::{Attempt, Attempts, Error, ErrorKind};
+pub use error::{Attempt, Attempts, Error, ErrorKind, VerdictErrorExt};
 pub use middleware::{RequestOptions, Verdict, VerdictBuilder};
 pub use observe::Observer;
 pub use setup::SetupError;

@@ -19,26 +19,53 @@ use crate::run::Run;
 use crate::store::{MemoryStore, Store};
 use crate::timer::{Timer, TokioTimer};
 
-/// Options for one request, set with `RequestBuilder::with_extension`.
+/// Options for one request, set with `RequestBuilder::with_extension`. Each one left
+/// unset takes the middleware's default.
+///
+/// Built with [`RequestOptions::new`] and its setters, so that options can be added
+/// without breaking code that sets the others.
 ///
 /// ```no_run
 /// # async fn run(client: reqwest_middleware::ClientWithMiddleware) -> Result<(), reqwest_middleware::Error> {
+/// use std::time::Duration;
 /// use verdict_client::RequestOptions;
 /// let response = client
 ///     .post("https://api.example/messages")
-///     .with_extension(RequestOptions { poll: Some(true), ..Default::default() })
+///     .with_extension(RequestOptions::new().poll(true).max_wait(Duration::from_secs(30)))
 ///     .send()
 ///     .await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestOptions {
+    api: Option<String>,
+    poll: Option<bool>,
+    max_wait: Option<Duration>,
+}
+
+impl RequestOptions {
+    /// No option set: every one is the middleware's.
+    pub fn new() -> Self {
+        RequestOptions::default()
+    }
+
     /// The API of the contract this request belongs to (for application codes).
-    pub api: Option<String>,
-    /// Poll a 202's Location until the work finishes.
-    pub poll: Option<bool>,
+    pub fn api(mut self, api: impl Into<String>) -> Self {
+        self.api = Some(api.into());
+        self
+    }
+
+    /// Whether to poll a 202's Location until the work finishes.
+    pub fn poll(mut self, yes: bool) -> Self {
+        self.poll = Some(yes);
+        self
+    }
+
     /// The most this request may wait in all.
-    pub max_wait: Option<Duration>,
+    pub fn max_wait(mut self, d: Duration) -> Self {
+        self.max_wait = Some(d);
+        self
+    }
 }
 
 /// reqwest middleware that obeys a contract. Build it with [`Verdict::builder`].
@@ -325,6 +352,7 @@ impl Middleware for Verdict {
             idempotency_key,
             original: req.url().clone(),
             template: Some(req),
+            shared_wait: None,
         };
         Box::pin(
             run.execute(ext, next)

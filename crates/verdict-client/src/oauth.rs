@@ -70,6 +70,7 @@ const ANSWER_LIMIT: usize = 64 << 10;
 
 /// Why no token could be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum OAuthError {
     /// The token endpoint answered with an OAuth error (RFC 6749 §5.2).
     #[error("the token endpoint refused the {grant} grant ({status} {error}){}", .description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
@@ -410,7 +411,7 @@ impl OAuth2 {
         let body = match read_limited(response, ANSWER_LIMIT).await {
             Ok(Ok(b)) => b,
             Ok(Err(_)) => return Err(OAuthError::Malformed("the answer is too large".into())),
-            Err(e) => return Err(OAuthError::Network(e)),
+            Err(e) => return Err(OAuthError::Network(error_chain(&e))),
         };
         if !(200..300).contains(&status) {
             return Err(refusal(grant, status, &body));

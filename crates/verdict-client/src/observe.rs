@@ -16,7 +16,7 @@ use crate::error::Attempt;
 /// struct Log;
 /// impl Observer for Log {
 ///     fn decided(&self, attempt: &Attempt) {
-///         eprintln!("{} {} -> {:?}: {}", attempt.method, attempt.url, attempt.status, attempt.decision);
+///         eprintln!("{} {} -> {:?}: {}", attempt.method, attempt.url, attempt.status, attempt.note);
 ///     }
 /// }
 /// let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();

@@ -12,14 +12,14 @@ use url::Url;
 use verdict::Contract;
 use verdict::breaker::{Admission, Outcome};
 use verdict::decide::{
-    Decision, DecisionKind, Failure, History, Limits, Reason, RequestFacts, ResponseFacts,
-    WaitCause, action_for, decide, decide_failure,
+    Decision, DecisionKind, Failure, History, Limits, Reason, RequestFacts, ResponseFacts, Seconds,
+    WaitCause, decide, decide_failure,
 };
 use verdict::headers::RetryAfterError;
 
 use crate::breaker::Breakers;
 use crate::cache::Revalidated;
-use crate::error::{Attempt, Attempts, Error, ErrorKind, seconds_up};
+use crate::error::{Attempt, Attempts, Error, ErrorKind, Source};
 use crate::middleware::{Slot, Verdict};
 use crate::run_auth::renewal_error;
 use crate::store::StoreError;
@@ -81,6 +81,9 @@ pub(crate) struct Run<'a> {
     pub(crate) original: Url,
     /// The request to send next; `None` once a body that cannot be copied was sent.
     pub(crate) template: Option<Request>,
+    /// A wait shared on the credential, waited out before the attempt about to be
+    /// recorded.
+    pub(crate) shared_wait: Option<Duration>,
 }
 
 // The rare and the waiting paths return boxed futures: an `async fn` awaited in `execute`
@@ -189,12 +192,28 @@ impl Run<'_> {
         else {
             return Ok(());
         };
+        if wait.is_zero() {
+            return Ok(());
+        }
         let left = self.limits.max_wait.saturating_sub(self.history.waited);
         if wait > left {
-            let reason = Reason::WaitTooLong { wait, limit: left };
+            let reason = Reason::WaitTooLong {
+                wait,
+                limit: left,
+                cause: WaitCause::Shared,
+            };
+            let mut held = Attempt::new(
+                method.clone(),
+                url.clone(),
+                DecisionKind::Fail,
+                format!("not sent: {reason}"),
+            );
+            held.sent = false;
+            self.push_attempt(held);
             return Err(self.fail(ErrorKind::Refused(reason), method.clone(), url.clone()));
         }
         self.sleep(wait, WaitReason::Blocked, url).await;
+        self.shared_wait = Some(self.shared_wait.unwrap_or_default() + wait);
         Ok(())
     }
 
@@ -215,9 +234,9 @@ impl Run<'_> {
             match Box::pin(self.inspect(response, sent)).await {
                 Inspected::Read(response, code) => (response, code),
                 Inspected::Failed(e) => return Err(*e),
-                Inspected::Cut(text) => {
+                Inspected::Cut(e) => {
                     return self
-                        .after_failure(Failure::BodyCut, text, sent, budget_key)
+                        .after_failure(Failure::BodyCut, Arc::new(e), sent, budget_key)
                         .await;
                 }
             }
@@ -389,13 +408,13 @@ impl Run<'_> {
                     "body too large".into(),
                     None,
                 );
-                let kind = ErrorKind::Body(format!("larger than the {limit}-byte limit"));
+                let kind = ErrorKind::BodyTooLarge { limit };
                 let e = self.fail(kind, sent.method.clone(), sent.url.clone());
                 let api = self.api.as_deref();
                 let e = e.with_response(contract, api, status, head.headers, prefix, None);
                 Inspected::Failed(Box::new(e))
             }
-            Err(text) => Inspected::Cut(text),
+            Err(e) => Inspected::Cut(e),
         }
     }
 
@@ -417,9 +436,9 @@ impl Run<'_> {
             None => response,
             Some(_) => match Box::pin(self.store_in_cache(response, sent)).await {
                 Ok(r) => r,
-                Err(text) => {
+                Err(e) => {
                     return self
-                        .after_failure(Failure::BodyCut, text, sent, budget_key)
+                        .after_failure(Failure::BodyCut, e, sent, budget_key)
                         .await;
                 }
             },
@@ -442,47 +461,62 @@ impl Run<'_> {
     async fn split_batch(&mut self, response: Response, sent: &Sent) -> Result<Response, Error> {
         let head = Head::of(&response);
         let limit = self.v.body_limit;
-        let failed =
-            match read_limited(response, limit).await {
-                Ok(Ok(body)) => {
-                    let v = self.v;
-                    let api = self.api.as_deref();
-                    let (method, url) = (&sent.method, &sent.url);
-                    let answer =
-                        |status, headers, body: bytes::Bytes| {
-                            let code = app_code(&v.contract, api, &body);
-                            let kind = ErrorKind::Refused(Reason::Final);
-                            Error::bare(kind, &v.contract, method.clone(), url.clone())
-                                .with_response(&v.contract, api, status, headers, body, code)
-                        };
-                    let content_type = head
-                        .headers
-                        .get(http::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    match crate::batch::split(content_type, &body, Default::default(), answer) {
-                        Ok(parts) => {
-                            let mut r = head.into_response(body);
-                            r.extensions_mut().insert(parts);
-                            return Ok(r);
-                        }
-                        Err(e) => ErrorKind::Batch(e),
+        let failed = match read_limited(response, limit).await {
+            Ok(Ok(body)) => {
+                let v = self.v;
+                let api = self.api.as_deref();
+                let (method, url) = (&sent.method, &sent.url);
+                let answer =
+                    |status, headers, body: bytes::Bytes| {
+                        let code = app_code(&v.contract, api, &body);
+                        let kind = ErrorKind::Refused(Reason::Final);
+                        Error::of_request(kind, &v.contract, method.clone(), url.clone())
+                            .with_response(&v.contract, api, status, headers, body, code)
+                    };
+                let content_type = head
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                match crate::batch::split(content_type, &body, Default::default(), answer) {
+                    Ok(parts) => {
+                        let mut r = head.into_response(body);
+                        r.extensions_mut().insert(parts);
+                        return Ok(r);
                     }
+                    Err(e) => (ErrorKind::Batch(e), None),
                 }
-                Ok(Err(_)) => ErrorKind::Body(format!("larger than the {limit}-byte limit")),
-                Err(text) => ErrorKind::Body(text),
-            };
-        let note = match &failed {
+            }
+            Ok(Err(_)) => (ErrorKind::BodyTooLarge { limit }, None),
+            Err(e) => {
+                let kind = ErrorKind::Network(crate::wire::failure_of(&e));
+                (kind, Some(Arc::new(e) as Source))
+            }
+        };
+        let (kind, source) = failed;
+        let note = match &kind {
             ErrorKind::Batch(e) => format!("batch not split: {e}"),
-            ErrorKind::Body(text) => format!("batch not read: {text}"),
-            _ => "batch not split".to_owned(),
+            ErrorKind::BodyTooLarge { limit } => {
+                format!("batch not read: larger than the {limit}-byte limit")
+            }
+            _ => format!(
+                "batch not read: {}",
+                source
+                    .as_deref()
+                    .map(|e| crate::wire::error_chain(e))
+                    .unwrap_or_default()
+            ),
         };
         self.record(sent, Some(head.status), DecisionKind::Fail, note, None);
-        Err(self.fail(failed, sent.method.clone(), sent.url.clone()))
+        let e = self.fail(kind, sent.method.clone(), sent.url.clone());
+        Err(match source {
+            Some(s) => e.with_source(s),
+            None => e,
+        })
     }
 
     /// Reads the body and keeps it with its validators; `Err` when the body stopped short.
-    async fn store_in_cache(&self, response: Response, sent: &Sent) -> Result<Response, String> {
+    async fn store_in_cache(&self, response: Response, sent: &Sent) -> Result<Response, Source> {
         let Some(cache) = &self.v.cache else {
             return Ok(response);
         };
@@ -505,11 +539,15 @@ impl Run<'_> {
             }
             Ok(Err(_)) => {
                 cache.remove(&key);
-                Err("the body was longer than its Content-Length".into())
+                let longer = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the body was longer than its Content-Length",
+                );
+                Err(Arc::new(longer))
             }
-            Err(text) => {
+            Err(e) => {
                 cache.remove(&key);
-                Err(text)
+                Err(Arc::new(e))
             }
         }
     }
@@ -582,9 +620,9 @@ impl Run<'_> {
             let note = match &ignored {
                 Some(e) => {
                     tracing::warn!(error = %e, "ignoring an unusable Retry-After; backing off instead");
-                    format!("retry in {:.1} s ({cause}; {e})", after.as_secs_f64())
+                    format!("retry in {} ({cause}; {e})", Seconds::up(after))
                 }
-                None => format!("retry in {:.1} s ({cause})", after.as_secs_f64()),
+                None => format!("retry in {} ({cause})", Seconds::up(after)),
             };
             if self.template.is_none() {
                 let note = "cannot repeat a streamed body".into();
@@ -635,13 +673,14 @@ impl Run<'_> {
                 None => None,
             };
             let Some(mut next) = next else {
+                let note = "cannot follow the redirect with a streamed body".into();
+                let answer = Answer {
+                    response,
+                    code,
+                    now: self.v.timer.now(),
+                };
                 return Err(self
-                    .error_with(
-                        ErrorKind::NotReplayable,
-                        sent.method.clone(),
-                        response,
-                        code,
-                    )
+                    .give_up(ErrorKind::NotReplayable, note, answer, sent)
                     .await);
             };
             if hop.strip {
@@ -700,10 +739,11 @@ impl Run<'_> {
                 None,
             );
             if let Err(e) = c.refresh(seen, &*self.v.timer, self.left_to_wait()).await {
-                let kind = renewal_error(e);
-                return Err(self
+                let (kind, source) = renewal_error(e);
+                let e = self
                     .error_with(kind, sent.method.clone(), response, code)
-                    .await);
+                    .await;
+                return Err(e.with_source(source));
             }
             self.history.refreshed = true;
             Ok(Step::Again)
@@ -721,13 +761,18 @@ impl Run<'_> {
         Box::pin(async move {
             // The poll copies the request's headers; a streamed body took the request.
             let Some(template) = self.template.as_ref() else {
-                let kind = ErrorKind::NotReplayable;
+                let note = "cannot poll: the streamed body took the request".into();
+                let answer = Answer {
+                    response,
+                    code: None,
+                    now: self.v.timer.now(),
+                };
                 return Err(self
-                    .error_with(kind, sent.method.clone(), response, None)
+                    .give_up(ErrorKind::NotReplayable, note, answer, sent)
                     .await);
             };
             let next = without_body(template, Method::GET, to.clone());
-            let note = format!("accepted: poll {to} in {:.1} s", after.as_secs_f64());
+            let note = format!("accepted: poll {to} in {}", Seconds::up(after));
             self.record(
                 sent,
                 Some(response.status()),
@@ -751,17 +796,10 @@ impl Run<'_> {
         sent: &'s Sent,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
-            if let Reason::WaitTooLong { wait, .. } = &reason {
-                let facts = self.facts(&sent.method, &sent.url);
-                let resp_facts = ResponseFacts {
-                    status: answer.response.status().as_u16(),
-                    headers: answer.response.headers(),
-                    app_code: answer.code,
-                };
-                let (action, _) = action_for(self.contract(), &facts, &resp_facts);
-                if action.kind() == verdict::ActionKind::RetryAfter {
-                    // This request gives up, but the server's demand holds for every
-                    // request on the credential.
+            if let Reason::WaitTooLong { wait, cause, .. } = &reason {
+                if matches!(cause, WaitCause::RetryAfter | WaitCause::Floor) {
+                    // This request gives up, but the demand holds for every request on
+                    // the credential, as it would have had the request waited.
                     let until = later(answer.now, *wait);
                     warn_store(self.v.store.block_until(&sent.key, until).await);
                 }
@@ -780,15 +818,15 @@ impl Run<'_> {
         sent: &'s mut Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
-        let (failure, text) = classify(&e);
-        self.after_failure(failure, text, sent, budget_key)
+        let (failure, source) = classify(e);
+        self.after_failure(failure, source, sent, budget_key)
     }
 
     /// Carries out the engine's decision after a failure without a usable answer.
     fn after_failure<'s>(
         &'s mut self,
         failure: Failure,
-        text: String,
+        source: Source,
         sent: &'s mut Sent,
         budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
@@ -804,10 +842,12 @@ impl Run<'_> {
                 &self.limits,
                 sample(),
             );
-            let reason = match decision {
-                Decision::Retry { .. } if self.template.is_none() => {
-                    "the body is a stream and cannot be sent again".to_owned()
-                }
+            let text = crate::wire::error_chain(&*source);
+            let (why, reason) = match decision {
+                Decision::Retry { .. } if self.template.is_none() => (
+                    "the body is a stream and cannot be sent again".to_owned(),
+                    None,
+                ),
                 Decision::Retry { after, .. } => {
                     let now = self.v.timer.now();
                     if self.spend_budget(budget_key, now).await {
@@ -817,23 +857,19 @@ impl Run<'_> {
                         self.history.retries += 1;
                         return Ok(Step::Again);
                     }
-                    "retry budget spent".to_owned()
+                    ("retry budget spent".to_owned(), None)
                 }
-                Decision::Fail(reason) => reason.to_string(),
+                Decision::Fail(reason) => (reason.to_string(), Some(reason)),
                 other => unreachable!("decide_failure answers retry or fail, not {other:?}"),
             };
-            self.record(
-                sent,
-                None,
-                DecisionKind::Fail,
-                format!("{failure}: {text}; {reason}"),
-                None,
+            let note = format!("{failure}: {text}; {why}");
+            self.record(sent, None, DecisionKind::Fail, note, None);
+            let e = self.fail(
+                ErrorKind::Network(failure),
+                sent.method.clone(),
+                sent.url.clone(),
             );
-            let kind = match failure {
-                Failure::BodyCut => ErrorKind::Body(text),
-                _ => ErrorKind::Network(text),
-            };
-            Err(self.fail(kind, sent.method.clone(), sent.url.clone()))
+            Err(e.with_source(source).with_reason(reason))
         })
     }
 
@@ -892,18 +928,14 @@ impl Run<'_> {
                 Admission::Refused { until } => {
                     let retry_in = until.duration_since(now).unwrap_or_default();
                     let note = format!(
-                        "not sent: circuit breaker open for this host; next try in {} s",
-                        seconds_up(retry_in)
+                        "not sent: circuit breaker open for this host; next try in {}",
+                        Seconds::up(retry_in)
                     );
                     tracing::info!(%url, retry_in_ms = retry_in.as_millis() as u64, "circuit breaker open; not sending");
-                    self.push_attempt(Attempt {
-                        method: method.clone(),
-                        url: url.clone(),
-                        status: None,
-                        kind: DecisionKind::Fail,
-                        decision: note,
-                        wait: None,
-                    });
+                    let mut held =
+                        Attempt::new(method.clone(), url.clone(), DecisionKind::Fail, note);
+                    held.sent = false;
+                    self.push_attempt(held);
                     let kind = ErrorKind::CircuitOpen { until, retry_in };
                     return Err(self.fail(kind, method.clone(), url.clone()));
                 }
@@ -928,9 +960,7 @@ impl Run<'_> {
     }
 
     pub(crate) fn fail(&self, kind: ErrorKind, method: Method, url: Url) -> Error {
-        let mut e = Error::bare(kind, &self.v.contract, method, url);
-        e.attempts = self.attempts.clone();
-        e
+        Error::of_request(kind, &self.v.contract, method, url).with_attempts(self.attempts.clone())
     }
 
     /// Records the attempt that got `answer` as `note` and makes the error of `kind` with
@@ -990,25 +1020,22 @@ impl Run<'_> {
         sent: &Sent,
         status: Option<StatusCode>,
         kind: DecisionKind,
-        decision: String,
+        note: String,
         wait: Option<Duration>,
     ) {
         let status = status.map(|s| s.as_u16());
         let (method, url) = (&sent.method, &sent.url);
-        tracing::debug!(attempt = sent.number, %method, %url, status, %decision, "attempt");
-        let attempt = Attempt {
-            method: method.clone(),
-            url: url.clone(),
-            status,
-            kind,
-            decision,
-            wait,
-        };
+        tracing::debug!(attempt = sent.number, %method, %url, status, %note, "attempt");
+        let mut attempt = Attempt::new(method.clone(), url.clone(), kind, note);
+        attempt.status = status;
+        attempt.wait = wait;
         self.push_attempt(attempt);
     }
 
-    /// Adds an attempt to the record, and shows it to the observer.
-    fn push_attempt(&mut self, attempt: Attempt) {
+    /// Adds an attempt to the record, with the shared wait that came before it, and shows
+    /// it to the observer.
+    fn push_attempt(&mut self, mut attempt: Attempt) {
+        attempt.shared_wait = self.shared_wait.take();
         if let Some(o) = &self.v.observer {
             o.decided(&attempt);
         }
@@ -1091,7 +1118,7 @@ enum Inspected {
     /// The request has failed (a body over the limit).
     Failed(Box<Error>),
     /// The body stopped short.
-    Cut(String),
+    Cut(reqwest::Error),
 }
 
 fn warn_store<T>(r: Result<T, StoreError>) -> Option<T> {

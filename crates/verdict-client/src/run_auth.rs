@@ -1,13 +1,14 @@
 //! The credential of one request: which value it is sent with, a renewal before it when
 //! the value is about to run out, and the errors of renewals.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
 use reqwest::Request;
 
 use crate::auth::RefreshError;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Source};
 use crate::oauth::OAuthError;
 use crate::run::Run;
 
@@ -39,15 +40,8 @@ impl Run<'_> {
                 }
                 Err(e) => {
                     let (method, url) = (sending.method().clone(), sending.url().clone());
-                    let mut err = self.fail(renewal_error(e), method, url);
-                    if let ErrorKind::OAuth(OAuthError::Refused {
-                        error, description, ..
-                    }) = &err.kind
-                    {
-                        err.vendor_code = Some(error.clone());
-                        err.message = description.clone();
-                    }
-                    return Err(err);
+                    let (kind, source) = renewal_error(e);
+                    return Err(self.fail(kind, method, url).with_source(source));
                 }
             }
             now = self.v.timer.now();
@@ -82,13 +76,13 @@ impl Run<'_> {
     }
 }
 
-/// The error kind of a renewal that failed.
-pub(crate) fn renewal_error(e: RefreshError) -> ErrorKind {
+/// The error kind of a renewal that failed, and the hook's error to keep as the source.
+pub(crate) fn renewal_error(e: RefreshError) -> (ErrorKind, Option<Source>) {
     match e {
-        RefreshError::TimedOut(limit) => ErrorKind::RefreshTimeout(limit),
+        RefreshError::TimedOut(limit) => (ErrorKind::RefreshTimeout(limit), None),
         RefreshError::Failed(e) => match e.downcast::<OAuthError>() {
-            Ok(o) => ErrorKind::OAuth(*o),
-            Err(e) => ErrorKind::Refresh(e.to_string()),
+            Ok(o) => (ErrorKind::OAuth(*o), None),
+            Err(e) => (ErrorKind::Refresh, Some(Arc::from(e))),
         },
     }
 }

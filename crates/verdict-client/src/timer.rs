@@ -9,6 +9,7 @@ use url::Url;
 
 /// Why the client is about to wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WaitReason {
     /// Before repeating a request that got `status`.
     Retry {
@@ -31,7 +32,7 @@ impl fmt::Display for WaitReason {
         match self {
             WaitReason::Retry { status, cause } => write!(f, "{status}, {cause}"),
             WaitReason::Poll => f.write_str("polling"),
-            WaitReason::Blocked => f.write_str("shared back-off"),
+            WaitReason::Blocked => f.write_str("a wait shared on this credential"),
             WaitReason::Network => f.write_str("network failure"),
         }
     }
@@ -39,6 +40,7 @@ impl fmt::Display for WaitReason {
 
 /// One wait the client is about to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Wait {
     /// How long.
     pub duration: Duration,

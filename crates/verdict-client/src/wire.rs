@@ -2,6 +2,7 @@
 //! reading bodies within a limit, finding application codes, rewriting requests for a
 //! redirect or a poll, and telling kinds of network failure apart.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +12,8 @@ use reqwest::{Request, Response, ResponseBuilderExt};
 use url::Url;
 use verdict::Contract;
 use verdict::decide::Failure;
+
+use crate::error::Source;
 
 /// The time `wait` after `now`. A server's wait can be as long as `u64::MAX` seconds
 /// (`Retry-After: 18446744073709551615`), past what `SystemTime` holds: such a time is cut
@@ -84,11 +87,12 @@ impl Head {
     }
 }
 
-/// Reads at most `limit` bytes of a body. `Ok(Err(prefix))` when the body is longer.
+/// Reads at most `limit` bytes of a body. `Ok(Err(prefix))` when the body is longer;
+/// `Err` when it could not be read to its end.
 pub(crate) async fn read_limited(
     mut r: Response,
     limit: usize,
-) -> Result<Result<Bytes, Bytes>, String> {
+) -> Result<Result<Bytes, Bytes>, reqwest::Error> {
     let mut buf = Vec::new();
     loop {
         match r.chunk().await {
@@ -100,7 +104,7 @@ pub(crate) async fn read_limited(
                 buf.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(Ok(Bytes::from(buf))),
-            Err(e) => return Err(error_chain(&e)),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -222,25 +226,30 @@ pub(crate) fn idempotency_key() -> http::HeaderValue {
     http::HeaderValue::from_str(&text).expect("hex in quotes is a valid header value")
 }
 
-/// What kind of failure a transport error is, and its text with every cause.
-pub(crate) fn classify(e: &reqwest_middleware::Error) -> (Failure, String) {
+/// What kind of failure a reqwest error is.
+pub(crate) fn failure_of(r: &reqwest::Error) -> Failure {
+    if is_tls_failure(r) {
+        Failure::Tls
+    } else if r.is_connect() {
+        // Also a connect that timed out: the request never left.
+        Failure::Connect
+    } else if r.is_timeout() {
+        Failure::Timeout
+    } else if r.is_body() || r.is_decode() {
+        Failure::BodyCut
+    } else {
+        Failure::Interrupted
+    }
+}
+
+/// What kind of failure a transport error is, and the error itself to keep as the source.
+pub(crate) fn classify(e: reqwest_middleware::Error) -> (Failure, Source) {
     match e {
-        reqwest_middleware::Error::Reqwest(r) => {
-            let failure = if is_tls_failure(r) {
-                Failure::Tls
-            } else if r.is_connect() {
-                // Also a connect that timed out: the request never left.
-                Failure::Connect
-            } else if r.is_timeout() {
-                Failure::Timeout
-            } else if r.is_body() || r.is_decode() {
-                Failure::BodyCut
-            } else {
-                Failure::Interrupted
-            };
-            (failure, error_chain(r))
+        reqwest_middleware::Error::Reqwest(r) => (failure_of(&r), Arc::new(r)),
+        reqwest_middleware::Error::Middleware(m) => {
+            let boxed: Box<dyn std::error::Error + Send + Sync> = m.into();
+            (Failure::Interrupted, Arc::from(boxed))
         }
-        reqwest_middleware::Error::Middleware(m) => (Failure::Interrupted, format!("{m:#}")),
     }
 }
 

@@ -121,15 +121,20 @@ impl Default for Limits {
     }
 }
 
-/// Why a wait was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a wait was chosen, and so whose demand it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WaitCause {
-    /// Exponential back-off with jitter.
+    /// The contract's exponential back-off with jitter.
     Backoff,
-    /// The server's `Retry-After`.
+    /// The server's `Retry-After` on this answer.
     RetryAfter,
     /// The contract's least wait, longer than what the server asked.
     Floor,
+    /// A wait learned earlier on the same credential and shared by all its requests: a
+    /// `Retry-After` or a used-up quota, seen by another request (in this process or
+    /// another) or by an earlier attempt. [`decide`] never chooses it; a client that
+    /// shares waits between requests names it.
+    Shared,
 }
 
 impl fmt::Display for WaitCause {
@@ -138,7 +143,53 @@ impl fmt::Display for WaitCause {
             WaitCause::Backoff => "back-off",
             WaitCause::RetryAfter => "Retry-After",
             WaitCause::Floor => "the contract's least wait",
+            WaitCause::Shared => "a wait shared on this credential",
         })
+    }
+}
+
+/// A length of time as messages show it: seconds with at most one decimal (`4 s`,
+/// `3.2 s`). [`Seconds::up`] is for a wait, which is never shown shorter than it is (3.99 s
+/// is `4 s`, 3.01 s is `3.1 s`); [`Seconds::down`] is for what is left of a limit, which
+/// is never shown longer than it is.
+///
+/// ```
+/// use std::time::Duration;
+/// use verdict::decide::Seconds;
+/// assert_eq!(Seconds::up(Duration::from_millis(3990)).to_string(), "4 s");
+/// assert_eq!(Seconds::up(Duration::from_millis(3010)).to_string(), "3.1 s");
+/// assert_eq!(Seconds::down(Duration::from_millis(3990)).to_string(), "3.9 s");
+/// assert_eq!(Seconds::down(Duration::from_secs(300)).to_string(), "300 s");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seconds {
+    tenths: u128,
+}
+
+impl Seconds {
+    const TENTH_NANOS: u128 = 100_000_000;
+
+    /// `d` rounded up to a tenth of a second.
+    pub fn up(d: Duration) -> Self {
+        Seconds {
+            tenths: d.as_nanos().div_ceil(Self::TENTH_NANOS),
+        }
+    }
+
+    /// `d` rounded down to a tenth of a second.
+    pub fn down(d: Duration) -> Self {
+        Seconds {
+            tenths: d.as_nanos() / Self::TENTH_NANOS,
+        }
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.tenths % 10 {
+            0 => write!(f, "{} s", self.tenths / 10),
+            t => write!(f, "{}.{t} s", self.tenths / 10),
+        }
     }
 }
 
@@ -297,13 +348,17 @@ pub enum Reason {
         /// Repeats made.
         retries: u32,
     },
-    /// The wait the server or the contract asks for goes past the caller's limit.
-    #[error("the server asks for a wait of {} s, beyond the {} s this request may still wait", .wait.as_secs(), .limit.as_secs())]
+    /// The wait the server, the contract or a wait shared on the credential asks for goes
+    /// past the caller's limit. Its text names whose demand it is, with the wait rounded up.
+    #[error("{}, beyond the {} this request may still wait", wait_demand(*.cause, *.wait), Seconds::down(*.limit))]
     WaitTooLong {
         /// The wait asked for.
         wait: Duration,
         /// What was left of the caller's limit.
         limit: Duration,
+        /// Whose demand it is: the server's `Retry-After`, the contract's floor or
+        /// back-off, or a wait shared on the credential.
+        cause: WaitCause,
     },
     /// The method may not be repeated blindly and the request has no idempotency key.
     #[error("{method} is not safe to repeat without an idempotency key")]
@@ -360,6 +415,24 @@ pub enum Reason {
         /// The header that said so.
         header: crate::model::Header,
     },
+}
+
+/// A wait too long, in words that say whose demand it is.
+fn wait_demand(cause: WaitCause, wait: Duration) -> String {
+    let wait = Seconds::up(wait);
+    match cause {
+        WaitCause::RetryAfter => format!("the server asks for a wait of {wait}"),
+        WaitCause::Floor => {
+            format!("the contract asks for a wait of at least {wait} after this answer")
+        }
+        WaitCause::Backoff => {
+            format!("the contract's back-off before the next attempt is {wait}")
+        }
+        WaitCause::Shared => format!(
+            "requests on this credential are held back for {wait} more by a wait learned \
+             earlier (a Retry-After or a used-up quota)"
+        ),
+    }
 }
 
 /// The action that applies to a response: its application code's, when the body carries a
@@ -538,10 +611,19 @@ pub fn decide_first(
 }
 
 /// A wait is allowed when it fits in what is left of the caller's limit.
-fn within_limit(wait: Duration, history: &History, limits: &Limits) -> Result<(), Reason> {
+fn within_limit(
+    wait: Duration,
+    cause: WaitCause,
+    history: &History,
+    limits: &Limits,
+) -> Result<(), Reason> {
     let left = limits.max_wait.saturating_sub(history.waited);
     if wait > left {
-        Err(Reason::WaitTooLong { wait, limit: left })
+        Err(Reason::WaitTooLong {
+            wait,
+            limit: left,
+            cause,
+        })
     } else {
         Ok(())
     }
@@ -579,7 +661,7 @@ fn retry(
     if after < floor {
         (after, cause) = (floor, WaitCause::Floor);
     }
-    if let Err(reason) = within_limit(after, history, limits) {
+    if let Err(reason) = within_limit(after, cause, history, limits) {
         return Decision::Fail(reason);
     }
     Decision::Retry {
@@ -653,7 +735,7 @@ pub fn decide_failure(
         return Decision::Fail(reason);
     }
     let after = backoff(contract, history.retries + 1, sample);
-    if let Err(reason) = within_limit(after, history, limits) {
+    if let Err(reason) = within_limit(after, WaitCause::Backoff, history, limits) {
         return Decision::Fail(reason);
     }
     Decision::Retry {
@@ -691,11 +773,15 @@ fn poll(
             Err(reason) => return Decision::Fail(reason),
         },
     };
-    let after = match retry_after_header(resp.headers, &contract.headers.retry_after, now) {
-        Some(Ok(d)) => d,
-        _ => backoff(contract, history.polls + 1, sample).max(contract.retry.base / 2),
+    let (after, cause) = match retry_after_header(resp.headers, &contract.headers.retry_after, now)
+    {
+        Some(Ok(d)) => (d, WaitCause::RetryAfter),
+        _ => (
+            backoff(contract, history.polls + 1, sample).max(contract.retry.base / 2),
+            WaitCause::Backoff,
+        ),
     };
-    if let Err(reason) = within_limit(after, history, limits) {
+    if let Err(reason) = within_limit(after, cause, history, limits) {
         return Decision::Fail(reason);
     }
     Decision::Poll { url, after }

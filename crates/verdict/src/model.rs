@@ -86,8 +86,8 @@ impl Action {
                     .into()
             }
             Action::RetryAfter { floor } => format!(
-                "wait the time Retry-After names but never less than {} s, then repeat",
-                floor.as_secs()
+                "wait the time Retry-After names but never less than {}, then repeat",
+                crate::decide::Seconds::up(*floor)
             ),
             Action::Redirect {
                 method: RedirectMethod::Get,
@@ -125,7 +125,11 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::RetryAfter { floor } if !floor.is_zero() => {
-                write!(f, "retry-after (at least {} s)", floor.as_secs())
+                write!(
+                    f,
+                    "retry-after (at least {})",
+                    crate::decide::Seconds::up(*floor)
+                )
             }
             Action::Redirect { method, permanent } => write!(
                 f,

@@ -175,7 +175,8 @@ fn retry_after_seconds_date_floor_and_garbage() {
         d,
         Decision::Fail(Reason::WaitTooLong {
             wait: Duration::from_secs(315_360_000),
-            limit: Duration::from_secs(300)
+            limit: Duration::from_secs(300),
+            cause: WaitCause::RetryAfter,
         })
     );
 }
@@ -191,8 +192,84 @@ fn wait_limit_counts_what_was_already_waited() {
         d,
         Decision::Fail(Reason::WaitTooLong {
             wait: Duration::from_secs(10),
-            limit: Duration::from_secs(5)
+            limit: Duration::from_secs(5),
+            cause: WaitCause::RetryAfter,
         })
+    );
+}
+
+/// The engine's decision for `status` with headers `h` when `max_wait` is all the request
+/// may wait.
+fn run_within(contract: &str, status: u16, h: &[(&str, &str)], max_wait: Duration) -> Decision {
+    let c = Catalog::builtin().get(contract).unwrap();
+    let u = url("https://api.example/v1/things/1");
+    let hm = headers(h);
+    let limits = Limits {
+        max_wait,
+        ..Limits::default()
+    };
+    let history = History::default();
+    let req = RequestFacts::new(&Method::GET, &u);
+    decide(
+        c,
+        &req,
+        &ResponseFacts::new(status, &hm),
+        &history,
+        &limits,
+        now(),
+        0.5,
+    )
+}
+
+#[test]
+fn a_wait_too_long_says_whose_demand_it_is_rounded_up() {
+    let second = Duration::from_secs(1);
+    // The server's own Retry-After: 3.99 s is shown as 4 s, never 3 s.
+    let d = run_within("http", 503, &[("retry-after-ms", "3990")], second);
+    let Decision::Fail(r @ Reason::WaitTooLong { cause, .. }) = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(*cause, WaitCause::RetryAfter);
+    assert_eq!(
+        r.to_string(),
+        "the server asks for a wait of 4 s, beyond the 1 s this request may still wait"
+    );
+    // The contract's floor asks for more than the server did: the server is not blamed.
+    let d = run_within(
+        "token-api",
+        429,
+        &[("retry-after", "5")],
+        Duration::from_secs(30),
+    );
+    let Decision::Fail(r @ Reason::WaitTooLong { cause, wait, .. }) = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!((*cause, *wait), (WaitCause::Floor, Duration::from_secs(60)));
+    let text = r.to_string();
+    assert!(
+        text.starts_with("the contract asks for a wait of at least 60 s")
+            && !text.contains("server"),
+        "{text}"
+    );
+    // No header at all: the contract's back-off is the demand.
+    let d = run_within("webex", 503, &[], Duration::ZERO);
+    let Decision::Fail(r @ Reason::WaitTooLong { cause, .. }) = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(*cause, WaitCause::Backoff);
+    assert!(r.to_string().starts_with("the contract's back-off"), "{r}");
+    // A wait shared on the credential (the client names it; the engine never does).
+    let shared = Reason::WaitTooLong {
+        wait: Duration::from_millis(3010),
+        limit: Duration::from_millis(2990),
+        cause: WaitCause::Shared,
+    };
+    let text = shared.to_string();
+    assert!(
+        text.contains("held back for 3.1 s more by a wait learned earlier")
+            && text.ends_with("beyond the 2.9 s this request may still wait")
+            && !text.contains("server asks"),
+        "{text}"
     );
 }
 

@@ -15,7 +15,7 @@ use anyhow::{Context, anyhow};
 use reqwest_middleware::ClientWithMiddleware;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use verdict::decide::Reason;
+use verdict::decide::{self, Reason};
 use verdict_client::oauth::OAuthError;
 use verdict_client::{Attempts, ErrorKind, Verdict};
 
@@ -44,7 +44,13 @@ pub(crate) mod code {
 }
 
 fn exit_code(e: &verdict_client::Error) -> u8 {
-    match &e.kind {
+    code_for(e.kind(), e.status())
+}
+
+/// The exit code of an error of `kind` whose last answer had `status`.
+fn code_for(kind: &ErrorKind, status: Option<http::StatusCode>) -> u8 {
+    match kind {
+        ErrorKind::Network(decide::Failure::BodyCut) => code::PROTOCOL,
         ErrorKind::Network(_) | ErrorKind::OAuth(OAuthError::Network(_)) => code::NETWORK,
         ErrorKind::OAuth(
             OAuthError::Refused { status, .. } | OAuthError::Status { status, .. },
@@ -65,7 +71,7 @@ fn exit_code(e: &verdict_client::Error) -> u8 {
             | Reason::AuthRejected
             | Reason::ServerSaidNoRetry { .. },
         )
-        | ErrorKind::BudgetExhausted => match e.status.map(|s| s.as_u16()) {
+        | ErrorKind::BudgetExhausted => match status.map(|s| s.as_u16()) {
             Some(500..=599) => code::SERVER_ERROR,
             Some(_) => code::CLIENT_ERROR,
             None => code::PROTOCOL,
@@ -77,7 +83,7 @@ fn exit_code(e: &verdict_client::Error) -> u8 {
 /// Why a call ended without an answer to print.
 enum Stop {
     /// The middleware's typed error.
-    Refused(Box<verdict_client::Error>),
+    Refused(verdict_client::Error),
     /// Anything else, with its exit code.
     Other(Failure),
 }
@@ -110,12 +116,6 @@ pub(crate) fn call(args: CallArgs) -> Outcome {
         trace,
         advice: advice::Context {
             max_time: args.max_time,
-            idempotency_header: plan
-                .contract
-                .retry
-                .idempotency_header
-                .as_ref()
-                .map(|h| h.name().to_string()),
             can_sign_in: args.client_id.is_none()
                 && matches!(
                     plan.contract.auth.scheme,
@@ -217,18 +217,10 @@ async fn send(client: ClientWithMiddleware, plan: Plan) -> Result<Answer, Stop> 
     if let Some(b) = plan.body {
         req = req.body(b.into_body());
     }
-    let r = match req.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return Err(match verdict_client::Error::from_middleware(&e) {
-                Some(v) => Stop::Refused(Box::new(v.clone())),
-                None => Stop::Other(Failure {
-                    code: code::PROTOCOL,
-                    error: anyhow!("{e}"),
-                }),
-            });
-        }
-    };
+    let r = req
+        .send()
+        .await
+        .map_err(|e| Stop::Refused(verdict_client::Error::from(e)))?;
     let head = Head {
         status: r.status(),
         version: r.version(),
@@ -246,10 +238,7 @@ async fn send(client: ClientWithMiddleware, plan: Plan) -> Result<Answer, Stop> 
                 attempts,
                 batch,
             }),
-            Err(mut e) => {
-                e.attempts = attempts;
-                Err(Stop::Refused(e))
-            }
+            Err(e) => Err(Stop::Refused(e)),
         };
     }
     let revalidated = r
@@ -309,6 +298,24 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), all.len());
+    }
+
+    #[test]
+    fn exit_codes_follow_the_kind_and_the_last_status() {
+        let open = ErrorKind::CircuitOpen {
+            until: std::time::SystemTime::UNIX_EPOCH,
+            retry_in: std::time::Duration::from_secs(3),
+        };
+        assert_eq!(code_for(&open, None), code::CIRCUIT_OPEN);
+        let timed_out = ErrorKind::Network(decide::Failure::Timeout);
+        assert_eq!(code_for(&timed_out, None), code::NETWORK);
+        let cut = ErrorKind::Network(decide::Failure::BodyCut);
+        assert_eq!(code_for(&cut, None), code::PROTOCOL);
+        let not_repeated = ErrorKind::Refused(Reason::NotRepeatable {
+            method: http::Method::POST,
+        });
+        let status = Some(http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(code_for(&not_repeated, status), code::SERVER_ERROR);
     }
 
     #[test]

@@ -245,7 +245,7 @@ impl Output<'_> {
         let advice = advice::advice(e, &self.advice);
         let code = exit_code(e);
         if self.args.json {
-            let mut doc = self.document(e.status, &e.headers, Some(&e.body), &e.attempts);
+            let mut doc = self.document(e.status(), e.headers(), Some(e.body()), e.attempts());
             let message = summary(e, &self.trace);
             doc.insert(
                 "error".into(),
@@ -253,8 +253,8 @@ impl Output<'_> {
             );
             self.write_json(doc)?;
         } else {
-            let head = e.status.map(|s| (s, Version::HTTP_11, &e.headers));
-            let mut body = e.body.to_vec();
+            let head = e.status().map(|s| (s, Version::HTTP_11, e.headers()));
+            let mut body = e.body().to_vec();
             if self.args.output.is_none() && !body.is_empty() && !body.ends_with(b"\n") {
                 body.push(b'\n');
             }
@@ -306,34 +306,53 @@ fn millis(d: std::time::Duration) -> f64 {
 fn error_json(e: &verdict_client::Error, message: String, advice: Option<&str>, code: u8) -> Value {
     json!({
         "message": message,
-        "kind": kind_name(&e.kind),
-        "vendor_code": e.vendor_code,
-        "vendor_message": e.message,
-        "tracking_id": e.tracking_id,
-        "field_errors": e.field_errors,
-        "problem": e.problem,
-        "meaning": e.meaning,
+        "kind": kind_name(e.kind()),
+        "failure": match e.kind() {
+            verdict_client::ErrorKind::Network(f) => Some(failure_name(*f)),
+            _ => None,
+        },
+        "vendor_code": e.vendor_code(),
+        "vendor_message": e.vendor_message(),
+        "tracking_id": e.tracking_id(),
+        "field_errors": e.field_errors(),
+        "problem": e.problem(),
+        "meaning": e.meaning(),
         "advice": advice,
-        "category": e.category,
-        "wait_demanded_s": e.wait_demanded().map(|d| d.as_secs_f64()),
+        "category": e.category(),
+        "wait_demanded_s": e.retry_after().map(|d| d.as_secs_f64()),
         "exit_code": code,
     })
 }
 
 fn kind_name(k: &verdict_client::ErrorKind) -> &'static str {
+    use verdict::decide::Failure;
     use verdict_client::ErrorKind as K;
     match k {
         K::Refused(_) => "refused",
         K::BudgetExhausted => "budget_exhausted",
+        K::Network(Failure::BodyCut) | K::BodyTooLarge { .. } => "body",
         K::Network(_) => "network",
-        K::Body(_) => "body",
         K::Batch(_) => "batch",
         K::NotReplayable => "not_replayable",
         K::RedirectedByClient { .. } => "redirected_by_client",
-        K::Refresh(_) => "refresh",
+        K::Refresh => "refresh",
         K::CircuitOpen { .. } => "circuit_open",
         K::OAuth(_) => "oauth",
         K::RefreshTimeout(_) => "refresh_timeout",
+        K::InvalidRequest => "invalid_request",
+        _ => "other",
+    }
+}
+
+/// The kind of a failure without an answer, as `--json` names it.
+fn failure_name(f: verdict::decide::Failure) -> &'static str {
+    use verdict::decide::Failure;
+    match f {
+        Failure::Connect => "connect",
+        Failure::Tls => "tls",
+        Failure::Timeout => "timeout",
+        Failure::Interrupted => "interrupted",
+        Failure::BodyCut => "body_cut",
     }
 }
 
@@ -361,18 +380,13 @@ pub(crate) fn batch_outcome(failed: &[(usize, StatusCode)], parts: usize) -> Out
     })
 }
 
-/// The error's one line, with the time the call really took in place of the planned
-/// waits.
+/// The error's one line, with the time the call really took in place of the count of
+/// attempts and the planned waits.
 fn summary(e: &verdict_client::Error, trace: &Trace) -> String {
-    let mut quiet = e.clone();
-    for a in &mut quiet.attempts {
-        a.wait = None;
-    }
-    let line = quiet.to_string();
-    let n = e.attempts.len();
-    let tail = format!("{n} attempt{})", if n == 1 { "" } else { "s" });
-    match line.strip_suffix(&tail) {
-        Some(head) => format!("{head}{})", trace.timing()),
+    // The alternate form leaves the attempts out; its notes end in `)`.
+    let line = format!("{e:#}");
+    match line.strip_suffix(')') {
+        Some(head) => format!("{head}; {})", trace.timing()),
         None => format!("{line} ({})", trace.timing()),
     }
 }

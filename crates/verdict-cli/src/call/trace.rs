@@ -285,7 +285,7 @@ impl verdict_client::Observer for Trace {
         self.line(&format!(
             "* attempt {number}: {} -> {}",
             self.status(attempt.status),
-            attempt.decision
+            attempt.note
         ));
     }
 }
@@ -315,8 +315,8 @@ impl Timer for Trace {
         };
         let total = wait.duration;
         self.line(&format!(
-            "  waiting {:.1} s ({}) before attempt {}",
-            total.as_secs_f64(),
+            "  waiting {} ({}) before attempt {}",
+            verdict::decide::Seconds::up(total),
             wait.reason,
             wait.next_attempt
         ));

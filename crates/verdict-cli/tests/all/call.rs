@@ -132,8 +132,8 @@ async fn body_to_stdout_trace_to_stderr_after_a_retry() {
         &[
             "* attempt 1: GET",
             "(answer due within 30 s)",
-            "* attempt 1: 503 Service Unavailable -> retry in 1.0 s (Retry-After)",
-            "waiting 1.0 s",
+            "* attempt 1: 503 Service Unavailable -> retry in 1 s (Retry-After)",
+            "waiting 1 s",
             "before attempt 2",
             "* attempt 2: GET",
             "* attempt 2: 200 OK -> done",

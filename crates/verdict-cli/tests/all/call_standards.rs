@@ -96,7 +96,7 @@ async fn a_used_up_draft_quota_paces_the_next_process_through_redis() {
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{err}");
     assert!(
-        err.contains("(shared back-off) before attempt 1"),
+        err.contains("(a wait shared on this credential) before attempt 1"),
         "the second process waited for the quota's reset: {err}"
     );
     assert_eq!(server.seen().len(), 2);

@@ -56,7 +56,7 @@ async fn first_attempt(
     }
     let attempts = match req.send().await {
         Ok(r) => r.extensions().get::<Attempts>().unwrap().0.clone(),
-        Err(e) => crate::support::verdict_error(e).attempts,
+        Err(e) => crate::support::verdict_error(e).attempts().to_vec(),
     };
     attempts[0].kind
 }

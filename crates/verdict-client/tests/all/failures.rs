@@ -53,14 +53,14 @@ async fn a_refused_connection_is_repeated_whatever_the_method() {
             .await
             .unwrap_err(),
     );
-    assert!(matches!(e.kind, ErrorKind::Network(_)), "{e}");
-    assert_eq!(e.attempts.len(), max + 1, "{:#?}", e.attempts);
+    assert!(matches!(e.kind(), ErrorKind::Network(_)), "{e}");
+    assert_eq!(e.attempts().len(), max + 1, "{:#?}", e.attempts());
     assert!(
-        e.attempts[0]
-            .decision
+        e.attempts()[0]
+            .note
             .starts_with("retry after could not connect"),
         "{:?}",
-        e.attempts[0]
+        e.attempts()[0]
     );
     assert!(
         timer
@@ -68,7 +68,7 @@ async fn a_refused_connection_is_repeated_whatever_the_method() {
             .iter()
             .all(|w| w.reason == WaitReason::Network)
     );
-    let last = &e.attempts[max].decision;
+    let last = &e.attempts()[max].note;
     assert!(last.contains("gave up after 3 repeat(s)"), "{last}");
 }
 
@@ -81,27 +81,25 @@ async fn a_silent_server_times_out_and_only_safe_methods_are_repeated() {
     let url = format!("http://127.0.0.1:{port}/v1/rooms");
 
     let e = verdict_error(c.get(&url).send().await.unwrap_err());
-    assert_eq!(e.attempts.len(), 4, "{:#?}", e.attempts);
+    assert_eq!(e.attempts().len(), 4, "{:#?}", e.attempts());
     assert!(
-        e.attempts[0].decision.starts_with("retry after timed out"),
+        e.attempts()[0].note.starts_with("retry after timed out"),
         "{:?}",
-        e.attempts[0]
+        e.attempts()[0]
     );
     assert!(
-        e.attempts[3].decision.contains("gave up after 3 repeat(s)"),
+        e.attempts()[3].note.contains("gave up after 3 repeat(s)"),
         "{:?}",
-        e.attempts[3]
+        e.attempts()[3]
     );
 
     let before = count.load(std::sync::atomic::Ordering::SeqCst);
     let e = verdict_error(c.post(&url).body("{}").send().await.unwrap_err());
-    assert_eq!(e.attempts.len(), 1, "{:#?}", e.attempts);
+    assert_eq!(e.attempts().len(), 1, "{:#?}", e.attempts());
     assert!(
-        e.attempts[0]
-            .decision
-            .contains("POST is not safe to repeat"),
+        e.attempts()[0].note.contains("POST is not safe to repeat"),
         "{:?}",
-        e.attempts[0]
+        e.attempts()[0]
     );
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), before + 1);
     task.abort();
@@ -121,7 +119,7 @@ async fn a_timed_out_post_with_an_idempotency_key_is_repeated() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(e.attempts.len(), 4, "{:#?}", e.attempts);
+    assert_eq!(e.attempts().len(), 4, "{:#?}", e.attempts());
     task.abort();
 }
 
@@ -157,9 +155,7 @@ async fn a_body_cut_short_is_asked_again_for_a_get() {
     let attempts = r.extensions().get::<Attempts>().unwrap().0.clone();
     assert_eq!(attempts.len(), 2, "{attempts:#?}");
     assert!(
-        attempts[0]
-            .decision
-            .starts_with("retry after body cut short"),
+        attempts[0].note.starts_with("retry after body cut short"),
         "{:?}",
         attempts[0]
     );
@@ -180,10 +176,7 @@ async fn a_get_accepted_without_location_is_asked_again_until_final() {
     let timer = FakeTimer::new();
     let r = client(builder("whispir", &timer))
         .get(server.url("/messages/1"))
-        .with_extension(RequestOptions {
-            poll: Some(true),
-            ..Default::default()
-        })
+        .with_extension(RequestOptions::new().poll(true))
         .send()
         .await
         .unwrap();
@@ -202,14 +195,11 @@ async fn a_streamed_post_accepted_for_polling_is_a_clear_error() {
         client(builder("whispir", &timer))
             .post(server.url("/messages"))
             .body(reqwest::Body::wrap_stream(chunks))
-            .with_extension(RequestOptions {
-                poll: Some(true),
-                ..Default::default()
-            })
+            .with_extension(RequestOptions::new().poll(true))
             .send()
             .await
             .unwrap_err(),
     );
-    assert!(matches!(e.kind, ErrorKind::NotReplayable), "{e}");
+    assert!(matches!(e.kind(), ErrorKind::NotReplayable), "{e}");
     assert_eq!(server.seen().len(), 1);
 }

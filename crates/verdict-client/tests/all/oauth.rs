@@ -286,7 +286,7 @@ async fn an_oauth_error_carries_its_description() {
     let c = client(builder("ringcentral", &timer).oauth2(oauth));
     let e = verdict_error(within(c.get(em.url(ME)).send()).await.unwrap_err());
     assert_eq!(
-        e.kind,
+        *e.kind(),
         ErrorKind::OAuth(OAuthError::Refused {
             grant: "password".into(),
             status: 400,
@@ -294,13 +294,13 @@ async fn an_oauth_error_carries_its_description() {
             description: Some("Invalid resource owner credentials.".into()),
         })
     );
-    assert_eq!(e.vendor_code.as_deref(), Some("invalid_grant"));
+    assert_eq!(e.vendor_code(), Some("invalid_grant"));
     let line = e.to_string();
     assert!(
         line.contains("Invalid resource owner credentials."),
         "{line}"
     );
-    assert!(e.attempts.is_empty());
+    assert!(e.attempts().is_empty());
     assert!(
         em.statuses(ME).await.is_empty(),
         "nothing sent without a token"
@@ -389,14 +389,14 @@ async fn a_header_the_request_sets_is_never_overwritten() {
         .await
         .unwrap_err(),
     );
-    assert_eq!(e.status.map(|s| s.as_u16()), Some(401));
-    assert_eq!(e.attempts.len(), 1);
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(e.attempts().len(), 1);
     assert!(
-        e.attempts[0]
-            .decision
+        e.attempts()[0]
+            .note
             .contains("the request set its own authorization"),
         "{:?}",
-        e.attempts
+        e.attempts()
     );
 }
 
@@ -461,10 +461,11 @@ async fn a_token_request_refused_inside_a_hook_fails_instead_of_waiting() {
     let c = client(builder("ringcentral", &timer).credentials(creds));
     slot.set(c.clone()).unwrap();
     let e = verdict_error(within(c.get(em.url(ME)).send()).await.unwrap_err());
-    let ErrorKind::Refresh(text) = &e.kind else {
-        panic!("{e}");
-    };
-    assert!(text.contains("401"), "{text}");
+    assert_eq!(*e.kind(), ErrorKind::Refresh, "{e}");
+    // The hook's own error is the source, and the one line says it.
+    let hook = std::error::Error::source(&e).expect("the hook's error");
+    assert!(hook.to_string().contains("401"), "{hook}");
+    assert!(e.to_string().contains("401"), "{e}");
     // The token request was sent once and not renewed.
     assert_eq!(em.grants().await, grants(&[("password", 401)]));
     assert_eq!(em.statuses(ME).await, vec![401]);
@@ -488,7 +489,7 @@ async fn waiting_for_a_renewal_is_bounded_by_max_wait() {
     for h in handles {
         let e = verdict_error(within(h).await.unwrap().unwrap_err());
         assert_eq!(
-            e.kind,
+            *e.kind(),
             ErrorKind::RefreshTimeout(Duration::from_millis(300)),
             "{e}"
         );

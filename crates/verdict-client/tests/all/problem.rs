@@ -53,19 +53,19 @@ async fn the_error_carries_every_member_of_the_emulators_problem() {
         .await
         .unwrap_err();
     let e = verdict_error(err);
-    let p = e.problem.as_ref().expect("a problem");
+    let p = e.problem().expect("a problem");
     assert_eq!(p.type_uri, format!("{TYPES}not-found"));
     assert_eq!(p.title.as_deref(), Some("Not Found"));
     assert_eq!(p.status, Some(404));
     assert_eq!(p.detail.as_deref(), Some("No item with id nope."));
     assert_eq!(p.instance.as_deref(), Some("/v1/items/nope"));
-    let tracking = e.headers["x-request-id"].to_str().unwrap();
+    let tracking = e.headers()["x-request-id"].to_str().unwrap();
     assert_eq!(p.extensions["trackingId"], tracking);
     // The contract's pointers find the detail and the tracking id; the type stands in for
     // the vendor code the body does not have.
-    assert_eq!(e.message.as_deref(), Some("No item with id nope."));
-    assert_eq!(e.tracking_id.as_deref(), Some(tracking));
-    assert_eq!(e.vendor_code.as_deref(), Some(p.type_uri.as_str()));
+    assert_eq!(e.vendor_message(), Some("No item with id nope."));
+    assert_eq!(e.tracking_id(), Some(tracking));
+    assert_eq!(e.vendor_code(), Some(p.type_uri.as_str()));
     let line = e.to_string();
     assert!(!line.contains('\n'), "{line}");
     assert!(
@@ -84,14 +84,14 @@ async fn the_error_carries_every_member_of_the_emulators_problem() {
         .await
         .unwrap_err();
     let e = verdict_error(err);
-    let p = e.problem.as_ref().expect("a problem");
+    let p = e.problem().expect("a problem");
     assert_eq!(p.status, Some(400));
     assert_eq!(p.type_uri, format!("{TYPES}validation"));
     assert_eq!(
         p.extensions["errors"],
         json!([{"description": "name must be a string"}])
     );
-    assert_eq!(e.field_errors, ["name must be a string"]);
+    assert_eq!(e.field_errors(), ["name must be a string"]);
 }
 
 #[tokio::test]
@@ -117,16 +117,16 @@ async fn a_problem_answer_is_read_whatever_the_contract_expects() {
     // token-api's error body keeps its message under /error: the pointer finds nothing.
     let c = client(crate::support::builder("token-api", &timer));
     let e = verdict_error(c.get(server.url("/v1/items")).send().await.unwrap_err());
-    let p = e.problem.as_ref().expect("a problem");
+    let p = e.problem().expect("a problem");
     assert_eq!(p.extensions["balance"], 30);
     assert_eq!(p.extensions["accounts"][1], "/account/67890");
     assert_eq!(p.instance.as_deref(), Some("/account/12345/msgs/abc"));
     assert_eq!(
-        e.message.as_deref(),
+        e.vendor_message(),
         Some("Your current balance is 30, but that costs 50.")
     );
     assert_eq!(
-        e.vendor_code.as_deref(),
+        e.vendor_code(),
         Some("https://example.com/probs/out-of-credit")
     );
     let line = e.to_string();
@@ -157,14 +157,14 @@ async fn a_blank_or_broken_problem_never_stands_in_for_a_code() {
     let timer = FakeTimer::new();
     let c = client(crate::support::builder("http", &timer));
     let e = verdict_error(c.get(server.url("/a")).send().await.unwrap_err());
-    let p = e.problem.as_ref().expect("a problem");
+    let p = e.problem().expect("a problem");
     assert!(p.is_blank());
     assert_eq!((p.status, p.detail.as_deref()), (None, None));
-    assert_eq!(e.message.as_deref(), Some("Conflict"));
-    assert_eq!(e.vendor_code, None);
+    assert_eq!(e.vendor_message(), Some("Conflict"));
+    assert_eq!(e.vendor_code(), None);
     assert!(!e.to_string().contains("type "), "{e}");
 
     let e = verdict_error(c.get(server.url("/b")).send().await.unwrap_err());
-    assert!(e.problem.is_none());
-    assert_eq!(e.message, None);
+    assert!(e.problem().is_none());
+    assert_eq!(e.vendor_message(), None);
 }

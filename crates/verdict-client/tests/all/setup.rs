@@ -58,7 +58,7 @@ async fn the_builders_client_leaves_redirects_to_the_contract() {
     let attempts = &r.extensions().get::<verdict_client::Attempts>().unwrap().0;
     assert_eq!(attempts.len(), 2, "{attempts:#?}");
     assert!(
-        attempts[0].decision.starts_with("redirect"),
+        attempts[0].note.starts_with("redirect"),
         "{:?}",
         attempts[0]
     );
@@ -75,7 +75,7 @@ async fn a_client_that_follows_redirects_itself_is_a_loud_error() {
         .build();
     let e = verdict_error(c.get(server.url("/old")).send().await.unwrap_err());
     assert!(
-        matches!(e.kind, ErrorKind::RedirectedByClient { .. }),
+        matches!(e.kind(), ErrorKind::RedirectedByClient { .. }),
         "{e}"
     );
     assert!(

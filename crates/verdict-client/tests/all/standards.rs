@@ -189,18 +189,15 @@ async fn x_should_retry_false_stops_a_retry() {
     assert_eq!(server.seen().len(), 1, "no repeat");
     let e = verdict_error(err);
     assert!(
-        matches!(&e.kind, ErrorKind::Refused(Reason::ServerSaidNoRetry { header }) if header.as_str() == "x-should-retry"),
+        matches!(&e.kind(), ErrorKind::Refused(Reason::ServerSaidNoRetry { header }) if header.as_str() == "x-should-retry"),
         "{:?}",
-        e.kind
+        e.kind()
     );
-    assert_eq!(e.status.map(|s| s.as_u16()), Some(503));
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
     assert!(
-        e.advice
-            .as_deref()
-            .unwrap()
-            .contains("x-should-retry: false"),
+        e.advice().unwrap().contains("x-should-retry: false"),
         "{:?}",
-        e.advice
+        e.advice()
     );
     assert!(timer.waits().is_empty());
 }
@@ -235,7 +232,7 @@ async fn x_should_retry_true_repeats_a_final_answer_when_the_request_may_be_repe
         .await
         .unwrap_err();
     assert_eq!(
-        verdict_error(err).kind,
+        *verdict_error(err).kind(),
         ErrorKind::Refused(Reason::NotRepeatable {
             method: http::Method::POST
         })

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use reqwest_middleware::ClientWithMiddleware;
 use verdict::{Catalog, Contract};
 use verdict_client::timer::{Timer, Wait};
-use verdict_client::{Error, Verdict, VerdictBuilder};
+use verdict_client::{Error, Verdict, VerdictBuilder, VerdictErrorExt};
 
 /// A clock that moves only when the client sleeps, and remembers every wait.
 #[derive(Debug)]
@@ -69,8 +69,10 @@ pub fn client_on(http: reqwest::ClientBuilder, b: VerdictBuilder) -> ClientWithM
         .build()
 }
 
+/// The middleware's error inside `e`; a panic when another layer made `e`.
 pub fn verdict_error(e: reqwest_middleware::Error) -> Error {
-    Error::from_middleware(&e)
-        .unwrap_or_else(|| panic!("not a verdict error: {e}"))
-        .clone()
+    match e.verdict_error() {
+        Some(v) => v.clone(),
+        None => panic!("not a verdict error: {e}"),
+    }
 }
