@@ -13,7 +13,7 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    include_str!("fixtures/seed-rows.tsv")
+    include_str!("../fixtures/seed-rows.tsv")
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.starts_with('#') && !l.is_empty())

@@ -2,26 +2,9 @@
 //! draft's answers (422 for a key reused with another payload, 409 for a key still in
 //! flight); a contract may change them, and the loader checks what it writes.
 
-use verdict::{Catalog, LoadErrors, Origin, SourceFile};
+use verdict::{Catalog, Origin};
 
-fn load(text: &str) -> Result<Catalog, LoadErrors> {
-    Catalog::builtin().with_files([SourceFile::new("t.toml", text)])
-}
-
-fn problems(text: &str) -> Vec<(usize, String, String)> {
-    let errors = load(text).expect_err("the contract should be rejected");
-    errors
-        .0
-        .iter()
-        .flat_map(|e| {
-            e.problems
-                .iter()
-                .map(|p| (p.line, p.field.clone(), p.message.clone()))
-        })
-        .collect()
-}
-
-const HEAD: &str = "[contract]\nid = \"t\"\nname = \"T\"\nextends = \"http\"\n";
+use crate::support::{HEAD, load, problems};
 
 #[test]
 fn the_baseline_gives_the_drafts_answers_and_every_contract_inherits_them() {

@@ -2,27 +2,9 @@
 //! (RFC 9457). The loader fills in the standard layout and refuses pointers that clash with
 //! it, each problem with its line, column and field.
 
-use verdict::{Catalog, ErrorFormat, LoadErrors, SourceFile};
+use verdict::{Catalog, ErrorFormat};
 
-fn load(text: &str) -> Result<Catalog, LoadErrors> {
-    Catalog::builtin().with_files([SourceFile::new("t.toml", text)])
-}
-
-/// (line, column, field, message) of every problem of a rejected file.
-fn problems(text: &str) -> Vec<(usize, usize, String, String)> {
-    let errors = load(text).expect_err("the contract should be rejected");
-    errors
-        .0
-        .iter()
-        .flat_map(|e| {
-            e.problems
-                .iter()
-                .map(|p| (p.line, p.column, p.field.clone(), p.message.clone()))
-        })
-        .collect()
-}
-
-const HEAD: &str = "[contract]\nid = \"t\"\nname = \"T\"\nextends = \"http\"\n";
+use crate::support::{HEAD, load, problems_at as problems};
 
 #[test]
 fn a_problem_contract_gets_the_standard_layout() {

@@ -1,25 +1,8 @@
 //! Loading reports every problem of a file at once, each with its line, column and field.
 
-use verdict::{Catalog, LoadErrors, SourceFile};
+use verdict::{Catalog, SourceFile};
 
-fn load(text: &str) -> Result<Catalog, LoadErrors> {
-    Catalog::builtin().with_files([SourceFile::new("t.toml", text)])
-}
-
-fn problems(text: &str) -> Vec<(usize, String, String)> {
-    let errors = load(text).expect_err("the contract should be rejected");
-    errors
-        .0
-        .iter()
-        .flat_map(|e| {
-            e.problems
-                .iter()
-                .map(|p| (p.line, p.field.clone(), p.message.clone()))
-        })
-        .collect()
-}
-
-const HEAD: &str = "[contract]\nid = \"t\"\nname = \"T\"\nextends = \"http\"\n";
+use crate::support::{HEAD, load, problems};
 
 #[test]
 fn a_minimal_contract_inherits_everything() {
