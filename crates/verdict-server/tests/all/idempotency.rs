@@ -4,11 +4,9 @@
 //! first request is still in flight its 409; keys are scoped to credential, method and
 //! path; and the OpenAPI document describes the header and the refusals.
 
-mod support;
-
+use crate::support::{Running, serve_emulator, start};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use support::{Running, serve_emulator, start};
 use verdict_server::{Config, Emulator, ServerLimits};
 
 const KEY: &str = "Idempotency-Key";
@@ -234,7 +232,7 @@ async fn a_problem_contract_refuses_a_reused_key_with_a_problem() {
     let contract = verdict::Catalog::builtin()
         .with_files([verdict::SourceFile::new(
             "problem-api.toml",
-            include_str!("fixtures/problem-api.toml"),
+            include_str!("../fixtures/problem-api.toml"),
         )])
         .unwrap()
         .get("problem-api")

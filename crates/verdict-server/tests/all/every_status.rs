@@ -2,11 +2,9 @@
 //! through real HTTP: by a real condition where one exists, by injection otherwise. The
 //! test prints which is which.
 
-mod support;
-
+use crate::support::{Running, start, start_with, walk};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use support::{Running, start, start_with, walk};
 
 const WHISPIR_MESSAGE: &str = "application/vnd.whispir.message-v1+json";
 const WHISPIR_CONTACT: &str = "application/vnd.whispir.contact-v1+json";

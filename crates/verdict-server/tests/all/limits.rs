@@ -1,11 +1,9 @@
 //! Limits and randomness: stored-resource cap, slow clients, seeded faults and latency.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::start_with;
 use serde_json::json;
-use support::start_with;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use verdict_server::{Config, ServerLimits};
 

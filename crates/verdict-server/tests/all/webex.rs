@@ -1,10 +1,8 @@
 //! `verdict serve webex` through real HTTP: resources, conditions and faults.
 
-mod support;
-
+use crate::support::start;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::start;
 
 #[tokio::test]
 async fn rooms_are_created_listed_across_pages_fetched_and_deleted() {
@@ -552,7 +550,7 @@ async fn the_admin_api_can_require_a_token() {
         admin_token: Some("adm".into()),
         ..Default::default()
     };
-    let s = support::start_with("webex", config, false, Default::default()).await;
+    let s = crate::support::start_with("webex", config, false, Default::default()).await;
     assert_eq!(
         s.http
             .get(s.url("/_verdict/journal"))
@@ -640,7 +638,7 @@ async fn oversized_bodies_and_bad_input_never_hurt_the_server() {
         body_limit: 1024,
         ..Default::default()
     };
-    let s = support::start_with(
+    let s = crate::support::start_with(
         "webex",
         verdict_server::Config {
             token: "t0".into(),

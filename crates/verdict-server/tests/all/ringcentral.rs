@@ -1,13 +1,11 @@
 //! `verdict serve ringcentral`: OAuth, expiring tokens and refresh, batches, ranges, and
 //! every documented status.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Running, start, walk};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use support::{Running, start, walk};
 use verdict::multipart::{Batch, Limits, parse};
 
 const BASIC: &str = "Basic dmVyZGljdC1jbGllbnQtaWQ6dmVyZGljdC1jbGllbnQtc2VjcmV0"; // verdict-client-id:verdict-client-secret

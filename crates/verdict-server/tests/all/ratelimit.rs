@@ -2,13 +2,11 @@
 //! emulator answers with `RateLimit` and `RateLimit-Policy`, and the verdict client is paced
 //! by them.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::support::{Running, serve_emulator};
 use serde_json::json;
-use support::{Running, serve_emulator};
 use verdict::emulate::Quota;
 use verdict::{Catalog, Contract, SourceFile};
 use verdict_client::timer::{Timer, Wait, WaitReason};
@@ -16,7 +14,7 @@ use verdict_server::{Config, Emulator, ServerLimits};
 
 /// token-api under another id, sending `fields` quota fields.
 fn contract(fields: &str) -> Contract {
-    let text = include_str!("../../../contracts/token-api.toml").replacen(
+    let text = include_str!("../../../../contracts/token-api.toml").replacen(
         "id = \"token-api\"",
         "id = \"token-api-draft\"",
         1,
@@ -114,7 +112,7 @@ async fn both_sets_or_the_named_ones_alone() {
     assert!(r.headers().contains_key("ratelimit"));
     assert_eq!(r.headers()["x-ratelimit-remaining"], "1");
     // The built-in token-api names its headers only.
-    let s = support::start("token-api").await;
+    let s = crate::support::start("token-api").await;
     let r = s.get_as("/v1/items", "t0").await;
     assert!(r.headers().contains_key("x-ratelimit-remaining"));
     assert!(!r.headers().contains_key("ratelimit"));

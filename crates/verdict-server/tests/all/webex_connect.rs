@@ -2,14 +2,12 @@
 //! the transaction state machine and its test destinations, profiles with state, events,
 //! and a walk over every application code of the contract.
 
-mod support;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::support::{Running, start, start_with};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Running, start, start_with};
 use verdict_server::{Config, ServerLimits};
 
 const MESSAGING: &str = "/resources/v1/messaging";

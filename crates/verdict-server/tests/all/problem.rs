@@ -3,14 +3,12 @@
 //! faults — is `application/problem+json` with the standard members, the field errors and
 //! the tracking id; and the OpenAPI document says so.
 
-mod support;
-
+use crate::support::{Running, serve_emulator};
 use reqwest::Response;
 use serde_json::{Value, json};
-use support::{Running, serve_emulator};
 use verdict_server::{Config, Emulator, ServerLimits};
 
-const FIXTURE: &str = include_str!("fixtures/problem-api.toml");
+const FIXTURE: &str = include_str!("../fixtures/problem-api.toml");
 const TYPES: &str = "https://api.problem-api.example/problems/";
 
 fn contract() -> verdict::Contract {

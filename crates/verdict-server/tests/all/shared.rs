@@ -3,11 +3,9 @@
 //! concurrent writes all land, state outlives the emulators, and a Redis outage is a 503
 //! that heals by itself.
 
-mod support;
-
+use crate::support::{Running, start_shared};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Running, start_shared};
 use verdict_testkit::RedisServer;
 
 async fn pair(redis: &RedisServer, group: &str) -> (Running, Running) {

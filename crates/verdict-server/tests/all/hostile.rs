@@ -5,15 +5,13 @@
 //! status and the body the hostile client gets. Hostile requests go over raw TCP where an
 //! HTTP client would clean them up (dot segments, invalid bytes).
 
-mod support;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::support::{Running, start_with};
 use reqwest::Method;
 use serde_json::Value;
-use support::{Running, start_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use verdict_server::{Config, ServerLimits};

@@ -1,0 +1,14 @@
+//! The emulator's integration tests, in one binary: each module starts emulators on
+//! 127.0.0.1 and speaks to them over real HTTP (see `support`).
+
+mod every_status;
+mod hostile;
+mod idempotency;
+mod limits;
+mod problem;
+mod ratelimit;
+mod ringcentral;
+mod shared;
+mod support;
+mod webex;
+mod webex_connect;
