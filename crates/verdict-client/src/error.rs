@@ -575,6 +575,18 @@ impl Error {
                 i.vendor_code = Some(p.type_uri.clone());
             }
         }
+        // A token endpoint's refusal (RFC 6749 §5.2: `error`, `error_description`), where
+        // the contract's own pointers found nothing.
+        if let Some(code) = json.get("error").and_then(serde_json::Value::as_str) {
+            if i.vendor_message.is_none() {
+                i.vendor_message = json
+                    .get("error_description")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| i.field_errors.first().cloned());
+            }
+            i.vendor_code.get_or_insert_with(|| code.to_owned());
+        }
     }
 }
 

@@ -290,3 +290,31 @@ async fn question_mark_takes_the_error_out_of_the_middlewares() {
             .contains("could not connect")
     );
 }
+
+#[tokio::test]
+async fn a_token_endpoints_refusal_is_read_as_the_vendors_message() {
+    // RingCentral's token endpoint: RFC 6749's members beside its own error list.
+    let server = Server::start(|_, _| {
+        Reply::status(400).json(serde_json::json!({
+            "error": "invalid_grant",
+            "errors": [{"errorCode": "OAU-211", "message": "Refresh token is not valid"}],
+            "error_description": "Refresh token is not valid"
+        }))
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let e = verdict_error(
+        client(builder("ringcentral", &timer))
+            .post(server.url("/restapi/oauth/token"))
+            .body("grant_type=refresh_token&refresh_token=x")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.vendor_message(), Some("Refresh token is not valid"));
+    assert_eq!(e.vendor_code(), Some("invalid_grant"));
+    assert!(
+        e.to_string().contains("\"Refresh token is not valid\""),
+        "{e}"
+    );
+}
