@@ -552,11 +552,6 @@ impl Error {
     /// contract).
     fn read_body(&mut self, shape: &ErrorBody, json: &serde_json::Value, declared: bool) {
         let i = &mut *self.inner;
-        let text = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Null => None,
-            other => Some(other.to_string()),
-        };
         let at = |p: &Option<verdict::JsonPointer>| p.as_ref().and_then(|p| p.find(json));
         i.vendor_message = at(&shape.message).and_then(text);
         i.vendor_code = at(&shape.code).and_then(text);
@@ -590,14 +585,18 @@ impl Error {
     }
 }
 
-/// Field-level errors, one line each, from a list of objects or strings or from an
-/// object of field names.
-fn field_errors(fields: &serde_json::Value) -> Vec<String> {
-    let text = |v: &serde_json::Value| match v {
+/// A JSON value as text: a string as it is, null as nothing, anything else as JSON.
+fn text(v: &serde_json::Value) -> Option<String> {
+    match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Null => None,
         other => Some(other.to_string()),
-    };
+    }
+}
+
+/// Field-level errors, one line each, from a list of objects or strings or from an
+/// object of field names.
+fn field_errors(fields: &serde_json::Value) -> Vec<String> {
     match fields {
         serde_json::Value::Array(items) => items
             .iter()

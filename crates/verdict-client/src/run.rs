@@ -108,7 +108,7 @@ impl Run<'_> {
     {
         async move {
             self.follow_remembered_move().await;
-            let budget_key = self.budget_key();
+            let budget_key = self.origin_key(Slot::Budget, &self.original);
             loop {
                 let (request, mut sent) = self.prepare().await?;
                 if let Some(o) = &self.v.observer {
@@ -897,17 +897,17 @@ impl Run<'_> {
         })
     }
 
-    fn budget_key(&self) -> Arc<str> {
-        let h = origin_fingerprint(&self.original);
-        self.v.keys.get(Slot::Budget, h, || {
-            format!("verdict:{}:budget:{h:016x}", self.contract().id)
-        })
-    }
-
-    fn breaker_key(&self, url: &Url) -> Arc<str> {
+    /// The store key of state kept per origin (scheme, host, port) of `url`: the retry
+    /// budget or the circuit breaker.
+    fn origin_key(&self, slot: Slot, url: &Url) -> Arc<str> {
         let h = origin_fingerprint(url);
-        self.v.keys.get(Slot::Breaker, h, || {
-            format!("verdict:{}:breaker:{h:016x}", self.contract().id)
+        let kind = match slot {
+            Slot::Budget => "budget",
+            Slot::Breaker => "breaker",
+            Slot::Credential => "cred",
+        };
+        self.v.keys.get(slot, h, || {
+            format!("verdict:{}:{kind}:{h:016x}", self.contract().id)
         })
     }
 
@@ -920,7 +920,7 @@ impl Run<'_> {
         url: &'s Url,
     ) -> BoxFuture<'s, Result<Ticket, Error>> {
         Box::pin(async move {
-            let key = self.breaker_key(url);
+            let key = self.origin_key(Slot::Breaker, url);
             let now = self.v.timer.now();
             let trial = match breakers.admit(&*self.v.store, &key, now).await {
                 Admission::Pass => false,
