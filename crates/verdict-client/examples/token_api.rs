@@ -1,65 +1,71 @@
-//! Create, update and delete an item on the token API; a 429 or 503 is retried after at
-//! least 60 seconds, as its document recommends, unless that passes the wait limit.
+//! Create, rename and delete an item on the token API. A 429 or 503 is retried after at
+//! least 60 seconds, as its document recommends, unless that would pass the two minutes
+//! this program allows a request.
 //!
 //! ```sh
 //! API_TOKEN=... cargo run -p verdict-client --example token_api [BASE_URL]
 //! ```
+//! Exits 1 with the verdict error on a failure.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use verdict::Catalog;
-use verdict_client::{Error, Verdict};
+use serde_json::{Value, json};
+use verdict_client::{Verdict, VerdictErrorExt};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let contract = Catalog::builtin()
-        .get("token-api")
-        .expect("built in")
-        .clone();
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("token-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let setup = Verdict::builtin("token-api")?;
     let base = std::env::args()
         .nth(1)
-        .or(contract.base_url.clone())
+        .or(setup.contract().base_url.clone())
         .unwrap_or_default();
-    let token = std::env::var("API_TOKEN").unwrap_or_default();
-    let client = verdict_client::client(
-        Verdict::builder(contract)
-            .max_wait(Duration::from_secs(120))
-            .build(),
-    )?;
-    let report = |e: reqwest_middleware::Error| eprintln!("{}", Error::from(e));
+    let token = std::env::var("API_TOKEN").map_err(|_| "set API_TOKEN")?;
+    let client = setup.max_wait(Duration::from_secs(120)).client()?;
+    let fail = |e: reqwest_middleware::Error| match e.verdict_error() {
+        Some(v) => v.to_string(),
+        None => e.to_string(),
+    };
 
-    let created = match client
+    let created: Value = client
         .post(format!("{base}/items"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "first"}))
+        .json(&json!({"name": "first"}))
         .send()
         .await
-    {
-        Ok(r) => r.json::<serde_json::Value>().await?,
-        Err(e) => {
-            report(e);
-            return Ok(());
-        }
-    };
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
+        .map_err(fail)?
+        .json()
+        .await?;
+    let id = created["id"].as_str().ok_or("the new item has no id")?;
     println!("created {id}");
-    if let Err(e) = client
+
+    let renamed: Value = client
         .patch(format!("{base}/items/{id}"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "renamed"}))
+        .json(&json!({"name": "renamed"}))
         .send()
         .await
-    {
-        report(e);
-    }
-    match client
+        .map_err(fail)?
+        .json()
+        .await?;
+    println!("renamed to {}", renamed["name"]);
+
+    let deleted = client
         .delete(format!("{base}/items/{id}"))
         .bearer_auth(&token)
         .send()
         .await
-    {
-        Ok(r) => println!("deleted: {}", r.status()),
-        Err(e) => report(e),
-    }
+        .map_err(fail)?;
+    println!("deleted: {}", deleted.status());
     Ok(())
 }

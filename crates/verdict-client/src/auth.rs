@@ -25,6 +25,7 @@ use http::{HeaderName, HeaderValue};
 use tokio::sync::Mutex;
 
 use crate::oauth::OAuth2;
+use crate::store::Store;
 use crate::timer::Timer;
 
 /// A boxed error from a refresh hook.
@@ -105,14 +106,14 @@ enum Source {
 }
 
 impl Source {
-    async fn renew(&self, timer: &dyn Timer) -> Result<Fresh, BoxError> {
+    async fn renew(&self, timer: &dyn Timer, store: &dyn Store) -> Result<Fresh, BoxError> {
         match self {
             Source::Hook(hook) => Ok(Fresh {
                 value: hook().await?,
                 refresh_at: None,
                 expires_at: None,
             }),
-            Source::OAuth(o) => Ok(o.renew(timer).await?),
+            Source::OAuth(o) => Ok(o.renew(timer, store).await?),
         }
     }
 }
@@ -285,6 +286,7 @@ impl Credentials {
         &self,
         seen: u64,
         timer: &dyn Timer,
+        store: &dyn Store,
         limit: Duration,
     ) -> Result<(), RefreshError> {
         let work = async {
@@ -294,7 +296,7 @@ impl Credentials {
             }
             // Requests the renewal makes on this task know they belong to it.
             let fresh = RENEWING
-                .scope(limit, self.source.renew(timer))
+                .scope(limit, self.source.renew(timer, store))
                 .await
                 .map_err(RefreshError::Failed)?;
             let mut value = fresh.value;

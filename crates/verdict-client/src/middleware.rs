@@ -171,6 +171,16 @@ impl Verdict {
 }
 
 impl VerdictBuilder {
+    /// The contract the middleware will obey (its `base_url`, for instance).
+    ///
+    /// ```
+    /// let b = verdict_client::Verdict::builtin("webex").unwrap();
+    /// assert_eq!(b.contract().base_url.as_deref(), Some("https://webexapis.com/v1"));
+    /// ```
+    pub fn contract(&self) -> &Contract {
+        &self.inner.contract
+    }
+
     /// The most one request may wait in all (default 300 s). A wait that would pass it is
     /// an error at once, carrying the wait asked for.
     pub fn max_wait(mut self, d: Duration) -> Self {

@@ -14,12 +14,17 @@
 //!
 //! A renewal uses the refresh token when there is one (RFC 6749 §6); when the endpoint
 //! refuses it (`invalid_grant`: expired, revoked or already used) the client authenticates
-//! again with its grant, as RingCentral's documentation says. A renewal runs once for all
-//! the requests that need it in the process (single flight). Processes that share a
-//! [token file](OAuth2Builder::token_file) also share renewals as far as the file allows:
-//! before renewing, the file is read again, and tokens another process wrote there are
-//! used instead. There is no lock between processes, so two of them may renew at the same
-//! moment; with rotating refresh tokens the later one then signs in again.
+//! again with its grant, as RingCentral's documentation says.
+//!
+//! A renewal runs once for all the requests that need it in the process (single flight),
+//! and once for all the processes that share the client's [`Store`] (a `RedisStore`): the
+//! process that renews takes a lease in the store, the others wait for the tokens it
+//! shares there and use them, without a token request of their own. The wait is part of
+//! each request's `max_wait`; a process that stops while renewing holds the others back
+//! for at most the lease (15 s). The tokens are then kept in the store: protect it as you
+//! protect them, or turn sharing off with [`OAuth2Builder::share_tokens`]. Processes that
+//! share a [token file](OAuth2Builder::token_file) read it again before renewing and use
+//! the tokens another process wrote there.
 //!
 //! Every new pair of tokens is kept: written to the token file (read again when the next
 //! process starts) and handed to [`OAuth2Builder::on_tokens`], so that a rotating refresh
@@ -60,6 +65,7 @@ use url::Url;
 use verdict::{AuthScheme, Contract};
 
 use crate::auth::{Fresh, bearer_value};
+use crate::store::Store;
 use crate::timer::Timer;
 use crate::wire::{error_chain, read_limited};
 
@@ -67,6 +73,52 @@ pub use tokens::Tokens;
 
 /// The most bytes read of a token endpoint's answer.
 const ANSWER_LIMIT: usize = 64 << 10;
+
+/// How long one process may renew before another may take its place (a process that
+/// stopped while renewing holds the others back no longer than this).
+const LEASE: Duration = Duration::from_secs(15);
+
+/// How often a process waiting for another's renewal looks for its tokens.
+const LOOK_AGAIN: Duration = Duration::from_millis(50);
+
+/// How long shared tokens are kept: while the refresh token lives (30 days when its end is
+/// unknown), else while the access token does (a day when that is unknown too).
+fn shared_for(t: &Tokens, now: SystemTime) -> Duration {
+    let end = match (&t.refresh_token, t.refresh_token_expires_at) {
+        (Some(_), Some(end)) => Some(end),
+        (Some(_), None) => now.checked_add(Duration::from_secs(30 * 86_400)),
+        (None, _) => t.expires_at,
+    };
+    end.and_then(|e| e.duration_since(now).ok())
+        .unwrap_or(Duration::from_secs(86_400))
+        .max(Duration::from_secs(1))
+}
+
+/// A stable name for the tokens of one endpoint, client and user (FNV-1a, so that the
+/// store's keys carry no client id or user name).
+fn share_key(token_url: &str, client_id: &str, grant: Option<&Grant>) -> String {
+    let user = match grant {
+        Some(Grant::Password { username, .. }) => username.as_str(),
+        _ => "",
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [token_url, client_id, user] {
+        for b in part.bytes().chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("oauth:{h:016x}")
+}
+
+/// Who holds a renewal lease: this client in this process.
+fn holder_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let started = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{started:x}-{n}", std::process::id())
+}
 
 /// Why no token could be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,9 +146,9 @@ pub enum OAuthError {
         /// The start of the body, on one line.
         body: String,
     },
-    /// No answer from the token endpoint.
+    /// No answer from the token endpoint; reqwest's error is the source.
     #[error("the token endpoint could not be reached: {0}")]
-    Network(String),
+    Network(#[source] Unreachable),
     /// A successful answer that is not a usable token response.
     #[error("the token endpoint's answer is not usable: {0}")]
     Malformed(String),
@@ -125,6 +177,50 @@ pub enum OAuthError {
     #[error("cannot set up the token client: {0}")]
     Setup(String),
 }
+
+/// Why the token endpoint gave no answer: reqwest's error, shared so that
+/// [`OAuthError`] stays cheap to clone. Its `Display` is the whole chain of causes.
+#[derive(Debug, Clone)]
+pub struct Unreachable(Arc<reqwest::Error>);
+
+impl Unreachable {
+    /// The request timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.0.is_timeout()
+    }
+
+    /// No connection could be made.
+    pub fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+}
+
+impl From<reqwest::Error> for Unreachable {
+    fn from(e: reqwest::Error) -> Self {
+        Unreachable(Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&error_chain(&*self.0))
+    }
+}
+
+impl std::error::Error for Unreachable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// Two failures are equal when they read the same (reqwest's errors cannot be compared).
+impl PartialEq for Unreachable {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Unreachable {}
 
 impl OAuthError {
     /// The endpoint refused the request itself (a 4xx): another grant may still work.
@@ -188,6 +284,10 @@ struct Inner {
     on_tokens: Option<Arc<TokensFn>>,
     http: reqwest::Client,
     tokens: Mutex<Option<Tokens>>,
+    /// Renewals and tokens are shared through the store.
+    share: bool,
+    share_key: String,
+    holder: String,
 }
 
 impl std::fmt::Debug for OAuth2 {
@@ -214,6 +314,7 @@ pub struct OAuth2Builder {
     on_tokens: Option<Arc<TokensFn>>,
     http: Option<reqwest::Client>,
     tokens: Option<Tokens>,
+    share: bool,
 }
 
 impl OAuth2 {
@@ -235,6 +336,7 @@ impl OAuth2 {
             on_tokens: None,
             http: None,
             tokens: None,
+            share: true,
         }
     }
 
@@ -312,21 +414,119 @@ impl OAuth2 {
         })
     }
 
-    /// New tokens: another process's from the token file, else from the refresh grant,
-    /// else (when there is no refresh token or it is refused) from the configured grant.
-    pub(crate) async fn renew(&self, timer: &dyn Timer) -> Result<Fresh, OAuthError> {
-        let held = self.tokens();
-        if let Some(t) = self.renewed_elsewhere(held.as_ref(), timer.now()) {
-            tracing::debug!("using the tokens another process renewed");
-            return self.keep(t, false);
+    /// New tokens: another process's (from the store or the token file) when it renewed
+    /// them already, else from the refresh grant, else (when there is no refresh token or
+    /// it is refused) from the configured grant. With a shared `store`, one process renews
+    /// at a time: the others wait for its tokens, as long as the caller's limit allows.
+    pub(crate) async fn renew(
+        &self,
+        timer: &dyn Timer,
+        store: &dyn Store,
+    ) -> Result<Fresh, OAuthError> {
+        let shared = self.inner.share.then_some(store);
+        let mut held = self.tokens();
+        if let Some(fresh) = self.adopt(&mut held, timer.now(), shared).await {
+            return fresh;
         }
-        let refresh = held
-            .as_ref()
-            .and_then(|t| t.usable_refresh_token(timer.now()));
+        let Some(store) = shared else {
+            let t = self.renew_here(held.as_ref(), timer).await?;
+            return self.keep(t, true);
+        };
+        let (key, holder) = (&self.inner.share_key, &self.inner.holder);
+        let lease = &format!("{key}:lease");
+        loop {
+            match store.lease(lease, holder, LEASE).await {
+                Ok(true) => break,
+                Ok(false) => tokio::time::sleep(LOOK_AGAIN).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the store lends no renewal lease; renewing here");
+                    break;
+                }
+            }
+            if let Some(fresh) = self.adopt(&mut held, timer.now(), shared).await {
+                return fresh;
+            }
+        }
+        // Another process may have renewed between the last look and the lease.
+        if let Some(fresh) = self.adopt(&mut held, timer.now(), shared).await {
+            let _ = store.release(lease, holder).await;
+            return fresh;
+        }
+        let renewed = self.renew_here(held.as_ref(), timer).await;
+        if let Ok(t) = &renewed {
+            let text = tokens::encode(self.inner.token_url.as_str(), t);
+            if let Err(e) = store.share(key, &text, shared_for(t, timer.now())).await {
+                tracing::warn!(error = %e, "the new tokens are not shared through the store");
+            }
+        }
+        if let Err(e) = store.release(lease, holder).await {
+            tracing::warn!(error = %e, "the renewal lease is not given back; it runs out");
+        }
+        self.keep(renewed?, true)
+    }
+
+    /// Takes the tokens another process renewed: as they are when they are not due yet
+    /// (the answer), else as the base of this renewal (their refresh token may be the
+    /// only one still valid when the endpoint rotates them).
+    async fn adopt(
+        &self,
+        held: &mut Option<Tokens>,
+        now: SystemTime,
+        store: Option<&dyn Store>,
+    ) -> Option<Result<Fresh, OAuthError>> {
+        let found = self.renewed_elsewhere(held.as_ref(), store).await?;
+        let due = self
+            .fresh_of(&found)
+            .is_none_or(|f| f.refresh_at.is_some_and(|t| t <= now));
+        if due {
+            *held = Some(found);
+            return None;
+        }
+        tracing::debug!("using the tokens another process renewed");
+        Some(self.keep(found, false))
+    }
+
+    /// Tokens that differ from `held`, shared through the store or in the token file.
+    async fn renewed_elsewhere(
+        &self,
+        held: Option<&Tokens>,
+        store: Option<&dyn Store>,
+    ) -> Option<Tokens> {
+        let differs = |t: &Tokens| held.is_none_or(|h| h.access_token != t.access_token);
+        if let Some(store) = store {
+            match store.shared(&self.inner.share_key).await {
+                Ok(Some(text)) => {
+                    match tokens::decode(text.as_bytes(), self.inner.token_url.as_str()) {
+                        Ok(Some(t)) if differs(&t) => return Some(t),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "the shared tokens are not usable"),
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the shared tokens"),
+            }
+        }
+        let path = self.inner.file.as_ref()?;
+        match tokens::read(path, self.inner.token_url.as_str()) {
+            Ok(found) => found.filter(differs),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the token file; renewing");
+                None
+            }
+        }
+    }
+
+    /// New tokens from the endpoint: the refresh grant first, then the configured grant.
+    async fn renew_here(
+        &self,
+        held: Option<&Tokens>,
+        timer: &dyn Timer,
+    ) -> Result<Tokens, OAuthError> {
+        let refresh = held.and_then(|t| t.usable_refresh_token(timer.now()));
         if let Some(refresh) = refresh {
             let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
-            match self.ask("refresh_token", &form, held.as_ref(), timer).await {
-                Ok(t) => return self.keep(t, true),
+            match self.ask("refresh_token", &form, held, timer).await {
+                Ok(t) => return Ok(t),
                 Err(e) if e.is_refusal() && self.inner.grant.is_some() => {
                     tracing::info!(error = %e, "the refresh token was refused; signing in again");
                 }
@@ -344,23 +544,7 @@ impl OAuth2 {
         if let Some(scope) = &self.inner.scope {
             form.push(("scope", scope.as_str()));
         }
-        let t = self.ask(grant.name(), &form, None, timer).await?;
-        self.keep(t, true)
-    }
-
-    /// Tokens in the token file that differ from `held` and are not due for renewal.
-    fn renewed_elsewhere(&self, held: Option<&Tokens>, now: SystemTime) -> Option<Tokens> {
-        let path = self.inner.file.as_ref()?;
-        let found = match tokens::read(path, self.inner.token_url.as_str()) {
-            Ok(found) => found?,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the token file; renewing");
-                return None;
-            }
-        };
-        let same = held.is_some_and(|h| h.access_token == found.access_token);
-        let fresh = self.fresh_of(&found)?;
-        (!same && fresh.refresh_at.is_some_and(|t| now < t)).then_some(found)
+        self.ask(grant.name(), &form, None, timer).await
     }
 
     /// Makes `t` the tokens in use; new ones from the endpoint are written to the token
@@ -406,12 +590,12 @@ impl OAuth2 {
             .body(body)
             .send()
             .await
-            .map_err(|e| OAuthError::Network(error_chain(&e)))?;
+            .map_err(|e| OAuthError::Network(e.into()))?;
         let status = response.status().as_u16();
         let body = match read_limited(response, ANSWER_LIMIT).await {
             Ok(Ok(b)) => b,
             Ok(Err(_)) => return Err(OAuthError::Malformed("the answer is too large".into())),
-            Err(e) => return Err(OAuthError::Network(error_chain(&e))),
+            Err(e) => return Err(OAuthError::Network(e.into())),
         };
         if !(200..300).contains(&status) {
             return Err(refusal(grant, status, &body));
@@ -498,6 +682,15 @@ impl OAuth2Builder {
         self
     }
 
+    /// Whether renewals are shared through the client's [`Store`] (default: yes). With a
+    /// store other processes see, such as a `RedisStore`, one process renews at a time and
+    /// the others use its tokens, so a fleet signs in once, not once per process; the
+    /// tokens are then kept in the store. Turn it off to keep them in this process only.
+    pub fn share_tokens(mut self, share: bool) -> Self {
+        self.share = share;
+        self
+    }
+
     /// The HTTP client for the token endpoint (default: [`crate::http_client`]'s).
     pub fn http(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -516,6 +709,11 @@ impl OAuth2Builder {
             Some(path) => tokens::read(path, self.token_url.as_str())?,
             None => None,
         };
+        let key = share_key(
+            self.token_url.as_str(),
+            &self.client_id,
+            self.grant.as_ref(),
+        );
         Ok(OAuth2 {
             inner: Arc::new(Inner {
                 token_url: self.token_url,
@@ -528,6 +726,9 @@ impl OAuth2Builder {
                 on_tokens: self.on_tokens,
                 http,
                 tokens: Mutex::new(saved.or(self.tokens)),
+                share: self.share,
+                share_key: key,
+                holder: holder_id(),
             }),
         })
     }

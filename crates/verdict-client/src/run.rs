@@ -738,7 +738,10 @@ impl Run<'_> {
                 note,
                 None,
             );
-            if let Err(e) = c.refresh(seen, &*self.v.timer, self.left_to_wait()).await {
+            if let Err(e) = c
+                .refresh(seen, &*self.v.timer, &*self.v.store, self.left_to_wait())
+                .await
+            {
                 let (kind, source) = renewal_error(e);
                 let e = self
                     .error_with(kind, sent.method.clone(), response, code)

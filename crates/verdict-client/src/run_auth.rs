@@ -30,8 +30,9 @@ impl Run<'_> {
         let mut snapshot = c.snapshot(now);
         if snapshot.due {
             // Boxed: the renewal's state would otherwise sit in every request's future.
+            let (timer, store) = (&*self.v.timer, &*self.v.store);
             let renewed =
-                Box::pin(c.refresh(snapshot.generation, &*self.v.timer, self.left_to_wait())).await;
+                Box::pin(c.refresh(snapshot.generation, timer, store, self.left_to_wait())).await;
             match renewed {
                 Ok(()) => {}
                 Err(e) if snapshot.usable => {

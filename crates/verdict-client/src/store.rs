@@ -1,5 +1,6 @@
 //! State shared by every request of a client, or by many clients: back-offs learned from
-//! `Retry-After` and quotas, permanent redirects, the retry budget and the circuit breakers.
+//! `Retry-After` and quotas, permanent redirects, the retry budget, the circuit breakers,
+//! and the leases and tokens that let one process renew an OAuth token for all.
 //!
 //! [`MemoryStore`] keeps it in the process. The trait is small so that other backends
 //! (Redis, for fleets of workers) can share it between processes.
@@ -87,6 +88,36 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::no_breakers())
     }
 
+    /// Takes the lease `key` for `holder` for `ttl`, unless another holder has it (its
+    /// own lease it may take again): true when `holder` has it now. The OAuth 2.0 client
+    /// takes one before renewing a token, so that of the processes sharing the store one
+    /// renews and the others wait for its tokens (see [`crate::oauth`]).
+    ///
+    /// The default grants every lease: a store no other process sees needs none.
+    async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let _ = (key, holder, ttl);
+        Ok(true)
+    }
+
+    /// Gives the lease `key` up, if `holder` has it.
+    async fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        let _ = (key, holder);
+        Ok(())
+    }
+
+    /// The value shared under `key`, if there is one that has not expired: the tokens a
+    /// process renewed, for the others. The default shares nothing.
+    async fn shared(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let _ = key;
+        Ok(None)
+    }
+
+    /// Shares `value` under `key` for `ttl`, in place of what was there.
+    async fn share(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let _ = (key, value, ttl);
+        Ok(())
+    }
+
     /// This store as a [`MemoryStore`], when it is one: the middleware then calls it
     /// directly on every request instead of through a boxed future. Other stores keep the
     /// default, `None`.
@@ -124,6 +155,10 @@ pub struct MemoryStore {
     moves: Mutex<Map<String>>,
     budgets: Mutex<Map<RetryBudget>>,
     breakers: Mutex<Map<Breaker>>,
+    /// Leases: holder and end.
+    leases: Mutex<Map<(String, SystemTime)>>,
+    /// Shared values and their end.
+    values: Mutex<Map<(String, SystemTime)>>,
     /// Whether any block or move was ever set: until then every request's lookups are
     /// answered without taking a lock that all threads share.
     any_block: AtomicBool,
@@ -193,6 +228,42 @@ impl MemoryStore {
         now: SystemTime,
     ) {
         self.breaker(key, |b| b.record(config, trial, outcome, now));
+    }
+
+    /// [`Store::lease`], without a future.
+    pub fn lease_now(&self, key: &str, holder: &str, ttl: Duration) -> bool {
+        let now = SystemTime::now();
+        let mut map = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        let free = map
+            .get(key)
+            .is_none_or(|(h, until)| h == holder || *until <= now);
+        if free {
+            map.insert(key.to_owned(), (holder.to_owned(), now + ttl));
+        }
+        free
+    }
+
+    /// [`Store::release`], without a future.
+    pub fn release_now(&self, key: &str, holder: &str) {
+        let mut map = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(key).is_some_and(|(h, _)| h == holder) {
+            map.remove(key);
+        }
+    }
+
+    /// [`Store::shared`], without a future.
+    pub fn shared_now(&self, key: &str) -> Option<String> {
+        let map = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        let (value, until) = map.get(key)?;
+        (SystemTime::now() < *until).then(|| value.clone())
+    }
+
+    /// [`Store::share`], without a future.
+    pub fn share_now(&self, key: &str, value: &str, ttl: Duration) {
+        let until = SystemTime::now() + ttl;
+        let mut map = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, end)| SystemTime::now() < *end);
+        map.insert(key.to_owned(), (value.to_owned(), until));
     }
 
     fn breaker<R>(&self, key: &str, f: impl FnOnce(&mut Breaker) -> R) -> R {
@@ -272,6 +343,24 @@ impl Store for MemoryStore {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         self.breaker_record_now(key, config, trial, outcome, now);
+        Ok(())
+    }
+
+    async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        Ok(self.lease_now(key, holder, ttl))
+    }
+
+    async fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        self.release_now(key, holder);
+        Ok(())
+    }
+
+    async fn shared(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.shared_now(key))
+    }
+
+    async fn share(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.share_now(key, value, ttl);
         Ok(())
     }
 

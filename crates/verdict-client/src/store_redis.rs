@@ -41,6 +41,20 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return ok
 ";
 
+/// Takes a lease for ARGV[1] (ARGV[2] ms) when it is free or already ARGV[1]'s.
+const LEASE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
+/// Gives a lease up when ARGV[1] holds it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+";
+
 /// A circuit breaker in a hash {s: 'c' closed, 'o' open, 'h' half-open; f: failures in a
 /// row; u: the end of the open period or of the trial's place, in ms; k: openings since it
 /// last closed}, by the rule of `verdict::breaker` (the same steps, in the same order).
@@ -88,7 +102,10 @@ return 1
 
 /// Client state shared through Redis by every process that uses the same Redis and the
 /// same key prefix: back-offs learned from `Retry-After` and used-up quotas, permanent
-/// moves, retry budgets and circuit breakers. When one worker is told to wait 30 s, the
+/// moves, retry budgets, circuit breakers, and OAuth 2.0 tokens with the lease that lets
+/// one process renew them for all (see [`crate::oauth`]; the tokens are secrets, so
+/// protect this Redis as you protect them, or turn sharing off with
+/// [`OAuth2Builder::share_tokens`](crate::oauth::OAuth2Builder::share_tokens)). When one worker is told to wait 30 s, the
 /// others wait too, without sending a request.
 ///
 /// - **One prefix per fleet.** Every process that should share state must use the same
@@ -129,6 +146,8 @@ pub struct RedisStore {
     block: redis::Script,
     bucket: redis::Script,
     breaker: redis::Script,
+    lease: redis::Script,
+    release: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -182,6 +201,8 @@ impl RedisStore {
             block: redis::Script::new(BLOCK),
             bucket: redis::Script::new(BUDGET),
             breaker: redis::Script::new(BREAKER),
+            lease: redis::Script::new(LEASE),
+            release: redis::Script::new(RELEASE),
         })
     }
 
@@ -378,9 +399,81 @@ impl Store for RedisStore {
         }
         Ok(())
     }
+
+    async fn lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        Ok(self.lease_op(key, holder, ttl).await)
+    }
+
+    async fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        self.release_op(key, holder).await;
+        Ok(())
+    }
+
+    async fn shared(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if !self.reachable() {
+            return Ok(self.local.shared_now(key));
+        }
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<Option<String>> = redis::cmd("GET")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await;
+        Ok(match self.settle(r) {
+            Some(v) => v,
+            None => self.local.shared_now(key),
+        })
+    }
+
+    async fn share(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.local.share_now(key, value, ttl);
+        if self.reachable() {
+            let mut conn = self.conn.clone();
+            let r: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("PX")
+                .arg((ttl.as_millis() as u64).max(1))
+                .query_async(&mut conn)
+                .await;
+            self.settle(r);
+        }
+        Ok(())
+    }
 }
 
 impl RedisStore {
+    /// The leases and shared values, by Redis or (while it fails) locally.
+    async fn lease_op(&self, key: &str, holder: &str, ttl: Duration) -> bool {
+        if self.reachable() {
+            let mut conn = self.conn.clone();
+            let r: redis::RedisResult<i64> = self
+                .lease
+                .key(self.key(key))
+                .arg(holder)
+                .arg((ttl.as_millis() as u64).max(1))
+                .invoke_async(&mut conn)
+                .await;
+            if let Some(v) = self.settle(r) {
+                return v == 1;
+            }
+        }
+        self.local.lease_now(key, holder, ttl)
+    }
+
+    async fn release_op(&self, key: &str, holder: &str) {
+        self.local.release_now(key, holder);
+        if self.reachable() {
+            let mut conn = self.conn.clone();
+            let r: redis::RedisResult<i64> = self
+                .release
+                .key(self.key(key))
+                .arg(holder)
+                .invoke_async(&mut conn)
+                .await;
+            self.settle(r);
+        }
+    }
+
     /// A call of the breaker script for `key` with the rule and the time.
     fn breaker_call(
         &self,

@@ -164,32 +164,15 @@ fn file_error(path: &Path, message: impl Into<String>) -> OAuthError {
     }
 }
 
-/// The tokens in the file at `path` for `token_url`: `None` when the file does not exist,
-/// is empty, or holds tokens of another endpoint (never sent anywhere else).
-pub(super) fn read(path: &Path, token_url: &str) -> Result<Option<Tokens>, OAuthError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(file_error(path, format!("cannot read it: {e}"))),
-    };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| {
-        file_error(
-            path,
-            format!("not a token file ({e}); remove it to sign in again"),
-        )
-    })?;
+/// The tokens of a token file's text for `token_url`: `None` when they belong to another
+/// endpoint (never sent anywhere else); an error when the text is not a token file.
+pub(super) fn decode(bytes: &[u8], token_url: &str) -> Result<Option<Tokens>, String> {
+    let saved: Saved = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     if saved.token_url != token_url {
-        tracing::warn!(file = %path.display(), "the token file holds tokens of another token endpoint; not using them");
         return Ok(None);
     }
     if crate::auth::bearer_value(&saved.access_token).is_err() {
-        return Err(file_error(
-            path,
-            "the access token is not a valid header value",
-        ));
+        return Err("the access token is not a valid header value".into());
     }
     Ok(Some(Tokens {
         access_token: saved.access_token,
@@ -202,9 +185,8 @@ pub(super) fn read(path: &Path, token_url: &str) -> Result<Option<Tokens>, OAuth
     }))
 }
 
-/// Writes `tokens` to `path` at once: into a new file beside it (readable by the owner
-/// only), then renamed over it, so that a reader sees the old tokens or the new ones.
-pub(super) fn write(path: &Path, token_url: &str, tokens: &Tokens) -> Result<(), OAuthError> {
+/// The text of a token file holding `tokens` of `token_url`.
+pub(super) fn encode(token_url: &str, tokens: &Tokens) -> String {
     let saved = Saved {
         token_url: token_url.to_owned(),
         access_token: tokens.access_token.clone(),
@@ -215,7 +197,37 @@ pub(super) fn write(path: &Path, token_url: &str, tokens: &Tokens) -> Result<(),
         refresh_token_expires_at: tokens.refresh_token_expires_at.map(to_unix),
         scope: tokens.scope.clone(),
     };
-    let json = serde_json::to_vec_pretty(&saved).map_err(|e| file_error(path, e.to_string()))?;
+    // Strings and numbers only: serializing cannot fail.
+    serde_json::to_string_pretty(&saved).unwrap_or_default()
+}
+
+/// The tokens in the file at `path` for `token_url`: `None` when the file does not exist,
+/// is empty, or holds tokens of another endpoint (never sent anywhere else).
+pub(super) fn read(path: &Path, token_url: &str) -> Result<Option<Tokens>, OAuthError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(file_error(path, format!("cannot read it: {e}"))),
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let found = decode(&bytes, token_url).map_err(|e| {
+        file_error(
+            path,
+            format!("not a usable token file ({e}); remove it to sign in again"),
+        )
+    })?;
+    if found.is_none() {
+        tracing::warn!(file = %path.display(), "the token file holds tokens of another token endpoint; not using them");
+    }
+    Ok(found)
+}
+
+/// Writes `tokens` to `path` at once: into a new file beside it (readable by the owner
+/// only), then renamed over it, so that a reader sees the old tokens or the new ones.
+pub(super) fn write(path: &Path, token_url: &str, tokens: &Tokens) -> Result<(), OAuthError> {
+    let json = encode(token_url, tokens);
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
@@ -226,7 +238,7 @@ pub(super) fn write(path: &Path, token_url: &str, tokens: &Tokens) -> Result<(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = write_new(&temp, &json).and_then(|()| std::fs::rename(&temp, path));
+    let written = write_new(&temp, json.as_bytes()).and_then(|()| std::fs::rename(&temp, path));
     written.map_err(|e| {
         let _ = std::fs::remove_file(&temp);
         file_error(path, format!("cannot write it: {e}"))

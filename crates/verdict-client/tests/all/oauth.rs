@@ -234,6 +234,136 @@ async fn concurrent_requests_share_one_sign_in_and_one_renewal() {
     assert!(em.statuses(ME).await.iter().all(|s| *s == 200));
 }
 
+/// Eight concurrent requests from each client; every one must end with 200.
+async fn from_both(em: &Emulator, clients: &[&ClientWithMiddleware]) {
+    let handles: Vec<_> = clients
+        .iter()
+        .flat_map(|c| (0..8).map(|_| tokio::spawn(c.get(em.url(ME)).send())))
+        .collect();
+    for h in handles {
+        assert_eq!(within(h).await.unwrap().unwrap().status(), 200);
+    }
+}
+
+/// Two clients with their own OAuth clients and `store`, as two processes of a fleet.
+fn fleet(
+    em: &Emulator,
+    timer: &Arc<FakeTimer>,
+    store: impl Fn() -> Arc<dyn verdict_client::store::Store>,
+    share: bool,
+) -> (ClientWithMiddleware, ClientWithMiddleware) {
+    let one = || {
+        let oauth = em.oauth().share_tokens(share).build().unwrap();
+        client(builder("ringcentral", timer).oauth2(oauth).store(store()))
+    };
+    (one(), one())
+}
+
+#[tokio::test]
+async fn clients_sharing_a_store_sign_in_once_and_renew_once() {
+    let em = ringcentral().await;
+    let timer = FakeTimer::new();
+    let store: Arc<dyn verdict_client::store::Store> =
+        Arc::new(verdict_client::store::MemoryStore::default());
+    let (a, b) = fleet(&em, &timer, || store.clone(), true);
+    from_both(&em, &[&a, &b]).await;
+    assert_eq!(em.grants().await, grants(&[("password", 200)]));
+    timer.advance(Duration::from_secs(3590));
+    from_both(&em, &[&a, &b]).await;
+    assert_eq!(
+        em.grants().await,
+        grants(&[("password", 200), ("refresh_token", 200)])
+    );
+    // Both went on with the one renewed token (the emulator would refuse a stale one).
+    assert!(em.statuses(ME).await.iter().all(|s| *s == 200));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_on_one_redis_renews_once_and_without_sharing_each_signs_in() {
+    let Some(redis) = verdict_testkit::RedisServer::start() else {
+        return;
+    };
+    let em = ringcentral().await;
+    let timer = FakeTimer::new();
+    let on_redis = |prefix: &'static str| {
+        let url = redis.url();
+        move || -> Arc<dyn verdict_client::store::Store> {
+            Arc::new(verdict_client::RedisStore::new(&url, prefix).unwrap())
+        }
+    };
+    let (a, b) = fleet(&em, &timer, on_redis("fleet:"), true);
+    from_both(&em, &[&a, &b]).await;
+    timer.advance(Duration::from_secs(3590));
+    from_both(&em, &[&a, &b]).await;
+    assert_eq!(
+        em.grants().await,
+        grants(&[("password", 200), ("refresh_token", 200)])
+    );
+    // The same fleet with sharing turned off: each process signs in for itself.
+    let (c, d) = fleet(&em, &timer, on_redis("alone:"), false);
+    from_both(&em, &[&c, &d]).await;
+    let signed_in = em
+        .grants()
+        .await
+        .iter()
+        .filter(|(g, _)| g == "password")
+        .count();
+    assert_eq!(signed_in, 3);
+}
+
+#[tokio::test]
+async fn an_unanswered_token_request_is_a_timeout_with_reqwests_error_underneath() {
+    // A server that takes the connection and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let oauth = OAuth2::builder(Url::parse(&format!("{origin}{TOKEN}")).unwrap(), "id", "s")
+        .client_credentials()
+        .http(http)
+        .build()
+        .unwrap();
+    let timer = FakeTimer::new();
+    let c = client(builder("ringcentral", &timer).oauth2(oauth));
+    let e = verdict_error(
+        within(c.get(format!("{origin}{ME}")).send())
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(e.kind(), ErrorKind::OAuth(OAuthError::Network(u)) if u.is_timeout()));
+    assert!(e.is_timeout() && !e.is_connect(), "{e}");
+    let mut chain = std::iter::successors(std::error::Error::source(&e), |s| s.source());
+    assert!(chain.any(|s| s.downcast_ref::<reqwest::Error>().is_some()));
+    held.abort();
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_refuses_connections_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let oauth = OAuth2::builder(Url::parse(&format!("{origin}{TOKEN}")).unwrap(), "id", "s")
+        .client_credentials()
+        .build()
+        .unwrap();
+    let timer = FakeTimer::new();
+    let c = client(builder("ringcentral", &timer).oauth2(oauth));
+    let e = verdict_error(
+        within(c.get(format!("{origin}{ME}")).send())
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.is_connect() && !e.is_timeout(), "{e}");
+}
+
 #[tokio::test]
 async fn a_revoked_refresh_token_falls_back_to_the_password_grant() {
     let em = ringcentral().await;

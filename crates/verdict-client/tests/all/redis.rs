@@ -250,3 +250,49 @@ async fn during_an_outage_redis_is_asked_once_per_pause() {
     }
     assert_eq!(store.paused_until(), Some(paused));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leases_and_shared_values_are_seen_by_every_store_on_the_redis() {
+    use verdict_client::store::Store;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisStore::new(&redis.url(), "lease:").unwrap();
+    let b = RedisStore::new(&redis.url(), "lease:").unwrap();
+    let ttl = Duration::from_secs(10);
+    assert!(a.lease("k", "a", ttl).await.unwrap());
+    assert!(!b.lease("k", "b", ttl).await.unwrap(), "a holds it");
+    assert!(
+        a.lease("k", "a", ttl).await.unwrap(),
+        "a may take its own again"
+    );
+    b.release("k", "b").await.unwrap();
+    assert!(
+        !b.lease("k", "b", ttl).await.unwrap(),
+        "only the holder gives it up"
+    );
+    a.release("k", "a").await.unwrap();
+    assert!(b.lease("k", "b", ttl).await.unwrap());
+    assert!(!a.lease("k", "a", ttl).await.unwrap());
+    assert!(
+        a.lease("short", "a", Duration::from_millis(50))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert!(
+        b.lease("short", "b", ttl).await.unwrap(),
+        "a lease runs out"
+    );
+
+    assert_eq!(b.shared("t").await.unwrap(), None);
+    a.share("t", "tokens-1", ttl).await.unwrap();
+    assert_eq!(b.shared("t").await.unwrap().as_deref(), Some("tokens-1"));
+    a.share("t", "tokens-2", Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(b.shared("t").await.unwrap().as_deref(), Some("tokens-2"));
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(b.shared("t").await.unwrap(), None, "shared values run out");
+    assert!(!a.degraded() && !b.degraded());
+}
