@@ -139,7 +139,7 @@ impl RedisState {
             kept: CHANGES_KEPT,
             sync: redis::Script::new(SYNC),
             load: redis::Script::new(LOAD),
-            finish: redis::Script::new(FINISH),
+            finish: redis::Script::new(&format!("{SLIDE}{FINISH}")),
         })
     }
 
@@ -700,6 +700,51 @@ end
 return out
 ";
 
+/// The sliding-window quota as `state::Slide` counts it, in Lua: `slide(key, now, w,
+/// limit, n)` spends `n` of `limit` per `w` ms at `now` (ms) on the counter in the hash
+/// `key`, and answers `true, remaining, reset` or `false, wait` (nothing spent). Put in
+/// front of the scripts that use it; a property test runs it against the Rust.
+const SLIDE: &str = r"
+-- The ms until n more fit (as state::Slide::wait).
+local function wait_for(prev, cur, left, w, limit, n)
+  local room = limit - cur - n
+  local wait
+  if room >= 0 and prev > 0 then
+    wait = left - room * w / prev
+  elseif n > limit then
+    wait = 2 * w
+  elseif cur == 0 then
+    wait = left
+  else
+    wait = left + w * (1 - (limit - n) / cur)
+  end
+  return math.max(math.ceil(math.max(wait, 0)), 1)
+end
+local function slide(key, now, w, limit, n)
+  w = math.max(w, 1)
+  local k = math.floor(now / w)
+  local s = redis.call('HMGET', key, 'k', 'c', 'p')
+  local sk, cur, prev = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]) or 0
+  if sk == nil then
+    cur, prev = 0, 0
+  elseif k == sk + 1 then
+    prev, cur = cur, 0
+  elseif k ~= sk then
+    prev, cur = 0, 0
+  end
+  local left = w - (now - k * w)
+  local estimate = prev * left / w + cur
+  if estimate + n > limit then return false, wait_for(prev, cur, left, w, limit, n) end
+  redis.call('HSET', key, 'k', string.format('%d', k), 'c', cur + n, 'p', prev)
+  redis.call('PEXPIRE', key, 2 * w)
+  local remaining = math.max(math.floor(limit - estimate - n), 0)
+  -- Nothing left: the reset is when one more fits, as state::Slide says it.
+  local reset = left
+  if remaining == 0 then reset = wait_for(prev, cur + n, left, w, limit, 1) end
+  return true, remaining, reset
+end
+";
+
 /// Ends a request: ARGV = prefix, version read, changes kept, journal entry (or ''),
 /// journal length kept, number of quota asks, the asks (credential, index, limit, window
 /// in ms, amount), then the change records. Quotas are sliding-window counters as
@@ -718,49 +763,15 @@ local gen = redis.call('HGET', p .. 'counters', 'quota_gen') or '0'
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local counted = {}
--- The ms until n more fit (as state::Slide::wait).
-local function wait_for(prev, cur, left, w, limit, n)
-  local room = limit - cur - n
-  local wait
-  if room >= 0 and prev > 0 then
-    wait = left - room * w / prev
-  elseif n > limit then
-    wait = 2 * w
-  elseif cur == 0 then
-    wait = left
-  else
-    wait = left + w * (1 - (limit - n) / cur)
-  end
-  return math.max(math.ceil(math.max(wait, 0)), 1)
-end
 for a = 0, asks - 1 do
   local i = 7 + a * 5
   local key = p .. 'quota:' .. gen .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
-  local limit = tonumber(ARGV[i + 2])
-  local w = math.max(tonumber(ARGV[i + 3]), 1)
   local n = tonumber(ARGV[i + 4])
-  local k = math.floor(now / w)
-  local s = redis.call('HMGET', key, 'k', 'c', 'p')
-  local sk, cur, prev = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]) or 0
-  if sk == nil then
-    cur, prev = 0, 0
-  elseif k == sk + 1 then
-    prev, cur = cur, 0
-  elseif k ~= sk then
-    prev, cur = 0, 0
-  end
-  local left = w - (now - k * w)
-  local estimate = prev * left / w + cur
-  if estimate + n > limit then
+  local ok, remaining, reset = slide(key, now, tonumber(ARGV[i + 3]), tonumber(ARGV[i + 2]), n)
+  if not ok then
     for _, c in ipairs(counted) do redis.call('HINCRBY', c[3], 'c', -c[4]) end
-    return {'deny', a, wait_for(prev, cur, left, w, limit, n)}
+    return {'deny', a, remaining}
   end
-  redis.call('HSET', key, 'k', string.format('%d', k), 'c', cur + n, 'p', prev)
-  redis.call('PEXPIRE', key, 2 * w)
-  local remaining = math.max(math.floor(limit - estimate - n), 0)
-  -- Nothing left: the reset is when one more fits, as state::Slide says it.
-  local reset = left
-  if remaining == 0 then reset = wait_for(prev, cur + n, left, w, limit, 1) end
   counted[#counted + 1] = {remaining, reset, key, n}
 end
 if first <= #ARGV then
@@ -827,7 +838,64 @@ return out
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Changes;
+    use crate::state::{Changes, Slide};
+    use proptest::prelude::*;
+
+    /// One spend of the Lua quota at a time given as ARGV[1]: {1, remaining, reset} or
+    /// {0, wait}.
+    const PROBE: &str = r"
+local ok, a, b = slide(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4]))
+if ok then return {1, a, b} end
+return {0, a}
+";
+
+    /// The quota is written twice on purpose (Rust in memory, Lua in Redis, so that a
+    /// fleet of emulators counts one quota atomically): the same random request times go
+    /// through both and every answer must be the same.
+    #[test]
+    fn the_lua_quota_decides_as_the_rust_one() {
+        let Some(redis) = verdict_testkit::RedisServer::start() else {
+            return;
+        };
+        let conn = redis::Client::open(redis.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let conn = std::cell::RefCell::new(conn);
+        let script = redis::Script::new(&format!("{SLIDE}{PROBE}"));
+        let case = std::cell::Cell::new(0u64);
+        let config = ProptestConfig::with_cases(300);
+        proptest!(config, |(
+            window in 1_000u64..120_000,
+            limit in 1u32..40,
+            start in 0u64..4_000_000_000_000,
+            steps in proptest::collection::vec((0u64..30_000, 1u32..4), 1..40),
+        )| {
+            case.set(case.get() + 1);
+            let key = format!("slide:{}", case.get());
+            let mut rust = Slide::default();
+            let mut now = start;
+            for (dt, n) in steps {
+                now += dt;
+                let expected = rust.spend(now, window, limit, n);
+                let v: Vec<i64> = script
+                    .key(&key)
+                    .arg(now)
+                    .arg(window)
+                    .arg(limit)
+                    .arg(n)
+                    .invoke(&mut *conn.borrow_mut())
+                    .unwrap();
+                let lua = if v[0] == 1 {
+                    Ok((v[1] as u32, v[2] as u64))
+                } else {
+                    Err(v[1] as u64)
+                };
+                prop_assert_eq!(expected, lua, "{} of {} per {} ms at {} ms", n, limit, window, now);
+            }
+        });
+    }
 
     fn item(seq: u64, title: &str) -> Item {
         Item {
