@@ -123,16 +123,7 @@ fn exhausted(retries: u32, e: &Error) -> String {
 
 /// A wait longer than the request may wait, in words that say whose wait it is.
 fn too_long(wait: std::time::Duration, cause: WaitCause) -> String {
-    let wait = Seconds::up(wait);
-    let demand = match cause {
-        WaitCause::RetryAfter => format!("the server asks for a wait of {wait}"),
-        WaitCause::Floor => format!("the contract asks for a wait of at least {wait}"),
-        WaitCause::Backoff => format!("the contract's back-off is {wait}"),
-        WaitCause::Shared => format!(
-            "requests on this credential are held back for {wait} more (a Retry-After or a \
-             used-up quota learned earlier)"
-        ),
-    };
+    let demand = cause.demand(wait);
     format!(
         "{demand} before the next attempt, more than this request may still wait; send it \
          again after that time, or allow a longer wait"

@@ -800,7 +800,7 @@ impl Run<'_> {
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             if let Reason::WaitTooLong { wait, cause, .. } = &reason {
-                if matches!(cause, WaitCause::RetryAfter | WaitCause::Floor) {
+                if cause.named_by_server() || *cause == WaitCause::Floor {
                     // This request gives up, but the demand holds for every request on
                     // the credential, as it would have had the request waited.
                     let until = later(answer.now, *wait);

@@ -128,6 +128,9 @@ pub enum WaitCause {
     Backoff,
     /// The server's `Retry-After` on this answer.
     RetryAfter,
+    /// The reset of a quota the answer's rate-limit headers say is used up (it carried
+    /// no `Retry-After`).
+    QuotaReset,
     /// The contract's least wait, longer than what the server asked.
     Floor,
     /// A wait learned earlier on the same credential and shared by all its requests: a
@@ -137,11 +140,43 @@ pub enum WaitCause {
     Shared,
 }
 
+impl WaitCause {
+    /// A wait of this cause in words that say whose demand it is, rounded up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use verdict::decide::WaitCause;
+    /// let d = Duration::from_millis(3990);
+    /// assert_eq!(WaitCause::RetryAfter.demand(d), "the server asks for a wait of 4 s");
+    /// assert_eq!(WaitCause::QuotaReset.demand(d), "the server's quota resets in 4 s");
+    /// ```
+    pub fn demand(self, wait: Duration) -> String {
+        let wait = Seconds::up(wait);
+        match self {
+            WaitCause::RetryAfter => format!("the server asks for a wait of {wait}"),
+            WaitCause::QuotaReset => format!("the server's quota resets in {wait}"),
+            WaitCause::Floor => format!("the contract asks for a wait of at least {wait}"),
+            WaitCause::Backoff => format!("the contract's back-off is {wait}"),
+            WaitCause::Shared => format!(
+                "requests on this credential are held back for {wait} more by a wait learned \
+                 earlier (a Retry-After or a used-up quota)"
+            ),
+        }
+    }
+
+    /// Whether the server named this wait (its `Retry-After` or its quota's reset), so
+    /// that it holds for every request on the credential, not only this one.
+    pub fn named_by_server(self) -> bool {
+        matches!(self, WaitCause::RetryAfter | WaitCause::QuotaReset)
+    }
+}
+
 impl fmt::Display for WaitCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             WaitCause::Backoff => "back-off",
             WaitCause::RetryAfter => "Retry-After",
+            WaitCause::QuotaReset => "the quota's reset",
             WaitCause::Floor => "the contract's least wait",
             WaitCause::Shared => "a wait shared on this credential",
         })
@@ -350,7 +385,7 @@ pub enum Reason {
     },
     /// The wait the server, the contract or a wait shared on the credential asks for goes
     /// past the caller's limit. Its text names whose demand it is, with the wait rounded up.
-    #[error("{}, beyond the {} this request may still wait", wait_demand(*.cause, *.wait), Seconds::down(*.limit))]
+    #[error("{}, beyond the {} this request may still wait", .cause.demand(*.wait), Seconds::down(*.limit))]
     WaitTooLong {
         /// The wait asked for.
         wait: Duration,
@@ -415,24 +450,6 @@ pub enum Reason {
         /// The header that said so.
         header: crate::model::Header,
     },
-}
-
-/// A wait too long, in words that say whose demand it is.
-fn wait_demand(cause: WaitCause, wait: Duration) -> String {
-    let wait = Seconds::up(wait);
-    match cause {
-        WaitCause::RetryAfter => format!("the server asks for a wait of {wait}"),
-        WaitCause::Floor => {
-            format!("the contract asks for a wait of at least {wait} after this answer")
-        }
-        WaitCause::Backoff => {
-            format!("the contract's back-off before the next attempt is {wait}")
-        }
-        WaitCause::Shared => format!(
-            "requests on this credential are held back for {wait} more by a wait learned \
-             earlier (a Retry-After or a used-up quota)"
-        ),
-    }
 }
 
 /// The action that applies to a response: its application code's, when the body carries a
@@ -514,8 +531,8 @@ pub fn decide(
             }
         }
         Action::Fail if resp.status >= 400 && server_says() == Some(true) => {
-            let zero = Duration::ZERO;
-            return retry(contract, req, resp, history, limits, now, sample, zero);
+            let rule = WaitRule::NONE;
+            return retry(contract, req, resp, history, limits, now, sample, rule);
         }
         _ => {}
     }
@@ -535,10 +552,17 @@ pub fn decide(
             limits,
             now,
             sample,
-            Duration::ZERO,
+            WaitRule::NONE,
         ),
-        Action::RetryAfter { floor } => {
-            retry(contract, req, resp, history, limits, now, sample, floor)
+        Action::RetryAfter {
+            floor,
+            floor_over_header,
+        } => {
+            let rule = WaitRule {
+                floor,
+                over_header: floor_over_header,
+            };
+            retry(contract, req, resp, history, limits, now, sample, rule)
         }
         Action::Redirect { method, permanent } => {
             redirect(contract, req, resp, history, method, permanent)
@@ -629,6 +653,20 @@ fn within_limit(
     }
 }
 
+/// The least wait of a retry-after action, and whether it raises a wait the server named.
+#[derive(Clone, Copy)]
+struct WaitRule {
+    floor: Duration,
+    over_header: bool,
+}
+
+impl WaitRule {
+    const NONE: WaitRule = WaitRule {
+        floor: Duration::ZERO,
+        over_header: false,
+    };
+}
+
 #[allow(clippy::too_many_arguments)]
 fn retry(
     contract: &Contract,
@@ -638,28 +676,19 @@ fn retry(
     limits: &Limits,
     now: SystemTime,
     sample: f64,
-    floor: Duration,
+    rule: WaitRule,
 ) -> Decision {
     let replay_safe = contract.status(resp.status).is_some_and(|s| s.replay_safe);
     if let Err(reason) = may_retry(contract, req, replay_safe, history) {
         return Decision::Fail(reason);
     }
     let (mut after, mut cause, ignored_header) =
-        match retry_after_header(resp.headers, &contract.headers.retry_after, now) {
-            Some(Ok(d)) => (d, WaitCause::RetryAfter, None),
-            Some(Err(e)) => (
-                backoff(contract, history.retries + 1, sample),
-                WaitCause::Backoff,
-                Some(e),
-            ),
-            None => (
-                backoff(contract, history.retries + 1, sample),
-                WaitCause::Backoff,
-                None,
-            ),
-        };
-    if after < floor {
-        (after, cause) = (floor, WaitCause::Floor);
+        server_wait(contract, resp, now).unwrap_or_else(|ignored| {
+            let d = backoff(contract, history.retries + 1, sample);
+            (d, WaitCause::Backoff, ignored)
+        });
+    if after < rule.floor && (rule.over_header || !cause.named_by_server()) {
+        (after, cause) = (rule.floor, WaitCause::Floor);
     }
     if let Err(reason) = within_limit(after, cause, history, limits) {
         return Decision::Fail(reason);
@@ -668,6 +697,25 @@ fn retry(
         after,
         cause,
         ignored_header,
+    }
+}
+
+/// The wait the server named, in the order of the wait rule: its `Retry-After` (or
+/// `retry-after-ms`), else the reset of a quota its rate-limit headers say is used up.
+/// `Err` when it named none, with the `Retry-After` it sent that could not be read.
+fn server_wait(
+    contract: &Contract,
+    resp: &ResponseFacts<'_>,
+    now: SystemTime,
+) -> Result<(Duration, WaitCause, Option<RetryAfterError>), Option<RetryAfterError>> {
+    let ignored = match retry_after_header(resp.headers, &contract.headers.retry_after, now) {
+        Some(Ok(d)) => return Ok((d, WaitCause::RetryAfter, None)),
+        Some(Err(e)) => Some(e),
+        None => None,
+    };
+    match crate::headers::pause(contract, resp.headers, now) {
+        Some((_, reset)) => Ok((reset, WaitCause::QuotaReset, ignored)),
+        None => Err(ignored),
     }
 }
 

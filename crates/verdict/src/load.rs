@@ -437,6 +437,7 @@ struct PartialHeaders {
 struct PartialAction {
     kind: Option<ActionKind>,
     floor: Option<Duration>,
+    floor_over_header: Option<bool>,
     redirect: Option<RedirectMethod>,
     permanent: Option<bool>,
     span: Span,
@@ -481,7 +482,13 @@ const TOP_KEYS: &[&str] = &[
     "api",
     "emulator",
 ];
-const ACTION_KEYS: &[&str] = &["action", "wait_floor_s", "redirect", "permanent"];
+const ACTION_KEYS: &[&str] = &[
+    "action",
+    "wait_floor_s",
+    "wait_floor_over_header",
+    "redirect",
+    "permanent",
+];
 
 /// Parses and checks one contract file, without resolving what it extends. Only invalid
 /// TOML is an error here; other problems travel in the document to [`resolve`].
@@ -927,6 +934,7 @@ fn read_action(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialAction {
         floor: t
             .integer(cx, "wait_floor_s", 0..86_401)
             .map(|(n, _)| Duration::from_secs(n as u64)),
+        floor_over_header: t.boolean(cx, "wait_floor_over_header"),
         redirect: t.parsed(cx, "redirect"),
         permanent: t.boolean(cx, "permanent"),
         span: t.get("action").map(Spanned::span).unwrap_or(t.span.clone()),
@@ -938,6 +946,7 @@ impl PartialAction {
     fn is_empty(&self) -> bool {
         self.kind.is_none()
             && self.floor.is_none()
+            && self.floor_over_header.is_none()
             && self.redirect.is_none()
             && self.permanent.is_none()
     }
@@ -958,11 +967,15 @@ impl PartialAction {
             return None;
         };
         let inherited = base.filter(|b| b.kind() == kind);
-        if self.floor.is_some() && kind != ActionKind::RetryAfter {
+        if (self.floor.is_some() || self.floor_over_header.is_some())
+            && kind != ActionKind::RetryAfter
+        {
             problems.push((
                 self.span.clone(),
                 field("wait_floor_s"),
-                format!("only a retry-after action takes wait_floor_s, not {kind}"),
+                format!(
+                    "only a retry-after action takes wait_floor_s and wait_floor_over_header, not {kind}"
+                ),
             ));
         }
         if (self.redirect.is_some() || self.permanent.is_some()) && kind != ActionKind::Redirect {
@@ -980,12 +993,19 @@ impl PartialAction {
             ActionKind::UseCached => Action::UseCached,
             ActionKind::Poll => Action::Poll,
             ActionKind::SplitBatch => Action::SplitBatch,
-            ActionKind::RetryAfter => Action::RetryAfter {
-                floor: self.floor.unwrap_or(match inherited {
-                    Some(Action::RetryAfter { floor }) => floor,
-                    _ => Duration::ZERO,
-                }),
-            },
+            ActionKind::RetryAfter => {
+                let (floor, over) = match inherited {
+                    Some(Action::RetryAfter {
+                        floor,
+                        floor_over_header,
+                    }) => (floor, floor_over_header),
+                    _ => (Duration::ZERO, false),
+                };
+                Action::RetryAfter {
+                    floor: self.floor.unwrap_or(floor),
+                    floor_over_header: self.floor_over_header.unwrap_or(over),
+                }
+            }
             ActionKind::Redirect => {
                 let (base_method, base_permanent) = match inherited {
                     Some(Action::Redirect { method, permanent }) => (Some(method), permanent),

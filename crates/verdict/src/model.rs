@@ -21,9 +21,9 @@ use crate::pointer::JsonPointer;
 /// ```
 /// use std::time::Duration;
 /// use verdict::{Action, ActionKind};
-/// let a = Action::RetryAfter { floor: Duration::from_secs(60) };
+/// let a = Action::RetryAfter { floor: Duration::from_secs(60), floor_over_header: false };
 /// assert_eq!(a.kind(), ActionKind::RetryAfter);
-/// assert_eq!(a.to_string(), "retry-after (at least 60 s)");
+/// assert_eq!(a.to_string(), "retry-after (at least 60 s without one)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -33,10 +33,16 @@ pub enum Action {
     Fail,
     /// Repeat after an exponential back-off.
     Retry,
-    /// Repeat after the wait `Retry-After` names, never sooner than `floor`.
+    /// Repeat after the wait the server names: its `Retry-After` (or `retry-after-ms`),
+    /// else the reset of a used-up quota in its rate-limit headers, else the back-off, and
+    /// never sooner than `floor` when the server named no wait.
     RetryAfter {
-        /// The least wait, whatever the header says.
+        /// The least wait when the server named none.
         floor: Duration,
+        /// The floor also raises a shorter wait the server named (an API whose document
+        /// says "at least 60 seconds" whatever the header says). Off by default: a
+        /// server's `Retry-After` is taken as it is.
+        floor_over_header: bool,
     },
     /// Follow `Location`.
     Redirect {
@@ -81,12 +87,19 @@ impl Action {
             Action::Retry => {
                 "repeat after an exponential back-off with jitter, within the retry policy".into()
             }
-            Action::RetryAfter { floor } if floor.is_zero() => {
-                "wait the time Retry-After names (or back off when it is absent), then repeat"
+            Action::RetryAfter { floor, .. } if floor.is_zero() => {
+                "wait the time Retry-After names (else until the quota resets, else back off), then repeat"
                     .into()
             }
-            Action::RetryAfter { floor } => format!(
+            Action::RetryAfter {
+                floor,
+                floor_over_header: true,
+            } => format!(
                 "wait the time Retry-After names but never less than {}, then repeat",
+                crate::decide::Seconds::up(*floor)
+            ),
+            Action::RetryAfter { floor, .. } => format!(
+                "wait the time Retry-After names, else until the quota resets, else at least {}, then repeat",
                 crate::decide::Seconds::up(*floor)
             ),
             Action::Redirect {
@@ -124,10 +137,18 @@ impl Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::RetryAfter { floor } if !floor.is_zero() => {
+            Action::RetryAfter {
+                floor,
+                floor_over_header,
+            } if !floor.is_zero() => {
+                let when = if *floor_over_header {
+                    ""
+                } else {
+                    " without one"
+                };
                 write!(
                     f,
-                    "retry-after (at least {})",
+                    "retry-after (at least {}{when})",
                     crate::decide::Seconds::up(*floor)
                 )
             }

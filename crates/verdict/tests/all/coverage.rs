@@ -157,7 +157,9 @@ fn seed_client_rules_are_encoded() {
         assert_eq!(
             token.status(code).unwrap().action,
             Action::RetryAfter {
-                floor: Duration::from_secs(60)
+                floor: Duration::from_secs(60),
+                // "waiting at least 60 seconds", whatever Retry-After says.
+                floor_over_header: true,
             }
         );
     }

@@ -1015,3 +1015,100 @@ proptest! {
         }
     }
 }
+
+/// A contract whose 429 says, as GitHub's documentation does: wait `Retry-After` when it
+/// is present, else until the quota's reset, else at least 60 s.
+fn github_like() -> verdict::Contract {
+    let text = r#"
+[contract]
+id = "gh"
+name = "GitHub-like"
+extends = "http"
+
+[[status]]
+code = 429
+action = "retry-after"
+wait_floor_s = 60
+"#;
+    let (catalog, _) = Catalog::builtin()
+        .with_file(verdict::SourceFile::new("gh.toml", text))
+        .unwrap();
+    catalog.get("gh").unwrap().clone()
+}
+
+fn first_wait(c: &verdict::Contract, status: u16, h: &[(&str, &str)]) -> Decision {
+    let u = url("https://api.example/v1/x");
+    let hm = headers(h);
+    decide(
+        c,
+        &RequestFacts::new(&Method::GET, &u),
+        &ResponseFacts::new(status, &hm),
+        &History::default(),
+        &Limits::default(),
+        now(),
+        0.5,
+    )
+}
+
+#[test]
+fn a_wait_the_server_names_comes_first_and_the_floor_only_without_one() {
+    let gh = github_like();
+    let wait = |h: &[(&str, &str)]| match first_wait(&gh, 429, h) {
+        Decision::Retry { after, cause, .. } => (after, cause),
+        d => panic!("{d:?}"),
+    };
+    // Retry-After: 2 is 2 s, not the 60 s floor.
+    assert_eq!(
+        wait(&[("retry-after", "2")]),
+        (Duration::from_secs(2), WaitCause::RetryAfter)
+    );
+    // No Retry-After: until the used-up quota resets (a Unix time, 30 s on).
+    let reset = (now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 30)
+        .to_string();
+    let quota = [
+        ("x-ratelimit-limit", "60"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", reset.as_str()),
+    ];
+    let (after, cause) = wait(&quota);
+    assert_eq!(cause, WaitCause::QuotaReset);
+    assert!(
+        after <= Duration::from_secs(30) && after > Duration::from_secs(28),
+        "{after:?}"
+    );
+    // Retry-After still comes before the reset.
+    let mut both = quota.to_vec();
+    both.push(("retry-after", "5"));
+    assert_eq!(wait(&both), (Duration::from_secs(5), WaitCause::RetryAfter));
+    // Neither: at least the floor.
+    assert_eq!(wait(&[]), (Duration::from_secs(60), WaitCause::Floor));
+    // A quota not used up names no wait.
+    let left = [
+        ("x-ratelimit-remaining", "3"),
+        ("x-ratelimit-reset", reset.as_str()),
+    ];
+    assert_eq!(wait(&left), (Duration::from_secs(60), WaitCause::Floor));
+}
+
+#[test]
+fn a_floor_over_the_header_raises_a_shorter_retry_after() {
+    // The token API's document: "waiting at least 60 seconds", whatever the header says.
+    let token = Catalog::builtin().get("token-api").unwrap();
+    let d = first_wait(token, 429, &[("retry-after", "2")]);
+    assert!(
+        matches!(d, Decision::Retry { after, cause: WaitCause::Floor, .. } if after == Duration::from_secs(60)),
+        "{d:?}"
+    );
+    assert_eq!(
+        token.status(429).unwrap().action.to_string(),
+        "retry-after (at least 60 s)"
+    );
+    assert_eq!(
+        github_like().status(429).unwrap().action.to_string(),
+        "retry-after (at least 60 s without one)"
+    );
+}
