@@ -2,6 +2,7 @@
 //! 127.0.0.1 and speaks to them over real HTTP (see `support`).
 
 mod every_status;
+mod faults;
 mod hostile;
 mod idempotency;
 mod limits;
