@@ -180,7 +180,11 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
         return r;
     }
     let route = req.path.trim_end_matches('/');
-    let method = req.method.as_str();
+    // HEAD reads like GET; the HTTP layer leaves the body out.
+    let method = match req.method.as_str() {
+        "HEAD" => "GET",
+        m => m,
+    };
     let result: Result<Reply, Reply> = (|| {
         Ok(match (method, route) {
             ("GET", "/_verdict") => Reply::json(

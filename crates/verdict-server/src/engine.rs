@@ -366,6 +366,26 @@ impl Emulator {
                 &[],
             );
         }
+        if req.method == Method::HEAD {
+            // HEAD is a GET on every route, the vendor's included. The answer keeps the
+            // GET's body: the HTTP layer sends its length and leaves the body out.
+            let get = Req {
+                method: Method::GET,
+                ..req.clone()
+            };
+            let as_get = Ctx {
+                req: &get,
+                tracking: ctx.tracking.clone(),
+                idempotency: crate::idempotency::Pending::default(),
+            };
+            return self.served(&as_get);
+        }
+        self.served(ctx)
+    }
+
+    /// The request path once faults, maintenance and transport have let the request
+    /// through: vendor routes before credentials, credentials, quotas, then the route.
+    fn served(&self, ctx: &Ctx<'_>) -> Reply {
         if let Some(reply) = self.vendor.before_auth(self, ctx) {
             return reply;
         }
@@ -521,12 +541,7 @@ impl Emulator {
                 &[],
             );
         };
-        // HEAD is a GET without a body.
-        let method = if req.method == Method::HEAD {
-            Method::GET
-        } else {
-            req.method.clone()
-        };
+        let method = req.method.clone();
         if !self.allows(resource, id.is_some(), &method) {
             let allowed = self.allowed(resource, id.is_some());
             if resource.not_implemented.contains(&method) {
@@ -569,7 +584,7 @@ impl Emulator {
         if let Some(r) = self.check_accept(ctx, resource) {
             return r;
         }
-        let mut reply = match (method.clone(), id) {
+        match (method, id) {
             (Method::GET, None) => self.list(ctx, resource, who),
             (Method::POST, None) => self.create(ctx, resource, who),
             (Method::GET, Some(id)) => self.get(ctx, resource, &id, who),
@@ -578,11 +593,7 @@ impl Emulator {
                 self.update(ctx, resource, &id, who)
             }
             _ => self.error(ctx, 405, None, &[]),
-        };
-        if req.method == Method::HEAD {
-            reply.body = Bytes::new();
         }
-        reply
     }
 
     /// Whether `method` is one of [`Emulator::allowed`] (without building the list).

@@ -3,6 +3,7 @@
 
 mod every_status;
 mod faults;
+mod head;
 mod hostile;
 mod idempotency;
 mod limits;
