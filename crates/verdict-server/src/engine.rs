@@ -88,6 +88,15 @@ impl Req {
             .collect()
     }
 
+    /// The same request with another method and path.
+    fn with(self, method: Method, path: String) -> Req {
+        Req {
+            method,
+            path,
+            ..self
+        }
+    }
+
     /// The first value of a query parameter.
     pub fn query_value(&self, key: &str) -> Option<String> {
         self.query_pairs()
@@ -366,21 +375,31 @@ impl Emulator {
                 &[],
             );
         }
-        if req.method == Method::HEAD {
-            // HEAD is a GET on every route, the vendor's included. The answer keeps the
-            // GET's body: the HTTP layer sends its length and leaves the body out.
-            let get = Req {
-                method: Method::GET,
-                ..req.clone()
+        // HEAD is a GET on every route, the vendor's included. The answer keeps the GET's
+        // body: the HTTP layer sends its length and leaves the body out. A path the vendor
+        // knows under another name (an id that stands for `~`) is answered as that name.
+        let alias = self.vendor.alias(self, &req.path);
+        if req.method == Method::HEAD || alias.is_some() {
+            let method = match req.method {
+                Method::HEAD => Method::GET,
+                ref m => m.clone(),
             };
-            let as_get = Ctx {
-                req: &get,
-                tracking: ctx.tracking.clone(),
-                idempotency: crate::idempotency::Pending::default(),
-            };
-            return self.served(&as_get);
+            let path = alias.unwrap_or_else(|| req.path.clone());
+            return self.served_as(ctx, req.clone().with(method, path));
         }
         self.served(ctx)
+    }
+
+    /// Answers `ctx`'s request as `req`, with the same tracking id and idempotency key.
+    fn served_as(&self, ctx: &Ctx<'_>, req: Req) -> Reply {
+        let other = Ctx {
+            req: &req,
+            tracking: ctx.tracking.clone(),
+            idempotency: crate::idempotency::Pending::default(),
+        };
+        let reply = self.served(&other);
+        ctx.idempotency.adopt(other.idempotency);
+        reply
     }
 
     /// The request path once faults, maintenance and transport have let the request

@@ -6,6 +6,7 @@ mod faults;
 mod head;
 mod hostile;
 mod idempotency;
+mod ids;
 mod limits;
 mod problem;
 mod ratelimit;
