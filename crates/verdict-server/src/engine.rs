@@ -668,7 +668,7 @@ impl Emulator {
         (!ok).then(|| {
             self.error(
                 ctx,
-                406,
+                self.spec.accept_unmet.status,
                 Some(&format!(
                     "Cannot answer in {accept}; this resource speaks {}.",
                     types.join(", ")
@@ -693,7 +693,7 @@ impl Emulator {
             None => {
                 return Err(self.error(
                     ctx,
-                    415,
+                    self.spec.content_type_missing.status,
                     Some(&format!(
                         "The request has no Content-Type; send {}.",
                         types.join(" or ")
@@ -704,7 +704,7 @@ impl Emulator {
             Some(c) if !types.iter().any(|t| t.eq_ignore_ascii_case(&c)) => {
                 return Err(self.error(
                     ctx,
-                    415,
+                    self.spec.content_type_wrong.status,
                     Some(&format!(
                         "Content-Type {c} is not supported here; send {}.",
                         types.join(" or ")
@@ -877,6 +877,7 @@ impl Emulator {
             etag: format!("\"{seq}\""),
             owner: who.account.clone(),
             ready_at,
+            modified_ms: crate::util::wall_ms(),
         };
         let (value, etag) = (item.value.clone(), item.etag.clone());
         state.touch(&r.name, &id);
@@ -970,12 +971,12 @@ impl Emulator {
                             (body, value)
                         }
                     };
-                    Some((etag_value, item.ready_at, body))
+                    Some((etag_value, item.ready_at, item.modified_ms, body))
                 }
                 _ => None,
             }
         };
-        let Some((etag, ready_at, body)) = found else {
+        let Some((etag, ready_at, modified_ms, body)) = found else {
             return match self.find(ctx, r, id, who) {
                 Err(reply) => reply,
                 Ok(_) => self.error(ctx, 404, None, &[]),
@@ -994,17 +995,16 @@ impl Emulator {
                     .number_header(&self.contract.headers.retry_after, secs);
             }
         }
-        if let Some(inm) = ctx.req.header(http::header::IF_NONE_MATCH) {
-            let tag = etag.to_str().unwrap_or_default();
-            if inm.trim() == "*"
-                || inm
-                    .split(',')
-                    .any(|t| t.trim().trim_start_matches("W/") == tag)
-            {
-                let mut reply = Reply::empty(304);
-                reply.headers.insert(http::header::ETAG, etag);
-                return reply;
-            }
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(modified_ms / 1000);
+        let last_modified = HeaderValue::from_str(&httpdate::fmt_http_date(modified))
+            .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+        if not_modified(ctx.req, &etag, modified) {
+            let mut reply = Reply::empty(304);
+            reply.headers.insert(http::header::ETAG, etag);
+            reply
+                .headers
+                .insert(http::header::LAST_MODIFIED, last_modified);
+            return reply;
         }
         let mut reply = Reply::empty(200);
         reply.body = body;
@@ -1014,6 +1014,9 @@ impl Emulator {
         );
         let mut reply = self.content_type(reply, r);
         reply.headers.append(http::header::ETAG, etag);
+        reply
+            .headers
+            .append(http::header::LAST_MODIFIED, last_modified);
         reply
     }
 
@@ -1090,6 +1093,7 @@ impl Emulator {
             }
         }
         stored.etag = format!("\"{seq}\"");
+        stored.modified_ms = crate::util::wall_ms();
         let (value, etag) = (stored.value.clone(), stored.etag.clone());
         drop(state);
         if self.spec.update_status == 204 {
@@ -1212,6 +1216,23 @@ impl Emulator {
         }
         reply
     }
+}
+
+/// Whether a read of a resource with `etag`, last changed at `modified`, is answered with
+/// 304 (RFC 9110 §13.2.2): `If-None-Match` decides when sent (a weak match, or `*`);
+/// otherwise `If-Modified-Since`, when it is one valid HTTP-date no earlier than the change
+/// (to the second, as the header is written).
+fn not_modified(req: &Req, etag: &HeaderValue, modified: SystemTime) -> bool {
+    if let Some(inm) = req.header(http::header::IF_NONE_MATCH) {
+        let tag = etag.to_str().unwrap_or_default();
+        return inm.trim() == "*"
+            || inm
+                .split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == tag);
+    }
+    req.header(http::header::IF_MODIFIED_SINCE)
+        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+        .is_some_and(|since| modified <= since)
 }
 
 fn article(word: &str) -> String {

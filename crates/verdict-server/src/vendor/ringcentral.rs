@@ -193,6 +193,7 @@ impl RingCentral {
                 etag: String::new(),
                 owner: "account-1".into(),
                 ready_at: None,
+                modified_ms: now_ms(),
             },
         );
         // Issued tokens are kept up to a bound: the oldest go first.
