@@ -59,9 +59,24 @@ pub(crate) fn parse_method(s: &str) -> Result<Method, Failure> {
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
-    let text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
-    println!("{text}");
+    let mut text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
+    text.push('\n');
+    emit(&text);
     Ok(())
+}
+
+/// Writes `text` to stdout. A reader that has gone (`| head`, `| jq` that stopped) ends
+/// the command quietly with success, as other tools do, instead of a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("verdict: cannot write the output: {e}");
+        std::process::exit(1);
+    }
 }
 
 pub(crate) fn explain(
@@ -91,7 +106,7 @@ pub(crate) fn explain(
         }
         describe(&mut out, c, e);
     }
-    print!("{out}");
+    emit(&out);
     Ok(())
 }
 
@@ -231,21 +246,18 @@ pub(crate) fn list(contract: Option<&str>, all: bool, json: bool) -> Outcome {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table::format(
-            &[
-                "CONTRACT",
-                "API",
-                "CODE",
-                "HTTP",
-                "CATEGORY",
-                "ACTION",
-                "STATUS / MESSAGE"
-            ],
-            &rows
-        )
-    );
+    emit(&table::format(
+        &[
+            "CONTRACT",
+            "API",
+            "CODE",
+            "HTTP",
+            "CATEGORY",
+            "ACTION",
+            "STATUS / MESSAGE",
+        ],
+        &rows,
+    ));
     Ok(())
 }
 
@@ -306,7 +318,7 @@ pub(crate) fn render(contract: &str, format: &str, output: Option<&Path>) -> Out
     match output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => emit(&text),
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ enum Command {
     },
     /// List every entry of one contract, or of every built-in contract.
     #[command(
-        after_help = "Examples:\n  verdict list webex\n  verdict list webex-connect --json | jq '.[] | select(.outcome == \"error\") | .code'"
+        after_help = "Examples:\n  verdict list webex\n  verdict list webex-connect --json \\\n      | jq '[.[] | select(.outcome == \"error\")] | length'"
     )]
     List {
         /// A built-in contract id or a contract file; all built-in contracts when left out.

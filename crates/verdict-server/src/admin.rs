@@ -15,10 +15,55 @@ fn problem(status: u16, message: impl Into<String>) -> Reply {
     Reply::json(status, &json!({ "error": message.into() }))
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(ctx: &Ctx<'_>) -> Result<T, Reply> {
-    serde_json::from_slice(&ctx.req.body)
-        .map_err(|e| problem(400, format!("invalid JSON body: {e}")))
+/// The body as `T`, refused whole (nothing applied) when it is not JSON, or when an
+/// object in it (the body, or each element of a body that is a list) has a key outside
+/// `known`: the refusal names the key and the known key closest to it.
+fn parse<T: for<'de> Deserialize<'de>>(ctx: &Ctx<'_>, known: &[&str]) -> Result<T, Reply> {
+    let value: serde_json::Value = serde_json::from_slice(&ctx.req.body)
+        .map_err(|e| problem(400, format!("invalid JSON body: {e}")))?;
+    let objects: Vec<&serde_json::Value> = match &value {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for key in objects
+        .iter()
+        .filter_map(|o| o.as_object())
+        .flat_map(|o| o.keys())
+    {
+        if !known.contains(&key.as_str()) {
+            let close = verdict::suggest::closest(key, known.iter().copied())
+                .map(|c| format!("; did you mean \"{c}\"?"))
+                .unwrap_or_default();
+            return Err(problem(
+                400,
+                format!(
+                    "unknown key \"{key}\"{close} (this endpoint takes {}); nothing was changed",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| problem(400, format!("invalid JSON body: {e}")))
 }
+
+/// The keys each admin endpoint that takes JSON knows.
+const FAULT_KEYS: &[&str] = &[
+    "method",
+    "path",
+    "times",
+    "status",
+    "retry_after",
+    "delay_ms",
+    "code",
+    "api",
+    "message",
+    "id",
+];
+const MAINTENANCE_KEYS: &[&str] = &["on", "retry_after"];
+const LOCK_KEYS: &[&str] = &["path", "seconds", "retry_after"];
+const MOVE_KEYS: &[&str] = &["from", "to", "status"];
+const TOKEN_KEYS: &[&str] = &["token", "account", "revoked", "read_only"];
+const QUOTA_KEYS: &[&str] = &["requests", "window_s", "status"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,7 +180,11 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
         return r;
     }
     let route = req.path.trim_end_matches('/');
-    let method = req.method.as_str();
+    // HEAD reads like GET; the HTTP layer leaves the body out.
+    let method = match req.method.as_str() {
+        "HEAD" => "GET",
+        m => m,
+    };
     let result: Result<Reply, Reply> = (|| {
         Ok(match (method, route) {
             ("GET", "/_verdict") => Reply::json(
@@ -165,15 +214,21 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
             }
             ("GET", "/_verdict/faults") => Reply::json(200, &json!({ "faults": em.lock().faults })),
             ("POST", "/_verdict/faults") => {
-                let mut f: QueuedFault = parse(ctx)?;
+                let mut f: QueuedFault = parse(ctx, FAULT_KEYS)?;
                 if f.times == 0 || !f.path.starts_with('/') {
                     return Err(problem(
                         400,
                         "a fault needs a path starting with '/' and times of at least 1",
                     ));
                 }
-                if f.fault.status.is_some_and(|s| !(100..=599).contains(&s)) {
-                    return Err(problem(400, "status must be from 100 to 599"));
+                if let Some(s) = f.fault.status.filter(|s| (100..200).contains(s)) {
+                    return Err(problem(
+                        400,
+                        crate::fault::FaultError::NotFinal(s).to_string(),
+                    ));
+                }
+                if f.fault.status.is_some_and(|s| !(200..=599).contains(&s)) {
+                    return Err(problem(400, "status must be from 200 to 599"));
                 }
                 if !f.fault.answers() && f.fault.delay_ms.is_none() {
                     return Err(problem(400, "a fault needs status, code or delay_ms"));
@@ -192,7 +247,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 Reply::empty(204)
             }
             ("PUT", "/_verdict/maintenance") => {
-                let m: Maintenance = parse(ctx)?;
+                let m: Maintenance = parse(ctx, MAINTENANCE_KEYS)?;
                 let mut state = em.lock();
                 state.maintenance = m.on.then_some(m.retry_after);
                 state.touch_settings();
@@ -202,7 +257,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 )
             }
             ("POST", "/_verdict/locks") => {
-                let l: LockBody = parse(ctx)?;
+                let l: LockBody = parse(ctx, LOCK_KEYS)?;
                 let until = std::time::Instant::now()
                     + std::time::Duration::from_secs(l.seconds.min(86_400));
                 let mut state = em.lock();
@@ -227,7 +282,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 Reply::empty(204)
             }
             ("POST", "/_verdict/moves") => {
-                let m: Move = parse(ctx)?;
+                let m: Move = parse(ctx, MOVE_KEYS)?;
                 if !matches!(m.status, 301 | 302 | 303 | 307 | 308) {
                     return Err(problem(400, "status must be 301, 302, 303, 307 or 308"));
                 }
@@ -244,7 +299,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 Reply::empty(204)
             }
             ("POST", "/_verdict/tokens") => {
-                let t: Token = parse(ctx)?;
+                let t: Token = parse(ctx, TOKEN_KEYS)?;
                 if t.token.is_empty() || t.token.chars().any(char::is_whitespace) {
                     return Err(problem(400, "a token must be non-empty and hold no spaces"));
                 }
@@ -254,7 +309,7 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
                 Reply::json(201, &json!(t))
             }
             ("PUT", "/_verdict/quotas") => {
-                let qs: Vec<QuotaBody> = parse(ctx)?;
+                let qs: Vec<QuotaBody> = parse(ctx, QUOTA_KEYS)?;
                 if qs
                     .iter()
                     .any(|q| q.requests == 0 || q.window_s == 0 || !(400..=599).contains(&q.status))

@@ -88,6 +88,15 @@ impl Req {
             .collect()
     }
 
+    /// The same request with another method and path.
+    fn with(self, method: Method, path: String) -> Req {
+        Req {
+            method,
+            path,
+            ..self
+        }
+    }
+
     /// The first value of a query parameter.
     pub fn query_value(&self, key: &str) -> Option<String> {
         self.query_pairs()
@@ -366,6 +375,36 @@ impl Emulator {
                 &[],
             );
         }
+        // HEAD is a GET on every route, the vendor's included. The answer keeps the GET's
+        // body: the HTTP layer sends its length and leaves the body out. A path the vendor
+        // knows under another name (an id that stands for `~`) is answered as that name.
+        let alias = self.vendor.alias(self, &req.path);
+        if req.method == Method::HEAD || alias.is_some() {
+            let method = match req.method {
+                Method::HEAD => Method::GET,
+                ref m => m.clone(),
+            };
+            let path = alias.unwrap_or_else(|| req.path.clone());
+            return self.served_as(ctx, req.clone().with(method, path));
+        }
+        self.served(ctx)
+    }
+
+    /// Answers `ctx`'s request as `req`, with the same tracking id and idempotency key.
+    fn served_as(&self, ctx: &Ctx<'_>, req: Req) -> Reply {
+        let other = Ctx {
+            req: &req,
+            tracking: ctx.tracking.clone(),
+            idempotency: crate::idempotency::Pending::default(),
+        };
+        let reply = self.served(&other);
+        ctx.idempotency.adopt(other.idempotency);
+        reply
+    }
+
+    /// The request path once faults, maintenance and transport have let the request
+    /// through: vendor routes before credentials, credentials, quotas, then the route.
+    fn served(&self, ctx: &Ctx<'_>) -> Reply {
         if let Some(reply) = self.vendor.before_auth(self, ctx) {
             return reply;
         }
@@ -521,12 +560,7 @@ impl Emulator {
                 &[],
             );
         };
-        // HEAD is a GET without a body.
-        let method = if req.method == Method::HEAD {
-            Method::GET
-        } else {
-            req.method.clone()
-        };
+        let method = req.method.clone();
         if !self.allows(resource, id.is_some(), &method) {
             let allowed = self.allowed(resource, id.is_some());
             if resource.not_implemented.contains(&method) {
@@ -569,7 +603,7 @@ impl Emulator {
         if let Some(r) = self.check_accept(ctx, resource) {
             return r;
         }
-        let mut reply = match (method.clone(), id) {
+        match (method, id) {
             (Method::GET, None) => self.list(ctx, resource, who),
             (Method::POST, None) => self.create(ctx, resource, who),
             (Method::GET, Some(id)) => self.get(ctx, resource, &id, who),
@@ -578,11 +612,7 @@ impl Emulator {
                 self.update(ctx, resource, &id, who)
             }
             _ => self.error(ctx, 405, None, &[]),
-        };
-        if req.method == Method::HEAD {
-            reply.body = Bytes::new();
         }
-        reply
     }
 
     /// Whether `method` is one of [`Emulator::allowed`] (without building the list).
@@ -638,7 +668,7 @@ impl Emulator {
         (!ok).then(|| {
             self.error(
                 ctx,
-                406,
+                self.spec.accept_unmet.status,
                 Some(&format!(
                     "Cannot answer in {accept}; this resource speaks {}.",
                     types.join(", ")
@@ -663,7 +693,7 @@ impl Emulator {
             None => {
                 return Err(self.error(
                     ctx,
-                    415,
+                    self.spec.content_type_missing.status,
                     Some(&format!(
                         "The request has no Content-Type; send {}.",
                         types.join(" or ")
@@ -674,7 +704,7 @@ impl Emulator {
             Some(c) if !types.iter().any(|t| t.eq_ignore_ascii_case(&c)) => {
                 return Err(self.error(
                     ctx,
-                    415,
+                    self.spec.content_type_wrong.status,
                     Some(&format!(
                         "Content-Type {c} is not supported here; send {}.",
                         types.join(" or ")
@@ -847,6 +877,7 @@ impl Emulator {
             etag: format!("\"{seq}\""),
             owner: who.account.clone(),
             ready_at,
+            modified_ms: crate::util::wall_ms(),
         };
         let (value, etag) = (item.value.clone(), item.etag.clone());
         state.touch(&r.name, &id);
@@ -940,12 +971,12 @@ impl Emulator {
                             (body, value)
                         }
                     };
-                    Some((etag_value, item.ready_at, body))
+                    Some((etag_value, item.ready_at, item.modified_ms, body))
                 }
                 _ => None,
             }
         };
-        let Some((etag, ready_at, body)) = found else {
+        let Some((etag, ready_at, modified_ms, body)) = found else {
             return match self.find(ctx, r, id, who) {
                 Err(reply) => reply,
                 Ok(_) => self.error(ctx, 404, None, &[]),
@@ -964,17 +995,16 @@ impl Emulator {
                     .number_header(&self.contract.headers.retry_after, secs);
             }
         }
-        if let Some(inm) = ctx.req.header(http::header::IF_NONE_MATCH) {
-            let tag = etag.to_str().unwrap_or_default();
-            if inm.trim() == "*"
-                || inm
-                    .split(',')
-                    .any(|t| t.trim().trim_start_matches("W/") == tag)
-            {
-                let mut reply = Reply::empty(304);
-                reply.headers.insert(http::header::ETAG, etag);
-                return reply;
-            }
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(modified_ms / 1000);
+        let last_modified = HeaderValue::from_str(&httpdate::fmt_http_date(modified))
+            .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+        if not_modified(ctx.req, &etag, modified) {
+            let mut reply = Reply::empty(304);
+            reply.headers.insert(http::header::ETAG, etag);
+            reply
+                .headers
+                .insert(http::header::LAST_MODIFIED, last_modified);
+            return reply;
         }
         let mut reply = Reply::empty(200);
         reply.body = body;
@@ -984,6 +1014,9 @@ impl Emulator {
         );
         let mut reply = self.content_type(reply, r);
         reply.headers.append(http::header::ETAG, etag);
+        reply
+            .headers
+            .append(http::header::LAST_MODIFIED, last_modified);
         reply
     }
 
@@ -1060,6 +1093,7 @@ impl Emulator {
             }
         }
         stored.etag = format!("\"{seq}\"");
+        stored.modified_ms = crate::util::wall_ms();
         let (value, etag) = (stored.value.clone(), stored.etag.clone());
         drop(state);
         if self.spec.update_status == 204 {
@@ -1182,6 +1216,23 @@ impl Emulator {
         }
         reply
     }
+}
+
+/// Whether a read of a resource with `etag`, last changed at `modified`, is answered with
+/// 304 (RFC 9110 §13.2.2): `If-None-Match` decides when sent (a weak match, or `*`);
+/// otherwise `If-Modified-Since`, when it is one valid HTTP-date no earlier than the change
+/// (to the second, as the header is written).
+fn not_modified(req: &Req, etag: &HeaderValue, modified: SystemTime) -> bool {
+    if let Some(inm) = req.header(http::header::IF_NONE_MATCH) {
+        let tag = etag.to_str().unwrap_or_default();
+        return inm.trim() == "*"
+            || inm
+                .split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == tag);
+    }
+    req.header(http::header::IF_MODIFIED_SINCE)
+        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+        .is_some_and(|since| modified <= since)
 }
 
 fn article(word: &str) -> String {

@@ -31,9 +31,22 @@ pub enum FaultError {
     /// A pair without `=`.
     #[error("\"{0}\" is not a key=value pair")]
     NotPair(String),
-    /// A key the grammar does not have.
-    #[error("unknown key \"{0}\" (known: status, retry-after, delay-ms, code, body, api, message)")]
-    UnknownKey(String),
+    /// A key the grammar does not have, with the known key it is closest to.
+    #[error(
+        "unknown key \"{key}\"{} (known: status, retry-after, delay-ms, code, body, api, message)",
+        close.map(|c| format!("; did you mean \"{c}\"?")).unwrap_or_default()
+    )]
+    UnknownKey {
+        /// The key as sent, in lower case.
+        key: String,
+        /// The closest known key, when one is close.
+        close: Option<&'static str>,
+    },
+    /// A status that cannot be the final answer to a request (1xx).
+    #[error(
+        "status={0}: a 1xx status is informational and cannot be the final answer to a request; ask for one from 200 to 599"
+    )]
+    NotFinal(u16),
     /// A value of the wrong kind.
     #[error("{key}={value}: {why}")]
     BadValue {
@@ -75,7 +88,10 @@ impl FromStr for Fault {
                 .ok_or_else(|| FaultError::NotPair(pair.chars().take(60).collect()))?;
             let (k, v) = (k.trim(), v.trim());
             let Some(i) = KEYS.iter().position(|known| known.eq_ignore_ascii_case(k)) else {
-                return Err(FaultError::UnknownKey(k.to_ascii_lowercase()));
+                return Err(FaultError::UnknownKey {
+                    key: k.to_ascii_lowercase(),
+                    close: verdict::suggest::closest(k, KEYS),
+                });
             };
             let k = KEYS[i];
             if seen & (1 << i) != 0 {
@@ -94,9 +110,10 @@ impl FromStr for Fault {
                     .ok_or_else(|| bad(why))
             };
             match k {
-                "status" => match number(599, "a status from 100 to 599")? {
-                    n @ 100.. => f.status = Some(n as u16),
-                    _ => return Err(bad("a status from 100 to 599")),
+                "status" => match number(599, "a status from 200 to 599")? {
+                    n @ 200.. => f.status = Some(n as u16),
+                    n @ 100.. => return Err(FaultError::NotFinal(n as u16)),
+                    _ => return Err(bad("a status from 200 to 599")),
                 },
                 "retry-after" => {
                     f.retry_after = Some(number(31_536_000, "whole seconds, at most a year")?)
@@ -186,8 +203,20 @@ mod tests {
         );
         assert_eq!(
             "status=500; Colour=red".parse::<Fault>(),
-            Err(FaultError::UnknownKey("colour".into()))
+            Err(FaultError::UnknownKey {
+                key: "colour".into(),
+                close: None
+            })
         );
+        let e = "status=503; retry_after=2".parse::<Fault>().unwrap_err();
+        assert!(
+            e.to_string().contains("did you mean \"retry-after\""),
+            "{e}"
+        );
+        for informational in ["status=100", "status=101", "status=199"] {
+            let e = informational.parse::<Fault>().unwrap_err();
+            assert!(matches!(e, FaultError::NotFinal(_)), "{e}");
+        }
         let f: Fault = "code=7109; API=sms; message=a=b".parse().unwrap();
         assert_eq!((f.code, f.api.as_deref()), (Some(7109), Some("sms")));
         assert_eq!(f.message.as_deref(), Some("a=b"));

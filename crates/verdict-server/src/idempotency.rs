@@ -324,6 +324,15 @@ impl Pending {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes over the key `other` claimed (a request answered in another form, such as a
+    /// path alias, settles its key here once its answer is sent).
+    pub fn adopt(&self, other: Pending) {
+        let held = other.0.into_inner().unwrap_or_else(|p| p.into_inner());
+        if held.is_some() {
+            *self.lock() = held;
+        }
+    }
+
     /// Whether this request already claimed `scope` (it runs again when another emulator
     /// of a shared group wrote first).
     fn holds(&self, scope: Scope) -> bool {

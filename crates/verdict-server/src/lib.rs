@@ -340,9 +340,35 @@ impl Emulator {
         status: u16,
         message: &str,
     ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+        self.refusal(req, status, message).into_response()
+    }
+
+    /// [`Emulator::reject`]'s answer before it becomes a response.
+    fn refusal(&self, req: &Req, status: u16, message: &str) -> reply::Reply {
         let ctx = self.context(req);
         let reply = self.error(&ctx, status, Some(message), &[]);
-        self.tracked(ctx, reply).into_response()
+        self.tracked(ctx, reply)
+    }
+
+    /// [`Emulator::reject`]'s answer as the bytes of a whole HTTP/1.1 response that closes
+    /// the connection, for refusals made below the HTTP layer.
+    pub(crate) fn reject_wire(&self, req: &Req, status: u16, message: &str) -> Vec<u8> {
+        let reply = self.refusal(req, status, message);
+        let reason = reply.status.canonical_reason().unwrap_or("");
+        let mut out = format!("HTTP/1.1 {} {reason}\r\n", reply.status.as_u16()).into_bytes();
+        for (name, value) in &reply.headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let length = format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            reply.body.len()
+        );
+        out.extend_from_slice(length.as_bytes());
+        out.extend_from_slice(&reply.body);
+        out
     }
 
     /// Answers one request.

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::Emulator;
 use crate::engine::Req;
-use crate::idle::{Activity, Counted};
+use crate::idle::{Activity, Counted, Refusal};
 use crate::tls::Tls;
 
 /// Bounds on what one client may send.
@@ -31,9 +31,10 @@ pub struct ServerLimits {
     /// long an idle keep-alive connection stays open): a connection is cut off between one
     /// and one and a half of it after its last progress.
     pub header_timeout: Duration,
-    /// The most bytes of request line and headers; a larger head is answered with 431
-    /// (with a JSON body up to four times this size; beyond, the HTTP layer refuses it
-    /// with a bare 431 before the emulator sees it).
+    /// The most bytes of request line and headers; a larger head is answered with 431,
+    /// with a JSON body in the contract's error shape (up to four times this size the
+    /// emulator sees the request; beyond, the HTTP layer refuses it and the emulator writes
+    /// the answer in its place).
     pub max_header_bytes: usize,
 }
 
@@ -55,7 +56,20 @@ async fn answer(
     https: bool,
     limits: ServerLimits,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
-    let _in_progress = activity.start();
+    let in_progress = activity.start();
+    let response = respond(em, req, local, https, limits).await;
+    in_progress.answered();
+    Ok(response)
+}
+
+/// The answer to one request the HTTP layer has read the head of.
+async fn respond(
+    em: Arc<Emulator>,
+    req: hyper::Request<Incoming>,
+    local: SocketAddr,
+    https: bool,
+    limits: ServerLimits,
+) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let mut request = Req {
         method: parts.method,
@@ -72,11 +86,11 @@ async fn answer(
             "The request line and headers are {head} bytes, over the {}-byte limit.",
             limits.max_header_bytes
         );
-        return Ok(em.reject(&request, 431, &message));
+        return em.reject(&request, 431, &message);
     }
     // Most requests (GET, DELETE) have no body: nothing to wait for.
     if hyper::body::Body::is_end_stream(&body) {
-        return Ok(em.handle(&request).await);
+        return em.handle(&request).await;
     }
     let read = tokio::time::timeout(
         limits.header_timeout,
@@ -88,7 +102,7 @@ async fn answer(
                 "The request body did not arrive within {} s.",
                 limits.header_timeout.as_secs_f64()
             );
-            return Ok(em.reject(&request, 408, &message));
+            return em.reject(&request, 408, &message);
         }
         Ok(Ok(b)) => request.body = b.to_bytes(),
         Ok(Err(e)) => {
@@ -106,27 +120,73 @@ async fn answer(
             } else {
                 (400, "The request body could not be read.".to_owned())
             };
-            return Ok(em.reject(&request, status, &message));
+            return em.reject(&request, status, &message);
         }
     }
-    Ok(em.handle(&request).await)
+    em.handle(&request).await
 }
 
-/// Serves a connection until it ends, or until it makes no progress for `deadline`.
+/// Serves a connection until it ends, or until it makes no progress for `deadline`: then a
+/// client part way through a request's head is answered 408 (given a moment to take it),
+/// and an idle or silent connection is closed.
 async fn until_stalled<E: std::fmt::Display>(
     conn: impl Future<Output = Result<(), E>>,
     activity: Arc<Activity>,
     deadline: Duration,
 ) {
+    tokio::pin!(conn);
     tokio::select! {
-        ended = conn => if let Err(e) = ended {
-            tracing::debug!(error = %e, "connection ended with an error");
-        },
-        () = activity.stalled(deadline) => {
-            tracing::debug!("connection closed: no progress within the deadline");
+        ended = &mut conn => {
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            return;
         }
+        () = activity.stalled(deadline) => {}
+    }
+    if activity.partial_head() {
+        activity.time_out();
+        let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+        tracing::debug!("connection answered 408: the request head did not arrive in time");
+    } else {
+        tracing::debug!("connection closed: no progress within the deadline");
     }
 }
+
+/// What answers a refusal below the HTTP layer on a connection to `local`.
+fn refusal(em: Arc<Emulator>, local: SocketAddr, https: bool, limits: ServerLimits) -> Refusal {
+    Arc::new(move |status| {
+        let message = match status {
+            408 => format!(
+                "The request's headers did not arrive within {} s.",
+                limits.header_timeout.as_secs_f64()
+            ),
+            414 => format!(
+                "The request target is over the {MAX_TARGET}-byte limit of the HTTP layer."
+            ),
+            431 => format!(
+                "The request line and headers are over the {}-byte limit, or hold more than {MAX_FIELDS} header fields.",
+                limits.max_header_bytes
+            ),
+            _ => "The request is not well-formed HTTP/1.1 (its request line or a header cannot be parsed).".to_owned(),
+        };
+        let req = Req {
+            method: http::Method::GET,
+            path: "/".into(),
+            query: String::new(),
+            headers: http::HeaderMap::new(),
+            body: Bytes::new(),
+            https,
+            local,
+        };
+        em.reject_wire(&req, status, &message)
+    })
+}
+
+/// The longest request target the HTTP layer reads (hyper's limit).
+const MAX_TARGET: usize = 65_534;
+/// The most header fields the HTTP layer reads in one request (hyper's default).
+const MAX_FIELDS: usize = 100;
 
 /// The size of a request's head as sent: request line, header lines, blank line.
 fn head_size(req: &Req) -> usize {
@@ -158,6 +218,7 @@ pub async fn serve_with(
     let local = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let refuse = refusal(em.clone(), local, https, limits);
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -173,6 +234,7 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let refuse = refuse.clone();
         let em = em.clone();
         let activity = Arc::new(Activity::default());
         let service = {
@@ -190,7 +252,7 @@ pub async fn serve_with(
         };
         match &tls {
             None => {
-                let io = Counted::new(TokioIo::new(stream), activity.clone());
+                let io = TokioIo::new(Counted::new(stream, activity.clone(), refuse));
                 let conn = graceful.watch(builder.serve_connection(io, service));
                 tokio::spawn(until_stalled(conn, activity, limits.header_timeout));
             }
@@ -209,7 +271,7 @@ pub async fn serve_with(
                             }
                             Err(_) => return tracing::debug!("TLS handshake timed out"),
                         };
-                    let io = Counted::new(TokioIo::new(stream), activity.clone());
+                    let io = TokioIo::new(Counted::new(stream, activity.clone(), refuse));
                     let conn = watcher.watch(builder.serve_connection(io, service));
                     until_stalled(conn, activity, limits.header_timeout).await;
                 });

@@ -555,6 +555,8 @@ struct StoredItem {
     owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ready_ms: Option<u64>,
+    #[serde(default)]
+    modified_ms: u64,
 }
 
 impl StoredItem {
@@ -565,6 +567,7 @@ impl StoredItem {
             etag: self.etag,
             owner: self.owner,
             ready_at: self.ready_ms.map(instant_of),
+            modified_ms: self.modified_ms,
         }
     }
 }
@@ -576,6 +579,7 @@ fn item_json(item: &Item) -> String {
         etag: item.etag.clone(),
         owner: item.owner.clone(),
         ready_ms: item.ready_at.map(epoch_ms),
+        modified_ms: item.modified_ms,
     })
     .unwrap_or_default()
 }
@@ -904,6 +908,7 @@ return {0, a}
             etag: format!("\"{seq}\""),
             owner: "account-1".into(),
             ready_at: Some(Instant::now() + Duration::from_secs(5)),
+            modified_ms: 1_700_000_000_000,
         }
     }
 

@@ -25,6 +25,9 @@ pub struct Item {
     pub owner: String,
     /// Work accepted with 202 is finished at this time.
     pub ready_at: Option<Instant>,
+    /// When it was last created or changed, in milliseconds since the epoch (its
+    /// Last-Modified).
+    pub modified_ms: u64,
 }
 
 /// One collection.
@@ -695,6 +698,7 @@ mod tests {
             etag: String::new(),
             owner: String::new(),
             ready_at: None,
+            modified_ms: 0,
         };
         let mut c = Collection::default();
         for i in 0..8000 {

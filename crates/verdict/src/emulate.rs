@@ -49,8 +49,37 @@ pub struct EmulatorSpec {
     pub missing_field_status: u16,
     /// The most idempotency keys whose answers are kept at once (the oldest go first).
     pub idempotency_limit: usize,
+    /// The answer to a request whose `Accept` no media type of the resource meets
+    /// (`accept_unmet`; RFC 9110's 406 unless the document names another).
+    pub accept_unmet: EmulatorAnswer,
+    /// The answer to a body sent without `Content-Type` (`content_type_missing`; 415).
+    pub content_type_missing: EmulatorAnswer,
+    /// The answer to a body whose `Content-Type` the resource does not take
+    /// (`content_type_wrong`; 415).
+    pub content_type_wrong: EmulatorAnswer,
     /// The resources.
     pub resources: Vec<ResourceSpec>,
+}
+
+/// The status the emulator answers a condition with, and where that choice comes from: the
+/// vendor's document (`seed`, and then the contract must document the status), the HTTP
+/// standards (`rfc`), or our reading where no documented status fits (`inferred`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EmulatorAnswer {
+    /// The status.
+    pub status: u16,
+    /// Where the choice comes from.
+    pub origin: crate::names::Origin,
+}
+
+impl EmulatorAnswer {
+    /// The HTTP standards' answer `status`.
+    pub const fn rfc(status: u16) -> EmulatorAnswer {
+        EmulatorAnswer {
+            status,
+            origin: crate::names::Origin::Rfc,
+        }
+    }
 }
 
 fn methods<S: Serializer>(m: &[Method], s: S) -> Result<S::Ok, S::Error> {

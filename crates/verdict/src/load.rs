@@ -11,7 +11,7 @@ use http::Method;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::emulate::{EmulatorSpec, FieldSpec, Quota, ResourceSpec};
+use crate::emulate::{EmulatorAnswer, EmulatorSpec, FieldSpec, Quota, ResourceSpec};
 use crate::model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
     IdempotencyAnswer, IdempotencyRules, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
@@ -1274,6 +1274,9 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             "resource",
             "missing_field_status",
             "idempotency_limit",
+            "accept_unmet",
+            "content_type_missing",
+            "content_type_wrong",
         ],
     );
     let base_path = t.string(cx, "base_path").unwrap_or_default();
@@ -1363,8 +1366,60 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         idempotency_limit: t
             .integer(cx, "idempotency_limit", 1..1_000_001)
             .map_or(10_000, |(n, _)| n as usize),
+        accept_unmet: emulator_answer(cx, t, "accept_unmet", 406),
+        content_type_missing: emulator_answer(cx, t, "content_type_missing", 415),
+        content_type_wrong: emulator_answer(cx, t, "content_type_wrong", 415),
         resources,
     }
+}
+
+/// `key = { status = N, origin = "…" }`: a 4xx status, from the document (`seed`) unless
+/// `origin` says otherwise; RFC 9110's `default` when the key is left out.
+fn emulator_answer(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, default: u16) -> EmulatorAnswer {
+    let Some(a) = t.table(cx, key) else {
+        return EmulatorAnswer::rfc(default);
+    };
+    a.check_keys(cx, &["status", "origin"]);
+    let status = a.integer(cx, "status", 400..500).map(|(n, _)| n as u16);
+    if status.is_none() && a.get("status").is_none() {
+        cx.report(
+            a.span.clone(),
+            a.path.clone(),
+            "needs a status (400 to 499)",
+        );
+    }
+    EmulatorAnswer {
+        status: status.unwrap_or(default),
+        origin: a.parsed(cx, "origin").unwrap_or(Origin::Seed),
+    }
+}
+
+/// The emulator's answers that say they come from the document name statuses the
+/// document has.
+fn check_emulator_answers(
+    spec: &EmulatorSpec,
+    statuses: &[StatusEntry],
+) -> Vec<(Span, String, String)> {
+    let answers = [
+        ("accept_unmet", spec.accept_unmet),
+        ("content_type_missing", spec.content_type_missing),
+        ("content_type_wrong", spec.content_type_wrong),
+    ];
+    answers
+        .into_iter()
+        .filter(|(_, a)| a.origin == Origin::Seed)
+        .filter(|(_, a)| !statuses.iter().any(|s| s.code == a.status && s.documented))
+        .map(|(key, a)| {
+            (
+                0..0,
+                format!("emulator.{key}.status"),
+                format!(
+                    "status {} is not one the document names; document it, or say origin = \"inferred\"",
+                    a.status
+                ),
+            )
+        })
+        .collect()
 }
 
 fn read_resource(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<ResourceSpec> {
@@ -1818,6 +1873,9 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         }
     }
 
+    if let Some(spec) = &doc.emulator {
+        found.extend(check_emulator_answers(spec, &statuses));
+    }
     if !found.is_empty() {
         let mut cx = Cx {
             src: &doc.src,

@@ -5,5 +5,6 @@ mod call;
 mod call_oauth;
 mod call_standards;
 mod catalog;
+mod readme;
 mod serve;
 mod serve_redis;

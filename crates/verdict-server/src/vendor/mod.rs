@@ -31,6 +31,12 @@ pub trait Vendor: Send + Sync {
         None
     }
 
+    /// The path under which the emulator serves what `path` names, when the vendor gives
+    /// one thing two names (RingCentral: the account's and extension's own ids for `~`).
+    fn alias(&self, _em: &Emulator, _path: &str) -> Option<String> {
+        None
+    }
+
     /// Routes only this vendor has, answered before the contract's resources.
     fn route(&self, _em: &Emulator, _ctx: &Ctx<'_>, _who: &Principal) -> Option<Reply> {
         None

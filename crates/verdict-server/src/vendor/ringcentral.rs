@@ -193,6 +193,7 @@ impl RingCentral {
                 etag: String::new(),
                 owner: "account-1".into(),
                 ready_at: None,
+                modified_ms: now_ms(),
             },
         );
         // Issued tokens are kept up to a bound: the oldest go first.
@@ -277,6 +278,7 @@ impl RingCentral {
             let items = &state.collection(&resource.name).items;
             for id in &ids {
                 let (status, body) = match items.get(*id) {
+                    _ if *id == OWNER_ID && resource.path == EXTENSIONS => (200, own_extension()),
                     Some(item) if item.owner == who.account => (200, item.value.clone()),
                     _ => (
                         404,
@@ -342,6 +344,14 @@ impl RingCentral {
     }
 }
 
+/// The path of the extensions collection, whose `~` is the caller's own extension.
+const EXTENSIONS: &str = "/account/~/extension";
+
+/// The caller's own extension (`extension/~`, or its id).
+fn own_extension() -> Value {
+    json!({ "id": OWNER_ID, "extensionNumber": "101", "name": "Verdict Emulator", "type": "User", "status": "Enabled", "account": { "id": OWNER_ID } })
+}
+
 fn json_part(body: &Value) -> Part {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -404,6 +414,26 @@ impl Vendor for RingCentral {
         }
     }
 
+    /// The account's id stands for `~` in `/account/{id}/…`, and the caller's extension id
+    /// for `~` in `/account/~/extension/{id}/…`: every id and uri handed out resolves.
+    fn alias(&self, em: &Emulator, path: &str) -> Option<String> {
+        let rest = path
+            .strip_prefix(&em.spec.base_path)
+            .filter(|r| r.contains(OWNER_ID))?;
+        let mut changed = false;
+        let mut segments: Vec<&str> = rest.split('/').collect();
+        for i in 1..segments.len() {
+            let named = matches!(segments[i - 1], "account" | "extension");
+            // The caller's extension: only directly under its account.
+            let own_extension = segments[i - 1] == "extension" && i == 4;
+            if named && segments[i] == OWNER_ID && (segments[i - 1] == "account" || own_extension) {
+                segments[i] = "~";
+                changed = true;
+            }
+        }
+        changed.then(|| format!("{}{}", em.spec.base_path, segments.join("/")))
+    }
+
     fn route(&self, em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
         let rest = ctx.req.path.strip_prefix(&em.spec.base_path)?;
         if ctx.req.method == Method::GET {
@@ -414,12 +444,7 @@ impl Vendor for RingCentral {
                         &json!({ "id": OWNER_ID, "uri": format!("{}{}/account/{OWNER_ID}", ctx.req.origin(), em.spec.base_path), "status": "Confirmed", "serviceInfo": { "brand": { "name": "RingCentral" } } }),
                     ));
                 }
-                "/account/~/extension/~" => {
-                    return Some(Reply::json(
-                        200,
-                        &json!({ "id": OWNER_ID, "extensionNumber": "101", "name": "Verdict Emulator", "type": "User", "status": "Enabled", "account": { "id": OWNER_ID } }),
-                    ));
-                }
+                "/account/~/extension/~" => return Some(Reply::json(200, &own_extension())),
                 _ => {}
             }
             if let Some(tail) = rest.strip_prefix("/account/~/recording/") {

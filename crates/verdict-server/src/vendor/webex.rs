@@ -26,7 +26,12 @@ impl Vendor for Webex {
 
     fn route(&self, em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
         let path = ctx.req.path.strip_prefix(&em.spec.base_path)?;
-        if path == "/people/me" && ctx.req.method == http::Method::GET {
+        // The caller, as `me` or by the id its answers carry.
+        let me = path == "/people/me"
+            || path
+                .strip_prefix("/people/")
+                .is_some_and(|id| id == person_id(who));
+        if me && ctx.req.method == http::Method::GET {
             return Some(Reply::json(
                 200,
                 &json!({

@@ -236,10 +236,83 @@ async fn huge_headers_get_431_while_others_are_served() {
     assert_eq!(r.status(), 200);
 }
 
-/// A head over the cap gets the emulator's 431 with a JSON body while it fits the HTTP
-/// layer's read buffer (four times the cap); a larger one, and a request line that cannot
-/// be parsed, are refused by the HTTP layer itself with a bare status, before any request
-/// exists to answer in the contract's shape.
+/// Every limit README names is answered as it says: a request target over the limit 414,
+/// a head too large or with too many fields 431, a head that cannot be parsed 400, a head
+/// not finished in time 408, each with a JSON body in the contract's error shape and the
+/// connection closed; a connection idle or silent for the deadline is closed unanswered.
+#[tokio::test]
+async fn every_limit_is_answered_as_the_readme_says() {
+    let s = webex(ServerLimits {
+        header_timeout: Duration::from_millis(500),
+        ..Default::default()
+    })
+    .await;
+    let long_target = format!("/v1/rooms?q={}", "a".repeat(70_000));
+    let many: Vec<u8> = (0..3000)
+        .flat_map(|i| format!("X-H{i}: a\r\n").into_bytes())
+        .collect();
+    let big = format!("X-Big: {}\r\n", "a".repeat(300 << 10));
+    let cases: [(Vec<u8>, u16, &str); 4] = [
+        (
+            request("GET", long_target.as_bytes(), AUTH, b""),
+            414,
+            "65534-byte limit",
+        ),
+        (
+            request("GET", b"/v1/rooms", &[AUTH, &many[..]].concat(), b""),
+            431,
+            "100 header fields",
+        ),
+        (
+            request("GET", b"/v1/rooms", &[AUTH, big.as_bytes()].concat(), b""),
+            431,
+            "65536-byte limit",
+        ),
+        (
+            b"GET /v1/rooms HTTP/1.1\r\nHost x\r\n\r\n".to_vec(),
+            400,
+            "not well-formed",
+        ),
+    ];
+    for (req, status, says) in cases {
+        let r = while_serving(&s, async { raw(&s, &req).await }).await;
+        assert_eq!(r.status, Some(status), "{r:?}");
+        assert!(message(&r.json()).contains(says), "{status}: {r:?}");
+        assert!(r.head.contains("trackingid: VERDICT_"), "{r:?}");
+        assert!(r.head.contains("content-type: application/json"), "{r:?}");
+    }
+    // Headers begun but not finished in time: 408, then the connection ends.
+    let mut conn = TcpStream::connect(addr(&s)).await.unwrap();
+    conn.write_all(b"GET /v1/rooms HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(NO_HANG, read_answer(&mut conn))
+        .await
+        .unwrap();
+    assert_eq!(r.status, Some(408), "{r:?}");
+    assert!(
+        message(&r.json()).contains("did not arrive within 0.5 s"),
+        "{r:?}"
+    );
+    // A silent connection, and one idle after an answer, are closed without a word.
+    let mut silent = TcpStream::connect(addr(&s)).await.unwrap();
+    let r = tokio::time::timeout(NO_HANG, read_answer(&mut silent))
+        .await
+        .unwrap();
+    assert!(r.head.is_empty() && r.body.is_empty(), "{r:?}");
+    let mut idle = TcpStream::connect(addr(&s)).await.unwrap();
+    idle.write_all(b"GET /v1/rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0\r\n\r\n")
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(NO_HANG, read_answer(&mut idle))
+        .await
+        .unwrap();
+    assert_eq!(r.status, Some(200));
+    assert_eq!(r.head.matches("HTTP/1.1").count(), 1, "{r:?}");
+}
+
+/// A head over the cap gets the emulator's 431 with a JSON body, whether it fits the HTTP
+/// layer's read buffer (four times the cap) or the HTTP layer refuses it first.
 #[tokio::test]
 async fn refusals_of_the_http_layer_are_clear_where_the_emulator_sees_them() {
     let s = webex(ServerLimits::default()).await;
@@ -258,8 +331,10 @@ async fn refusals_of_the_http_layer_are_clear_where_the_emulator_sees_them() {
     )
     .await;
     assert_eq!(r.status, Some(431));
+    assert!(message(&r.json()).contains("65536-byte limit"), "{r:?}");
     let r = raw(&s, &request("GET", b"/v1/rooms/\xff\xfe", AUTH, b"")).await;
     assert_eq!(r.status, Some(400));
+    assert!(message(&r.json()).contains("not well-formed"), "{r:?}");
 }
 
 #[tokio::test]

@@ -1,9 +1,13 @@
 //! The emulator's integration tests, in one binary: each module starts emulators on
 //! 127.0.0.1 and speaks to them over real HTTP (see `support`).
 
+mod conditions;
 mod every_status;
+mod faults;
+mod head;
 mod hostile;
 mod idempotency;
+mod ids;
 mod limits;
 mod problem;
 mod ratelimit;

@@ -517,6 +517,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
                 etag: format!("\"{seq}\""),
                 owner: who.credential.clone(),
                 ready_at: Some(now + delay),
+                modified_ms: crate::util::wall_ms(),
             },
             em.spec.store_limit,
         );

@@ -515,6 +515,7 @@ fn write(
                     etag: format!("\"{seq}\""),
                     owner: who.account.clone(),
                     ready_at: None,
+                    modified_ms: crate::util::wall_ms(),
                 },
                 em.spec.store_limit,
             );

@@ -261,3 +261,84 @@ pub async fn walk(
     }
     real
 }
+
+/// An answer read off a raw connection, byte for byte as the server sent it.
+#[derive(Debug)]
+pub struct RawAnswer {
+    /// The status, if a status line arrived.
+    pub status: Option<u16>,
+    /// The header lines (names in lower case), in order.
+    pub headers: Vec<(String, String)>,
+    /// Every byte after the head.
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON; panics with the answer when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+impl Running {
+    /// Sends `method target` with `headers` on a new plain connection that the server is
+    /// asked to close, and reads everything it sends back.
+    pub async fn raw(&self, method: &str, target: &str, headers: &[(&str, &str)]) -> RawAnswer {
+        let mut request =
+            format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        self.raw_bytes(request.as_bytes()).await
+    }
+
+    /// Sends `request` as it is on a new plain connection and reads until the server
+    /// closes it (a write the server stopped reading is not an error).
+    pub async fn raw_bytes(&self, request: &[u8]) -> RawAnswer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.origin.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _ = conn.write_all(request).await;
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            conn.read_to_end(&mut buf),
+        )
+        .await
+        .expect("the server neither answered nor closed the connection");
+        parse_raw(&buf)
+    }
+}
+
+/// Splits what a server sent into status, headers and body.
+pub fn parse_raw(buf: &[u8]) -> RawAnswer {
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(buf.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.strip_prefix("HTTP/1.1 "))
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok());
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    RawAnswer {
+        status,
+        headers,
+        body: buf[split..].to_vec(),
+    }
+}
