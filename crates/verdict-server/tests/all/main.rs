@@ -8,6 +8,7 @@ mod limits;
 mod problem;
 mod ratelimit;
 mod ringcentral;
+mod schema;
 mod shared;
 mod support;
 mod webex;
