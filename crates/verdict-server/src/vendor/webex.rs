@@ -8,9 +8,11 @@ use verdict::emulate::ResourceSpec;
 use super::Vendor;
 use crate::Emulator;
 use crate::engine::{Ctx, Principal, now_stamp};
+use crate::openapi::{Answer, Operation, Route, path_param};
 use crate::reply::Reply;
 use crate::state::State;
 use crate::util::base64url;
+use http::Method;
 
 pub struct Webex;
 
@@ -54,6 +56,36 @@ impl Vendor for Webex {
                     format!("attachment; filename=\"{file}\""),
                 ),
         )
+    }
+
+    fn routes(&self, em: &Emulator) -> Vec<Route> {
+        let base = &em.spec.base_path;
+        let person = json!({"type": "object", "required": ["id", "emails", "displayName"], "properties": {
+            "id": {"type": "string"}, "emails": {"type": "array", "items": {"type": "string"}},
+            "displayName": {"type": "string"}, "orgId": {"type": "string"},
+            "created": {"type": "string"}, "type": {"type": "string"}}});
+        let me = Operation::new(Method::GET, "The caller's own person").answer(Answer::json(
+            200,
+            "The person",
+            person,
+        ));
+        let file = Operation::new(Method::GET, "Download a file attached to a message")
+            .params(vec![
+                path_param("id"),
+                json!({"name": "allow", "in": "query", "schema": {"type": "string", "enum": ["unscannable"]}}),
+            ])
+            .answer(Answer::bare(200, "The file's bytes"))
+            .errors(&[(428, "The file could not be scanned; add allow=unscannable")]);
+        vec![
+            Route {
+                path: format!("{base}/people/me"),
+                ops: vec![me],
+            },
+            Route {
+                path: format!("{base}/contents/{{id}}"),
+                ops: vec![file],
+            },
+        ]
     }
 
     fn check(

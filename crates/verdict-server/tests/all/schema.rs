@@ -143,3 +143,76 @@ async fn unknown_fields_follow_each_contracts_policy() {
     assert_eq!(status, 200, "{created}");
     assert!(created.get("colour").is_none(), "{created}");
 }
+
+async fn openapi(contract: &str) -> Value {
+    let s = start_served(contract).await;
+    let r = s.http.get(s.url("/_verdict/openapi.json")).send().await;
+    r.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_openapi_document_says_what_the_schema_says() {
+    let doc = openapi("webex").await;
+    assert_eq!(doc["openapi"], "3.0.3");
+    let schemas = &doc["components"]["schemas"];
+    let put = &schemas["memberships.PUT"];
+    let props: Vec<&String> = put["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(props, ["isModerator", "isMonitor"]);
+    assert!(put.get("required").is_none(), "{put}");
+    assert_eq!(schemas["memberships.create"]["required"], json!(["roomId"]));
+    assert_eq!(
+        schemas["memberships.create"]["properties"]["roomId"]["minLength"],
+        1
+    );
+    let groups = &schemas["messages.create"]["allOf"];
+    assert_eq!(
+        groups[0]["anyOf"][2],
+        json!({"required": ["toPersonEmail"]})
+    );
+    assert_eq!(
+        schemas["messages.PUT"]["anyOf"],
+        json!([{"required": ["text"]}, {"required": ["markdown"]}])
+    );
+    assert_eq!(
+        schemas["rooms.create"]["properties"]["type"]["enum"],
+        json!(["direct", "group"])
+    );
+    let list = &doc["paths"]["/v1/rooms"]["get"];
+    let max = &list["parameters"][0];
+    assert_eq!(max["name"], "max");
+    assert!(
+        max["schema"].get("maximum").is_none(),
+        "a larger page is a 504"
+    );
+    assert!(list["responses"].get("504").is_some());
+    for path in ["/v1/people/me", "/v1/contents/{id}"] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path}");
+    }
+
+    let doc = openapi("token-api").await;
+    let create = &doc["paths"]["/v1/projects"]["post"]["responses"];
+    assert!(
+        create.get("415").is_some() && create.get("409").is_some(),
+        "{create}"
+    );
+    let items = &doc["components"]["schemas"]["items.create"];
+    assert_eq!(items["additionalProperties"], false);
+    assert_eq!(items["properties"]["description"]["nullable"], true);
+    let page = &doc["paths"]["/v1/items"]["get"]["parameters"][0];
+    assert_eq!(page["schema"]["maximum"], 100);
+
+    let doc = openapi("ringcentral").await;
+    let token = &doc["paths"]["/restapi/oauth/token"]["post"];
+    assert_eq!(token["security"], json!([]));
+    assert!(token["responses"]["200"]["content"]["application/json"].is_object());
+    for path in [
+        "/restapi/oauth/revoke",
+        "/restapi/v1.0/account/~",
+        "/restapi/v1.0/account/~/extension/~",
+        "/restapi/v1.0/account/~/recording/{recordingId}/content",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+    let batch = &doc["paths"]["/restapi/v1.0/account/~/extension/{id}"]["get"]["responses"];
+    assert!(batch.get("207").is_some(), "{batch}");
+}
