@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Map, Value, json};
 use verdict::IdStyle;
 use verdict::emulate::ResourceSpec;
+use verdict::schema::BodyError;
 
 use crate::Emulator;
 use crate::fault::Fault;
@@ -727,7 +728,8 @@ impl Emulator {
         }
     }
 
-    /// Checks types and required fields.
+    /// Checks the body against what the request's method takes on `r` (a create for
+    /// POST), then the vendor's own rules.
     fn validate(
         &self,
         ctx: &Ctx<'_>,
@@ -735,43 +737,18 @@ impl Emulator {
         body: &Map<String, Value>,
         creating: bool,
     ) -> Result<(), Reply> {
-        let wrong: Vec<String> = r
-            .fields
-            .iter()
-            .filter_map(|f| {
-                let v = body.get(&f.name)?;
-                (!v.is_null() && !f.ty.accepts(v))
-                    .then(|| format!("{} must be {}", f.name, article(f.ty.as_str())))
-            })
-            .collect();
-        if !wrong.is_empty() {
-            return Err(self.error(
-                ctx,
-                400,
-                Some(&format!("Invalid fields: {}.", wrong.join("; "))),
-                &wrong,
-            ));
-        }
-        if creating || ctx.req.method == Method::PUT {
-            let missing: Vec<String> = r
-                .fields
-                .iter()
-                .filter(|f| {
-                    f.required
-                        && body
-                            .get(&f.name)
-                            .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
-                })
-                .map(|f| format!("{} is required", f.name))
-                .collect();
-            if !missing.is_empty() {
-                return Err(self.error(
-                    ctx,
-                    self.spec.missing_field_status,
-                    Some(&format!("Missing fields: {}.", missing.join("; "))),
-                    &missing,
-                ));
-            }
+        let method = if creating {
+            &Method::POST
+        } else {
+            &ctx.req.method
+        };
+        if let Err(e) = verdict::schema::check(r, method, body) {
+            let status = match e {
+                BodyError::Unknown(_) => self.spec.unknown_field_status,
+                BodyError::Invalid(_) => 400,
+                BodyError::Missing(_) | BodyError::OneOf(_) => self.spec.missing_field_status,
+            };
+            return Err(self.error(ctx, status, Some(&e.to_string()), &e.details()));
         }
         self.vendor.check(self, ctx, r, body, creating)
     }
@@ -837,7 +814,7 @@ impl Emulator {
         if let Err(reply) = self.validate(ctx, r, &body, true) {
             return reply;
         }
-        body.retain(|k, _| r.field(k).is_some());
+        body.retain(|k, _| r.create.accepts.contains(k));
         for f in &r.fields {
             if let (None, Some(d)) = (body.get(&f.name), &f.default) {
                 body.insert(f.name.clone(), d.clone());
@@ -1057,13 +1034,16 @@ impl Emulator {
         if let Err(reply) = self.writable(ctx, r, id, who) {
             return reply;
         }
-        let body = match self.body_object(ctx, r) {
+        let mut body = match self.body_object(ctx, r) {
             Ok(b) => b,
             Err(reply) => return reply,
         };
         if let Err(reply) = self.validate(ctx, r, &body, false) {
             return reply;
         }
+        // What the method does not take (where the policy ignores it) changes nothing.
+        let accepts = r.rules(&ctx.req.method).map(|u| u.accepts.as_slice());
+        body.retain(|k, _| accepts.is_some_and(|a| a.contains(k)));
         let mut state = self.lock();
         if let Some(set) = self.unique_clash(r, &state.collection(&r.name).items, &body, Some(id)) {
             drop(state);
@@ -1086,11 +1066,7 @@ impl Emulator {
             return self.error(ctx, 404, None, &[]);
         };
         if let Value::Object(obj) = &mut stored.value {
-            for (k, v) in body {
-                if r.field(&k).is_some() {
-                    obj.insert(k, v);
-                }
-            }
+            obj.extend(body);
         }
         stored.etag = format!("\"{seq}\"");
         stored.modified_ms = crate::util::wall_ms();
@@ -1233,14 +1209,6 @@ fn not_modified(req: &Req, etag: &HeaderValue, modified: SystemTime) -> bool {
     req.header(http::header::IF_MODIFIED_SINCE)
         .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
         .is_some_and(|since| modified <= since)
-}
-
-fn article(word: &str) -> String {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        format!("an {word}")
-    } else {
-        format!("a {word}")
-    }
 }
 
 /// The time as resource fields show it.

@@ -1,41 +1,363 @@
-//! An OpenAPI 3 description of the emulated API, generated from the contract.
+//! An OpenAPI 3.0 description of the emulated API, built from one list of routes: the
+//! contract's resources (their request and answer schemas come from the resource schema
+//! that also validates requests) and the routes each vendor module declares.
 
+use http::Method;
 use serde_json::{Map, Value, json};
-use verdict::emulate::ResourceSpec;
-use verdict::{AuthScheme, FieldType};
+use verdict::emulate::{BodyRules, ResourceSpec};
+use verdict::{AuthScheme, UnknownFields};
 
 use crate::Emulator;
 
-fn schema(t: FieldType) -> Value {
-    match t {
-        FieldType::String => json!({"type": "string"}),
-        FieldType::Email => json!({"type": "string", "format": "email"}),
-        FieldType::Integer => json!({"type": "integer"}),
-        FieldType::Number => json!({"type": "number"}),
-        FieldType::Boolean => json!({"type": "boolean"}),
-        FieldType::Object => json!({"type": "object"}),
-        FieldType::Array => json!({"type": "array", "items": {}}),
-        FieldType::Any => json!({}),
+/// One answer an operation gives: its status, what it means, and its body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// What it means.
+    pub description: String,
+    /// The body's media type and JSON Schema; none for an answer without a body, or one
+    /// whose body is not described.
+    pub content: Option<(String, Value)>,
+}
+
+impl Answer {
+    /// An answer with a JSON body of `schema`.
+    pub fn json(status: u16, description: &str, schema: Value) -> Answer {
+        Answer::with(status, description, "application/json", schema)
+    }
+
+    /// An answer with a body of `media` described by `schema`.
+    pub fn with(status: u16, description: &str, media: &str, schema: Value) -> Answer {
+        Answer {
+            status,
+            description: description.to_owned(),
+            content: Some((media.to_owned(), schema)),
+        }
+    }
+
+    /// An answer without a described body.
+    pub fn bare(status: u16, description: &str) -> Answer {
+        Answer {
+            status,
+            description: description.to_owned(),
+            content: None,
+        }
     }
 }
 
-fn resource_schema(r: &ResourceSpec) -> Value {
-    let mut props = Map::new();
-    props.insert("id".into(), json!({"type": "string", "readOnly": true}));
-    for f in &r.fields {
-        let mut s = schema(f.ty);
-        if let (Some(d), Value::Object(o)) = (&f.default, &mut s) {
-            o.insert("default".into(), d.clone());
+/// One method of a route.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// The method.
+    pub method: Method,
+    /// One line on what it does.
+    pub summary: String,
+    /// It is answered without credentials (an OAuth token endpoint).
+    pub public: bool,
+    /// The request body's media type and schema.
+    pub request: Option<(String, Value)>,
+    /// Its parameters, as OpenAPI parameter objects.
+    pub params: Vec<Value>,
+    /// Its own answers; the API's shared ones (credentials, quotas, documented
+    /// statuses) are added to them.
+    pub answers: Vec<Answer>,
+}
+
+impl Operation {
+    /// An operation with no body, parameters or answers yet.
+    pub fn new(method: Method, summary: impl Into<String>) -> Operation {
+        Operation {
+            method,
+            summary: summary.into(),
+            public: false,
+            request: None,
+            params: Vec::new(),
+            answers: Vec::new(),
         }
-        props.insert(f.name.clone(), s);
     }
-    let required: Vec<&str> = r
-        .fields
-        .iter()
-        .filter(|f| f.required)
-        .map(|f| f.name.as_str())
-        .collect();
-    json!({"type": "object", "properties": props, "required": required})
+
+    /// With this answer.
+    pub fn answer(mut self, a: Answer) -> Operation {
+        self.answers.push(a);
+        self
+    }
+
+    /// With error answers of these statuses (the API's error body).
+    pub fn errors(mut self, statuses: &[(u16, &str)]) -> Operation {
+        for (s, d) in statuses {
+            self.answers.push(Answer::bare(*s, d));
+        }
+        self
+    }
+
+    /// With a JSON request body of `schema`.
+    pub fn body(mut self, media: &str, schema: Value) -> Operation {
+        self.request = Some((media.to_owned(), schema));
+        self
+    }
+
+    /// With these parameters.
+    pub fn params(mut self, params: Vec<Value>) -> Operation {
+        self.params.extend(params);
+        self
+    }
+}
+
+/// A path (an OpenAPI template such as `/rooms/{id}`) and its operations.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The path template.
+    pub path: String,
+    /// Its operations.
+    pub ops: Vec<Operation>,
+}
+
+/// A path parameter of type string.
+pub fn path_param(name: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+/// Every route the emulator serves: the resources', then the vendor module's.
+pub fn routes(em: &Emulator) -> Vec<Route> {
+    let mut out = Vec::new();
+    for r in &em.spec.resources {
+        out.extend(resource_routes(em, r));
+    }
+    // A vendor route on a resource's path adds its answers to the resource's operation.
+    for route in em.vendor.routes(em) {
+        match out.iter_mut().find(|r| r.path == route.path) {
+            Some(known) => merge(known, route.ops),
+            None => out.push(route),
+        }
+    }
+    out
+}
+
+fn merge(route: &mut Route, ops: Vec<Operation>) {
+    for op in ops {
+        match route.ops.iter_mut().find(|o| o.method == op.method) {
+            Some(known) => known.answers.extend(op.answers),
+            None => route.ops.push(op),
+        }
+    }
+}
+
+fn component(r: &ResourceSpec, what: &str) -> String {
+    if what.is_empty() {
+        r.name.clone()
+    } else {
+        format!("{}.{what}", r.name)
+    }
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// What every body-taking operation of `r` may answer about its body.
+fn body_answers(em: &Emulator, r: &ResourceSpec) -> Vec<Answer> {
+    let spec = &em.spec;
+    let mut a = vec![
+        Answer::bare(
+            400,
+            "The body is not a JSON object, or a field's value is invalid",
+        ),
+        Answer::bare(spec.missing_field_status, "A required field is missing"),
+        Answer::bare(
+            415,
+            "The Content-Type is missing or not one this resource takes",
+        ),
+        Answer::bare(403, "The credential may read but not write"),
+    ];
+    if r.unknown_fields == UnknownFields::Refuse {
+        a.push(Answer::bare(
+            spec.unknown_field_status,
+            "The body has a field this request does not take",
+        ));
+    }
+    if !r.unique.is_empty() {
+        a.push(Answer::bare(
+            409,
+            "Another resource has the same unique fields",
+        ));
+    }
+    a
+}
+
+fn list_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
+    let spec = &em.spec;
+    let items = json!({"type": "array", "items": reference(&r.name)});
+    let list = match &spec.list_key {
+        Some(k) => {
+            let key = if k == "{resource}" {
+                r.name.clone()
+            } else {
+                k.clone()
+            };
+            json!({"type": "object", "required": [key], "properties": { key.clone(): items }})
+        }
+        None => items,
+    };
+    let mut params = Vec::new();
+    if let Some(p) = &spec.page_param {
+        let mut schema = json!({"type": "integer", "minimum": 1});
+        let description = if spec.page_limit_status == 400 {
+            schema["maximum"] = json!(spec.page_limit);
+            format!("The page size (default {}).", spec.page_default)
+        } else {
+            format!(
+                "The page size (default {}); more than {} is answered with {}, as the vendor documents.",
+                spec.page_default, spec.page_limit, spec.page_limit_status
+            )
+        };
+        params
+            .push(json!({"name": p, "in": "query", "schema": schema, "description": description}));
+    }
+    params.push(
+        json!({"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0},
+        "description": "Where the next page starts, as a Link header gave it."}),
+    );
+    for f in &r.filters {
+        params.push(json!({"name": f, "in": "query", "schema": {"type": "string"}}));
+    }
+    Operation::new(Method::GET, format!("List {}", r.name))
+        .params(params)
+        .answer(Answer::with(200, "The page", &media(em, r), list))
+        .errors(&[
+            (400, "The page size or cursor is not valid"),
+            (
+                spec.page_limit_status,
+                "The page size is larger than the API allows",
+            ),
+        ])
+}
+
+fn media(em: &Emulator, r: &ResourceSpec) -> String {
+    r.media_type
+        .clone()
+        .or_else(|| em.spec.media_types.first().cloned())
+        .unwrap_or_else(|| "application/json".into())
+}
+
+fn accepted() -> Value {
+    json!({"type": "object", "required": ["id", "status"], "properties": {
+        "id": {"type": "string"}, "status": {"type": "string"}}})
+}
+
+fn create_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
+    let kind = r.kind.to_lowercase();
+    let mut op = Operation::new(Method::POST, format!("Create a {kind}"))
+        .body(&media(em, r), reference(&component(r, "create")));
+    op = match r.accept_delay_ms {
+        Some(_) => op.answer(Answer::with(
+            202,
+            "Accepted; ready later at its Location",
+            &media(em, r),
+            accepted(),
+        )),
+        None => op.answer(Answer::with(
+            em.spec.create_status,
+            "Created",
+            &media(em, r),
+            reference(&r.name),
+        )),
+    };
+    op.answers.extend(body_answers(em, r));
+    op.errors(&[(507, "The emulator holds as many resources as it may")])
+}
+
+fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation> {
+    let spec = &em.spec;
+    let kind = r.kind.to_lowercase();
+    let m = media(em, r);
+    let mut missing = vec![(404, "No such resource for this credential")];
+    if r.gone_after_delete {
+        missing.push((410, "The resource was deleted"));
+    }
+    let mut ops = Vec::new();
+    for method in em.allowed(r, true) {
+        let op = match method.clone() {
+            Method::GET => {
+                let mut op = Operation::new(Method::GET, format!("Get a {kind}"))
+                    .answer(Answer::with(200, "The resource", &m, reference(&r.name)))
+                    .answer(Answer::bare(
+                        304,
+                        "It has not changed since the ETag given in If-None-Match",
+                    ));
+                if r.accept_delay_ms.is_some() {
+                    op = op.answer(Answer::with(202, "Not ready yet", &m, accepted()));
+                }
+                op
+            }
+            Method::DELETE => Operation::new(Method::DELETE, format!("Delete a {kind}"))
+                .answer(Answer::bare(spec.delete_status, "Deleted"))
+                .errors(&[(403, "The credential may read but not write")]),
+            m2 => {
+                let rules = component(r, m2.as_str());
+                let mut op = Operation::new(m2.clone(), format!("Update a {kind}"))
+                    .body(&m, reference(&rules));
+                op = if spec.update_status == 204 {
+                    op.answer(Answer::bare(204, "Updated"))
+                } else {
+                    op.answer(Answer::with(
+                        spec.update_status,
+                        "Updated",
+                        &m,
+                        reference(&r.name),
+                    ))
+                };
+                op.answers.extend(body_answers(em, r));
+                op
+            }
+        };
+        let mut op = op.errors(&missing);
+        if method != Method::GET {
+            op = op.errors(&[(412, "If-Match does not match the current ETag")]);
+        }
+        ops.push(op);
+    }
+    for method in &r.not_implemented {
+        ops.push(
+            Operation::new(method.clone(), format!("{method} is not implemented"))
+                .errors(&[(501, "Not implemented for this resource")]),
+        );
+    }
+    ops
+}
+
+fn resource_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
+    let allowed = em.allowed(r, false);
+    let mut collection = Vec::new();
+    if allowed.contains(&Method::GET) {
+        collection.push(list_operation(em, r));
+    }
+    if allowed.contains(&Method::POST) {
+        collection.push(create_operation(em, r));
+    }
+    let mut item = item_operations(em, r);
+    for op in &mut item {
+        op.params.insert(0, path_param("id"));
+    }
+    for op in collection.iter_mut().chain(item.iter_mut()) {
+        op.answers.push(Answer::bare(
+            406,
+            "The Accept header asks for a type this resource cannot answer in",
+        ));
+        op.answers
+            .push(Answer::bare(423, "The resource is locked for now"));
+    }
+    let base = format!("{}{}", em.spec.base_path, r.path);
+    vec![
+        Route {
+            path: base.clone(),
+            ops: collection,
+        },
+        Route {
+            path: format!("{base}/{{id}}"),
+            ops: item,
+        },
+    ]
 }
 
 /// The `content` of an error response: the vendor's JSON, or problem details.
@@ -45,148 +367,146 @@ fn error_content(em: &Emulator) -> Value {
     } else {
         ("application/json", "Error")
     };
-    json!({ media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}} })
+    json!({ media: {"schema": reference(schema)} })
 }
 
-/// The documented statuses as OpenAPI responses, with `ok` as the success.
-fn responses(em: &Emulator, ok: u16, ok_schema: Option<Value>) -> Value {
-    let mut out = Map::new();
-    let media = "application/json";
-    for s in em.contract.documented_statuses() {
-        let mut r = json!({"description": s.title.clone().map_or(s.meaning.clone(), |t| format!("{t}: {}", s.meaning))});
-        if s.code == ok {
-            if let Some(schema) = &ok_schema {
-                r["content"] = json!({ media: {"schema": schema} });
-            }
-        } else if s.code >= 400 {
-            r["content"] = error_content(em);
-        }
-        if !s.headers.is_empty() {
-            let headers: Map<String, Value> = s
-                .headers
-                .iter()
-                .map(|h| (h.as_str().to_owned(), json!({"schema": {"type": "string"}})))
-                .collect();
-            r["headers"] = Value::Object(headers);
-        }
-        out.insert(s.code.to_string(), r);
+/// What any API request may answer: the contract's documented statuses (a fault can ask
+/// for each), credentials, quotas, maintenance, a malformed fault header.
+fn shared_answers(em: &Emulator, public: bool) -> Vec<u16> {
+    let mut out: Vec<u16> = em.contract.documented_statuses().map(|s| s.code).collect();
+    out.extend([400, 503]);
+    if !public {
+        out.extend([401, 403]);
+        out.extend(em.spec.quotas.iter().map(|q| q.status));
+        out.push(429);
     }
-    out.entry(ok.to_string())
-        .or_insert_with(|| json!({"description": "Success"}));
+    if em.spec.https_only {
+        out.push(403);
+    }
+    out
+}
+
+fn describe(em: &Emulator, code: u16) -> String {
+    em.contract.status(code).map_or_else(
+        || format!("HTTP {code}"),
+        |s| {
+            s.title
+                .clone()
+                .map_or(s.meaning.clone(), |t| format!("{t}: {}", s.meaning))
+        },
+    )
+}
+
+fn responses(em: &Emulator, op: &Operation) -> Value {
+    let mut out = Map::new();
+    for a in &op.answers {
+        let entry = out
+            .entry(a.status.to_string())
+            .or_insert_with(|| json!({"description": format!("{}: {}", a.status, a.description)}));
+        match &a.content {
+            Some((media, schema)) => entry["content"] = json!({ media: {"schema": schema} }),
+            None if a.status >= 400 => entry["content"] = error_content(em),
+            None => {}
+        }
+    }
+    for code in shared_answers(em, op.public) {
+        out.entry(code.to_string()).or_insert_with(|| {
+            let mut r = json!({"description": describe(em, code)});
+            if code >= 400 {
+                r["content"] = error_content(em);
+            }
+            if let Some(s) = em.contract.status(code).filter(|s| !s.headers.is_empty()) {
+                let headers: Map<String, Value> = s
+                    .headers
+                    .iter()
+                    .map(|h| (h.as_str().to_owned(), json!({"schema": {"type": "string"}})))
+                    .collect();
+                r["headers"] = Value::Object(headers);
+            }
+            r
+        });
+    }
     Value::Object(out)
 }
 
-/// The OpenAPI document; `origin` is the server URL clients reached.
-pub fn document(em: &Emulator, origin: &str) -> Value {
-    let spec = &em.spec;
-    let mut paths = Map::new();
-    for r in &spec.resources {
-        let schema = json!({"$ref": format!("#/components/schemas/{}", r.name)});
-        let list = match &spec.list_key {
-            Some(k) => {
-                let key = if k == "{resource}" {
-                    r.name.clone()
-                } else {
-                    k.clone()
-                };
-                json!({"type": "object", "properties": { key: {"type": "array", "items": schema.clone()} }})
-            }
-            None => json!({"type": "array", "items": schema.clone()}),
-        };
-        let body = json!({"required": true, "content": { r.media_type.clone().unwrap_or_else(|| "application/json".into()): {"schema": schema.clone()} }});
-        let mut collection = Map::new();
-        let mut item = Map::new();
-        let allowed = em.allowed(r, false);
-        if allowed.contains(&http::Method::GET) {
-            let mut params = Vec::new();
-            if let Some(p) = &spec.page_param {
-                params.push(json!({"name": p, "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": spec.page_limit}}));
-            }
-            for f in &r.filters {
-                params.push(json!({"name": f, "in": "query", "schema": {"type": "string"}}));
-            }
-            collection.insert("get".into(), json!({"summary": format!("List {}", r.name), "parameters": params, "responses": responses(em, 200, Some(list))}));
-        }
-        if allowed.contains(&http::Method::POST) {
-            let status = if r.accept_delay_ms.is_some() {
-                202
-            } else {
-                spec.create_status
-            };
-            let mut op = json!({"summary": format!("Create a {}", r.kind.to_lowercase()), "requestBody": body, "responses": responses(em, status, Some(schema.clone()))});
-            crate::idempotency::describe_operation(
-                em,
-                &http::Method::POST,
-                &mut op,
-                &error_content(em),
+fn operation(em: &Emulator, op: &Operation) -> Value {
+    let mut o = json!({"summary": op.summary, "responses": responses(em, op)});
+    if !op.params.is_empty() {
+        o["parameters"] = Value::Array(op.params.clone());
+    }
+    if let Some((media, schema)) = &op.request {
+        o["requestBody"] = json!({"required": true, "content": { media: {"schema": schema} }});
+    }
+    if op.public {
+        o["security"] = json!([]);
+    }
+    crate::idempotency::describe_operation(em, &op.method, &mut o, &error_content(em));
+    o
+}
+
+fn schemas(em: &Emulator) -> Map<String, Value> {
+    let mut out = Map::new();
+    for r in &em.spec.resources {
+        out.insert(r.name.clone(), verdict::schema::resource_schema(r));
+        out.insert(
+            component(r, "create"),
+            verdict::schema::request_schema(r, &r.create),
+        );
+        for (m, rules) in &r.updates {
+            let rules: &BodyRules = rules;
+            out.insert(
+                component(r, m.as_str()),
+                verdict::schema::request_schema(r, rules),
             );
-            collection.insert("post".into(), op);
         }
-        for m in em.allowed(r, true) {
-            let mut op = match m {
-                http::Method::GET => {
-                    json!({"summary": format!("Get a {}", r.kind.to_lowercase()), "responses": responses(em, 200, Some(schema.clone()))})
-                }
-                http::Method::DELETE => {
-                    json!({"summary": format!("Delete a {}", r.kind.to_lowercase()), "responses": responses(em, spec.delete_status, None)})
-                }
-                _ => {
-                    json!({"summary": format!("Update a {}", r.kind.to_lowercase()), "requestBody": body, "responses": responses(em, spec.update_status, Some(schema.clone()))})
-                }
-            };
-            crate::idempotency::describe_operation(em, &m, &mut op, &error_content(em));
-            item.insert(m.as_str().to_ascii_lowercase(), op);
-        }
-        item.insert(
-            "parameters".into(),
-            json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]),
-        );
-        paths.insert(
-            format!("{}{}", spec.base_path, r.path),
-            Value::Object(collection),
-        );
-        paths.insert(
-            format!("{}{}/{{id}}", spec.base_path, r.path),
-            Value::Object(item),
-        );
     }
-    paths.extend(em.vendor.openapi_paths(em));
-    for (path, summary) in [
-        (
-            "/_verdict/faults",
-            "Queue faults for matching requests (admin)",
-        ),
-        (
-            "/_verdict/maintenance",
-            "Turn maintenance mode on or off (admin)",
-        ),
-        (
-            "/_verdict/locks",
-            "Lock a resource path: 423 until it ends (admin)",
-        ),
-        ("/_verdict/moves", "Answer a path with a redirect (admin)"),
-        ("/_verdict/tokens", "Add, revoke or restrict tokens (admin)"),
-        ("/_verdict/quotas", "Replace the request quotas (admin)"),
-        ("/_verdict/reset", "Forget all resources and faults (admin)"),
-        (
-            "/_verdict/journal",
-            "Every request seen, with its response status (admin)",
-        ),
-    ] {
-        paths.insert(path.into(), json!({"description": summary}));
-    }
-    let mut schemas: Map<String, Value> = spec
-        .resources
-        .iter()
-        .map(|r| (r.name.clone(), resource_schema(r)))
-        .collect();
     if em.contract.error_body.is_problem() {
-        schemas.insert(
+        out.insert(
             "Problem".into(),
             crate::problem::openapi_schema(&em.contract.error_body),
         );
     } else {
-        schemas.insert("Error".into(), json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."}));
+        out.insert("Error".into(), json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."}));
+    }
+    out
+}
+
+const ADMIN: &[(&str, &str)] = &[
+    (
+        "/_verdict/faults",
+        "Queue faults for matching requests (admin)",
+    ),
+    (
+        "/_verdict/maintenance",
+        "Turn maintenance mode on or off (admin)",
+    ),
+    (
+        "/_verdict/locks",
+        "Lock a resource path: 423 until it ends (admin)",
+    ),
+    ("/_verdict/moves", "Answer a path with a redirect (admin)"),
+    ("/_verdict/tokens", "Add, revoke or restrict tokens (admin)"),
+    ("/_verdict/quotas", "Replace the request quotas (admin)"),
+    ("/_verdict/reset", "Forget all resources and faults (admin)"),
+    (
+        "/_verdict/journal",
+        "Every request seen, with its response status (admin)",
+    ),
+];
+
+/// The OpenAPI document; `origin` is the server URL clients reached.
+pub fn document(em: &Emulator, origin: &str) -> Value {
+    let mut paths = Map::new();
+    for route in routes(em) {
+        let entry = paths
+            .entry(route.path.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        for op in &route.ops {
+            entry[op.method.as_str().to_ascii_lowercase()] = operation(em, op);
+        }
+    }
+    for (path, summary) in ADMIN {
+        paths.insert((*path).into(), json!({"description": summary}));
     }
     let security = match &em.contract.auth.scheme {
         AuthScheme::ApiKey { header } => {
@@ -204,7 +524,7 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
         },
         "servers": [{"url": origin}],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"credentials": security}},
+        "components": {"schemas": schemas(em), "securitySchemes": {"credentials": security}},
         "security": [{"credentials": []}],
     })
 }

@@ -5,7 +5,7 @@
 use http::Method;
 use serde::{Serialize, Serializer};
 
-use crate::names::FieldType;
+use crate::names::{FieldType, UnknownFields};
 
 /// The `[emulator]` table of a contract.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,6 +47,9 @@ pub struct EmulatorSpec {
     pub store_limit: usize,
     /// The status for a body that lacks a required field (400, or Whispir's 422).
     pub missing_field_status: u16,
+    /// The status for a body with a field the operation does not take, where the
+    /// resource's policy refuses it.
+    pub unknown_field_status: u16,
     /// The most idempotency keys whose answers are kept at once (the oldest go first).
     pub idempotency_limit: usize,
     /// The answer to a request whose `Accept` no media type of the resource meets
@@ -97,7 +100,7 @@ pub struct Quota {
     pub status: u16,
 }
 
-/// One field of a resource.
+/// One field of a resource: its type and the rules its value must meet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldSpec {
     /// Its JSON name.
@@ -109,6 +112,54 @@ pub struct FieldSpec {
     pub required: bool,
     /// The value a create that leaves it out gets.
     pub default: Option<serde_json::Value>,
+    /// `null` is a value it takes (otherwise `null` is refused).
+    pub nullable: bool,
+    /// The fewest characters of a string.
+    pub min_length: Option<u64>,
+    /// The most characters of a string.
+    pub max_length: Option<u64>,
+    /// The only values it takes (empty: any of its type).
+    #[serde(rename = "enum")]
+    pub one_of_values: Vec<serde_json::Value>,
+    /// The smallest number.
+    pub minimum: Option<f64>,
+    /// The largest number.
+    pub maximum: Option<f64>,
+    /// The fewest items of an array.
+    pub min_items: Option<u64>,
+    /// The most items of an array.
+    pub max_items: Option<u64>,
+}
+
+impl FieldSpec {
+    /// A field of type `ty` with no rules beyond its type.
+    pub fn new(name: impl Into<String>, ty: FieldType) -> FieldSpec {
+        FieldSpec {
+            name: name.into(),
+            ty,
+            required: false,
+            default: None,
+            nullable: false,
+            min_length: None,
+            max_length: None,
+            one_of_values: Vec::new(),
+            minimum: None,
+            maximum: None,
+            min_items: None,
+            max_items: None,
+        }
+    }
+}
+
+/// The body one operation (a create, or an update by one method) takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BodyRules {
+    /// The fields it takes; any other is an unknown field.
+    pub accepts: Vec<String>,
+    /// The fields it must give.
+    pub required: Vec<String>,
+    /// Groups of which it must give at least one field each.
+    pub one_of: Vec<Vec<String>>,
 }
 
 /// One collection of resources.
@@ -122,6 +173,13 @@ pub struct ResourceSpec {
     pub kind: String,
     /// Its fields.
     pub fields: Vec<FieldSpec>,
+    /// What a create takes.
+    pub create: BodyRules,
+    /// What an update takes, per update method.
+    #[serde(serialize_with = "updates")]
+    pub updates: Vec<(Method, BodyRules)>,
+    /// What a body field the operation does not take gets.
+    pub unknown_fields: UnknownFields,
     /// Field sets whose values must be unique (a duplicate is a 409).
     pub unique: Vec<Vec<String>>,
     /// Methods it answers.
@@ -140,10 +198,26 @@ pub struct ResourceSpec {
     pub filters: Vec<String>,
 }
 
+fn updates<S: Serializer>(u: &[(Method, BodyRules)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(u.iter().map(|(m, r)| (m.as_str(), r)))
+}
+
 impl ResourceSpec {
     /// The field with this name.
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// What a request with `method` takes: a create for POST, else the update rules of
+    /// the method (none when the resource does not update with it).
+    pub fn rules(&self, method: &Method) -> Option<&BodyRules> {
+        if *method == Method::POST {
+            return Some(&self.create);
+        }
+        self.updates
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, r)| r)
     }
 }
 

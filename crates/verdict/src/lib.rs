@@ -38,6 +38,7 @@ mod pointer;
 pub mod problem;
 pub mod ratelimit;
 pub mod render;
+pub mod schema;
 pub mod sf;
 pub mod suggest;
 
@@ -50,6 +51,6 @@ pub use model::{
 };
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,
-    Outcome, QuotaFields, RedirectMethod, SchemeKind, UnknownName,
+    Outcome, QuotaFields, RedirectMethod, SchemeKind, UnknownFields, UnknownName,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -11,7 +11,7 @@ use http::Method;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::emulate::{EmulatorAnswer, EmulatorSpec, FieldSpec, Quota, ResourceSpec};
+use crate::emulate::{EmulatorAnswer, EmulatorSpec, Quota, ResourceSpec};
 use crate::model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
     IdempotencyAnswer, IdempotencyRules, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
@@ -20,8 +20,10 @@ use crate::model::{
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
 };
-use crate::names::{FieldType, IdStyle, QuotaFields};
+use crate::names::{IdStyle, QuotaFields, UnknownFields};
 use crate::pointer::JsonPointer;
+
+mod resource;
 
 type Span = Range<usize>;
 
@@ -1273,6 +1275,8 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             "store_limit",
             "resource",
             "missing_field_status",
+            "unknown_fields",
+            "unknown_field_status",
             "idempotency_limit",
             "accept_unmet",
             "content_type_missing",
@@ -1322,9 +1326,17 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             });
         }
     }
+    let update_methods =
+        methods_in(cx, t, "update_methods").unwrap_or_else(|| vec![Method::PUT, Method::PATCH]);
+    let inherited = resource::Inherited {
+        update_methods: &update_methods,
+        unknown_fields: t
+            .parsed(cx, "unknown_fields")
+            .unwrap_or(UnknownFields::Ignore),
+    };
     let mut resources: Vec<ResourceSpec> = Vec::new();
     for r in t.tables(cx, "resource") {
-        if let Some(res) = read_resource(cx, &r) {
+        if let Some(res) = resource::read_resource(cx, &r, &inherited) {
             if resources
                 .iter()
                 .any(|x| x.name == res.name || x.path == res.path)
@@ -1345,8 +1357,7 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         create_status: status_in(cx, t, "create_status", 201),
         update_status: status_in(cx, t, "update_status", 200),
         delete_status: status_in(cx, t, "delete_status", 204),
-        update_methods: methods_in(cx, t, "update_methods")
-            .unwrap_or_else(|| vec![Method::PUT, Method::PATCH]),
+        update_methods,
         location_on_create: t.boolean(cx, "location_on_create").unwrap_or(false),
         list_key: t.string(cx, "list_key"),
         page_param: t.string(cx, "page_param"),
@@ -1363,6 +1374,7 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             .integer(cx, "store_limit", 1..100_000_001)
             .map_or(100_000, |(n, _)| n as usize),
         missing_field_status: status_in(cx, t, "missing_field_status", 400),
+        unknown_field_status: status_in(cx, t, "unknown_field_status", 400),
         idempotency_limit: t
             .integer(cx, "idempotency_limit", 1..1_000_001)
             .map_or(10_000, |(n, _)| n as usize),
@@ -1420,156 +1432,6 @@ fn check_emulator_answers(
             )
         })
         .collect()
-}
-
-fn read_resource(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<ResourceSpec> {
-    t.check_keys(
-        cx,
-        &[
-            "name",
-            "path",
-            "kind",
-            "fields",
-            "required",
-            "defaults",
-            "unique",
-            "methods",
-            "not_implemented",
-            "gone_after_delete",
-            "accept_delay_ms",
-            "media_type",
-            "filters",
-        ],
-    );
-    let name = t.required_string(cx, "name");
-    let path = t.required_string(cx, "path");
-    if let Some(p) = &path {
-        let ok = p.starts_with('/')
-            && p.len() > 1
-            && !p.ends_with('/')
-            && !p.contains("//")
-            && !p.contains(['{', '}', '?', '#']);
-        if !ok {
-            cx.report(
-                t.get("path").map(Spanned::span).unwrap_or_default(),
-                t.field("path"),
-                format!("\"{p}\" must be a plain path such as /rooms"),
-            );
-        }
-    }
-    let mut fields: Vec<FieldSpec> = Vec::new();
-    if let Some(f) = t.table(cx, "fields") {
-        for (key, value) in f.map.iter() {
-            let field = format!("{}.{}", f.path, key.get_ref());
-            match value.get_ref().as_str().map(str::parse::<FieldType>) {
-                Some(Ok(ty)) => fields.push(FieldSpec {
-                    name: key.get_ref().to_string(),
-                    ty,
-                    required: false,
-                    default: None,
-                }),
-                Some(Err(e)) => cx.report(value.span(), field, e.to_string()),
-                None => cx.report(
-                    value.span(),
-                    field,
-                    "expected a field type such as \"string\"",
-                ),
-            }
-        }
-    }
-    let known: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
-    let check_known = |cx: &mut Cx<'_>, key: &str, names: &[String]| {
-        for n in names {
-            if !known.contains(n) {
-                let hint = crate::suggest::closest(n, known.iter().map(String::as_str))
-                    .map(|b| format!("; did you mean \"{b}\"?"))
-                    .unwrap_or_default();
-                cx.report(
-                    t.get(key).map(Spanned::span).unwrap_or_default(),
-                    t.field(key),
-                    format!("\"{n}\" is not one of the resource's fields{hint}"),
-                );
-            }
-        }
-    };
-    let required: Vec<String> = t.list(cx, "required").unwrap_or_default();
-    check_known(cx, "required", &required);
-    for f in &mut fields {
-        f.required = required.contains(&f.name);
-    }
-    if let Some(d) = t.table(cx, "defaults") {
-        for (key, value) in d.map.iter() {
-            let name = key.get_ref().to_string();
-            let json = to_json(value.get_ref());
-            match fields.iter_mut().find(|f| f.name == name) {
-                Some(f) if f.ty.accepts(&json) => f.default = Some(json),
-                Some(f) => cx.report(
-                    value.span(),
-                    format!("{}.{name}", d.path),
-                    format!("the default is not a {}", f.ty),
-                ),
-                None => cx.report(
-                    key.span(),
-                    format!("{}.{name}", d.path),
-                    "a default for a field the resource does not have",
-                ),
-            }
-        }
-    }
-    let mut unique = Vec::new();
-    if let Some(v) = t.get("unique") {
-        match v.get_ref().as_array() {
-            Some(sets) => {
-                for set in sets.iter() {
-                    let names: Option<Vec<String>> = set.get_ref().as_array().map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.get_ref().as_str().map(str::to_owned))
-                            .collect()
-                    });
-                    match names {
-                        Some(n) if !n.is_empty() => {
-                            check_known(cx, "unique", &n);
-                            unique.push(n);
-                        }
-                        _ => cx.report(set.span(), t.field("unique"), "each entry is a list of field names, e.g. [\"roomId\", \"personEmail\"]"),
-                    }
-                }
-            }
-            None => cx.report(
-                v.span(),
-                t.field("unique"),
-                "expected a list of lists of field names",
-            ),
-        }
-    }
-    let filters: Vec<String> = t.list(cx, "filters").unwrap_or_default();
-    check_known(cx, "filters", &filters);
-    let name = name?;
-    Some(ResourceSpec {
-        kind: t
-            .string(cx, "kind")
-            .unwrap_or_else(|| name.trim_end_matches('s').to_ascii_uppercase()),
-        name,
-        path: path?,
-        fields,
-        unique,
-        methods: methods_in(cx, t, "methods").unwrap_or_else(|| {
-            vec![
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ]
-        }),
-        not_implemented: methods_in(cx, t, "not_implemented").unwrap_or_default(),
-        gone_after_delete: t.boolean(cx, "gone_after_delete").unwrap_or(false),
-        accept_delay_ms: t
-            .integer(cx, "accept_delay_ms", 0..3_600_001)
-            .map(|(n, _)| n as u64),
-        media_type: t.string(cx, "media_type"),
-        filters,
-    })
 }
 
 /// A TOML value as JSON (datetimes become strings).

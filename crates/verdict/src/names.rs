@@ -289,6 +289,16 @@ names! {
 }
 
 names! {
+    /// What the emulator does with a body field the resource (or the method) does not take.
+    UnknownFields, "unknown-field policy" {
+        /// The field is dropped and the request goes on.
+        Ignore => "ignore",
+        /// The request is refused, naming the field.
+        Refuse => "refuse",
+    }
+}
+
+names! {
     /// How the emulator makes resource ids.
     IdStyle, "id style" {
         /// Webex's: base64 of `ciscospark://us/KIND/uuid`, unpadded URL-safe.

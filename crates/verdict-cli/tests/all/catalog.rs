@@ -179,7 +179,10 @@ fn a_contract_file_works_wherever_an_id_does() {
     std::fs::write(&file, "[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"http\"\n\n[[status]]\ncode = 429\naction = \"retry-after\"\nwait_floor_s = 5\n").unwrap();
     let v = json(&["explain", file.to_str().unwrap(), "429", "--json"]);
     assert_eq!(v[0]["contract"], "mine");
-    assert_eq!(v[0]["action_detail"], "retry-after (at least 5 s without one)");
+    assert_eq!(
+        v[0]["action_detail"],
+        "retry-after (at least 5 s without one)"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ use verdict::emulate::ResourceSpec;
 
 use crate::Emulator;
 use crate::engine::{Ctx, Principal};
+use crate::openapi::Route;
 use crate::reply::Reply;
 use crate::state::State;
 
@@ -99,10 +100,11 @@ pub trait Vendor: Send + Sync {
         }
     }
 
-    /// Paths this vendor serves beyond the contract's resources, as entries of OpenAPI's
-    /// `paths` object (merged into `/_verdict/openapi.json`; none by default).
-    fn openapi_paths(&self, _em: &Emulator) -> Map<String, Value> {
-        Map::new()
+    /// The routes this vendor serves beyond the contract's resources (or answers it adds
+    /// to theirs), with their answers and schemas: the OpenAPI document is built from
+    /// them (none by default).
+    fn routes(&self, _em: &Emulator) -> Vec<Route> {
+        Vec::new()
     }
 }
 

@@ -13,6 +13,7 @@ use verdict::multipart::{self, Part};
 use super::Vendor;
 use crate::Emulator;
 use crate::engine::{Ctx, Principal};
+use crate::openapi::{Answer, Operation, Route, path_param};
 use crate::reply::Reply;
 use crate::util::wall_ms as now_ms;
 
@@ -352,6 +353,105 @@ fn own_extension() -> Value {
     json!({ "id": OWNER_ID, "extensionNumber": "101", "name": "Verdict Emulator", "type": "User", "status": "Enabled", "account": { "id": OWNER_ID } })
 }
 
+/// The routes this module serves, for the OpenAPI document.
+fn routes(em: &Emulator) -> Vec<Route> {
+    let base = &em.spec.base_path;
+    let form = "application/x-www-form-urlencoded";
+    let token = json!({"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
+        "access_token": {"type": "string"}, "token_type": {"type": "string"},
+        "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"},
+        "refresh_token_expires_in": {"type": "integer"}, "scope": {"type": "string"},
+        "owner_id": {"type": "string"}, "endpoint_id": {"type": "string"}}});
+    let grant = json!({"type": "object", "required": ["grant_type"], "properties": {
+        "grant_type": {"type": "string", "enum": ["password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "authorization_code", "refresh_token"]},
+        "username": {"type": "string"}, "password": {"type": "string"}, "assertion": {"type": "string"},
+        "code": {"type": "string"}, "refresh_token": {"type": "string"},
+        "access_token_ttl": {"type": "string"}, "refresh_token_ttl": {"type": "string"}}});
+    let mut issue = Operation::new(Method::POST, "Issue an access token (OAuth 2.0)")
+        .body(form, grant)
+        .answer(Answer::json(200, "The token", token))
+        .errors(&[
+            (400, "The grant is not valid"),
+            (401, "The client credentials are wrong or missing"),
+        ]);
+    issue.public = true;
+    let mut revoke = Operation::new(Method::POST, "Revoke a token and its session")
+        .body(form, json!({"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}))
+        .answer(Answer::bare(200, "Revoked"))
+        .errors(&[(400, "The token to revoke is missing")]);
+    revoke.public = true;
+    let account = json!({"type": "object", "required": ["id", "uri"], "properties": {
+        "id": {"type": "string"}, "uri": {"type": "string"}, "status": {"type": "string"}}});
+    let me = json!({"type": "object", "required": ["id", "extensionNumber"], "properties": {
+        "id": {"type": "string"}, "extensionNumber": {"type": "string"}, "name": {"type": "string"}}});
+    let audio = "audio/mpeg";
+    let content = Operation::new(Method::GET, "A recording's audio; Range gives a part")
+        .params(vec![path_param("recordingId")])
+        .answer(Answer::with(
+            200,
+            "The recording",
+            audio,
+            json!({"type": "string", "format": "binary"}),
+        ))
+        .answer(Answer::with(
+            206,
+            "The part asked for",
+            audio,
+            json!({"type": "string", "format": "binary"}),
+        ))
+        .errors(&[(416, "The range is outside the recording")]);
+    let mut out = vec![
+        Route {
+            path: "/restapi/oauth/token".into(),
+            ops: vec![issue],
+        },
+        Route {
+            path: "/restapi/oauth/revoke".into(),
+            ops: vec![revoke],
+        },
+        Route {
+            path: format!("{base}/account/~"),
+            ops: vec![
+                Operation::new(Method::GET, "The caller's account").answer(Answer::json(
+                    200,
+                    "The account",
+                    account,
+                )),
+            ],
+        },
+        Route {
+            path: format!("{base}/account/~/extension/~"),
+            ops: vec![
+                Operation::new(Method::GET, "The caller's extension").answer(Answer::json(
+                    200,
+                    "The extension",
+                    me,
+                )),
+            ],
+        },
+        Route {
+            path: format!("{base}/account/~/recording/{{recordingId}}/content"),
+            ops: vec![content],
+        },
+    ];
+    // A comma-separated list of ids reads several at once (207 multipart/mixed).
+    for r in &em.spec.resources {
+        let batch = Operation::new(Method::GET, "Several, by comma-separated ids")
+            .answer(Answer::with(
+                207,
+                "One part per id after a part with their statuses",
+                "multipart/mixed",
+                json!({"type": "string"}),
+            ))
+            .errors(&[(400, "The id list is not valid")]);
+        out.push(Route {
+            path: format!("{base}{}/{{id}}", r.path),
+            ops: vec![batch],
+        });
+    }
+    out
+}
+
 fn json_part(body: &Value) -> Part {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -461,6 +561,10 @@ impl Vendor for RingCentral {
             }
         }
         None
+    }
+
+    fn routes(&self, em: &Emulator) -> Vec<Route> {
+        routes(em)
     }
 
     fn fields_value(&self, fields: &[String]) -> Value {

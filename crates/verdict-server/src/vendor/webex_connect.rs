@@ -398,8 +398,8 @@ impl Vendor for WebexConnect {
         profile::route(em, ctx, who)
     }
 
-    fn openapi_paths(&self, _em: &Emulator) -> Map<String, Value> {
-        openapi::paths()
+    fn routes(&self, em: &Emulator) -> Vec<crate::openapi::Route> {
+        openapi::routes(&em.contract)
     }
 }
 

@@ -2,6 +2,7 @@
 //! 127.0.0.1 and speaks to them over real HTTP (see `support`).
 
 mod conditions;
+mod conformance;
 mod every_status;
 mod faults;
 mod head;
@@ -12,6 +13,7 @@ mod limits;
 mod problem;
 mod ratelimit;
 mod ringcentral;
+mod schema;
 mod shared;
 mod support;
 mod webex;

@@ -199,3 +199,93 @@ fn quota_fields_and_the_should_retry_header_are_checked() {
         Some("X-Retry-Hint")
     );
 }
+
+#[test]
+fn resource_schema_keys_are_checked_where_they_are_written() {
+    let text = format!(
+        "{}{}",
+        HEAD,
+        r#"[emulator]
+unknown_fields = "refuze"
+
+[[emulator.resource]]
+name = "rooms"
+path = "/rooms"
+fields = { title = { type = "string", min_lenght = 1 }, size = { type = "integer", max_length = 3 }, kind = { type = "string", enum = ["a", 2] } }
+one_of = [["title", "sise"]]
+update.PUT = { accepts = ["title"], requried = [] }
+update.PATCH = { accepts = ["titel"] }
+methods = ["GET", "POST", "PUT", "DELETE"]
+"#
+    );
+    let p = crate::support::problems_at(&text);
+    let has = |line: usize, field: &str, fragment: &str| {
+        assert!(
+            p.iter()
+                .any(|(l, _, f, m)| *l == line && f == field && m.contains(fragment)),
+            "no {field} at line {line} with {fragment:?}: {p:#?}"
+        );
+    };
+    has(6, "emulator.unknown_fields", "did you mean \"refuse\"");
+    has(
+        11,
+        "emulator.resource[0].fields.title.min_lenght",
+        "did you mean \"min_length\"",
+    );
+    has(
+        11,
+        "emulator.resource[0].fields.size.max_length",
+        "does not apply to a field of type integer",
+    );
+    has(
+        11,
+        "emulator.resource[0].fields.kind.enum",
+        "2 is not a string",
+    );
+    has(12, "emulator.resource[0].one_of", "did you mean \"size\"");
+    has(
+        13,
+        "emulator.resource[0].update.PUT.requried",
+        "did you mean \"required\"",
+    );
+    has(
+        14,
+        "emulator.resource[0].update.PATCH",
+        "it updates with: PUT",
+    );
+    assert_eq!(p.len(), 7, "{p:#?}");
+}
+
+#[test]
+fn the_short_and_long_field_forms_load_alike() {
+    let text = format!(
+        "{}{}",
+        HEAD,
+        r#"[emulator]
+unknown_fields = "refuse"
+unknown_field_status = 422
+
+[[emulator.resource]]
+name = "items"
+path = "/items"
+fields = { name = { type = "string", required = true, min_length = 1, max_length = 80 }, note = { type = "string", nullable = true }, n = "integer" }
+update.PATCH = { accepts = ["note"] }
+"#
+    );
+    let catalog = load(&text).unwrap();
+    let spec = catalog.get("t").unwrap().emulator.clone().unwrap();
+    assert_eq!(spec.unknown_field_status, 422);
+    let r = &spec.resources[0];
+    assert_eq!(r.create.required, ["name"]);
+    assert_eq!(r.field("name").unwrap().max_length, Some(80));
+    assert!(r.field("note").unwrap().nullable);
+    let put = r.rules(&http::Method::PUT).unwrap();
+    assert_eq!(
+        put.required,
+        ["name"],
+        "PUT requires what a create does by default"
+    );
+    assert_eq!(put.accepts.len(), 3);
+    assert_eq!(r.rules(&http::Method::PATCH).unwrap().accepts, ["note"]);
+    assert_eq!(r.unknown_fields, verdict::UnknownFields::Refuse);
+}

@@ -1,35 +1,59 @@
 //! The paths Webex Connect serves, for the OpenAPI document.
 
-use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
 
-fn reply(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    })
+use http::Method;
+use serde_json::{Value, json};
+use verdict::Contract;
+
+use super::{EVENT, MESSAGING, PROFILE, STATUS};
+use crate::openapi::{Answer, Operation, Route, path_param};
+
+/// An answer carrying an application code and its description.
+fn coded(status: u16, description: &str) -> Answer {
+    Answer::json(
+        status,
+        description,
+        json!({"$ref": "#/components/schemas/Error"}),
+    )
 }
 
-fn op(summary: &str, ok: (&str, &str), body: Option<Value>, params: &[Value]) -> Value {
-    let mut o = json!({
-        "summary": summary,
-        "parameters": params,
-        "responses": {
-            ok.0: reply(ok.1),
-            "400": reply("A validation code (7000, 7003, 7004, ...) in the body"),
-            "401": reply("7001 or 7002: the service key in `key` is wrong or missing"),
-            "403": reply("7007, 7008 or 7010: inactive service or profile, caller outside the IP allow list"),
-            "429": reply("7020: the key's transaction limit is used up (Retry-After)"),
-        },
-    });
+/// Every HTTP status the application codes of `api` are answered with, and the codes.
+fn statuses(c: &Contract, api: &str) -> Vec<(u16, String)> {
+    let mut by_status: BTreeMap<u16, BTreeSet<u32>> = BTreeMap::new();
+    for code in c.api(api).map(|a| a.codes.as_slice()).unwrap_or_default() {
+        by_status
+            .entry(code.http_status)
+            .or_default()
+            .insert(code.code);
+    }
+    by_status
+        .into_iter()
+        .map(|(status, codes)| {
+            let list: Vec<String> = codes.iter().map(u32::to_string).collect();
+            (status, format!("Application codes {}", list.join(", ")))
+        })
+        .collect()
+}
+
+fn op(
+    c: &Contract,
+    (api, method): (&str, Method),
+    summary: &str,
+    ok: (u16, &str),
+    body: Option<Value>,
+    params: &[Value],
+) -> Operation {
+    let mut o = Operation::new(method, summary)
+        .params(params.to_vec())
+        .answer(coded(ok.0, ok.1));
+    for (status, codes) in statuses(c, api) {
+        o = o.answer(coded(status, &codes));
+    }
     if let Some(b) = body {
-        o["requestBody"] =
-            json!({"required": true, "content": {"application/json": {"schema": b}}});
+        o = o.body("application/json", b);
     }
     o
-}
-
-fn path_param(name: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
 }
 
 fn ids_param() -> Value {
@@ -43,8 +67,8 @@ fn expiry_param() -> Value {
            "description": "A time already past answers 7019 Request expired."})
 }
 
-/// The paths, keyed as OpenAPI's `paths` object.
-pub(crate) fn paths() -> Map<String, Value> {
+/// The routes, for the OpenAPI document.
+pub(crate) fn routes(c: &Contract) -> Vec<Route> {
     let records = json!({"type": "object", "required": ["Records"], "properties": {
         "expiry": {"type": "string", "format": "date-time"},
         "Records": {"type": "array", "maxItems": 100, "items": {"type": "object",
@@ -64,61 +88,179 @@ pub(crate) fn paths() -> Map<String, Value> {
             "evtid": {"type": "string"},
             "correlationid": {"type": "string"},
             "parameters": {"type": "object"}}}}}});
-    let mut out = Map::new();
-    out.insert(
-        "/resources/v1/messaging".into(),
-        json!({"post": op("Send a message to up to 1000 destinations",
-            ("200", "7501 Submited, with a transid per destination"), Some(message), &[])}),
-    );
-    out.insert(
-        "/resources/v1/messaging/status/{transid}".into(),
-        json!({"get": op("The delivery state of one transaction",
-            ("200", "7501 until delivered, then 7500, 7502 or the failure its test destination names"),
-            None, &[path_param("transid"), expiry_param()])}),
-    );
-    out.insert(
-        "/resources/v1/events/externalevent".into(),
-        json!({"post": op("Raise custom events", ("202", "1002 Queues"), Some(events), &[])}),
-    );
     let done = (
-        "200",
+        200,
         "1000 Success, or 1002 Partial success with a result per record",
     );
-    out.insert(
-        "/resources/v2/customerprofile".into(),
-        json!({
-            "post": op("Create customer profiles", done, Some(records.clone()), &[]),
-            "put": op("Update customer profiles", done, Some(records.clone()), &[]),
-            "get": op("Read customer profiles", done, None, &[ids_param(), expiry_param()]),
-            "delete": op("Delete customer profiles", done, None, &[ids_param(), expiry_param()]),
-        }),
-    );
-    out.insert(
-        "/resources/v2/customerprofile/{customerId}".into(),
-        json!({
-            "get": op("Read a customer profile", done, None, &[path_param("customerId"), expiry_param()]),
-            "delete": op("Delete a customer profile and its app profiles", done, None, &[path_param("customerId"), expiry_param()]),
-        }),
-    );
-    out.insert(
-        "/resources/v2/customerappprofile/{appid}".into(),
-        json!({
-            "post": op("Create app profiles", done, Some(records.clone()), &[path_param("appid")]),
-            "put": op("Update app profiles", done, Some(records.clone()), &[path_param("appid")]),
-            "get": op("Read app profiles", done, None, &[path_param("appid"), ids_param(), expiry_param()]),
-            "delete": op("Delete app profiles", done, None, &[path_param("appid"), ids_param(), expiry_param()]),
-        }),
-    );
-    out.insert(
-        "/resources/v2/customerappprofile/{appid}/{customerId}".into(),
-        json!({
-            "get": op("Read an app profile", done, None, &[path_param("appid"), path_param("customerId"), expiry_param()]),
-            "delete": op("Delete an app profile", done, None, &[path_param("appid"), path_param("customerId"), expiry_param()]),
-        }),
-    );
-    out.insert(
-        "/resources/v2/customerprofiles/{appid}".into(),
-        json!({"put": op("Update app profiles (the path the vendor documents for it)", done, Some(records), &[path_param("appid")])}),
-    );
-    out
+    let route = |path: &str, ops: Vec<Operation>| Route {
+        path: path.into(),
+        ops,
+    };
+    let id = || path_param("customerId");
+    let app = || path_param("appid");
+    vec![
+        route(
+            "/resources/v1/messaging",
+            vec![op(
+                c,
+                (MESSAGING, Method::POST),
+                "Send a message to up to 1000 destinations",
+                (200, "7501 Submited, with a transid per destination"),
+                Some(message),
+                &[],
+            )],
+        ),
+        route(
+            "/resources/v1/messaging/status/{transid}",
+            vec![op(
+                c,
+                (STATUS, Method::GET),
+                "The delivery state of one transaction",
+                (
+                    200,
+                    "7501 until delivered, then 7500, 7502 or the failure its test destination names",
+                ),
+                None,
+                &[path_param("transid"), expiry_param()],
+            )],
+        ),
+        route(
+            "/resources/v1/events/externalevent",
+            vec![op(
+                c,
+                (EVENT, Method::POST),
+                "Raise custom events",
+                (202, "1002 Queues"),
+                Some(events),
+                &[],
+            )],
+        ),
+        route(
+            "/resources/v2/customerprofile",
+            vec![
+                op(
+                    c,
+                    (PROFILE, Method::POST),
+                    "Create customer profiles",
+                    done,
+                    Some(records.clone()),
+                    &[],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::PUT),
+                    "Update customer profiles",
+                    done,
+                    Some(records.clone()),
+                    &[],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::GET),
+                    "Read customer profiles",
+                    done,
+                    None,
+                    &[ids_param(), expiry_param()],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::DELETE),
+                    "Delete customer profiles",
+                    done,
+                    None,
+                    &[ids_param(), expiry_param()],
+                ),
+            ],
+        ),
+        route(
+            "/resources/v2/customerprofile/{customerId}",
+            vec![
+                op(
+                    c,
+                    (PROFILE, Method::GET),
+                    "Read a customer profile",
+                    done,
+                    None,
+                    &[id(), expiry_param()],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::DELETE),
+                    "Delete a customer profile and its app profiles",
+                    done,
+                    None,
+                    &[id(), expiry_param()],
+                ),
+            ],
+        ),
+        route(
+            "/resources/v2/customerappprofile/{appid}",
+            vec![
+                op(
+                    c,
+                    (PROFILE, Method::POST),
+                    "Create app profiles",
+                    done,
+                    Some(records.clone()),
+                    &[app()],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::PUT),
+                    "Update app profiles",
+                    done,
+                    Some(records.clone()),
+                    &[app()],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::GET),
+                    "Read app profiles",
+                    done,
+                    None,
+                    &[app(), ids_param(), expiry_param()],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::DELETE),
+                    "Delete app profiles",
+                    done,
+                    None,
+                    &[app(), ids_param(), expiry_param()],
+                ),
+            ],
+        ),
+        route(
+            "/resources/v2/customerappprofile/{appid}/{customerId}",
+            vec![
+                op(
+                    c,
+                    (PROFILE, Method::GET),
+                    "Read an app profile",
+                    done,
+                    None,
+                    &[app(), id(), expiry_param()],
+                ),
+                op(
+                    c,
+                    (PROFILE, Method::DELETE),
+                    "Delete an app profile",
+                    done,
+                    None,
+                    &[app(), id(), expiry_param()],
+                ),
+            ],
+        ),
+        route(
+            "/resources/v2/customerprofiles/{appid}",
+            vec![op(
+                c,
+                (PROFILE, Method::PUT),
+                "Update app profiles (the path the vendor documents for it)",
+                done,
+                Some(records),
+                &[app()],
+            )],
+        ),
+    ]
 }

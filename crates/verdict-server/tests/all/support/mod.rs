@@ -42,6 +42,18 @@ pub async fn start(contract: &str) -> Running {
     .await
 }
 
+/// An emulator of `contract` as its document has it served: over TLS where plain HTTP is
+/// refused (Whispir), else as [`start`].
+pub async fn start_served(contract: &str) -> Running {
+    let config = Config {
+        token: "t0".into(),
+        seed: 7,
+        ..Config::default()
+    };
+    let tls = contract == "whispir";
+    start_with(contract, config, tls, ServerLimits::default()).await
+}
+
 pub async fn start_with(
     contract: &str,
     config: Config,
@@ -122,6 +134,41 @@ impl Running {
             .send()
             .await
             .unwrap()
+    }
+
+    /// A request with this emulator's credentials as `contract` takes them (a bearer
+    /// token; Whispir's API key beside it; Webex Connect's `key` header) and a JSON body;
+    /// the status and the body as JSON (`null` when it is not JSON).
+    pub async fn send(
+        &self,
+        contract: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut r = self.http.request(method, self.url(path));
+        r = match contract {
+            "webex-connect" => r.header("key", &self.token),
+            "whispir" => r.bearer_auth(&self.token).header("x-api-key", &self.token),
+            _ => r.bearer_auth(&self.token),
+        };
+        if let Some(b) = body {
+            let media = match (contract, path) {
+                ("whispir", p) if p.starts_with("/contacts") => {
+                    "application/vnd.whispir.contact-v1+json"
+                }
+                ("whispir", _) => "application/vnd.whispir.message-v1+json",
+                _ => "application/json",
+            };
+            r = r.header("content-type", media).body(b.to_string());
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        let bytes = r.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// Creates a Webex room titled `title` with this emulator's token; its JSON.

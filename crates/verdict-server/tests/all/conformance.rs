@@ -1,0 +1,402 @@
+//! The emulators answer as their own OpenAPI documents say: for every built-in contract,
+//! every route and method of `/_verdict/openapi.json` is called with a good body and with
+//! bad ones (missing, `null`, `""`, wrong types, unknown fields, no media type), and each
+//! answer's status must be documented for that operation and its JSON body must match the
+//! documented schema. The schema checker below covers what the documents use.
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use verdict::emulate::Quota;
+use verdict_server::{Config, ServerLimits};
+
+use crate::support::{Running, start_with};
+
+/// Where `value` departs from `schema` (a subset of JSON Schema as OpenAPI 3.0 has it).
+fn violations(schema: &Value, value: &Value, doc: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/components/schemas/");
+        let target = &doc["components"]["schemas"][name];
+        return violations(target, value, doc, at, out);
+    }
+    if value.is_null() {
+        if schema.get("type").is_some() && schema["nullable"] != true {
+            out.push(format!("{at}: null where the schema does not take it"));
+        }
+        return;
+    }
+    let ty_ok = match schema.get("type").and_then(Value::as_str) {
+        None => true,
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some(other) => {
+            out.push(format!("{at}: unknown type {other}"));
+            false
+        }
+    };
+    if !ty_ok {
+        out.push(format!("{at}: {value} is not of type {}", schema["type"]));
+        return;
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if !options.contains(value) {
+            out.push(format!("{at}: {value} is not one of {}", schema["enum"]));
+        }
+    }
+    let num = |k: &str| schema.get(k).and_then(Value::as_f64);
+    if let Some(s) = value.as_str() {
+        let len = s.chars().count() as f64;
+        if num("minLength").is_some_and(|m| len < m) || num("maxLength").is_some_and(|m| len > m) {
+            out.push(format!("{at}: the length of {value} is out of bounds"));
+        }
+    }
+    if let Some(n) = value.as_f64() {
+        if num("minimum").is_some_and(|m| n < m) || num("maximum").is_some_and(|m| n > m) {
+            out.push(format!("{at}: {n} is out of bounds"));
+        }
+    }
+    if let Some(items) = value.as_array() {
+        let len = items.len() as f64;
+        if num("minItems").is_some_and(|m| len < m) || num("maxItems").is_some_and(|m| len > m) {
+            out.push(format!("{at}: {} items is out of bounds", items.len()));
+        }
+        if let Some(item) = schema.get("items") {
+            for (i, v) in items.iter().enumerate() {
+                violations(item, v, doc, &format!("{at}[{i}]"), out);
+            }
+        }
+    }
+    if let Some(obj) = value.as_object() {
+        object_violations(schema, obj, doc, at, out);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        let Some(options) = schema.get(key).and_then(Value::as_array) else {
+            continue;
+        };
+        let fits = options
+            .iter()
+            .filter(|o| {
+                let mut v = Vec::new();
+                violations(o, value, doc, at, &mut v);
+                v.is_empty()
+            })
+            .count();
+        let ok = match key {
+            "allOf" => fits == options.len(),
+            "anyOf" => fits >= 1,
+            _ => fits == 1,
+        };
+        if !ok {
+            out.push(format!("{at}: {key} is not met"));
+        }
+    }
+}
+
+fn object_violations(
+    schema: &Value,
+    obj: &Map<String, Value>,
+    doc: &Value,
+    at: &str,
+    out: &mut Vec<String>,
+) {
+    for name in schema["required"].as_array().into_iter().flatten() {
+        let name = name.as_str().unwrap_or_default();
+        if !obj.contains_key(name) {
+            out.push(format!("{at}: the required {name} is missing"));
+        }
+    }
+    let props = schema.get("properties").and_then(Value::as_object);
+    for (k, v) in obj {
+        match props.and_then(|p| p.get(k)) {
+            Some(p) => violations(p, v, doc, &format!("{at}.{k}"), out),
+            None if schema["additionalProperties"] == false => {
+                out.push(format!("{at}: {k} is not a property the schema takes"))
+            }
+            None => {}
+        }
+    }
+}
+
+/// A value the schema takes; `n` keeps strings apart (unique fields).
+fn sample(schema: &Value, doc: &Value, n: usize) -> Value {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return sample(&doc["components"]["schemas"][name], doc, n);
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    match schema["type"].as_str() {
+        Some("string") if schema["format"] == "email" => json!(format!("walk{n}@example.com")),
+        Some("string") => json!(format!("walk{n}")),
+        Some("integer") | Some("number") => json!(schema["minimum"].as_i64().unwrap_or(1)),
+        Some("boolean") => json!(true),
+        Some("array") => json!([]),
+        Some("object") => {
+            let mut out = Map::new();
+            let mut names: Vec<String> = schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect();
+            // The first field of each one-of group.
+            let own = schema.get("anyOf").map(|a| json!({ "anyOf": a }));
+            let all = schema["allOf"].as_array().cloned().unwrap_or_default();
+            for g in own.into_iter().chain(all) {
+                if let Some(first) = g["anyOf"][0]["required"][0].as_str() {
+                    names.push(first.to_owned());
+                }
+            }
+            for name in names {
+                let p = &schema["properties"][name.as_str()];
+                let v = sample(p, doc, n);
+                out.insert(name, v);
+            }
+            Value::Object(out)
+        }
+        _ => json!("walk"),
+    }
+}
+
+/// A value of another type than the schema's.
+fn wrong(schema: &Value) -> Value {
+    match schema["type"].as_str() {
+        Some("string") => json!(12345),
+        _ => json!("not-this-type"),
+    }
+}
+
+/// The bodies a walk sends to an operation that takes `schema`: a good one first.
+fn bodies(schema: &Value, doc: &Value, n: usize) -> Vec<Value> {
+    let resolved = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")].clone()
+        }
+        None => schema.clone(),
+    };
+    let good = sample(&resolved, doc, n);
+    let mut out = vec![good.clone(), json!({}), json!([1, 2])];
+    let mut unknown = good.clone();
+    unknown["zzUnknownField"] = json!(1);
+    out.push(unknown);
+    for (name, p) in resolved["properties"].as_object().into_iter().flatten() {
+        for v in [Value::Null, json!(""), wrong(p)] {
+            let mut b = good.clone();
+            b[name.as_str()] = v;
+            out.push(b);
+        }
+    }
+    out
+}
+
+struct Walk<'a> {
+    s: &'a Running,
+    contract: &'a str,
+    doc: Value,
+    found: Vec<String>,
+    calls: usize,
+}
+
+impl Walk<'_> {
+    /// Sends one request and checks its answer against `op`'s responses.
+    async fn call(
+        &mut self,
+        method: &Method,
+        path: &str,
+        op: &Value,
+        media: Option<&str>,
+        body: Option<&Value>,
+        query: &str,
+    ) -> Value {
+        let mut r = self
+            .s
+            .http
+            .request(method.clone(), self.s.url(&format!("{path}{query}")));
+        r = match self.contract {
+            "webex-connect" => r.header("key", &self.s.token),
+            "whispir" => r
+                .bearer_auth(&self.s.token)
+                .header("x-api-key", &self.s.token),
+            _ => r.bearer_auth(&self.s.token),
+        };
+        if let Some(b) = body {
+            if let Some(m) = media {
+                r = r.header("content-type", m);
+            }
+            r = r.body(b.to_string());
+        }
+        let answer = r.send().await.unwrap();
+        self.calls += 1;
+        let status = answer.status().as_u16();
+        let what = format!(
+            "{} {method} {path}{query} {}",
+            self.contract,
+            body.map(Value::to_string).unwrap_or_default()
+        );
+        let text = answer.text().await.unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let Some(documented) = op["responses"].get(status.to_string()) else {
+            self.found
+                .push(format!("{what}: {status} is not documented ({text})"));
+            return json;
+        };
+        let schema = documented["content"]
+            .as_object()
+            .and_then(|c| c.values().next())
+            .map(|m| &m["schema"]);
+        if let (Some(schema), false) = (schema, text.is_empty()) {
+            if json.is_null() && schema["type"].as_str().is_none_or(|t| t != "string") {
+                self.found
+                    .push(format!("{what}: {status} has a body that is not JSON"));
+            } else if !json.is_null() {
+                let mut v = Vec::new();
+                violations(schema, &json, &self.doc, "body", &mut v);
+                for x in v {
+                    self.found.push(format!("{what}: {status}: {x} in {text}"));
+                }
+            }
+        }
+        json
+    }
+}
+
+fn concrete(path: &str, id: &str) -> String {
+    let mut out = String::new();
+    for seg in path.split('/').skip(1) {
+        out.push('/');
+        out.push_str(if seg.starts_with('{') { id } else { seg });
+    }
+    out
+}
+
+async fn walk(contract: &str) -> (usize, Vec<String>) {
+    let config = Config {
+        token: "t0".into(),
+        seed: 7,
+        quotas: Some(vec![Quota {
+            requests: 1_000_000,
+            window_s: 60,
+            status: 429,
+        }]),
+        ..Config::default()
+    };
+    let s = start_with(
+        contract,
+        config,
+        contract == "whispir",
+        ServerLimits::default(),
+    )
+    .await;
+    let doc: Value = s
+        .http
+        .get(s.url("/_verdict/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut w = Walk {
+        s: &s,
+        contract,
+        doc: doc.clone(),
+        found: Vec::new(),
+        calls: 0,
+    };
+    let mut paths: Vec<(&String, &Value)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| !p.starts_with("/_verdict"))
+        .collect();
+    paths.sort_by_key(|(p, _)| p.as_str());
+    let mut ids: Map<String, Value> = Map::new();
+    for (path, item) in paths {
+        let parent = path
+            .rsplit_once("/{")
+            .map(|(p, _)| p.to_owned())
+            .unwrap_or_default();
+        let id = ids
+            .get(&parent)
+            .and_then(Value::as_str)
+            .unwrap_or("1")
+            .to_owned();
+        let url = concrete(path, &id);
+        for method in ["get", "put", "patch", "post", "delete"] {
+            let Some(op) = item.get(method) else { continue };
+            let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let request = op["requestBody"]["content"]
+                .as_object()
+                .and_then(|c| c.iter().next());
+            match request {
+                Some((media, body)) => {
+                    for (n, b) in bodies(&body["schema"], &doc, ids.len() * 1000 + w.calls)
+                        .iter()
+                        .enumerate()
+                    {
+                        let answer = w.call(&m, &url, op, Some(media), Some(b), "").await;
+                        if n == 0 && m == Method::POST {
+                            if let Some(new) = answer.get("id") {
+                                ids.insert(path.clone(), new.clone());
+                            }
+                            // The same body again: a unique field clashes.
+                            w.call(&m, &url, op, Some(media), Some(b), "").await;
+                        }
+                    }
+                    w.call(&m, &url, op, None, Some(&json!({"a": 1})), "").await;
+                    w.call(&m, &url, op, Some("text/plain"), Some(&json!({"a": 1})), "")
+                        .await;
+                }
+                None => {
+                    w.call(&m, &url, op, None, None, "").await;
+                    for p in op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| p["in"] == "query")
+                    {
+                        let name = p["name"].as_str().unwrap_or_default();
+                        let big = p["schema"]["maximum"].as_u64().map_or(100_000, |m| m + 1);
+                        for v in ["0".to_owned(), "abc".to_owned(), big.to_string()] {
+                            w.call(&m, &url, op, None, None, &format!("?{name}={v}"))
+                                .await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (w.calls, w.found)
+}
+
+#[tokio::test]
+async fn every_answer_of_every_emulator_is_in_its_openapi_document() {
+    let mut all = Vec::new();
+    for contract in [
+        "webex",
+        "whispir",
+        "ringcentral",
+        "token-api",
+        "webex-connect",
+    ] {
+        let (calls, found) = walk(contract).await;
+        println!(
+            "{contract}: {calls} requests, {} answers off the document",
+            found.len()
+        );
+        assert!(calls > 20, "{contract}: only {calls} requests");
+        all.extend(found);
+    }
+    all.sort();
+    all.dedup();
+    assert!(
+        all.is_empty(),
+        "{} answers off their documents:\n{}",
+        all.len(),
+        all.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
