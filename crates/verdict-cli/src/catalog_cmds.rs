@@ -181,18 +181,35 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
             "the document lists this number twice; this is its second row",
         );
     }
-    if !e.documented {
-        let base = c.extends.as_deref().unwrap_or("the baseline");
+    if let Some(class) = &e.class {
         field(
             out,
             "note",
             &format!(
-                "{}'s document does not name this status; the entry comes from {base}",
-                c.name
+                "{} does not list {} on its own; its rule for {class} answers applies",
+                c.name, e.code
             ),
         );
+    } else if !e.documented {
+        let base = c.extends.as_deref().unwrap_or("the baseline");
+        // An inherited entry that follows the contract's own rule for its class.
+        let text = if e.origin == verdict::Origin::Seed {
+            format!(
+                "{}'s document does not name this status; its rule for {}xx answers applies, the meaning comes from {base}",
+                c.name,
+                e.code / 100
+            )
+        } else {
+            format!(
+                "{}'s document does not name this status; the entry comes from {base}",
+                c.name
+            )
+        };
+        field(out, "note", &text);
     }
-    if let Some(s) = &c.source {
+    // The vendor's document is the source only of what it states.
+    let stated = e.documented || e.origin == verdict::Origin::Seed;
+    if let Some(s) = c.source.as_ref().filter(|_| stated) {
         let title = s
             .title
             .as_deref()

@@ -499,7 +499,7 @@ impl Error {
     ) -> Self {
         let i = &mut *self.inner;
         i.status = Some(status);
-        if let Some(s) = contract.status(status.as_u16()) {
+        if let Some(s) = contract.rule(status.as_u16()) {
             let s = s.for_method(i.method.as_ref().unwrap_or(&Method::GET));
             i.title = s.title.clone();
             i.meaning = Some(s.meaning.clone());

@@ -196,6 +196,9 @@ pub struct Entry {
     pub replay_safe: bool,
     /// The document repeats this number and this is the repeat.
     pub seed_duplicate: bool,
+    /// For a status the contract does not list: the class (`5xx`) whose rule answers
+    /// for it.
+    pub class: Option<String>,
     /// Response headers the client also heeds for this answer, and what they do.
     pub signals: Vec<Signal>,
 }
@@ -313,8 +316,23 @@ impl Entry {
             headers: s.headers,
             replay_safe: s.replay_safe,
             seed_duplicate: false,
+            class: None,
             signals: signals(contract, s.code, s.action, s.category),
         }
+    }
+
+    /// The entry for a status `code` the contract does not list, from its class's rule.
+    pub fn from_class(contract: &Contract, code: u16, asked: Option<Asked<'_>>) -> Option<Entry> {
+        let class = contract.class_rule(code)?;
+        let status = StatusEntry {
+            code,
+            title: None,
+            documented: false,
+            ..class.clone()
+        };
+        let mut e = Entry::from_status(contract, &status, asked);
+        e.class = Some(format!("{}xx", code / 100));
+        Some(e)
     }
 
     /// The entry for an application code.
@@ -342,6 +360,7 @@ impl Entry {
             headers: Vec::new(),
             replay_safe: false,
             seed_duplicate: code.seed_duplicate,
+            class: None,
             signals: signals(contract, code.http_status, code.action, code.category),
         }
     }
@@ -547,8 +566,11 @@ impl Catalog {
         };
         let mut out = Vec::new();
         if api.is_none() {
-            if let Some(s) = u16::try_from(code).ok().and_then(|code| c.status(code)) {
+            let status = u16::try_from(code).ok().filter(|c| (100..=599).contains(c));
+            if let Some(s) = status.and_then(|code| c.status(code)) {
                 out.push(Entry::from_status(c, s, asked));
+            } else if let Some(code) = status {
+                out.extend(Entry::from_class(c, code, asked));
             }
         }
         for a in &apis {

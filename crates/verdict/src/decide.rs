@@ -474,11 +474,8 @@ pub fn action_for(
             return (action, true);
         }
     }
-    let status = contract
-        .status(resp.status)
-        // An unregistered status is understood as the first status of its class.
-        .or_else(|| contract.status(resp.status / 100 * 100));
-    match status {
+    // A status the contract does not list follows its class's rule.
+    match contract.rule(resp.status) {
         Some(s) => (s.action_for(req.method), false),
         None if (200..300).contains(&resp.status) => (Action::Done, false),
         None => (Action::Fail, false),
@@ -678,7 +675,7 @@ fn retry(
     sample: f64,
     rule: WaitRule,
 ) -> Decision {
-    let replay_safe = contract.status(resp.status).is_some_and(|s| s.replay_safe);
+    let replay_safe = contract.rule(resp.status).is_some_and(|s| s.replay_safe);
     if let Err(reason) = may_retry(contract, req, replay_safe, history) {
         return Decision::Fail(reason);
     }

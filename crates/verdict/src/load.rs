@@ -377,6 +377,8 @@ pub(crate) struct Document {
     error_body: Option<ErrorBody>,
     idempotency: PartialIdempotency,
     statuses: Vec<PartialStatus>,
+    /// Class rules (`[[class]]`), their code the class's first status (500 for `5xx`).
+    classes: Vec<PartialStatus>,
     apis: Vec<Api>,
     emulator: Option<EmulatorSpec>,
     /// Problems found while reading; resolution adds its own and reports them together.
@@ -473,6 +475,7 @@ struct PartialStatus {
 
 const TOP_KEYS: &[&str] = &[
     "contract",
+    "class",
     "auth",
     "retry",
     "redirects",
@@ -607,6 +610,21 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         }
     }
     statuses.sort_by_key(|s| s.code);
+    let mut classes: Vec<PartialStatus> = Vec::new();
+    for t in top.tables(&mut cx, "class") {
+        if let Some(c) = read_class(&mut cx, &t) {
+            if classes.iter().any(|o| o.code == c.code) {
+                cx.report(
+                    t.get("class").map(Spanned::span).unwrap_or(t.span.clone()),
+                    t.field("class"),
+                    format!("class {}xx is listed twice", c.code / 100),
+                );
+            } else {
+                classes.push(c);
+            }
+        }
+    }
+    classes.sort_by_key(|c| c.code);
 
     let mut apis: Vec<Api> = Vec::new();
     for t in top.tables(&mut cx, "api") {
@@ -645,6 +663,7 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         error_body,
         idempotency,
         statuses,
+        classes,
         apis,
         emulator,
         found: cx.found,
@@ -1030,18 +1049,21 @@ impl PartialAction {
     }
 }
 
+/// The keys of a `[[status]]` or `[[class]]` entry besides `code` or `class`.
+const ENTRY_KEYS: &[&str] = &[
+    "title",
+    "meaning",
+    "category",
+    "replay_safe",
+    "headers",
+    "rule",
+    "origin",
+    "override",
+];
+
 fn read_status(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
-    let mut keys = vec![
-        "code",
-        "title",
-        "meaning",
-        "category",
-        "replay_safe",
-        "headers",
-        "rule",
-        "origin",
-        "override",
-    ];
+    let mut keys = vec!["code"];
+    keys.extend_from_slice(ENTRY_KEYS);
     keys.extend_from_slice(ACTION_KEYS);
     t.check_keys(cx, &keys);
     let code = match t.get("code") {
@@ -1073,6 +1095,34 @@ fn read_status(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
             None
         }
     };
+    let status = read_entry(cx, t, code.unwrap_or(0));
+    code.map(|_| status)
+}
+
+/// A `[[class]]` entry: the rule for every status of a class (`class = "5xx"`) that the
+/// contract does not list on its own.
+fn read_class(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
+    let mut keys = vec!["class"];
+    keys.extend(ENTRY_KEYS.iter().filter(|k| **k != "title"));
+    keys.extend_from_slice(ACTION_KEYS);
+    t.check_keys(cx, &keys);
+    let class = t.required_string(cx, "class")?;
+    let code = match class.as_bytes() {
+        [d @ b'1'..=b'5', b'x', b'x'] => u16::from(d - b'0') * 100,
+        _ => {
+            cx.report(
+                t.get("class").map(Spanned::span).unwrap_or(t.span.clone()),
+                t.field("class"),
+                format!("\"{class}\" is not a status class; write 1xx, 2xx, 3xx, 4xx or 5xx"),
+            );
+            return None;
+        }
+    };
+    Some(read_entry(cx, t, code))
+}
+
+/// The fields of a status or class entry.
+fn read_entry(cx: &mut Cx<'_>, t: &Obj<'_, '_>, code: u16) -> PartialStatus {
     let mut overrides: Vec<PartialOverride> = Vec::new();
     for o in t.tables(cx, "override") {
         let mut keys = vec!["method", "category", "meaning", "rule"];
@@ -1106,8 +1156,8 @@ fn read_status(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
             });
         }
     }
-    let status = PartialStatus {
-        code: code.unwrap_or(0),
+    PartialStatus {
+        code,
         span: t.span.clone(),
         path: t.path.clone(),
         title: t.string(cx, "title"),
@@ -1119,8 +1169,7 @@ fn read_status(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
         rule: t.string(cx, "rule"),
         origin: t.parsed(cx, "origin"),
         overrides,
-    };
-    code.map(|_| status)
+    }
 }
 
 fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
@@ -1639,76 +1688,35 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
     }
     for p in &doc.statuses {
         let inherited = base.and_then(|b| b.status(p.code));
-        let need = |what: &str, found: &mut Vec<(Span, String, String)>| {
-            found.push((
-                p.span.clone(),
-                format!("{}.{what}", p.path),
-                format!(
-                    "is required: status {} has no base entry to inherit it from",
-                    p.code
-                ),
-            ));
-        };
-        let meaning = p
-            .meaning
-            .clone()
-            .or_else(|| inherited.map(|i| i.meaning.clone()));
-        let category = p.category.or(inherited.map(|i| i.category));
-        if meaning.is_none() {
-            need("meaning", &mut found);
-        }
-        if category.is_none() {
-            need("category", &mut found);
-        }
-        let action = p.action.resolve(inherited.map(|i| i.action), &mut found);
-        let origin = p.origin.unwrap_or(match inherited {
-            Some(i) if p.action.is_empty() => i.origin,
-            _ => Origin::Seed,
-        });
-        let rule = match (&p.rule, inherited) {
-            (Some(r), _) => Some(r.clone()),
-            (None, Some(i)) if p.action.is_empty() => i.rule.clone(),
-            _ => None,
-        };
-        let mut overrides = Vec::new();
-        for o in &p.overrides {
-            let action = if o.action.is_empty() {
-                None
-            } else {
-                o.action.resolve(action, &mut found)
-            };
-            overrides.push(MethodOverride {
-                method: o.method.clone(),
-                action,
-                category: o.category,
-                meaning: o.meaning.clone(),
-                rule: o.rule.clone(),
-            });
-        }
-        if let (Some(meaning), Some(category), Some(action)) = (meaning, category, action) {
-            statuses.push(StatusEntry {
-                code: p.code,
-                title: p
-                    .title
-                    .clone()
-                    .or_else(|| inherited.and_then(|i| i.title.clone())),
-                meaning,
-                category,
-                action,
-                replay_safe: p
-                    .replay_safe
-                    .or(inherited.map(|i| i.replay_safe))
-                    .unwrap_or(false),
-                headers: p
-                    .headers
-                    .clone()
-                    .or_else(|| inherited.map(|i| i.headers.clone()))
-                    .unwrap_or_default(),
-                rule,
-                origin,
-                overrides,
-                documented: true,
-            });
+        statuses.extend(resolve_entry(p, inherited, &mut found, "status"));
+    }
+    let mut classes: Vec<StatusEntry> = Vec::new();
+    for p in &doc.classes {
+        let inherited = base.and_then(|b| b.class_rule(p.code));
+        classes.extend(resolve_entry(p, inherited, &mut found, "class"));
+    }
+    if let Some(b) = base {
+        classes.extend(
+            b.classes
+                .iter()
+                .filter(|c| !doc.classes.iter().any(|p| p.code == c.code))
+                .cloned(),
+        );
+    }
+    classes.sort_by_key(|c| c.code);
+    // The contract's own class rules are its document speaking for the whole class: an
+    // entry of that class it only inherits (an RFC default) follows them.
+    for s in statuses.iter_mut().filter(|s| !s.documented) {
+        let own = doc.classes.iter().any(|p| p.code == s.code / 100 * 100);
+        if let Some(class) = classes
+            .iter()
+            .find(|c| c.code == s.code / 100 * 100)
+            .filter(|_| own)
+        {
+            s.action = class.action;
+            s.rule = class.rule.clone();
+            s.origin = class.origin;
+            s.overrides = class.overrides.clone();
         }
     }
     statuses.sort_by_key(|s| s.code);
@@ -1762,8 +1770,95 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         error_body,
         idempotency,
         statuses,
+        classes,
         apis,
         emulator: doc.emulator.clone(),
+    })
+}
+
+/// One `[[status]]` (or `[[class]]`, `what_kind`) entry with what it inherits filled in;
+/// `None` after reporting what it lacks.
+fn resolve_entry(
+    p: &PartialStatus,
+    inherited: Option<&StatusEntry>,
+    found: &mut Vec<(Span, String, String)>,
+    what_kind: &str,
+) -> Option<StatusEntry> {
+    let label = |code: u16| match what_kind {
+        "class" => format!("{}xx", code / 100),
+        _ => code.to_string(),
+    };
+    let need = |what: &str, found: &mut Vec<(Span, String, String)>| {
+        found.push((
+            p.span.clone(),
+            format!("{}.{what}", p.path),
+            format!(
+                "is required: {what_kind} {} has no base entry to inherit it from",
+                label(p.code)
+            ),
+        ));
+    };
+    let meaning = p
+        .meaning
+        .clone()
+        .or_else(|| inherited.map(|i| i.meaning.clone()));
+    let category = p.category.or(inherited.map(|i| i.category));
+    if meaning.is_none() {
+        need("meaning", found);
+    }
+    if category.is_none() {
+        need("category", found);
+    }
+    let action = p.action.resolve(inherited.map(|i| i.action), found);
+    let origin = p.origin.unwrap_or(match inherited {
+        Some(i) if p.action.is_empty() => i.origin,
+        _ => Origin::Seed,
+    });
+    let rule = match (&p.rule, inherited) {
+        (Some(r), _) => Some(r.clone()),
+        (None, Some(i)) if p.action.is_empty() => i.rule.clone(),
+        _ => None,
+    };
+    let mut overrides = Vec::new();
+    for o in &p.overrides {
+        let action = if o.action.is_empty() {
+            None
+        } else {
+            o.action.resolve(action, found)
+        };
+        overrides.push(MethodOverride {
+            method: o.method.clone(),
+            action,
+            category: o.category,
+            meaning: o.meaning.clone(),
+            rule: o.rule.clone(),
+        });
+    }
+    let (Some(meaning), Some(category), Some(action)) = (meaning, category, action) else {
+        return None;
+    };
+    Some(StatusEntry {
+        code: p.code,
+        title: p
+            .title
+            .clone()
+            .or_else(|| inherited.and_then(|i| i.title.clone())),
+        meaning,
+        category,
+        action,
+        replay_safe: p
+            .replay_safe
+            .or(inherited.map(|i| i.replay_safe))
+            .unwrap_or(false),
+        headers: p
+            .headers
+            .clone()
+            .or_else(|| inherited.map(|i| i.headers.clone()))
+            .unwrap_or_default(),
+        rule,
+        origin,
+        overrides,
+        documented: true,
     })
 }
 

@@ -676,6 +676,9 @@ pub struct Contract {
     pub idempotency: IdempotencyRules,
     /// Every status, sorted by code, the baseline's included.
     pub statuses: Vec<StatusEntry>,
+    /// The rule for each class of statuses the contract does not list one by one
+    /// (`[[class]]`), sorted; each entry's `code` is its class's first status (500 for 5xx).
+    pub classes: Vec<StatusEntry>,
     /// APIs with application codes.
     pub apis: Vec<Api>,
     /// What the emulator needs: resources, statuses of CRUD, paging, quotas.
@@ -699,6 +702,24 @@ impl Contract {
             .binary_search_by_key(&code, |s| s.code)
             .ok()
             .map(|i| &self.statuses[i])
+    }
+
+    /// The rule for `code` when the contract does not list it: its class's (`[[class]]`).
+    pub fn class_rule(&self, code: u16) -> Option<&StatusEntry> {
+        let first = code / 100 * 100;
+        self.classes.iter().find(|c| c.code == first)
+    }
+
+    /// What holds for an answer with `code`: its own entry, else its class's rule.
+    ///
+    /// ```
+    /// let rc = verdict::Catalog::builtin().get("ringcentral").unwrap();
+    /// assert!(rc.status(520).is_none());
+    /// // "Other 5xx: the client should not repeat the request."
+    /// assert_eq!(rc.rule(520).unwrap().action, verdict::Action::Fail);
+    /// ```
+    pub fn rule(&self, code: u16) -> Option<&StatusEntry> {
+        self.status(code).or_else(|| self.class_rule(code))
     }
 
     /// The statuses this contract's own document names.

@@ -254,9 +254,33 @@ fn no_empty_rule_line_and_close_matches_of_the_same_kind() {
     // An application code suggests application codes, a status statuses.
     let o = verdict(&["explain", "webex-connect", "7999"]);
     assert!(stderr(&o).contains("close matches: 7"), "{}", stderr(&o));
-    let o = verdict(&["explain", "webex", "499"]);
-    let err = stderr(&o);
-    assert!(err.contains("close matches") && !err.contains("7"), "{err}");
+}
+
+#[test]
+fn a_status_the_contract_does_not_list_is_explained_by_its_class_rule() {
+    // RingCentral: "Other 5xx: the client should not repeat the request."
+    let o = verdict(&["explain", "ringcentral", "520"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("action    fail"), "{text}");
+    assert!(text.contains("its rule for 5xx answers applies"), "{text}");
+    assert!(text.contains("source    "), "the vendor's own rule: {text}");
+    // The baseline's rule for a class, with no vendor document behind it.
+    let text = stdout(&verdict(&["explain", "webex", "499"]));
+    assert!(
+        text.contains("action    fail") && !text.contains("source"),
+        "{text}"
+    );
+    // An inherited status the vendor's class rule governs.
+    let text = stdout(&verdict(&["explain", "ringcentral", "425"]));
+    assert!(
+        text.contains("action    fail") && text.contains("4xx answers applies"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&verdict(&["explain", "ringcentral", "520", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(json[0]["class"], "5xx", "{json}");
 }
 
 #[test]

@@ -40,6 +40,30 @@ async fn server_errors_are_retried_three_times_with_growing_backoff() {
 }
 
 #[tokio::test]
+async fn an_unlisted_server_error_follows_the_contracts_class_rule() {
+    let server =
+        Server::start(|_, _| Reply::status(520).json(serde_json::json!({"message": "odd"}))).await;
+    let timer = FakeTimer::new();
+    // RingCentral: "Other 5xx: the client should not repeat the request."
+    let err = client(builder("ringcentral", &timer))
+        .get(server.url("/restapi/v1.0/account/~"))
+        .send()
+        .await
+        .unwrap_err();
+    let e = verdict_error(err);
+    assert_eq!(server.seen().len(), 1, "not repeated");
+    assert_eq!(*e.kind(), ErrorKind::Refused(Reason::Final));
+    assert_eq!(e.meaning(), Some("A server error other than 500 and 503."));
+    // Webex says nothing of other 5xx: RFC 9110 reads one as a 500, repeated for a GET.
+    let _ = client(builder("webex", &timer))
+        .get(server.url("/v1/rooms"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(server.seen().len(), 1 + 4);
+}
+
+#[tokio::test]
 async fn a_post_is_not_repeated_after_a_server_error() {
     let server = Server::start(|_, _| Reply::status(500)).await;
     let timer = FakeTimer::new();

@@ -1112,3 +1112,41 @@ fn a_floor_over_the_header_raises_a_shorter_retry_after() {
         "retry-after (at least 60 s without one)"
     );
 }
+
+#[test]
+fn a_status_the_contract_does_not_list_follows_its_class_rule() {
+    let h = History::default();
+    // RingCentral: "Other 5xx: the client should not repeat the request."
+    assert_eq!(
+        run("ringcentral", Method::GET, 520, &[], &h),
+        Decision::Fail(Reason::Final)
+    );
+    // Its own 500 still retries, as its document says.
+    assert!(matches!(
+        run("ringcentral", Method::GET, 500, &[], &h),
+        Decision::Retry { .. }
+    ));
+    // "4xx except 429: do not repeat unchanged": the baseline's retried 408, 421 and 425
+    // give way to it; 429 keeps its own entry.
+    for code in [408, 421, 425, 499] {
+        assert_eq!(
+            run("ringcentral", Method::GET, code, &[], &h),
+            Decision::Fail(Reason::Final),
+            "{code}"
+        );
+    }
+    assert!(matches!(
+        run("ringcentral", Method::GET, 429, &[("retry-after", "1")], &h),
+        Decision::Retry { .. }
+    ));
+    // A contract without a class rule of its own keeps the baseline's: RFC 9110 reads an
+    // unknown 5xx as a 500.
+    assert!(matches!(
+        run("webex", Method::GET, 520, &[], &h),
+        Decision::Retry { .. }
+    ));
+    assert!(matches!(
+        run("webex", Method::GET, 425, &[], &h),
+        Decision::Retry { .. }
+    ));
+}

@@ -289,3 +289,42 @@ update.PATCH = { accepts = ["note"] }
     assert_eq!(r.rules(&http::Method::PATCH).unwrap().accepts, ["note"]);
     assert_eq!(r.unknown_fields, verdict::UnknownFields::Refuse);
 }
+
+#[test]
+fn class_rules_are_checked_where_they_are_written() {
+    let text = format!(
+        "{HEAD}\n[[class]]\nclass = \"6xx\"\nmeaning = \"m\"\ncategory = \"server\"\naction = \"fail\"\n\n[[class]]\nclass = \"5xx\"\naction = \"fail\"\n\n[[class]]\nclass = \"5xx\"\naction = \"fail\"\ntitle = \"no\"\n"
+    );
+    let p = problems(&text);
+    assert!(
+        p.iter()
+            .any(|(_, f, m)| f == "class[0].class" && m.contains("not a status class")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|(_, f, m)| f == "class[2].class" && m.contains("listed twice")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|(_, f, _)| f == "class[2].title"),
+        "a class has no title: {p:?}"
+    );
+    // A class rule inherits what it does not say from the baseline's rule of its class.
+    let c = load(&format!(
+        "{HEAD}\n[[class]]\nclass = \"5xx\"\naction = \"fail\"\n"
+    ))
+    .unwrap();
+    let t = c.get("t").unwrap();
+    assert_eq!(t.rule(599).unwrap().action, verdict::Action::Fail);
+    assert_eq!(t.rule(599).unwrap().category.as_str(), "server");
+    // An entry the contract only inherits follows its own rule for the class...
+    assert_eq!(t.rule(502).unwrap().action, verdict::Action::Fail);
+    assert!(!t.status(502).unwrap().documented);
+    // ...while the meaning stays the baseline's.
+    let http = Catalog::builtin().get("http").unwrap();
+    assert_eq!(
+        t.status(502).unwrap().meaning,
+        http.status(502).unwrap().meaning
+    );
+}
