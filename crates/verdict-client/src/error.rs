@@ -529,8 +529,8 @@ impl Error {
         let i = &mut *self.inner;
         if i.tracking_id.is_none() {
             if let Some(h) = &contract.headers.tracking_id {
-                i.tracking_id = headers
-                    .get(h.name())
+                i.tracking_id = h
+                    .find(&headers)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
             }

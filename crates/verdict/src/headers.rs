@@ -131,7 +131,7 @@ pub fn retry_after_header(
             }
         }
     }
-    let Some(value) = headers.get(name.name()) else {
+    let Some(value) = name.find(headers) else {
         return unreadable.map(Err);
     };
     Some(match value.to_str() {
@@ -155,7 +155,7 @@ pub fn retry_after_header(
 /// ```
 pub fn should_retry(contract: &Contract, headers: &HeaderMap) -> Option<bool> {
     let name = contract.retry.should_retry_header.as_ref()?;
-    let v = headers.get(name.name())?.to_str().ok()?.trim();
+    let v = name.find(headers)?.to_str().ok()?.trim();
     if v.eq_ignore_ascii_case("true") {
         Some(true)
     } else if v.eq_ignore_ascii_case("false") {
@@ -238,7 +238,7 @@ pub const MAX_RESET: Duration = Duration::from_secs(1_000_000_000);
 pub fn quota(names: &RateLimitHeaders, headers: &HeaderMap, now: SystemTime) -> Option<Quota> {
     let text = |h: &Option<Header>| {
         h.as_ref()
-            .and_then(|h| headers.get(h.name()))
+            .and_then(|h| h.find(headers))
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
@@ -299,10 +299,10 @@ pub fn pause(
     now: SystemTime,
 ) -> Option<(Quota, Duration)> {
     let names = &contract.rate_limit;
-    let named = names
-        .remaining
-        .as_ref()
-        .and_then(|h| crate::ratelimit::says_zero(headers, h.name()));
+    let named = names.remaining.as_ref().and_then(|h| {
+        h.names()
+            .find_map(|n| crate::ratelimit::says_zero(headers, n))
+    });
     let q = match named {
         Some(false) => return None,
         Some(true) => quota(names, headers, now)?,

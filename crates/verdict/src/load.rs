@@ -578,8 +578,8 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
         .map(|t| {
             t.check_keys(&mut cx, &["retry_after", "tracking_id"]);
             PartialHeaders {
-                retry_after: t.parsed(&mut cx, "retry_after"),
-                tracking_id: t.parsed(&mut cx, "tracking_id"),
+                retry_after: header_names(&mut cx, &t, "retry_after"),
+                tracking_id: header_names(&mut cx, &t, "tracking_id"),
             }
         })
         .unwrap_or_default();
@@ -731,17 +731,35 @@ fn read_auth(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Auth> {
     })
 }
 
+/// A header name, or a list of names: the first is the one sent, the others aliases it
+/// is also read under (`remaining = ["X-Rate-Limit-Remaining", "X-RateLimit-Remaining"]`).
+fn header_names(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str) -> Option<Header> {
+    let Some(DeValue::Array(_)) = t.get(key).map(|v| v.get_ref()) else {
+        return t.parsed(cx, key);
+    };
+    let mut names = t.list::<Header>(cx, key)?.into_iter();
+    let Some(first) = names.next() else {
+        cx.report(
+            t.get(key).map(Spanned::span).unwrap_or(t.span.clone()),
+            t.field(key),
+            "an empty list names no header",
+        );
+        return None;
+    };
+    Some(first.with_aliases(names.collect()))
+}
+
 fn read_rate_limit(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> RateLimitHeaders {
     t.check_keys(
         cx,
         &["limit", "remaining", "reset", "window", "group", "fields"],
     );
     let names = RateLimitHeaders {
-        limit: t.parsed(cx, "limit"),
-        remaining: t.parsed(cx, "remaining"),
-        reset: t.parsed(cx, "reset"),
-        window: t.parsed(cx, "window"),
-        group: t.parsed(cx, "group"),
+        limit: header_names(cx, t, "limit"),
+        remaining: header_names(cx, t, "remaining"),
+        reset: header_names(cx, t, "reset"),
+        window: header_names(cx, t, "window"),
+        group: header_names(cx, t, "group"),
         fields: t.parsed(cx, "fields").unwrap_or_default(),
     };
     let named = [&names.limit, &names.remaining, &names.reset, &names.window]

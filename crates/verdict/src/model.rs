@@ -188,6 +188,8 @@ impl Serialize for Action {
 pub struct Header {
     name: HeaderName,
     spelling: String,
+    /// Other names a server may send it under (read, never sent).
+    aliases: Vec<HeaderName>,
 }
 
 /// A string that is not a valid HTTP header name.
@@ -205,6 +207,43 @@ impl Header {
     pub fn name(&self) -> &HeaderName {
         &self.name
     }
+
+    /// The same header, also read under the names of `aliases` (a vendor whose document
+    /// spells a header one way while its servers send another).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use verdict::Header;
+    /// let h: Header = "X-Rate-Limit-Remaining".parse().unwrap();
+    /// let h = h.with_aliases(vec!["X-RateLimit-Remaining".parse().unwrap()]);
+    /// let mut map = HeaderMap::new();
+    /// map.insert("x-ratelimit-remaining", "0".parse().unwrap());
+    /// assert_eq!(h.find(&map).unwrap(), "0");
+    /// assert_eq!(h.as_str(), "X-Rate-Limit-Remaining");
+    /// ```
+    pub fn with_aliases(mut self, aliases: Vec<Header>) -> Header {
+        self.aliases = aliases
+            .into_iter()
+            .map(|a| a.name)
+            .filter(|a| *a != self.name)
+            .collect();
+        self
+    }
+
+    /// The other names it is read under.
+    pub fn aliases(&self) -> &[HeaderName] {
+        &self.aliases
+    }
+
+    /// Its name, then its aliases.
+    pub fn names(&self) -> impl Iterator<Item = &HeaderName> {
+        std::iter::once(&self.name).chain(&self.aliases)
+    }
+
+    /// Its value in `map`: under its name, else under the first alias present.
+    pub fn find<'m>(&self, map: &'m http::HeaderMap) -> Option<&'m http::HeaderValue> {
+        self.names().find_map(|n| map.get(n))
+    }
 }
 
 impl FromStr for Header {
@@ -214,6 +253,7 @@ impl FromStr for Header {
         Ok(Header {
             name: interned(name),
             spelling: s.to_owned(),
+            aliases: Vec::new(),
         })
     }
 }

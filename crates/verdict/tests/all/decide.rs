@@ -1150,3 +1150,24 @@ fn a_status_the_contract_does_not_list_follows_its_class_rule() {
         Decision::Retry { .. }
     ));
 }
+
+#[test]
+fn quota_headers_are_read_under_their_aliases() {
+    // RingCentral's document spells them X-RateLimit-…, its servers X-Rate-Limit-….
+    let h = History::default();
+    for spelling in ["x-rate-limit", "x-ratelimit"] {
+        let remaining = format!("{spelling}-remaining");
+        let window = format!("{spelling}-window");
+        let d = run(
+            "ringcentral",
+            Method::GET,
+            429,
+            &[(remaining.as_str(), "0"), (window.as_str(), "40")],
+            &h,
+        );
+        assert!(
+            matches!(d, Decision::Retry { after, cause: WaitCause::QuotaReset, .. } if after == Duration::from_secs(40)),
+            "{spelling}: {d:?}"
+        );
+    }
+}

@@ -328,3 +328,31 @@ fn class_rules_are_checked_where_they_are_written() {
         http.status(502).unwrap().meaning
     );
 }
+
+#[test]
+fn a_header_may_be_a_list_of_its_spellings() {
+    let c = load(&format!(
+        "{HEAD}[rate_limit]\nremaining = [\"X-Left\", \"X-Remaining\"]\n\n[headers]\ntracking_id = [\"X-Trace\", \"X-Request-Id\"]\n"
+    ))
+    .unwrap();
+    let t = c.get("t").unwrap();
+    let r = t.rate_limit.remaining.as_ref().unwrap();
+    assert_eq!(r.as_str(), "X-Left");
+    assert_eq!(r.aliases(), ["x-remaining"]);
+    assert_eq!(
+        t.headers.tracking_id.as_ref().unwrap().aliases(),
+        ["x-request-id"]
+    );
+    let p = problems(&format!(
+        "{HEAD}[rate_limit]\nremaining = []\nlimit = [\"bad name\"]\n"
+    ));
+    assert!(
+        p.iter()
+            .any(|(_, f, m)| f == "rate_limit.remaining" && m.contains("empty")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|(_, f, _)| f == "rate_limit.limit[0]"),
+        "{p:?}"
+    );
+}
