@@ -3,12 +3,13 @@
 //! `Link`. Pure functions: the current time is an argument.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName};
 use url::Url;
 
 use crate::model::{Contract, Header, RateLimitHeaders};
+use crate::names::ResetFormat;
 
 /// Why a `Retry-After` value cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -215,6 +216,79 @@ impl Quota {
     }
 }
 
+impl ResetFormat {
+    /// The time until the reset a header value of this format names, at `now`; `None`
+    /// when the value is not of the format. At most [`MAX_RESET`].
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use verdict::ResetFormat;
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let in_30 = Some(Duration::from_secs(30));
+    /// assert_eq!(ResetFormat::Seconds.read("30", now), in_30);
+    /// assert_eq!(ResetFormat::Unix.read("1700000030", now), in_30);
+    /// assert_eq!(ResetFormat::HttpDate.read("Tue, 14 Nov 2023 22:13:50 GMT", now), in_30);
+    /// // Auto: a number above 10^9 is a Unix time.
+    /// assert_eq!(ResetFormat::Auto.read("1700000030", now), in_30);
+    /// assert_eq!(ResetFormat::Auto.read("30", now), in_30);
+    /// // A Unix time read as seconds is some 54 years away: the contract says which.
+    /// assert_eq!(ResetFormat::Unix.read("30", now), Some(Duration::ZERO));
+    /// ```
+    pub fn read(self, value: &str, now: SystemTime) -> Option<Duration> {
+        let value = value.trim();
+        let number = value.parse::<u64>().ok();
+        let until = |at: SystemTime| at.duration_since(now).unwrap_or(Duration::ZERO);
+        let unix = |n: u64| {
+            // One past what the clock can hold is as far away as a reset goes.
+            UNIX_EPOCH
+                .checked_add(Duration::from_secs(n))
+                .map_or(MAX_RESET, until)
+        };
+        let date = || httpdate::parse_http_date(value).ok().map(until);
+        let d = match self {
+            ResetFormat::Seconds => Duration::from_secs(number?),
+            ResetFormat::Unix => unix(number?),
+            ResetFormat::HttpDate => date()?,
+            ResetFormat::Auto => match number {
+                Some(n) if n > 1_000_000_000 => unix(n),
+                Some(n) => Duration::from_secs(n),
+                None => date()?,
+            },
+        };
+        Some(d.min(MAX_RESET))
+    }
+
+    /// The header value for a reset `after` from `now`, in this format (seconds rounded
+    /// up; `Auto` writes seconds), as the emulator sends it.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use verdict::ResetFormat;
+    /// let now = UNIX_EPOCH + Duration::from_millis(1_700_000_000_400);
+    /// let after = Duration::from_millis(29_800);
+    /// assert_eq!(ResetFormat::Seconds.write(after, now), "30");
+    /// assert_eq!(ResetFormat::Unix.write(after, now), "1700000031");
+    /// assert_eq!(ResetFormat::HttpDate.write(after, now), "Tue, 14 Nov 2023 22:13:51 GMT");
+    /// ```
+    pub fn write(self, after: Duration, now: SystemTime) -> String {
+        let at = now + after;
+        let secs = |t: SystemTime| {
+            let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+            d.as_secs() + u64::from(d.subsec_nanos() > 0)
+        };
+        match self {
+            ResetFormat::Seconds | ResetFormat::Auto => {
+                let ms = after.as_millis();
+                ms.div_ceil(1000).to_string()
+            }
+            ResetFormat::Unix => secs(at).to_string(),
+            ResetFormat::HttpDate => {
+                httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs(at)))
+            }
+        }
+    }
+}
+
 /// The furthest a quota's reset can be: 10^9 seconds (about 31 years). A reset or window
 /// beyond it (a hostile `X-RateLimit-Reset: 18446744073709551615`, say) is cut to it, so
 /// that the time the window ends can always be added to the clock.
@@ -243,18 +317,7 @@ pub fn quota(names: &RateLimitHeaders, headers: &HeaderMap, now: SystemTime) -> 
             .map(str::trim)
     };
     let number = |h: &Option<Header>| text(h).and_then(|s| s.parse::<u64>().ok());
-    let reset = number(&names.reset).map(|n| {
-        if n > 1_000_000_000 {
-            // A Unix time; one past what the clock can hold is as far away as a reset goes.
-            SystemTime::UNIX_EPOCH
-                .checked_add(Duration::from_secs(n))
-                .map_or(MAX_RESET, |at| {
-                    at.duration_since(now).unwrap_or(Duration::ZERO)
-                })
-        } else {
-            Duration::from_secs(n)
-        }
-    });
+    let reset = text(&names.reset).and_then(|v| names.reset_format.read(v, now));
     let q = Quota {
         limit: number(&names.limit),
         remaining: number(&names.remaining),

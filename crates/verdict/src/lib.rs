@@ -51,6 +51,6 @@ pub use model::{
 };
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,
-    Outcome, QuotaFields, RedirectMethod, SchemeKind, UnknownFields, UnknownName,
+    Outcome, QuotaFields, RedirectMethod, ResetFormat, SchemeKind, UnknownFields, UnknownName,
 };
 pub use pointer::{JsonPointer, PointerError};

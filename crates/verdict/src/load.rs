@@ -752,12 +752,21 @@ fn header_names(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str) -> Option<Header> {
 fn read_rate_limit(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> RateLimitHeaders {
     t.check_keys(
         cx,
-        &["limit", "remaining", "reset", "window", "group", "fields"],
+        &[
+            "limit",
+            "remaining",
+            "reset",
+            "reset_format",
+            "window",
+            "group",
+            "fields",
+        ],
     );
     let names = RateLimitHeaders {
         limit: header_names(cx, t, "limit"),
         remaining: header_names(cx, t, "remaining"),
         reset: header_names(cx, t, "reset"),
+        reset_format: t.parsed(cx, "reset_format").unwrap_or_default(),
         window: header_names(cx, t, "window"),
         group: header_names(cx, t, "group"),
         fields: t.parsed(cx, "fields").unwrap_or_default(),

@@ -497,8 +497,10 @@ pub struct RateLimitHeaders {
     pub limit: Option<Header>,
     /// Requests left in the window.
     pub remaining: Option<Header>,
-    /// Seconds until the window resets.
+    /// When the window resets, written as `reset_format` says.
     pub reset: Option<Header>,
+    /// How `reset` writes its time.
+    pub reset_format: crate::names::ResetFormat,
     /// The window's length in seconds.
     pub window: Option<Header>,
     /// The quota group the request counted against.

@@ -267,6 +267,29 @@ impl Default for QuotaFields {
 }
 
 names! {
+    /// How a quota's reset header writes its time (`[rate_limit] reset_format`).
+    ResetFormat, "reset format" {
+        /// A number above 10^9 is a Unix time, a smaller one seconds to wait, anything
+        /// else an HTTP date (what a client does when the contract does not say).
+        Auto => "auto",
+        /// Seconds until the reset.
+        Seconds => "seconds",
+        /// The reset as a Unix time in seconds (GitHub's `x-ratelimit-reset`).
+        Unix => "unix",
+        /// The reset as an HTTP date (RFC 9110 §5.6.7).
+        HttpDate => "http-date",
+    }
+}
+
+// The `names!` macro writes the derives, so the default is written out.
+#[allow(clippy::derivable_impls)]
+impl Default for ResetFormat {
+    fn default() -> Self {
+        ResetFormat::Auto
+    }
+}
+
+names! {
     /// The JSON type of a resource field in the emulator.
     FieldType, "field type" {
         /// A string.

@@ -356,3 +356,31 @@ fn a_header_may_be_a_list_of_its_spellings() {
         "{p:?}"
     );
 }
+
+#[test]
+fn a_reset_format_is_one_of_four() {
+    let c = load(&format!(
+        "{HEAD}[rate_limit]\nreset = \"x-ratelimit-reset\"\nreset_format = \"unix\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.get("t").unwrap().rate_limit.reset_format,
+        verdict::ResetFormat::Unix
+    );
+    assert_eq!(
+        Catalog::builtin()
+            .get("webex")
+            .unwrap()
+            .rate_limit
+            .reset_format,
+        verdict::ResetFormat::Auto
+    );
+    let p = problems(&format!(
+        "{HEAD}[rate_limit]\nreset = \"r\"\nreset_format = \"unixtime\"\n"
+    ));
+    assert!(
+        p.iter()
+            .any(|(_, f, m)| f == "rate_limit.reset_format" && m.contains("unix")),
+        "{p:?}"
+    );
+}
