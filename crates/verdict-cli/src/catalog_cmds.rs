@@ -315,11 +315,12 @@ pub(crate) fn check(files: &[std::path::PathBuf], json: bool) -> Outcome {
         }
         Err(errors) => {
             let n = errors.count();
-            let error = if json {
-                anyhow!("{n} problem(s) found")
-            } else {
-                anyhow!("{errors}\n{n} problem(s) found")
-            };
+            if !json {
+                // One `file:line:col: field: message` line per problem, all alike; the
+                // count follows as the error.
+                eprintln!("{errors}");
+            }
+            let error = anyhow!("{n} problem(s) found");
             Err(Failure {
                 code: exit::INVALID,
                 error,

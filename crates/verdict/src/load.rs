@@ -842,16 +842,25 @@ fn read_retry(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> PartialRetry {
 /// A method name as a contract writes it: an upper-case token.
 struct MethodName(Method);
 
+/// The methods a contract may name: those of RFC 9110 and PATCH (RFC 5789).
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
 impl FromStr for MethodName {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let upper = !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase());
-        match Method::from_bytes(s.as_bytes()) {
-            Ok(m) if upper => Ok(MethodName(m)),
-            _ => Err(format!(
-                "\"{s}\" is not an HTTP method (write it in capitals, e.g. GET)"
-            )),
+        if METHODS.contains(&s) {
+            if let Ok(m) = Method::from_bytes(s.as_bytes()) {
+                return Ok(MethodName(m));
+            }
         }
+        let upper = s.to_ascii_uppercase();
+        let hint = match crate::suggest::closest(&upper, METHODS.iter().copied()) {
+            Some(m) => format!("; did you mean {m}?"),
+            None => format!(" (one of {})", METHODS.join(", ")),
+        };
+        Err(format!("\"{s}\" is not an HTTP method{hint}"))
     }
 }
 
@@ -1323,8 +1332,21 @@ fn methods_in(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str) -> Option<Vec<Method>
         .map(|v| v.into_iter().map(|m| m.0).collect())
 }
 
-fn status_in(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, default: u16) -> u16 {
-    t.integer(cx, key, 100..600)
+/// A status that refuses a request: a client or server error (400 to 599).
+fn refusal_in(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, default: u16) -> u16 {
+    t.integer(cx, key, 400..600)
+        .map_or(default, |(n, _)| n as u16)
+}
+
+/// A status that answers a request that worked (200 to 299).
+fn success_in(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, default: u16) -> u16 {
+    t.integer(cx, key, 200..300)
+        .map_or(default, |(n, _)| n as u16)
+}
+
+/// A status that refuses a request for what it carries (400 to 499).
+fn client_error_in(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, default: u16) -> u16 {
+    t.integer(cx, key, 400..500)
         .map_or(default, |(n, _)| n as u16)
 }
 
@@ -1387,7 +1409,9 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             .integer(cx, "requests", 1..1_000_000_001)
             .map(|(n, _)| n as u32);
         let window_s = q.integer(cx, "window_s", 1..86_401).map(|(n, _)| n as u32);
-        if requests.is_none() || window_s.is_none() {
+        let status = refusal_in(cx, &q, "status", 429);
+        // A value out of range has been reported where it is written.
+        if q.get("requests").is_none() || q.get("window_s").is_none() {
             cx.report(
                 q.span.clone(),
                 q.path.clone(),
@@ -1398,7 +1422,7 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             quotas.push(Quota {
                 requests,
                 window_s,
-                status: status_in(cx, &q, "status", 429),
+                status,
             });
         }
     }
@@ -1430,16 +1454,16 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
     EmulatorSpec {
         base_path,
         id_style: t.parsed(cx, "id_style").unwrap_or(IdStyle::Uuid),
-        create_status: status_in(cx, t, "create_status", 201),
-        update_status: status_in(cx, t, "update_status", 200),
-        delete_status: status_in(cx, t, "delete_status", 204),
+        create_status: success_in(cx, t, "create_status", 201),
+        update_status: success_in(cx, t, "update_status", 200),
+        delete_status: success_in(cx, t, "delete_status", 204),
         update_methods,
         location_on_create: t.boolean(cx, "location_on_create").unwrap_or(false),
         list_key: t.string(cx, "list_key"),
         page_param: t.string(cx, "page_param"),
         page_default,
         page_limit,
-        page_limit_status: status_in(cx, t, "page_limit_status", 400),
+        page_limit_status: refusal_in(cx, t, "page_limit_status", 400),
         link_pagination: t.boolean(cx, "link_pagination").unwrap_or(false),
         media_types: t
             .list::<String>(cx, "media_types")
@@ -1449,8 +1473,8 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         store_limit: t
             .integer(cx, "store_limit", 1..100_000_001)
             .map_or(100_000, |(n, _)| n as usize),
-        missing_field_status: status_in(cx, t, "missing_field_status", 400),
-        unknown_field_status: status_in(cx, t, "unknown_field_status", 400),
+        missing_field_status: client_error_in(cx, t, "missing_field_status", 400),
+        unknown_field_status: client_error_in(cx, t, "unknown_field_status", 400),
         idempotency_limit: t
             .integer(cx, "idempotency_limit", 1..1_000_001)
             .map_or(10_000, |(n, _)| n as usize),

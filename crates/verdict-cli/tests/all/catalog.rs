@@ -160,6 +160,35 @@ fn check_reports_problems_and_exits_1() {
     assert_eq!(v["valid"], false);
     assert_eq!(v["problems"][0]["line"], 8);
 
+    // What is nonsense for an emulator is refused, each problem on a line of one form.
+    let nonsense = dir.path().join("nonsense.toml");
+    std::fs::write(
+        &nonsense,
+        "[contract]\nid = \"n\"\nname = \"N\"\nextends = \"http\"\n\n[emulator]\npage_limit_status = 200\n\n[[emulator.quota]]\nrequests = 0\nwindow_s = 60\nstatus = 200\n\n[[emulator.resource]]\nname = \"a\"\npath = \"/a\"\nmethods = [\"FETCH\"]\n",
+    )
+    .unwrap();
+    let o = verdict(&["check", nonsense.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    let (summary, problems) = lines.split_last().unwrap();
+    assert_eq!(*summary, "verdict: 4 problem(s) found", "{err}");
+    for p in problems {
+        assert!(p.starts_with(nonsense.to_str().unwrap()), "{p}");
+    }
+    for needle in [
+        "emulator.page_limit_status: 200 is out of range (400 to 599)",
+        "emulator.quota[0].requests: 0 is out of range",
+        "emulator.quota[0].status: 200 is out of range (400 to 599)",
+        "\"FETCH\" is not an HTTP method",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(
+        !err.contains("a quota needs requests and window_s"),
+        "{err}"
+    );
+
     let ok = verdict(&[
         "check",
         "../../contracts/webex.toml",
