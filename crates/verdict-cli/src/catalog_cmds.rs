@@ -137,6 +137,16 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         "action",
         &format!("{} — {}", e.action_detail, e.advice),
     );
+    for v in &e.variants {
+        let text = format!(
+            "when {}: {} — {} ({})",
+            v.when,
+            v.meaning,
+            v.action,
+            v.category.as_str()
+        );
+        field(out, "variant", &text);
+    }
     if let Some(a) = &e.applied {
         let key = if a.idempotency_key {
             " with an idempotency key"

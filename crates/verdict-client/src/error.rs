@@ -497,10 +497,12 @@ impl Error {
         body: Bytes,
         app_code: Option<u32>,
     ) -> Self {
+        let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         let i = &mut *self.inner;
         i.status = Some(status);
         if let Some(s) = contract.rule(status.as_u16()) {
-            let s = s.for_method(i.method.as_ref().unwrap_or(&Method::GET));
+            let method = i.method.as_ref().unwrap_or(&Method::GET);
+            let s = s.for_answer(method, &headers, json.as_ref());
             i.title = s.title.clone();
             i.meaning = Some(s.meaning.clone());
             i.contract_advice = Some(s.rule.clone().unwrap_or_else(|| s.action.advice()));
@@ -518,7 +520,6 @@ impl Error {
                 i.category = Some(c.category);
             }
         }
-        let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         if let Some(json) = &json {
             let declared = headers
                 .get(http::header::CONTENT_TYPE)

@@ -230,9 +230,9 @@ impl Run<'_> {
         }
         let now = self.v.timer.now();
         self.note_quota(&response, &sent.key, now).await;
-        let (response, code) = if self.worth_inspecting(&response) {
+        let (response, code, json) = if self.worth_inspecting(&response) {
             match Box::pin(self.inspect(response, sent)).await {
-                Inspected::Read(response, code) => (response, code),
+                Inspected::Read(response, code, json) => (response, code, json),
                 Inspected::Failed(e) => return Err(*e),
                 Inspected::Cut(e) => {
                     return self
@@ -241,9 +241,9 @@ impl Run<'_> {
                 }
             }
         } else {
-            (response, None)
+            (response, None, None)
         };
-        let decision = self.decide_on(&response, code, sent, now);
+        let decision = self.decide_on(&response, code, json.as_deref(), sent, now);
         if let Some(t) = sent.ticket.take() {
             let status = response.status().as_u16();
             self.judge(t, host_outcome(status, Some(&decision))).await;
@@ -304,6 +304,7 @@ impl Run<'_> {
         &self,
         response: &Response,
         code: Option<u32>,
+        body: Option<&serde_json::Value>,
         sent: &Sent,
         now: SystemTime,
     ) -> Decision {
@@ -311,6 +312,7 @@ impl Run<'_> {
             status: response.status().as_u16(),
             headers: response.headers(),
             app_code: code,
+            body,
         };
         decide(
             self.contract(),
@@ -380,7 +382,12 @@ impl Run<'_> {
     /// Whether the body may hold an application code: JSON, within the limit, for a
     /// contract that has application codes.
     fn worth_inspecting(&self, response: &Response) -> bool {
-        !self.contract().apis.is_empty()
+        let c = self.contract();
+        let variants_read_it = || {
+            c.rule(response.status().as_u16())
+                .is_some_and(|s| s.reads_body())
+        };
+        (!c.apis.is_empty() || variants_read_it())
             && is_json(response.headers())
             && declared_length(response.headers()).is_none_or(|n| n <= self.v.body_limit)
     }
@@ -394,7 +401,13 @@ impl Run<'_> {
         match read_limited(response, limit).await {
             Ok(Ok(body)) => {
                 let code = app_code(contract, self.api.as_deref(), &body);
-                Inspected::Read(head.into_response(body), code)
+                // Parsed again only for a status whose variants look into the body.
+                let json = contract
+                    .rule(head.status.as_u16())
+                    .filter(|s| s.reads_body())
+                    .and_then(|_| serde_json::from_slice(&body).ok())
+                    .map(Box::new);
+                Inspected::Read(head.into_response(body), code, json)
             }
             Ok(Err(prefix)) => {
                 let status = head.status;
@@ -1116,8 +1129,9 @@ struct Hop {
 
 /// What reading a body that may hold an application code gave.
 enum Inspected {
-    /// The response (its body in memory) and the code found.
-    Read(Response, Option<u32>),
+    /// The response (its body in memory), the code found, and the body as JSON when a
+    /// status variant reads it.
+    Read(Response, Option<u32>, Option<Box<serde_json::Value>>),
     /// The request has failed (a body over the limit).
     Failed(Box<Error>),
     /// The body stopped short.

@@ -199,6 +199,8 @@ pub struct Entry {
     /// For a status the contract does not list: the class (`5xx`) whose rule answers
     /// for it.
     pub class: Option<String>,
+    /// Meanings that hold instead when the answer meets a condition (statuses only).
+    pub variants: Vec<crate::model::Variant>,
     /// Response headers the client also heeds for this answer, and what they do.
     pub signals: Vec<Signal>,
 }
@@ -317,6 +319,7 @@ impl Entry {
             replay_safe: s.replay_safe,
             seed_duplicate: false,
             class: None,
+            variants: s.variants.clone(),
             signals: signals(contract, s.code, s.action, s.category),
         }
     }
@@ -361,6 +364,7 @@ impl Entry {
             replay_safe: false,
             seed_duplicate: code.seed_duplicate,
             class: None,
+            variants: Vec::new(),
             signals: signals(contract, code.http_status, code.action, code.category),
         }
     }

@@ -74,6 +74,8 @@ pub struct ResponseFacts<'a> {
     pub headers: &'a HeaderMap,
     /// The application code found in the body, if the caller looked for one.
     pub app_code: Option<u32>,
+    /// The JSON body, when the caller read it (status variants may look into it).
+    pub body: Option<&'a serde_json::Value>,
 }
 
 impl<'a> ResponseFacts<'a> {
@@ -83,6 +85,7 @@ impl<'a> ResponseFacts<'a> {
             status,
             headers,
             app_code: None,
+            body: None,
         }
     }
 }
@@ -474,9 +477,13 @@ pub fn action_for(
             return (action, true);
         }
     }
-    // A status the contract does not list follows its class's rule.
+    // A status the contract does not list follows its class's rule; a variant whose
+    // condition the answer meets decides over the entry.
     match contract.rule(resp.status) {
-        Some(s) => (s.action_for(req.method), false),
+        Some(s) => match s.variant(resp.headers, resp.body) {
+            Some(v) => (v.action, false),
+            None => (s.action_for(req.method), false),
+        },
         None if (200..300).contains(&resp.status) => (Action::Done, false),
         None => (Action::Fail, false),
     }

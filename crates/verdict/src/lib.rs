@@ -45,9 +45,9 @@ pub mod suggest;
 pub use catalog::{Applied, Asked, Catalog, Entry, LookupError, Signal, SourceFile};
 pub use load::{LoadError, LoadErrors, Problem};
 pub use model::{
-    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
+    Action, Api, AppCode, Auth, AuthScheme, Condition, Contract, ErrorBody, Header, Headers,
     IdempotencyAnswer, IdempotencyRules, InvalidHeader, Message, MethodOverride, RateLimitHeaders,
-    RedirectPolicy, RetryPolicy, Source, StatusEntry,
+    RedirectPolicy, RetryPolicy, Source, StatusEntry, Variant,
 };
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,

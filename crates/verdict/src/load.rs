@@ -12,10 +12,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::emulate::{EmulatorAnswer, EmulatorSpec, Quota, ResourceSpec};
+use crate::model::Condition;
 use crate::model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
     IdempotencyAnswer, IdempotencyRules, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
-    RetryPolicy, Source, StatusEntry,
+    RetryPolicy, Source, StatusEntry, Variant,
 };
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
@@ -471,6 +472,16 @@ struct PartialStatus {
     rule: Option<String>,
     origin: Option<Origin>,
     overrides: Vec<PartialOverride>,
+    variants: Vec<PartialVariant>,
+}
+
+#[derive(Debug, Clone)]
+struct PartialVariant {
+    when: Condition,
+    meaning: Option<String>,
+    category: Option<Category>,
+    action: PartialAction,
+    rule: Option<String>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -1095,6 +1106,7 @@ const ENTRY_KEYS: &[&str] = &[
     "rule",
     "origin",
     "override",
+    "variant",
 ];
 
 fn read_status(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
@@ -1205,6 +1217,60 @@ fn read_entry(cx: &mut Cx<'_>, t: &Obj<'_, '_>, code: u16) -> PartialStatus {
         rule: t.string(cx, "rule"),
         origin: t.parsed(cx, "origin"),
         overrides,
+        variants: t
+            .tables(cx, "variant")
+            .iter()
+            .filter_map(|v| read_variant(cx, v))
+            .collect(),
+    }
+}
+
+/// A `[[status.variant]]`: a condition and what it changes.
+fn read_variant(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialVariant> {
+    let mut keys = vec!["when", "meaning", "category", "rule"];
+    keys.extend_from_slice(ACTION_KEYS);
+    t.check_keys(cx, &keys);
+    let when = read_condition(cx, t)?;
+    Some(PartialVariant {
+        when,
+        meaning: t.string(cx, "meaning"),
+        category: t.parsed(cx, "category"),
+        action: read_action(cx, t),
+        rule: t.string(cx, "rule"),
+    })
+}
+
+/// `when = { header = "…" }`, `{ header = "…", equals = "…" }` or
+/// `{ pointer = "/…", equals = "…" }`.
+fn read_condition(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Condition> {
+    let Some(w) = t.table(cx, "when") else {
+        cx.report(t.span.clone(), t.field("when"), "is required");
+        return None;
+    };
+    w.check_keys(cx, &["header", "pointer", "equals"]);
+    let equals = w.string(cx, "equals");
+    let header: Option<Header> = w.parsed(cx, "header");
+    let pointer: Option<JsonPointer> = w.parsed(cx, "pointer");
+    match (header, pointer, equals) {
+        (Some(h), None, None) => Some(Condition::Header(h)),
+        (Some(h), None, Some(v)) => Some(Condition::HeaderEquals(h, v)),
+        (None, Some(p), Some(v)) => Some(Condition::Body(p, v)),
+        (None, Some(_), None) => {
+            cx.report(
+                w.span.clone(),
+                w.field("equals"),
+                "a pointer condition needs the value it equals",
+            );
+            None
+        }
+        _ => {
+            cx.report(
+                w.span.clone(),
+                w.path.clone(),
+                "a condition names a header (with or without equals) or a pointer with equals",
+            );
+            None
+        }
     }
 }
 
@@ -1888,6 +1954,26 @@ fn resolve_entry(
     let (Some(meaning), Some(category), Some(action)) = (meaning, category, action) else {
         return None;
     };
+    let variants = if p.variants.is_empty() {
+        inherited.map(|i| i.variants.clone()).unwrap_or_default()
+    } else {
+        p.variants
+            .iter()
+            .filter_map(|v| {
+                Some(Variant {
+                    when: v.when.clone(),
+                    meaning: v.meaning.clone().unwrap_or_else(|| meaning.clone()),
+                    category: v.category.unwrap_or(category),
+                    action: if v.action.is_empty() {
+                        action
+                    } else {
+                        v.action.resolve(Some(action), found)?
+                    },
+                    rule: v.rule.clone(),
+                })
+            })
+            .collect()
+    };
     Some(StatusEntry {
         code: p.code,
         title: p
@@ -1909,6 +1995,7 @@ fn resolve_entry(
         rule,
         origin,
         overrides,
+        variants,
         documented: true,
     })
 }

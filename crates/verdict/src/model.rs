@@ -575,12 +575,113 @@ pub struct StatusEntry {
     pub origin: Origin,
     /// Rules for particular methods.
     pub overrides: Vec<MethodOverride>,
+    /// Meanings that depend on the answer (GitHub's 403 is a rate limit when
+    /// `x-ratelimit-remaining` is 0): the first whose condition holds replaces the
+    /// entry's meaning, category, action and rule.
+    pub variants: Vec<Variant>,
     /// Whether this contract's own document names the status (false when only the
     /// baseline knows it).
     pub documented: bool,
 }
 
+/// A condition on an answer (`when` of a status variant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The answer carries this header.
+    Header(Header),
+    /// The answer's header has this value (surrounding spaces aside).
+    HeaderEquals(Header, String),
+    /// The JSON body has this value at the pointer: a string equal to it, or a number
+    /// or boolean written as it.
+    Body(crate::pointer::JsonPointer, String),
+}
+
+impl Condition {
+    /// Whether an answer with `headers` and (when read) `body` meets it. A body
+    /// condition is never met without a body.
+    pub fn holds(&self, headers: &http::HeaderMap, body: Option<&serde_json::Value>) -> bool {
+        match self {
+            Condition::Header(h) => h.find(headers).is_some(),
+            Condition::HeaderEquals(h, want) => h
+                .find(headers)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() == want),
+            Condition::Body(p, want) => body.and_then(|b| p.find(b)).is_some_and(|v| match v {
+                serde_json::Value::String(s) => s == want,
+                serde_json::Value::Number(n) => {
+                    want.parse::<serde_json::Number>().ok().as_ref() == Some(n)
+                }
+                serde_json::Value::Bool(b) => want == if *b { "true" } else { "false" },
+                _ => false,
+            }),
+        }
+    }
+
+    /// Whether it reads the body.
+    pub fn needs_body(&self) -> bool {
+        matches!(self, Condition::Body(..))
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::Header(h) => write!(f, "the answer carries {h}"),
+            Condition::HeaderEquals(h, v) => write!(f, "{h} is {v}"),
+            Condition::Body(p, v) => write!(f, "the body has \"{v}\" at {}", p.as_str()),
+        }
+    }
+}
+
+/// One meaning of a status that holds when its condition does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variant {
+    /// When it applies.
+    pub when: Condition,
+    /// What the answer means then.
+    pub meaning: String,
+    /// The kind of situation then.
+    pub category: Category,
+    /// What a client does then.
+    pub action: Action,
+    /// The client rule then.
+    pub rule: Option<String>,
+}
+
 impl StatusEntry {
+    /// The first variant whose condition an answer with `headers` and `body` meets.
+    pub fn variant(
+        &self,
+        headers: &http::HeaderMap,
+        body: Option<&serde_json::Value>,
+    ) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.when.holds(headers, body))
+    }
+
+    /// Whether a variant's condition reads the body.
+    pub fn reads_body(&self) -> bool {
+        self.variants.iter().any(|v| v.when.needs_body())
+    }
+
+    /// The entry as it applies to `method` and an answer with `headers` and `body`: a
+    /// method override first, then the variant that holds replaces the fields it sets.
+    pub fn for_answer(
+        &self,
+        method: &Method,
+        headers: &http::HeaderMap,
+        body: Option<&serde_json::Value>,
+    ) -> StatusEntry {
+        let mut out = self.for_method(method);
+        if let Some(v) = self.variant(headers, body) {
+            out.meaning = v.meaning.clone();
+            out.category = v.category;
+            out.action = v.action;
+            out.rule = v.rule.clone();
+        }
+        out
+    }
+
     /// The action for `method`, without copying the entry.
     ///
     /// ```

@@ -906,3 +906,64 @@ async fn a_broken_batch_names_the_request_it_answered() {
         e.attempts()
     );
 }
+
+/// A contract whose 403 is a rate limit when the answer says so, and whose 200 with
+/// `"ok": false` and `"error": "ratelimited"` in the body asks to slow down.
+fn variants_contract() -> verdict::Contract {
+    let text = r#"
+[contract]
+id = "variants"
+name = "Variants"
+extends = "http"
+
+[[status]]
+code = 403
+action = "fail"
+
+[[status.variant]]
+when = { header = "retry-after" }
+meaning = "A secondary rate limit."
+category = "rate-limit"
+action = "retry-after"
+
+[[status]]
+code = 400
+action = "fail"
+
+[[status.variant]]
+when = { pointer = "/error", equals = "ratelimited" }
+meaning = "Slow down."
+category = "rate-limit"
+action = "retry"
+"#;
+    let (catalog, id) = verdict::Catalog::builtin()
+        .with_file(verdict::SourceFile::new("variants.toml", text))
+        .unwrap();
+    catalog.get(&id).unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_status_variant_chosen_by_the_answer_decides() {
+    // Requests are numbered over the server's life: the first of /limited and of /slow
+    // are refused, their repeats answered.
+    let server = Server::start(|_, n| match n {
+        0 => Reply::status(403).header("retry-after", "2"),
+        2 => Reply::status(400).json(serde_json::json!({"error": "ratelimited"})),
+        1 | 3 => Reply::status(200),
+        _ => Reply::status(403).json(serde_json::json!({"message": "no"})),
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(Verdict::builder(variants_contract()).timer(timer.clone()));
+    // A 403 with Retry-After is the rate-limit variant: waited out and repeated.
+    let r = c.get(server.url("/limited")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(timer.durations(), vec![Duration::from_secs(2)]);
+    // A 400 whose JSON body says so is repeated after a back-off.
+    let r = c.get(server.url("/slow")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Any other 403 is final, with the entry's own meaning.
+    let e = verdict_error(c.get(server.url("/denied")).send().await.unwrap_err());
+    assert_eq!(*e.kind(), ErrorKind::Refused(Reason::Final));
+    assert_eq!(server.seen().len(), 5);
+}

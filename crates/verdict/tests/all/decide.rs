@@ -1029,6 +1029,35 @@ extends = "http"
 code = 429
 action = "retry-after"
 wait_floor_s = 60
+
+# A 403 is a refusal, unless the answer says it is a rate limit.
+[[status]]
+code = 403
+action = "fail"
+
+[[status.variant]]
+when = { header = "x-ratelimit-remaining", equals = "0" }
+meaning = "The primary rate limit is used up."
+category = "rate-limit"
+action = "retry-after"
+wait_floor_s = 60
+
+[[status.variant]]
+when = { header = "retry-after" }
+meaning = "A secondary rate limit."
+category = "rate-limit"
+action = "retry-after"
+wait_floor_s = 60
+
+[[status]]
+code = 400
+action = "fail"
+
+[[status.variant]]
+when = { pointer = "/error", equals = "ratelimited" }
+meaning = "Slow down."
+category = "rate-limit"
+action = "retry"
 "#;
     let (catalog, _) = Catalog::builtin()
         .with_file(verdict::SourceFile::new("gh.toml", text))
@@ -1170,4 +1199,55 @@ fn quota_headers_are_read_under_their_aliases() {
             "{spelling}: {d:?}"
         );
     }
+}
+
+#[test]
+fn a_variant_whose_condition_holds_decides_over_its_status() {
+    let gh = github_like();
+    let kind = |status: u16, h: &[(&str, &str)]| first_wait(&gh, status, h).kind();
+    assert_eq!(kind(403, &[]), verdict::decide::DecisionKind::Fail);
+    assert_eq!(
+        kind(403, &[("x-ratelimit-remaining", "5")]),
+        verdict::decide::DecisionKind::Fail
+    );
+    assert_eq!(
+        kind(403, &[("retry-after", "3")]),
+        verdict::decide::DecisionKind::Retry
+    );
+    // The primary limit used up: wait until its reset (here: the floor, with no reset).
+    let d = first_wait(&gh, 403, &[("x-ratelimit-remaining", "0")]);
+    assert!(
+        matches!(d, Decision::Retry { after, cause: WaitCause::Floor, .. } if after == Duration::from_secs(60)),
+        "{d:?}"
+    );
+    // A body condition holds only when the caller read the body.
+    let body = serde_json::json!({"ok": false, "error": "ratelimited"});
+    let u = url("https://api.example/v1/x");
+    let hm = HeaderMap::new();
+    let mut facts = ResponseFacts::new(400, &hm);
+    let run = |facts: &ResponseFacts<'_>| {
+        decide(
+            &gh,
+            &RequestFacts::new(&Method::GET, &u),
+            facts,
+            &History::default(),
+            &Limits::default(),
+            now(),
+            0.5,
+        )
+        .kind()
+    };
+    assert_eq!(run(&facts), verdict::decide::DecisionKind::Fail);
+    facts.body = Some(&body);
+    assert_eq!(run(&facts), verdict::decide::DecisionKind::Retry);
+    let other = serde_json::json!({"error": "invalid_auth"});
+    facts.body = Some(&other);
+    assert_eq!(run(&facts), verdict::decide::DecisionKind::Fail);
+    // The entry as it applies to an answer carries the variant's meaning.
+    let entry = gh.status(403).unwrap();
+    let h = headers(&[("retry-after", "1")]);
+    assert_eq!(
+        entry.for_answer(&Method::GET, &h, None).meaning,
+        "A secondary rate limit."
+    );
 }

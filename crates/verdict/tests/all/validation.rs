@@ -384,3 +384,31 @@ fn a_reset_format_is_one_of_four() {
         "{p:?}"
     );
 }
+
+#[test]
+fn a_variant_needs_one_clear_condition() {
+    let text = format!(
+        "{HEAD}[[status]]\ncode = 403\n\n[[status.variant]]\naction = \"retry\"\n\n[[status.variant]]\nwhen = {{ pointer = \"/error\" }}\n\n[[status.variant]]\nwhen = {{ header = \"retry-after\", pointer = \"/e\", equals = \"x\" }}\n\n[[status.variant]]\nwhen = {{ header = \"retry-after\", eqals = \"1\" }}\n"
+    );
+    let p = problems(&text);
+    let has = |field: &str, words: &str| p.iter().any(|(_, f, m)| f == field && m.contains(words));
+    assert!(has("status[0].variant[0].when", "required"), "{p:?}");
+    assert!(
+        has("status[0].variant[1].when.equals", "needs the value"),
+        "{p:?}"
+    );
+    assert!(has("status[0].variant[2].when", "names a header"), "{p:?}");
+    assert!(
+        p.iter()
+            .any(|(_, f, m)| f == "status[0].variant[3].when.eqals" && m.contains("equals")),
+        "{p:?}"
+    );
+    // A variant inherits from its entry what it does not say.
+    let c = load(&format!(
+        "{HEAD}[[status]]\ncode = 403\n\n[[status.variant]]\nwhen = {{ header = \"retry-after\" }}\naction = \"retry-after\"\n"
+    ))
+    .unwrap();
+    let v = &c.get("t").unwrap().status(403).unwrap().variants[0];
+    assert_eq!(v.action.kind().as_str(), "retry-after");
+    assert_eq!(v.category.as_str(), "authorization", "the entry's category");
+}
