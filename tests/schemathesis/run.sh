@@ -121,9 +121,9 @@ for contract in "${CONTRACTS[@]}"; do
         "${tls[@]}" "${auth[@]}" --no-color) >"$work/st.log" 2>&1 </dev/null || status=$?
     cat "$work/st.log"
     stop_server
-    line="$(grep -E '^=+ .* in [0-9.]+s =+$' "$work/st.log" | tail -n 1 | tr -d '=' | sed 's/^ *//; s/ *$//')"
-    ops="$(grep -E '^ +Tested: ' "$work/st.log" | tail -n 1 | awk '{print $2}')"
-    cases="$(grep -A1 -E '^Test cases:' "$work/st.log" | tail -n 1 | sed 's/^ *//')"
+    line="$(grep -E '^=+ .* in [0-9.]+s =+$' "$work/st.log" | tail -n 1 | tr -d '=' | sed 's/^ *//; s/ *$//')" || true
+    ops="$(grep -E '^ +Tested: ' "$work/st.log" | tail -n 1 | awk '{print $2}')" || true
+    cases="$(grep -A1 -E '^Test cases:' "$work/st.log" | tail -n 1 | sed 's/^ *//')" || true
     if ((status == 124)); then
         line="stopped after ${RUN_TIMEOUT_S} s"
     fi
