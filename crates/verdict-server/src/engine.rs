@@ -575,7 +575,13 @@ impl Emulator {
                     &[],
                 );
             }
-            let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+            // Allow names what the OpenAPI document lists for the path: the methods
+            // served and those the vendor answers with 501 Not Implemented.
+            let allow: Vec<&str> = allowed
+                .iter()
+                .chain(resource.not_implemented.iter())
+                .map(Method::as_str)
+                .collect();
             return self
                 .error(
                     ctx,
@@ -1148,7 +1154,8 @@ impl Emulator {
         let c = state.collection(&r.name);
         let mut page = Vec::new();
         let mut more = None;
-        for (seq, id) in c.order.range(after + 1..) {
+        let from = std::ops::Bound::Excluded(after);
+        for (seq, id) in c.order.range((from, std::ops::Bound::Unbounded)) {
             let Some(item) = c.items.get(id) else {
                 continue;
             };

@@ -201,7 +201,8 @@ fn list_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
     };
     let mut params = Vec::new();
     if let Some(p) = &spec.page_param {
-        let mut schema = json!({"type": "integer", "minimum": 1});
+        // The size is read as a 32-bit number: a larger one is not a size (400).
+        let mut schema = json!({"type": "integer", "minimum": 1, "maximum": u32::MAX});
         let description = if spec.page_limit_status == 400 {
             schema["maximum"] = json!(spec.page_limit);
             format!("The page size (default {}).", spec.page_default)
@@ -215,7 +216,7 @@ fn list_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
             .push(json!({"name": p, "in": "query", "schema": schema, "description": description}));
     }
     params.push(
-        json!({"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0},
+        json!({"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u64::MAX},
         "description": "Where the next page starts, as a Link header gave it."}),
     );
     for f in &r.filters {
@@ -267,7 +268,8 @@ fn create_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
     op.errors(&[(507, "The emulator holds as many resources as it may")])
 }
 
-fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation> {
+/// The operations on one item of `r` (without the path's id parameter).
+pub(crate) fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation> {
     let spec = &em.spec;
     let kind = r.kind.to_lowercase();
     let m = media(em, r);
@@ -317,13 +319,33 @@ fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation> {
         }
         ops.push(op);
     }
-    for method in &r.not_implemented {
-        ops.push(
-            Operation::new(method.clone(), format!("{method} is not implemented"))
-                .errors(&[(501, "Not implemented for this resource")]),
-        );
+    ops.extend(not_implemented(r));
+    for op in &mut ops {
+        resource_answers(op);
     }
     ops
+}
+
+/// What any operation on a resource may answer: a type it cannot answer in, a lock.
+fn resource_answers(op: &mut Operation) {
+    op.answers.push(Answer::bare(
+        406,
+        "The Accept header asks for a type this resource cannot answer in",
+    ));
+    op.answers
+        .push(Answer::bare(423, "The resource is locked for now"));
+}
+
+/// The methods the vendor knows but this resource does not implement: 501 on the
+/// collection and on its items alike.
+fn not_implemented(r: &ResourceSpec) -> Vec<Operation> {
+    r.not_implemented
+        .iter()
+        .map(|method| {
+            Operation::new(method.clone(), format!("{method} is not implemented"))
+                .errors(&[(501, "Not implemented for this resource")])
+        })
+        .collect()
 }
 
 fn resource_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
@@ -335,17 +357,17 @@ fn resource_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
     if allowed.contains(&Method::POST) {
         collection.push(create_operation(em, r));
     }
+    collection.extend(
+        not_implemented(r)
+            .into_iter()
+            .filter(|o| !allowed.contains(&o.method)),
+    );
     let mut item = item_operations(em, r);
     for op in &mut item {
         op.params.insert(0, path_param("id"));
     }
-    for op in collection.iter_mut().chain(item.iter_mut()) {
-        op.answers.push(Answer::bare(
-            406,
-            "The Accept header asks for a type this resource cannot answer in",
-        ));
-        op.answers
-            .push(Answer::bare(423, "The resource is locked for now"));
+    for op in &mut collection {
+        resource_answers(op);
     }
     let base = format!("{}{}", em.spec.base_path, r.path);
     vec![
@@ -440,7 +462,10 @@ fn operation(em: &Emulator, op: &Operation) -> Value {
     if op.public {
         o["security"] = json!([]);
     }
-    crate::idempotency::describe_operation(em, &op.method, &mut o, &error_content(em));
+    // Routes answered before authentication (an OAuth endpoint) keep no idempotency keys.
+    if !op.public {
+        crate::idempotency::describe_operation(em, &op.method, &mut o, &error_content(em));
+    }
     o
 }
 

@@ -150,6 +150,24 @@ pub fn presented<'a>(em: &Emulator, ctx: &Ctx<'a>) -> Option<Cow<'a, str>> {
     }
 }
 
+/// 405 with `Allow` for a method a vendor route does not serve, as the resources answer
+/// it (the OpenAPI document lists the route's methods and nothing else).
+pub fn not_allowed(em: &Emulator, ctx: &Ctx<'_>, allow: &[http::Method]) -> Reply {
+    let allow: Vec<&str> = allow.iter().map(http::Method::as_str).collect();
+    em.error(
+        ctx,
+        405,
+        Some(&format!(
+            "{} does not support {}; use {}.",
+            ctx.req.path,
+            ctx.req.method,
+            allow.join(", ")
+        )),
+        &[],
+    )
+    .header("Allow", allow.join(", "))
+}
+
 /// Missing or unknown credentials: 401; a revoked token: 401 as well (vendors differ).
 pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
     if matches!(em.contract.auth.scheme, AuthScheme::None) {

@@ -421,13 +421,7 @@ fn routes(em: &Emulator) -> Vec<Route> {
         },
         Route {
             path: format!("{base}/account/~/extension/~"),
-            ops: vec![
-                Operation::new(Method::GET, "The caller's extension").answer(Answer::json(
-                    200,
-                    "The extension",
-                    me,
-                )),
-            ],
+            ops: own_extension_ops(em, me),
         },
         Route {
             path: format!("{base}/account/~/recording/{{recordingId}}/content"),
@@ -452,6 +446,26 @@ fn routes(em: &Emulator) -> Vec<Route> {
     out
 }
 
+/// The caller's extension: its own GET, and the other methods of any extension (the
+/// emulator answers them as it answers the extension's id).
+fn own_extension_ops(em: &Emulator, me: Value) -> Vec<Operation> {
+    let mut ops = vec![
+        Operation::new(Method::GET, "The caller's extension").answer(Answer::json(
+            200,
+            "The extension",
+            me,
+        )),
+    ];
+    if let Some(r) = em.spec.resources.iter().find(|r| r.path == EXTENSIONS) {
+        ops.extend(
+            crate::openapi::item_operations(em, r)
+                .into_iter()
+                .filter(|o| o.method != Method::GET),
+        );
+    }
+    ops
+}
+
 fn json_part(body: &Value) -> Part {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -466,7 +480,12 @@ fn json_part(body: &Value) -> Part {
 
 impl Vendor for RingCentral {
     fn before_auth(&self, em: &Emulator, ctx: &Ctx<'_>) -> Option<Reply> {
-        match ctx.req.path.as_str() {
+        let path = ctx.req.path.as_str();
+        let oauth = matches!(path, "/restapi/oauth/token" | "/restapi/oauth/revoke");
+        if oauth && ctx.req.method != Method::POST {
+            return Some(super::not_allowed(em, ctx, &[Method::POST]));
+        }
+        match path {
             "/restapi/oauth/token" => Some(self.token(em, ctx)),
             "/restapi/oauth/revoke" => Some(self.revoke(em, ctx)),
             _ => None,
@@ -536,6 +555,15 @@ impl Vendor for RingCentral {
 
     fn route(&self, em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Option<Reply> {
         let rest = ctx.req.path.strip_prefix(&em.spec.base_path)?;
+        // The caller's account and recordings are read-only.
+        // (Other methods on the caller's extension go to the extensions, as its id does.)
+        let own = matches!(rest, "/account/~" | "/account/~/")
+            || rest
+                .strip_prefix("/account/~/recording/")
+                .is_some_and(|t| t.ends_with("/content"));
+        if own && ctx.req.method != Method::GET {
+            return Some(super::not_allowed(em, ctx, &[Method::GET]));
+        }
         if ctx.req.method == Method::GET {
             match rest {
                 "/account/~" | "/account/~/" => {

@@ -33,7 +33,10 @@ impl Vendor for Webex {
             || path
                 .strip_prefix("/people/")
                 .is_some_and(|id| id == person_id(who));
-        if me && ctx.req.method == http::Method::GET {
+        if me && ctx.req.method != Method::GET {
+            return Some(super::not_allowed(em, ctx, &[Method::GET]));
+        }
+        if me {
             return Some(Reply::json(
                 200,
                 &json!({
@@ -48,6 +51,9 @@ impl Vendor for Webex {
         }
         // A file that could not be scanned for malware: handed out only when forced.
         let file = path.strip_prefix("/contents/")?;
+        if ctx.req.method != Method::GET {
+            return Some(super::not_allowed(em, ctx, &[Method::GET]));
+        }
         if file.starts_with("unscannable")
             && ctx.req.query_value("allow").as_deref() != Some("unscannable")
         {
@@ -77,7 +83,8 @@ impl Vendor for Webex {
         let file = Operation::new(Method::GET, "Download a file attached to a message")
             .params(vec![
                 path_param("id"),
-                json!({"name": "allow", "in": "query", "schema": {"type": "string", "enum": ["unscannable"]}}),
+                json!({"name": "allow", "in": "query", "schema": {"type": "string"},
+                    "description": "`unscannable` hands out a file that could not be scanned; any other value is ignored."}),
             ])
             .answer(Answer::bare(200, "The file's bytes"))
             .errors(&[(428, "The file could not be scanned; add allow=unscannable")]);

@@ -299,19 +299,7 @@ pub(crate) fn expired(v: Option<&Value>) -> bool {
 
 /// The method-not-allowed answer for a vendor path.
 pub(crate) fn wrong_method(em: &Emulator, ctx: &Ctx<'_>, allow: &[Method]) -> Reply {
-    let list: Vec<&str> = allow.iter().map(Method::as_str).collect();
-    em.error(
-        ctx,
-        405,
-        Some(&format!(
-            "{} does not support {}; use {}.",
-            ctx.req.path,
-            ctx.req.method,
-            list.join(", ")
-        )),
-        &[],
-    )
-    .header("Allow", list.join(", "))
+    super::not_allowed(em, ctx, allow)
 }
 
 /// The JSON object of a request body, or 7000 (of `api`, or the messaging API's).

@@ -202,6 +202,58 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// A request with the contract's credentials.
+    fn request(&self, method: &Method, path_and_query: &str) -> reqwest::RequestBuilder {
+        let r = self
+            .s
+            .http
+            .request(method.clone(), self.s.url(path_and_query));
+        match self.contract {
+            "webex-connect" => r.header("key", &self.s.token),
+            "whispir" => r
+                .bearer_auth(&self.s.token)
+                .header("x-api-key", &self.s.token),
+            _ => r.bearer_auth(&self.s.token),
+        }
+    }
+
+    /// A method the document does not list for `path` is answered 405, with an `Allow`
+    /// that names exactly the methods the document lists (vendor routes included).
+    async fn undocumented_methods(&mut self, path: &str, url: &str, item: &Value) {
+        let documented: Vec<String> = ["get", "put", "patch", "post", "delete"]
+            .into_iter()
+            .filter(|m| item.get(*m).is_some())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        for method in ["GET", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE"] {
+            if documented.iter().any(|d| d == method) {
+                continue;
+            }
+            let m = Method::from_bytes(method.as_bytes()).unwrap();
+            let answer = self.request(&m, url).send().await.unwrap();
+            self.calls += 1;
+            let status = answer.status().as_u16();
+            let mut allow: Vec<String> = answer
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .split(',')
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty() && m != "HEAD")
+                .collect();
+            allow.sort();
+            let mut want = documented.clone();
+            want.sort();
+            if status != 405 || allow != want {
+                self.found.push(format!(
+                    "{} {method} {path}: {status} with Allow {allow:?}, where the document lists {want:?}",
+                    self.contract
+                ));
+            }
+        }
+    }
+
     /// Sends one request and checks its answer against `op`'s responses.
     async fn call(
         &mut self,
@@ -212,17 +264,7 @@ impl Walk<'_> {
         body: Option<&Value>,
         query: &str,
     ) -> Value {
-        let mut r = self
-            .s
-            .http
-            .request(method.clone(), self.s.url(&format!("{path}{query}")));
-        r = match self.contract {
-            "webex-connect" => r.header("key", &self.s.token),
-            "whispir" => r
-                .bearer_auth(&self.s.token)
-                .header("x-api-key", &self.s.token),
-            _ => r.bearer_auth(&self.s.token),
-        };
+        let mut r = self.request(method, &format!("{path}{query}"));
         if let Some(b) = body {
             if let Some(m) = media {
                 r = r.header("content-type", m);
@@ -360,15 +402,61 @@ async fn walk(contract: &str) -> (usize, Vec<String>) {
                         .filter(|p| p["in"] == "query")
                     {
                         let name = p["name"].as_str().unwrap_or_default();
-                        let big = p["schema"]["maximum"].as_u64().map_or(100_000, |m| m + 1);
-                        for v in ["0".to_owned(), "abc".to_owned(), big.to_string()] {
+                        let schema = &p["schema"];
+                        let max = schema["maximum"].as_u64();
+                        if schema["type"] == "integer" && max.is_none() {
+                            w.found.push(format!(
+                                "{contract} {method} {path}: {name} has no maximum, yet the emulator reads it into a bounded number"
+                            ));
+                        }
+                        // One past the maximum, written out even past u64.
+                        let big = max.map_or("100000".to_owned(), |m| {
+                            m.checked_add(1)
+                                .map_or("18446744073709551616".to_owned(), |b| b.to_string())
+                        });
+                        for v in ["0".to_owned(), "abc".to_owned(), big] {
                             w.call(&m, &url, op, None, None, &format!("?{name}={v}"))
                                 .await;
+                        }
+                        // The largest value the document allows is not refused as invalid.
+                        if let Some(max) = max {
+                            let q = format!("?{name}={max}");
+                            w.call(&m, &url, op, None, None, &q).await;
+                            let answer = w.request(&m, &format!("{url}{q}")).send().await.unwrap();
+                            if answer.status() == 400 {
+                                w.found.push(format!(
+                                    "{contract} {method} {path}{q}: 400 for a value the document allows"
+                                ));
+                            }
+                        }
+                        // A value outside an enum is not served as if it were listed.
+                        if schema["enum"].is_array() {
+                            let q = format!("?{name}=zz-not-listed");
+                            let answer = w.request(&m, &format!("{url}{q}")).send().await.unwrap();
+                            if answer.status().is_success() {
+                                w.found.push(format!(
+                                    "{contract} {method} {path}{q}: {} for a value outside the document's enum",
+                                    answer.status()
+                                ));
+                            }
                         }
                     }
                 }
             }
+            // Answered before authentication: nothing there keeps idempotency keys.
+            let public = op["security"].as_array().is_some_and(Vec::is_empty);
+            let keyed = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["name"] == "Idempotency-Key");
+            if public && keyed {
+                w.found.push(format!(
+                    "{contract} {method} {path}: a public operation documents Idempotency-Key"
+                ));
+            }
         }
+        w.undocumented_methods(path, &url, item).await;
     }
     (w.calls, w.found)
 }

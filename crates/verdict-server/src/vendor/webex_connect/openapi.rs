@@ -63,8 +63,8 @@ fn ids_param() -> Value {
 
 fn expiry_param() -> Value {
     json!({"name": "expiry", "in": "query", "required": false,
-           "schema": {"type": "string", "format": "date-time"},
-           "description": "A time already past answers 7019 Request expired."})
+           "schema": {"type": "string"},
+           "description": "An RFC 3339 time; one already past answers 7019 Request expired, and text that is not a time is ignored."})
 }
 
 /// The routes, for the OpenAPI document.
