@@ -137,6 +137,13 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         "action",
         &format!("{} — {}", e.action_detail, e.advice),
     );
+    if let Some(sh) = &e.shrink {
+        let text = format!(
+            "each repeat asks for half the page ({} halved, down to {})",
+            sh.param, sh.floor
+        );
+        field(out, "page", &text);
+    }
     for v in &e.variants {
         let text = format!(
             "when {}: {} — {} ({})",

@@ -469,6 +469,16 @@ impl Run<'_> {
         Ok(Step::Finish(response))
     }
 
+    /// Where the contract halves a page size after `status`, the next attempt asks for the
+    /// smaller page; the new query, when it does.
+    fn shrink_page(&mut self, status: u16, url: &Url) -> Option<String> {
+        let smaller = verdict::decide::smaller_page(self.contract(), status, url)?;
+        let template = self.template.as_mut()?;
+        let query = smaller.query().unwrap_or_default().to_owned();
+        *template.url_mut() = smaller;
+        Some(query)
+    }
+
     /// Reads a batch and attaches its parts, each read by the contract as a single answer
     /// to this request would be.
     async fn split_batch(&mut self, response: Response, sent: &Sent) -> Result<Response, Error> {
@@ -655,6 +665,10 @@ impl Run<'_> {
                 warn_store(self.v.store.block_until(&sent.key, until).await);
             }
             let status = answer.response.status();
+            let note = match self.shrink_page(status.as_u16(), &sent.url) {
+                Some(smaller) => format!("{note}; asking for a smaller page: {smaller}"),
+                None => note,
+            };
             self.record(sent, Some(status), DecisionKind::Retry, note, Some(after));
             drop(answer);
             let reason = WaitReason::Retry {

@@ -201,6 +201,8 @@ pub struct Entry {
     pub class: Option<String>,
     /// Meanings that hold instead when the answer meets a condition (statuses only).
     pub variants: Vec<crate::model::Variant>,
+    /// The page-size parameter a repeat halves (statuses only).
+    pub shrink: Option<crate::model::Shrink>,
     /// Response headers the client also heeds for this answer, and what they do.
     pub signals: Vec<Signal>,
 }
@@ -320,6 +322,7 @@ impl Entry {
             seed_duplicate: false,
             class: None,
             variants: s.variants.clone(),
+            shrink: s.shrink.clone(),
             signals: signals(contract, s.code, s.action, s.category),
         }
     }
@@ -365,6 +368,7 @@ impl Entry {
             seed_duplicate: code.seed_duplicate,
             class: None,
             variants: Vec::new(),
+            shrink: None,
             signals: signals(contract, code.http_status, code.action, code.category),
         }
     }

@@ -574,6 +574,45 @@ pub fn decide(
     }
 }
 
+/// The URL to repeat at after `status` when the contract halves a page size on it
+/// (`shrink`): the request's URL with that query parameter halved, never below the floor;
+/// `None` when the status says nothing of it, the URL has no such number, or it is at
+/// the floor already.
+///
+/// ```
+/// let webex = verdict::Catalog::builtin().get("webex").unwrap();
+/// let u = url::Url::parse("https://webexapis.com/v1/rooms?max=1000&type=group").unwrap();
+/// let smaller = verdict::decide::smaller_page(webex, 504, &u).unwrap();
+/// assert_eq!(smaller.as_str(), "https://webexapis.com/v1/rooms?max=500&type=group");
+/// assert!(verdict::decide::smaller_page(webex, 500, &u).is_none());
+/// ```
+pub fn smaller_page(contract: &Contract, status: u16, url: &Url) -> Option<Url> {
+    let shrink = contract.rule(status)?.shrink.as_ref()?;
+    let size: u64 = url
+        .query_pairs()
+        .find(|(k, _)| *k == shrink.param)
+        .and_then(|(_, v)| v.parse().ok())?;
+    let floor = u64::from(shrink.floor);
+    if size <= floor {
+        return None;
+    }
+    let smaller = (size / 2).max(floor).to_string();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == shrink.param.as_str() {
+                smaller.clone()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let mut out = url.clone();
+    out.query_pairs_mut().clear().extend_pairs(pairs);
+    Some(out)
+}
+
 /// The request facts `explain` assumes when it asks the engine about one answer: `method`
 /// (with or without an idempotency key) sent to the contract's base URL (or an example
 /// one) as a first attempt, no polling asked for.

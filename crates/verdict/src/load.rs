@@ -16,7 +16,7 @@ use crate::model::Condition;
 use crate::model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
     IdempotencyAnswer, IdempotencyRules, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
-    RetryPolicy, Source, StatusEntry, Variant,
+    RetryPolicy, Shrink, Source, StatusEntry, Variant,
 };
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
@@ -473,6 +473,7 @@ struct PartialStatus {
     origin: Option<Origin>,
     overrides: Vec<PartialOverride>,
     variants: Vec<PartialVariant>,
+    shrink: Option<Shrink>,
 }
 
 #[derive(Debug, Clone)]
@@ -1107,6 +1108,7 @@ const ENTRY_KEYS: &[&str] = &[
     "origin",
     "override",
     "variant",
+    "shrink",
 ];
 
 fn read_status(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<PartialStatus> {
@@ -1222,7 +1224,18 @@ fn read_entry(cx: &mut Cx<'_>, t: &Obj<'_, '_>, code: u16) -> PartialStatus {
             .iter()
             .filter_map(|v| read_variant(cx, v))
             .collect(),
+        shrink: t.table(cx, "shrink").and_then(|s| read_shrink(cx, &s)),
     }
+}
+
+/// `shrink = { param = "max", floor = 10 }`.
+fn read_shrink(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Shrink> {
+    t.check_keys(cx, &["param", "floor"]);
+    let param = t.required_string(cx, "param")?;
+    let floor = t
+        .integer(cx, "floor", 1..1_000_001)
+        .map_or(1, |(n, _)| n as u32);
+    Some(Shrink { param, floor })
 }
 
 /// A `[[status.variant]]`: a condition and what it changes.
@@ -1996,6 +2009,10 @@ fn resolve_entry(
         origin,
         overrides,
         variants,
+        shrink: p
+            .shrink
+            .clone()
+            .or_else(|| inherited.and_then(|i| i.shrink.clone())),
         documented: true,
     })
 }

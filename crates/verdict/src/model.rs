@@ -579,9 +579,20 @@ pub struct StatusEntry {
     /// `x-ratelimit-remaining` is 0): the first whose condition holds replaces the
     /// entry's meaning, category, action and rule.
     pub variants: Vec<Variant>,
+    /// The query parameter whose page size a repeat halves (Webex's 504: "reduce max").
+    pub shrink: Option<Shrink>,
     /// Whether this contract's own document names the status (false when only the
     /// baseline knows it).
     pub documented: bool,
+}
+
+/// A page-size query parameter a repeat after this status halves, never below `floor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shrink {
+    /// The query parameter (`max`).
+    pub param: String,
+    /// The smallest size it is halved to.
+    pub floor: u32,
 }
 
 /// A condition on an answer (`when` of a status variant).

@@ -967,3 +967,36 @@ async fn a_status_variant_chosen_by_the_answer_decides() {
     assert_eq!(*e.kind(), ErrorKind::Refused(Reason::Final));
     assert_eq!(server.seen().len(), 5);
 }
+
+#[tokio::test]
+async fn a_504_repeats_with_half_the_page_as_webex_asks() {
+    // "If your query uses max, reduce it."
+    let server = Server::start(|_, n| match n {
+        0 | 1 => Reply::status(504),
+        _ => Reply::status(200).json(serde_json::json!({"items": []})),
+    })
+    .await;
+    let timer = FakeTimer::new();
+    let c = client(builder("webex", &timer));
+    let r = c
+        .get(server.url("/v1/rooms?max=1000&type=group"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let asked: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        asked,
+        [
+            "/v1/rooms?max=1000&type=group",
+            "/v1/rooms?max=500&type=group",
+            "/v1/rooms?max=250&type=group"
+        ]
+    );
+    let attempts = r.extensions().get::<Attempts>().unwrap();
+    assert!(
+        attempts.0[0].note.contains("smaller page: max=500"),
+        "{:?}",
+        attempts.0[0].note
+    );
+}

@@ -412,3 +412,32 @@ fn a_variant_needs_one_clear_condition() {
     assert_eq!(v.action.kind().as_str(), "retry-after");
     assert_eq!(v.category.as_str(), "authorization", "the entry's category");
 }
+
+#[test]
+fn a_shrink_names_its_parameter() {
+    let c = load(&format!(
+        "{HEAD}[[status]]\ncode = 504\nshrink = {{ param = \"limit\", floor = 5 }}\n"
+    ))
+    .unwrap();
+    let s = c
+        .get("t")
+        .unwrap()
+        .status(504)
+        .unwrap()
+        .shrink
+        .clone()
+        .unwrap();
+    assert_eq!((s.param.as_str(), s.floor), ("limit", 5));
+    let p = problems(&format!(
+        "{HEAD}[[status]]\ncode = 504\nshrink = {{ parm = \"max\" }}\n"
+    ));
+    assert!(
+        p.iter().any(|(_, f, _)| f == "status[0].shrink.param"),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|(_, f, m)| f == "status[0].shrink.parm" && m.contains("param")),
+        "{p:?}"
+    );
+}
