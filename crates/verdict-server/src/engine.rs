@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Map, Value, json};
-use verdict::IdStyle;
 use verdict::emulate::ResourceSpec;
 use verdict::schema::BodyError;
 
@@ -15,7 +14,7 @@ use crate::Emulator;
 use crate::fault::Fault;
 use crate::reply::{ErrorParts, Reply, error_body, error_json};
 use crate::state::Item;
-use crate::util::{base64url, number_value, timestamp};
+use crate::util::{number_value, timestamp};
 
 /// A request as the engine sees it.
 #[derive(Debug, Clone)]
@@ -167,11 +166,14 @@ impl Emulator {
         let fields = if fields.is_empty() {
             self.vendor.fields_without_detail(&message)
         } else {
-            Some(self.vendor.fields_value(fields))
+            Some(self.vendor.fields_value(self, fields))
         };
         ErrorParts {
             message,
-            code: self.vendor.error_code(status),
+            code: self
+                .spec
+                .error_code(status)
+                .map(|c| Value::String(c.to_owned())),
             fields,
         }
     }
@@ -302,10 +304,14 @@ impl Emulator {
                 reply.headers.append(h.name().clone(), number_value(v));
             }
         }
-        if let (true, Some(h)) = (names.fields.named(), &names.group) {
-            reply
-                .headers
-                .append(h.name().clone(), HeaderValue::from_static("Medium"));
+        if let (true, Some(h), Some(group)) = (
+            names.fields.named(),
+            &names.group,
+            &self.spec.rate_limit_group,
+        ) {
+            if let Ok(value) = HeaderValue::from_str(group) {
+                reply.headers.append(h.name().clone(), value);
+            }
         }
         if let (true, Some(q)) = (names.fields.draft(), quota) {
             let state = self.lock();
@@ -753,17 +759,6 @@ impl Emulator {
         self.vendor.check(self, ctx, r, body, creating)
     }
 
-    fn new_id(&self, r: &ResourceSpec) -> String {
-        match self.spec.id_style {
-            IdStyle::Webex => {
-                base64url(format!("ciscospark://us/{}/{}", r.kind, self.rng.uuid()).as_bytes())
-            }
-            IdStyle::Uuid => self.rng.uuid(),
-            IdStyle::Hex => self.rng.hex(),
-            IdStyle::Numeric => (self.rng.next_u64() % 9_000_000_000 + 1_000_000_000).to_string(),
-        }
-    }
-
     fn location(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str) -> String {
         format!("{}{}{}/{id}", ctx.req.origin(), self.spec.base_path, r.path)
     }
@@ -820,7 +815,7 @@ impl Emulator {
                 body.insert(f.name.clone(), d.clone());
             }
         }
-        let id = self.new_id(r);
+        let id = self.vendor.new_id(self, r);
         let mut state = self.lock();
         if state.stored >= self.spec.store_limit {
             drop(state);

@@ -212,7 +212,7 @@ impl Emulator {
             contract.idempotency.expires,
         ));
         let mut em = Emulator {
-            vendor: vendor::for_contract(&contract.id),
+            vendor: vendor::for_module(spec.vendor),
             contract: Arc::new(contract),
             spec,
             rng: util::Rng::new(config.seed),

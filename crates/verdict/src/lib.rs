@@ -51,6 +51,6 @@ pub use model::{
 };
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,
-    Outcome, QuotaFields, RedirectMethod, SchemeKind, UnknownFields, UnknownName,
+    Outcome, QuotaFields, RedirectMethod, SchemeKind, UnknownFields, UnknownName, VendorModule,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -281,10 +281,13 @@ impl RingCentral {
                 let (status, body) = match items.get(*id) {
                     _ if *id == OWNER_ID && resource.path == EXTENSIONS => (200, own_extension()),
                     Some(item) if item.owner == who.account => (200, item.value.clone()),
-                    _ => (
-                        404,
-                        json!({ "errorCode": "CMN-102", "message": format!("Resource for parameter [extensionId] is not found: {id}"), "errors": [{ "errorCode": "CMN-102", "message": format!("Resource for parameter [extensionId] is not found: {id}"), "parameterName": "extensionId", "parameterValue": id }] }),
-                    ),
+                    _ => {
+                        let code = em.spec.error_code(404).unwrap_or_default();
+                        let message =
+                            format!("Resource for parameter [extensionId] is not found: {id}");
+                        let body = json!({ "errorCode": code, "message": message, "errors": [{ "errorCode": code, "message": message, "parameterName": "extensionId", "parameterValue": id }] });
+                        (404, body)
+                    }
                 };
                 statuses.push(json!({ "status": status }));
                 parts.push(json_part(&body));
@@ -567,33 +570,14 @@ impl Vendor for RingCentral {
         routes(em)
     }
 
-    fn fields_value(&self, fields: &[String]) -> Value {
+    fn fields_value(&self, em: &Emulator, fields: &[String]) -> Value {
+        let code = em.spec.error_code(400).unwrap_or_default();
         Value::Array(
             fields
                 .iter()
-                .map(|f| json!({ "errorCode": "CMN-101", "message": f }))
+                .map(|f| json!({ "errorCode": code, "message": f }))
                 .collect(),
         )
-    }
-
-    /// RingCentral's error codes by status (their CMN/OAU naming; the emulator's choice of
-    /// code within it).
-    fn error_code(&self, status: u16) -> Option<Value> {
-        let code = match status {
-            400 => "CMN-101",
-            401 => "OAU-213",
-            403 => "CMN-408",
-            404 => "CMN-102",
-            405 => "CMN-201",
-            406 => "CMN-202",
-            409 => "CMN-301",
-            415 => "CMN-203",
-            429 => "CMN-301",
-            503 => "CMN-211",
-            500..=599 => "CMN-211",
-            _ => return None,
-        };
-        Some(Value::String(code.into()))
     }
 
     fn banner(&self, em: &Emulator) -> Vec<String> {

@@ -43,7 +43,7 @@ impl Vendor for TokenApi {
         }
     }
 
-    fn fields_value(&self, fields: &[String]) -> Value {
+    fn fields_value(&self, _em: &Emulator, fields: &[String]) -> Value {
         Value::Array(fields.iter().map(|f| Value::String(f.clone())).collect())
     }
 }

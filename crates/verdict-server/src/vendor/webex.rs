@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 use verdict::emulate::ResourceSpec;
 
-use super::Vendor;
+use super::{Generic, Vendor};
 use crate::Emulator;
 use crate::engine::{Ctx, Principal, now_stamp};
 use crate::openapi::{Answer, Operation, Route, path_param};
@@ -21,6 +21,12 @@ fn person_id(who: &Principal) -> String {
 }
 
 impl Vendor for Webex {
+    /// Ids are base64 of `ciscospark://us/KIND/{id}`, unpadded and URL-safe.
+    fn new_id(&self, em: &Emulator, r: &ResourceSpec) -> String {
+        let inner = Generic.new_id(em, r);
+        base64url(format!("ciscospark://us/{}/{inner}", r.kind).as_bytes())
+    }
+
     /// Webex error bodies always carry `errors`, one entry with the description.
     fn fields_without_detail(&self, message: &str) -> Option<Value> {
         Some(json!([{ "description": message }]))

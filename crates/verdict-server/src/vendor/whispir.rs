@@ -59,7 +59,7 @@ impl Vendor for Whispir {
         }
     }
 
-    fn fields_value(&self, fields: &[String]) -> Value {
+    fn fields_value(&self, _em: &Emulator, fields: &[String]) -> Value {
         Value::String(fields.join(", "))
     }
 
