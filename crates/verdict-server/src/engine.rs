@@ -13,7 +13,7 @@ use verdict::schema::BodyError;
 use crate::Emulator;
 use crate::fault::Fault;
 use crate::reply::{ErrorParts, Reply, error_body, error_json};
-use crate::state::Item;
+use crate::state::{Item, NewItem};
 use crate::util::{number_value, timestamp};
 
 /// A request as the engine sees it.
@@ -777,7 +777,7 @@ impl Emulator {
     fn unique_clash(
         &self,
         r: &ResourceSpec,
-        items: &crate::state::FastMap<String, Item>,
+        items: &crate::state::Collection,
         body: &Map<String, Value>,
         skip: Option<&str>,
     ) -> Option<Vec<String>> {
@@ -817,11 +817,11 @@ impl Emulator {
         }
         let id = self.vendor.new_id(self, r);
         let mut state = self.lock();
-        if state.stored >= self.spec.store_limit {
+        if state.stored() >= self.spec.store_limit {
             drop(state);
             return self.error(ctx, 507, Some(&format!("The emulator already holds its limit of {} resources; delete some or reset it.", self.spec.store_limit)), &[]);
         }
-        if let Some(set) = self.unique_clash(r, &state.collection(&r.name).items, &body, None) {
+        if let Some(set) = self.unique_clash(r, state.collection(&r.name), &body, None) {
             drop(state);
             return self.error(
                 ctx,
@@ -836,27 +836,19 @@ impl Emulator {
         }
         body.insert("id".into(), Value::String(id.clone()));
         self.vendor.decorate(self, r, &mut body, who, &mut state);
-        let seq = state.next_seq();
         let ready_at = self
             .config
             .accept_delay
             .or(r.accept_delay_ms.map(Duration::from_millis))
             .filter(|_| r.accept_delay_ms.is_some())
             .map(|d| Instant::now() + d);
-        let item = Item {
-            seq,
+        let new = NewItem {
             value: Value::Object(body),
-            etag: format!("\"{seq}\""),
             owner: who.account.clone(),
             ready_at,
-            modified_ms: crate::util::wall_ms(),
         };
+        let item = state.insert(&r.name, &id, new, self.spec.store_limit);
         let (value, etag) = (item.value.clone(), item.etag.clone());
-        state.touch(&r.name, &id);
-        state
-            .collection(&r.name)
-            .insert_item(id.clone(), item, self.spec.store_limit);
-        state.stored += 1;
         drop(state);
         if ready_at.is_some() {
             return self
@@ -886,9 +878,9 @@ impl Emulator {
     ) -> Result<Item, Reply> {
         let mut state = self.lock();
         let c = state.collection(&r.name);
-        match c.items.get(id) {
+        match c.get(id) {
             Some(item) if item.owner == who.account => Ok(item.clone()),
-            Some(_) | None if c.gone.contains(id) => {
+            Some(_) | None if c.is_gone(id) => {
                 drop(state);
                 Err(self.error(
                     ctx,
@@ -923,27 +915,11 @@ impl Emulator {
         let found = {
             let mut state = self.lock();
             let c = state.collection(&r.name);
-            match c.items.get(id) {
+            match c.get(id) {
                 Some(item) if item.owner == who.account => {
-                    let cached = match c.bodies.get(id) {
-                        Some((etag, body)) if etag.as_bytes() == item.etag.as_bytes() => {
-                            Some((body.clone(), etag.clone()))
-                        }
-                        _ => None,
-                    };
-                    let (body, etag_value) = match cached {
-                        Some(hit) => hit,
-                        None => {
-                            let body =
-                                Bytes::from(serde_json::to_vec(&item.value).unwrap_or_default());
-                            let value = HeaderValue::from_str(&item.etag)
-                                .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
-                            c.bodies
-                                .insert(id.to_owned(), (value.clone(), body.clone()));
-                            (body, value)
-                        }
-                    };
-                    Some((etag_value, item.ready_at, item.modified_ms, body))
+                    let (ready_at, modified_ms) = (item.ready_at, item.modified_ms);
+                    c.body(id)
+                        .map(|(etag, body)| (etag, ready_at, modified_ms, body))
                 }
                 _ => None,
             }
@@ -1040,7 +1016,7 @@ impl Emulator {
         let accepts = r.rules(&ctx.req.method).map(|u| u.accepts.as_slice());
         body.retain(|k, _| accepts.is_some_and(|a| a.contains(k)));
         let mut state = self.lock();
-        if let Some(set) = self.unique_clash(r, &state.collection(&r.name).items, &body, Some(id)) {
+        if let Some(set) = self.unique_clash(r, state.collection(&r.name), &body, Some(id)) {
             drop(state);
             return self.error(
                 ctx,
@@ -1053,18 +1029,15 @@ impl Emulator {
                 &[],
             );
         }
-        let seq = state.next_seq();
-        state.touch(&r.name, id);
-        let c = state.collection(&r.name);
-        let Some(stored) = c.items.get_mut(id) else {
+        let updated = state.update(&r.name, id, |value| {
+            if let Value::Object(obj) = value {
+                obj.extend(body);
+            }
+        });
+        let Some(stored) = updated else {
             drop(state);
             return self.error(ctx, 404, None, &[]);
         };
-        if let Value::Object(obj) = &mut stored.value {
-            obj.extend(body);
-        }
-        stored.etag = format!("\"{seq}\"");
-        stored.modified_ms = crate::util::wall_ms();
         let (value, etag) = (stored.value.clone(), stored.etag.clone());
         drop(state);
         if self.spec.update_status == 204 {
@@ -1075,20 +1048,10 @@ impl Emulator {
     }
 
     fn delete(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
-        let item = match self.writable(ctx, r, id, who) {
-            Ok(i) => i,
-            Err(reply) => return reply,
-        };
-        let mut state = self.lock();
-        state.touch(&r.name, id);
-        let c = state.collection(&r.name);
-        c.items.remove(id);
-        c.bodies.remove(id);
-        c.order.remove(&item.seq);
-        if r.gone_after_delete {
-            c.gone.insert(id.to_owned());
+        if let Err(reply) = self.writable(ctx, r, id, who) {
+            return reply;
         }
-        state.stored = state.stored.saturating_sub(1);
+        self.lock().remove(&r.name, id, r.gone_after_delete);
         Reply::empty(self.spec.delete_status)
     }
 
@@ -1143,10 +1106,7 @@ impl Emulator {
         let c = state.collection(&r.name);
         let mut page = Vec::new();
         let mut more = None;
-        for (seq, id) in c.order.range(after + 1..) {
-            let Some(item) = c.items.get(id) else {
-                continue;
-            };
+        for (seq, item) in c.after(after) {
             if item.owner != who.account
                 || !filters.iter().all(|(k, v)| {
                     item.value.get(k.as_str()).and_then(Value::as_str) == Some(v.as_str())
@@ -1155,7 +1115,7 @@ impl Emulator {
                 continue;
             }
             if page.len() == size as usize {
-                more = Some(*seq - 1);
+                more = Some(seq - 1);
                 break;
             }
             page.push(item.value.clone());

@@ -113,7 +113,7 @@ impl Vendor for Webex {
             return Ok(());
         }
         let room = body.get("roomId").and_then(Value::as_str).unwrap_or("");
-        if em.lock().collection("rooms").items.contains_key(room) {
+        if em.lock().collection("rooms").contains(room) {
             return Ok(());
         }
         Err(em.error(
@@ -157,7 +157,7 @@ impl Vendor for Webex {
                 let room_type = item
                     .get("roomId")
                     .and_then(Value::as_str)
-                    .and_then(|id| state.collection("rooms").items.get(id))
+                    .and_then(|id| state.collection("rooms").get(id))
                     .and_then(|room| room.value.get("type").cloned())
                     .unwrap_or_else(|| "group".into());
                 item.insert("roomType".into(), room_type);

@@ -33,7 +33,6 @@ fn lookup(em: &Emulator, ctx: &Ctx<'_>, who: &Principal, transid: &str) -> Resul
     let item = em
         .lock()
         .collection(TRANSACTIONS)
-        .items
         .get(transid)
         .cloned()
         .ok_or(NO_RESULTS)?;
