@@ -12,7 +12,7 @@ use verdict::schema::BodyError;
 
 use crate::Emulator;
 use crate::fault::Fault;
-use crate::reply::{ErrorParts, Reply, error_body, error_json};
+use crate::reply::{ErrorParts, Failure, Reply};
 use crate::state::{Item, NewItem};
 use crate::util::{number_value, timestamp};
 
@@ -133,22 +133,8 @@ impl Emulator {
         message: Option<&str>,
         fields: &[String],
     ) -> Reply {
-        if self.contract.error_body.is_problem() {
-            let parts = self.error_parts(status, message, fields);
-            return self.problem_reply(ctx, None, status, parts, None);
-        }
-        // With the contract's own message the body was written at start-up.
-        if message.is_none() && fields.is_empty() {
-            if let Some(body) = self
-                .error_templates
-                .get(&status)
-                .and_then(|t| t.fill(&ctx.tracking))
-            {
-                return Reply::empty(status).with_json_bytes(body);
-            }
-        }
         let parts = self.error_parts(status, message, fields);
-        Reply::empty(status).with_json_bytes(error_json(&self.contract, None, parts, &ctx.tracking))
+        self.render_error(ctx, Failure::new(status, parts))
     }
 
     /// What an error body of `status` says: `message`, or the contract's meaning.
@@ -202,13 +188,11 @@ impl Emulator {
             fields: None,
         };
         let status = status.unwrap_or(entry.http_status);
-        if status >= 400 && self.contract.error_body_for(Some(&api_id)).is_problem() {
-            return Some(self.problem_reply(ctx, Some(&api_id), status, parts, None));
-        }
-        Some(Reply::json(
-            status,
-            &error_body(&self.contract, Some(&api_id), parts, &ctx.tracking),
-        ))
+        let failure = Failure {
+            api: Some(&api_id),
+            ..Failure::new(status, parts)
+        };
+        Some(self.render_error(ctx, failure))
     }
 
     /// The answer a fault asks for.
