@@ -35,8 +35,8 @@ use serde_json::{Value, json};
 use verdict::{ActionKind, IdempotencyAnswer};
 
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 
 /// The most bytes of body the kept answers hold together.
 pub const STORED_BYTES: usize = 64 << 20;

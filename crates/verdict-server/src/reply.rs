@@ -145,7 +145,7 @@ impl crate::Emulator {
     /// Every error answer is written here, in the shape the contract (or the failure's API)
     /// gives: problem details, or the vendor's JSON at its pointers, from the body written
     /// at start-up where the answer says what the contract says.
-    pub(crate) fn render_error(&self, ctx: &crate::engine::Ctx<'_>, f: Failure<'_>) -> Reply {
+    pub(crate) fn render_error(&self, ctx: &crate::request::Ctx<'_>, f: Failure<'_>) -> Reply {
         let shape = self.contract.error_body_for(f.api);
         if shape.is_problem() {
             let occurrence = crate::problem::Occurrence {
@@ -380,6 +380,80 @@ impl serde::Serialize for FlatObject<'_> {
             }
         }
         m.end()
+    }
+}
+
+use crate::request::Ctx;
+
+impl crate::Emulator {
+    /// An error in the vendor's shape; the message is the contract's meaning unless given.
+    pub fn error(
+        &self,
+        ctx: &Ctx<'_>,
+        status: u16,
+        message: Option<&str>,
+        fields: &[String],
+    ) -> Reply {
+        let parts = self.error_parts(status, message, fields);
+        self.render_error(ctx, Failure::new(status, parts))
+    }
+
+    /// What an error body of `status` says: `message`, or the contract's meaning.
+    pub(crate) fn error_parts(
+        &self,
+        status: u16,
+        message: Option<&str>,
+        fields: &[String],
+    ) -> ErrorParts {
+        let message = message.map(str::to_owned).unwrap_or_else(|| {
+            self.contract
+                .status(status)
+                .map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone())
+        });
+        let fields = if fields.is_empty() {
+            self.vendor.fields_without_detail(&message)
+        } else {
+            Some(self.vendor.fields_value(self, fields))
+        };
+        ErrorParts {
+            message,
+            code: self
+                .spec
+                .error_code(status)
+                .map(|c| Value::String(c.to_owned())),
+            fields,
+        }
+    }
+
+    /// An application code answer with its exact vendor message.
+    pub fn app_code_reply(
+        &self,
+        ctx: &Ctx<'_>,
+        api: Option<&str>,
+        code: u32,
+        status: Option<u16>,
+        message: Option<&str>,
+    ) -> Option<Reply> {
+        let (api_id, entry) = self
+            .contract
+            .apis
+            .iter()
+            .filter(|a| api.is_none_or(|id| a.id == id))
+            .find_map(|a| a.code(code).next().map(|c| (a.id.clone(), c)))?;
+        let text = message
+            .map(str::to_owned)
+            .unwrap_or_else(|| entry.messages[0].text.clone());
+        let parts = ErrorParts {
+            message: text,
+            code: Some(Value::String(code.to_string())),
+            fields: None,
+        };
+        let status = status.unwrap_or(entry.http_status);
+        let failure = Failure {
+            api: Some(&api_id),
+            ..Failure::new(status, parts)
+        };
+        Some(self.render_error(ctx, failure))
     }
 }
 

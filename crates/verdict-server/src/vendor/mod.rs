@@ -8,9 +8,9 @@ use verdict::emulate::ResourceSpec;
 use verdict::{AuthScheme, IdStyle, VendorModule};
 
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::openapi::Route;
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 use crate::state::State;
 
 mod ringcentral;

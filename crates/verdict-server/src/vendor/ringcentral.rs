@@ -12,9 +12,9 @@ use verdict::multipart::{self, Part};
 
 use super::Vendor;
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::openapi::{Answer, Operation, Route, path_param};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 use crate::util::wall_ms as now_ms;
 
 pub struct RingCentral;

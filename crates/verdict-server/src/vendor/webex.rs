@@ -7,9 +7,10 @@ use verdict::emulate::ResourceSpec;
 
 use super::{Generic, Vendor};
 use crate::Emulator;
-use crate::engine::{Ctx, Principal, now_stamp};
 use crate::openapi::{Answer, Operation, Route, path_param};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
+use crate::resource::now_stamp;
 use crate::state::State;
 use crate::util::base64url;
 use http::Method;

@@ -24,8 +24,8 @@ use verdict::{AppCode, Contract};
 
 use super::Vendor;
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::{ErrorParts, Failure, Reply};
+use crate::request::{Ctx, Principal};
 
 mod events;
 mod interactive;

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::Vendor;
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 
 pub struct Whispir;
 

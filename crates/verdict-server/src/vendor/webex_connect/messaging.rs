@@ -11,8 +11,8 @@ use super::{
     json_object, spend,
 };
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 use crate::state::NewItem;
 use crate::util::timestamp;
 

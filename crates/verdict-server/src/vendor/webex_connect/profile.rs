@@ -20,8 +20,9 @@ use super::{
     Msg, NO_PROFILE_STORE_KEY, PROFILE, Refusal, answer, expired, json_object, spend, wrong_method,
 };
 use crate::Emulator;
-use crate::engine::{Ctx, Principal, now_stamp};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
+use crate::resource::now_stamp;
 use crate::state::NewItem;
 
 const fn p(code: u32, index: usize) -> Msg {
