@@ -7,8 +7,8 @@ use serde_json::json;
 use verdict::emulate::Quota;
 
 use crate::Emulator;
-use crate::engine::Ctx;
 use crate::reply::Reply;
+use crate::request::Ctx;
 use crate::state::{Lock, Move, QueuedFault, Token};
 
 fn problem(status: u16, message: impl Into<String>) -> Reply {

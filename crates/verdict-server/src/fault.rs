@@ -170,6 +170,78 @@ impl fmt::Display for Fault {
     }
 }
 
+use crate::reply::Reply;
+use crate::request::Ctx;
+
+impl crate::Emulator {
+    /// The answer a fault asks for.
+    pub fn fault_reply(&self, ctx: &Ctx<'_>, f: &Fault) -> Reply {
+        let mut reply = match (f.code, f.status) {
+            (Some(code), status) => {
+                match self.app_code_reply(ctx, f.api.as_deref(), code, status, f.message.as_deref())
+                {
+                    Some(r) => r,
+                    None => {
+                        return self.error(
+                            ctx,
+                            400,
+                            Some(&format!(
+                                "X-Verdict-Fault: {} has no application code {code}",
+                                self.contract.id
+                            )),
+                            &[],
+                        );
+                    }
+                }
+            }
+            (None, Some(status)) if (300..400).contains(&status) && status != 304 => {
+                Reply::empty(status)
+                    .header("Location", format!("{}{}", ctx.req.origin(), ctx.req.path))
+            }
+            (None, Some(status)) if status < 300 || status == 304 => Reply::empty(status),
+            (None, Some(status)) => self.error(ctx, status, f.message.as_deref(), &[]),
+            (None, None) => Reply::empty(204),
+        };
+        if let Some(secs) = f.retry_after {
+            reply = reply.number_header(&self.contract.headers.retry_after, secs);
+        }
+        if reply.status.as_u16() == 429 {
+            reply = self.quota_headers(reply, 0, f.retry_after.unwrap_or(60));
+        }
+        reply
+    }
+
+    pub(crate) fn random_fault(&self, ctx: &Ctx<'_>) -> Option<Reply> {
+        // Transient failures the contract tells clients to retry.
+        let transient: Vec<u16> = self
+            .contract
+            .documented_statuses()
+            .filter(|s| {
+                matches!(
+                    s.action.kind(),
+                    verdict::ActionKind::Retry | verdict::ActionKind::RetryAfter
+                )
+            })
+            .map(|s| s.code)
+            .collect();
+        let status =
+            *transient.get(self.rng.between(0, transient.len().max(1) as u64 - 1) as usize)?;
+        let retry_after = matches!(
+            self.contract.status(status).map(|s| s.action.kind()),
+            Some(verdict::ActionKind::RetryAfter)
+        )
+        .then_some(1);
+        Some(self.fault_reply(
+            ctx,
+            &Fault {
+                status: Some(status),
+                retry_after,
+                ..Fault::default()
+            },
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

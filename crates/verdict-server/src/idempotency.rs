@@ -35,8 +35,8 @@ use serde_json::{Value, json};
 use verdict::{ActionKind, IdempotencyAnswer};
 
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 
 /// The most bytes of body the kept answers hold together.
 pub const STORED_BYTES: usize = 64 << 20;
@@ -445,12 +445,12 @@ impl Emulator {
 
     /// A refused repeat, with the contract's status and message in its error shape.
     fn idempotency_refusal(&self, ctx: &Ctx<'_>, answer: &IdempotencyAnswer, kind: &str) -> Reply {
-        if self.contract.error_body.is_problem() {
-            let parts = self.error_parts(answer.status, Some(&answer.message), &[]);
-            self.problem_reply(ctx, None, answer.status, parts, Some(kind))
-        } else {
-            self.error(ctx, answer.status, Some(&answer.message), &[])
-        }
+        let parts = self.error_parts(answer.status, Some(&answer.message), &[]);
+        let failure = crate::reply::Failure {
+            kind: Some(kind),
+            ..crate::reply::Failure::new(answer.status, parts)
+        };
+        self.render_error(ctx, failure)
     }
 }
 

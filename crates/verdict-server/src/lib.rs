@@ -4,14 +4,22 @@
 //! `/_verdict/`.
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
+//! use verdict_server::{Config, Emulator};
+//!
 //! let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();
-//! let emulator = Arc::new(verdict_server::Emulator::new(contract, verdict_server::Config::default()).unwrap());
+//! let emulator = Arc::new(Emulator::new(contract, Config::default())?);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! verdict_server::serve(emulator, listener, std::future::pending()).await;
 //! # Ok(()) }
 //! ```
+//!
+//! Where things are: this file holds the types; `request` is the path of
+//! one request, stage by stage; `resource` the operations on the contract's resources;
+//! `state` the state behind its methods (`shared` puts it on Redis); `reply` the one error
+//! renderer; `vendor/` what only one vendor does, the module the contract's
+//! `[emulator] vendor` names; `admin` is `/_verdict/`; `server` and `idle` the HTTP layer.
 
 #![warn(missing_docs)]
 // Inside the engine `Err` carries the response to send at once (a refusal is an answer,
@@ -19,7 +27,6 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
-mod engine;
 pub mod fault;
 mod idempotency;
 mod idle;
@@ -27,6 +34,8 @@ mod openapi;
 mod problem;
 mod ratelimit;
 mod reply;
+mod request;
+mod resource;
 mod server;
 mod shared;
 mod state;
@@ -35,12 +44,14 @@ mod util;
 mod vendor;
 
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
 use std::time::Duration;
 
 use verdict::Contract;
 use verdict::emulate::{EmulatorSpec, Quota};
 
-pub use engine::Req;
 pub use server::{ServerLimits, serve, serve_with};
 pub use shared::{RedisState, StateError};
 pub use tls::{Tls, TlsError};
@@ -212,7 +223,7 @@ impl Emulator {
             contract.idempotency.expires,
         ));
         let mut em = Emulator {
-            vendor: vendor::for_contract(&contract.id),
+            vendor: vendor::for_module(spec.vendor),
             contract: Arc::new(contract),
             spec,
             rng: util::Rng::new(config.seed),
@@ -306,222 +317,94 @@ impl Emulator {
         // matters more than stopping; carry on with it.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
 
-    fn context<'a>(&self, req: &'a Req) -> engine::Ctx<'a> {
-        engine::Ctx {
-            req,
-            idempotency: idempotency::Pending::default(),
-            tracking: {
-                let mut t = String::with_capacity(44);
-                t.push_str("VERDICT_");
-                util::push_thread_uuid(&mut t);
-                t
-            },
+/// A request as the emulator sees it.
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// The method.
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The whole body (within the server's limit).
+    pub body: Bytes,
+    /// It came over TLS.
+    pub https: bool,
+    /// The address the request arrived on (the origin when `Host` is missing or odd).
+    pub local: std::net::SocketAddr,
+}
+
+impl Req {
+    /// `scheme://host` as the client reached the emulator: the `Host` header when it is a
+    /// plausible host, else the listening address. Made only where an answer holds a URL
+    /// (a Location, a Link), not for every request.
+    ///
+    /// ```
+    /// # use verdict_server::Req;
+    /// let mut req = Req {
+    ///     method: http::Method::GET,
+    ///     path: "/v1/rooms".into(),
+    ///     query: String::new(),
+    ///     headers: http::HeaderMap::new(),
+    ///     body: bytes::Bytes::new(),
+    ///     https: false,
+    ///     local: ([127, 0, 0, 1], 8080).into(),
+    /// };
+    /// assert_eq!(req.origin(), "http://127.0.0.1:8080");
+    /// req.headers.insert("host", http::HeaderValue::from_static("localhost:8080"));
+    /// assert_eq!(req.origin(), "http://localhost:8080");
+    /// req.headers.insert("host", http::HeaderValue::from_static("evil/path"));
+    /// assert_eq!(req.origin(), "http://127.0.0.1:8080");
+    /// ```
+    pub fn origin(&self) -> String {
+        let scheme = if self.https { "https://" } else { "http://" };
+        let host = self
+            .headers
+            .get(http::header::HOST)
+            .map(HeaderValue::as_bytes)
+            .filter(|h| {
+                !h.is_empty()
+                    && h.iter()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(b))
+            })
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match host {
+            Some(host) => format!("{scheme}{host}"),
+            None => format!("{scheme}{}", self.local),
         }
     }
 
-    /// Adds the tracking id under the vendor's header name.
-    fn tracked(&self, ctx: engine::Ctx<'_>, mut reply: reply::Reply) -> reply::Reply {
-        let name = match &self.contract.headers.tracking_id {
-            Some(h) => h.name().clone(),
-            None => http::HeaderName::from_static("x-request-id"),
-        };
-        // The id's own buffer becomes the header value, without a copy.
-        if let Ok(value) = http::HeaderValue::from_maybe_shared(bytes::Bytes::from(ctx.tracking)) {
-            reply.headers.append(name, value);
-        }
-        reply
+    /// A header as text, when it is text. `name` is a `&str` or, cheaper on the request
+    /// path, a [`http::HeaderName`].
+    pub fn header<K: http::header::AsHeaderName>(&self, name: K) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// An error answer without running the request path (e.g. a body over the limit).
-    pub fn reject(
-        &self,
-        req: &Req,
-        status: u16,
-        message: &str,
-    ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
-        self.refusal(req, status, message).into_response()
+    /// The query string, decoded.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
     }
 
-    /// [`Emulator::reject`]'s answer before it becomes a response.
-    fn refusal(&self, req: &Req, status: u16, message: &str) -> reply::Reply {
-        let ctx = self.context(req);
-        let reply = self.error(&ctx, status, Some(message), &[]);
-        self.tracked(ctx, reply)
-    }
-
-    /// [`Emulator::reject`]'s answer as the bytes of a whole HTTP/1.1 response that closes
-    /// the connection, for refusals made below the HTTP layer.
-    pub(crate) fn reject_wire(&self, req: &Req, status: u16, message: &str) -> Vec<u8> {
-        let reply = self.refusal(req, status, message);
-        let reason = reply.status.canonical_reason().unwrap_or("");
-        let mut out = format!("HTTP/1.1 {} {reason}\r\n", reply.status.as_u16()).into_bytes();
-        for (name, value) in &reply.headers {
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        let length = format!(
-            "content-length: {}\r\nconnection: close\r\n\r\n",
-            reply.body.len()
-        );
-        out.extend_from_slice(length.as_bytes());
-        out.extend_from_slice(&reply.body);
-        out
-    }
-
-    /// Answers one request.
-    pub async fn handle(&self, req: &Req) -> http::Response<http_body_util::Full<bytes::Bytes>> {
-        let started = std::time::Instant::now();
-        let ctx = self.context(req);
-        let admin = req.path == "/_verdict" || req.path.starts_with("/_verdict/");
-        let (reply, delay) = match &self.shared {
-            None => {
-                let (reply, delay) = self.answer(&ctx, admin);
-                if !admin {
-                    let took = started.elapsed() + delay;
-                    self.journal
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .record_with(|e| Self::journal_fill(e, req, &reply, took));
-                }
-                (reply, delay)
-            }
-            Some(store) => match self.answer_shared(store, &ctx, admin, started).await {
-                Ok(answer) => answer,
-                Err(e) => {
-                    tracing::warn!(error = %e, "shared state unavailable");
-                    (self.unavailable(&ctx, &e), Duration::ZERO)
-                }
-            },
-        };
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        // Only now is the request no longer in flight: its key's answer is kept.
-        ctx.idempotency.settle(reply.status);
-        let reply = self.tracked(ctx, reply);
-        tracing::debug!(method = %req.method, path = %req.path, status = reply.status.as_u16(), "request");
-        reply.into_response()
-    }
-
-    /// Writes the journal's record of a request and its answer into `entry`.
-    fn journal_fill(
-        entry: &mut state::JournalEntry,
-        req: &Req,
-        reply: &reply::Reply,
-        took: Duration,
-    ) {
-        entry.fill(&req.method, &req.path, &req.query, &req.headers, &req.body);
-        entry.status = reply.status.as_u16();
-        entry.duration = took;
-    }
-
-    /// The answer from this emulator's state, and how long to hold it back.
-    fn answer(&self, ctx: &engine::Ctx<'_>, admin: bool) -> (reply::Reply, Duration) {
-        if admin {
-            (admin::handle(self, ctx), Duration::ZERO)
-        } else {
-            self.api(ctx)
+    /// The same request with another method and path.
+    fn with(self, method: Method, path: String) -> Req {
+        Req {
+            method,
+            path,
+            ..self
         }
     }
 
-    /// The answer with shared state: catch up, answer, then count the quota spent, write
-    /// back what changed and journal the request in one step; again when another emulator
-    /// wrote first or the group's quota is used up.
-    async fn answer_shared(
-        &self,
-        store: &RedisState,
-        ctx: &engine::Ctx<'_>,
-        admin: bool,
-        started: std::time::Instant,
-    ) -> Result<(reply::Reply, Duration), StateError> {
-        use std::sync::atomic::Ordering;
-        if admin {
-            if let Some(reply) = admin::journal_shared(self, store, ctx).await {
-                return reply.map(|r| (r, Duration::ZERO));
-            }
-        }
-        let arrived = std::time::Instant::now();
-        let mut own = Vec::new();
-        let mut denied = std::collections::HashMap::new();
-        for _ in 0..MAX_CONFLICTS {
-            // One request at a time works on the copy; a request that only reads lets the
-            // next one in before its quota and journal are written back.
-            let section = store.section.lock().await;
-            if self.stale.load(Ordering::Acquire) {
-                store.reload(&self.state).await?;
-                self.stale.store(false, Ordering::Release);
-            } else if !own.is_empty() || !store.caught_up_since(arrived) {
-                // A catch-up that began after this request arrived serves it too.
-                store.catch_up(&self.state, &own).await?;
-            }
-            {
-                let mut s = self.lock();
-                s.changes = Some(state::Changes {
-                    denied: denied.clone(),
-                    ..state::Changes::default()
-                });
-                self.settle_quiet(&s);
-            }
-            let (mut reply, delay) = self.answer(ctx, admin);
-            let changes = {
-                let mut s = self.lock();
-                self.settle_quiet(&s);
-                s.changes.take().unwrap_or_default()
-            };
-            if changes.is_empty() {
-                drop(section);
-                if admin {
-                    return Ok((reply, delay));
-                }
-            }
-            let entry = (!admin).then(|| {
-                let mut entry = state::JournalEntry::default();
-                Self::journal_fill(&mut entry, ctx.req, &reply, started.elapsed() + delay);
-                entry
-            });
-            match store.finish(&self.state, &changes, entry.as_ref()).await {
-                Ok(shared::Finish::Done(counted)) => {
-                    self.quota_headers_shared(&mut reply, &changes.asks, &counted);
-                    return Ok((reply, delay));
-                }
-                Ok(shared::Finish::Conflict) => own = shared::keys_of(&changes),
-                Ok(shared::Finish::Denied {
-                    credential,
-                    index,
-                    reset,
-                }) => {
-                    denied.insert((credential, index), reset);
-                    own = shared::keys_of(&changes);
-                }
-                Err(e) => {
-                    // Whether the write landed is unknown: start over from what Redis holds.
-                    if !changes.is_empty() {
-                        self.stale.store(true, Ordering::Release);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        self.stale.store(true, Ordering::Release);
-        Err(StateError::Unreachable {
-            url: store.url().to_owned(),
-            reason: format!("{MAX_CONFLICTS} writes in a row lost to other emulators"),
-        })
-    }
-
-    /// The 503 sent while the shared state is unreachable.
-    fn unavailable(&self, ctx: &engine::Ctx<'_>, e: &StateError) -> reply::Reply {
-        self.error(
-            ctx,
-            503,
-            Some(&format!(
-                "The emulator cannot serve this request: {e}. It recovers by itself when Redis answers again."
-            )),
-            &[],
-        )
-        .number_header(&self.contract.headers.retry_after, 1)
+    /// The first value of a query parameter.
+    pub fn query_value(&self, key: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 }

@@ -4,12 +4,10 @@
 //! contract's pointers place (vendor code, field errors, tracking id) as extension members.
 
 use serde_json::{Map, Value, json};
-use verdict::problem::{ABOUT_BLANK, MEDIA_TYPE, Problem, STANDARD_MEMBERS};
+use verdict::problem::{ABOUT_BLANK, Problem, STANDARD_MEMBERS};
 use verdict::{Contract, ErrorBody};
 
-use crate::Emulator;
-use crate::engine::Ctx;
-use crate::reply::{ErrorParts, Reply, set};
+use crate::reply::{ErrorParts, set};
 
 /// One error answer to write as a problem.
 pub(crate) struct Occurrence<'a> {
@@ -91,39 +89,6 @@ pub(crate) fn problem(
         detail: Some(parts.message),
         instance: Some(instance.to_owned()),
         extensions,
-    }
-}
-
-impl Emulator {
-    /// An error answer of `status` as `application/problem+json`, laid out as the
-    /// contract (or `api`'s) error body says.
-    pub(crate) fn problem_reply(
-        &self,
-        ctx: &Ctx<'_>,
-        api: Option<&str>,
-        status: u16,
-        parts: ErrorParts,
-        kind: Option<&str>,
-    ) -> Reply {
-        let shape = self.contract.error_body_for(api);
-        let p = problem(
-            &self.contract,
-            shape,
-            Occurrence {
-                status,
-                parts,
-                kind,
-                instance: &ctx.req.path,
-                tracking: &ctx.tracking,
-            },
-        );
-        let mut reply = Reply::empty(status);
-        reply.body = p.to_json().into();
-        reply.headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(MEDIA_TYPE),
-        );
-        reply
     }
 }
 

@@ -3,8 +3,13 @@
 //! lists every quota in force, `RateLimit` says what is left of the one counted.
 
 use http::{HeaderMap, HeaderValue};
+use std::time::Duration;
 use verdict::emulate::Quota;
 use verdict::ratelimit::{RATELIMIT, RATELIMIT_POLICY};
+
+use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
+use crate::util::number_value;
 
 /// The name a quota goes by in both fields, e.g. `600-per-60s`: the same quota always
 /// gets the same name, so a client can match a limit to its policy.
@@ -57,6 +62,137 @@ pub(crate) fn set_limit(
     let text = format!("\"{}\";r={remaining};t={reset}", name(requests, window_s));
     if let Ok(v) = HeaderValue::from_str(&text) {
         headers.insert(RATELIMIT, v);
+    }
+}
+
+impl crate::Emulator {
+    pub(crate) fn quota_headers(&self, reply: Reply, remaining: u32, reset: u64) -> Reply {
+        let first = self.first_quota();
+        self.quota_headers_for(reply, remaining, reset, first.as_ref())
+    }
+
+    /// With shared state, the first quota's headers as the group counted it (the answer
+    /// was made from this emulator's estimate).
+    pub(crate) fn quota_headers_shared(
+        &self,
+        reply: &mut Reply,
+        asks: &[crate::state::Ask],
+        counted: &[(u32, Duration)],
+    ) {
+        let Some((ask, (remaining, left))) = asks.iter().zip(counted).find(|(a, _)| a.index == 0)
+        else {
+            return;
+        };
+        let names = &self.contract.rate_limit;
+        let mut set = |h: &Option<verdict::Header>, v: u64| {
+            if let Some(h) = h {
+                if reply.headers.contains_key(h.name()) {
+                    reply.headers.insert(h.name().clone(), number_value(v));
+                }
+            }
+        };
+        set(&names.remaining, u64::from(*remaining));
+        set(&names.reset, left.as_millis().div_ceil(1000) as u64);
+        if names.fields.draft() && reply.headers.contains_key(verdict::ratelimit::RATELIMIT) {
+            let (window_s, reset) = (ask.window.as_secs() as u32, left.as_millis().div_ceil(1000));
+            let reset = reset as u64;
+            crate::ratelimit::set_limit(&mut reply.headers, ask.limit, window_s, *remaining, reset);
+        }
+    }
+
+    /// The contract's rate-limit headers for `quota` (numbers written without formatting:
+    /// this runs on every successful answer).
+    pub(crate) fn quota_headers_for(
+        &self,
+        mut reply: Reply,
+        remaining: u32,
+        reset: u64,
+        quota: Option<&verdict::emulate::Quota>,
+    ) -> Reply {
+        let names = &self.contract.rate_limit;
+        let numbers = [
+            (&names.limit, quota.map(|q| u64::from(q.requests))),
+            (&names.window, quota.map(|q| u64::from(q.window_s))),
+            (&names.remaining, Some(remaining.into())),
+            (&names.reset, Some(reset)),
+        ];
+        for (name, value) in numbers.into_iter().filter(|_| names.fields.named()) {
+            if let (Some(h), Some(v)) = (name, value) {
+                // Appended in place: `number_header` would move the reply for each one.
+                reply.headers.append(h.name().clone(), number_value(v));
+            }
+        }
+        if let (true, Some(h), Some(group)) = (
+            names.fields.named(),
+            &names.group,
+            &self.spec.rate_limit_group,
+        ) {
+            if let Ok(value) = HeaderValue::from_str(group) {
+                reply.headers.append(h.name().clone(), value);
+            }
+        }
+        if let (true, Some(q)) = (names.fields.draft(), quota) {
+            let state = self.lock();
+            let in_force = self.quotas_in_force(state.quotas.as_deref());
+            crate::ratelimit::append(&mut reply.headers, in_force, q, remaining, reset);
+        }
+        reply
+    }
+
+    /// The quota the rate-limit headers describe: the first of those in force.
+    pub(crate) fn first_quota(&self) -> Option<verdict::emulate::Quota> {
+        let state = self.lock();
+        self.quotas_in_force(state.quotas.as_deref())
+            .first()
+            .cloned()
+    }
+
+    /// The quotas that count: those set through the admin API (`admin`), else the
+    /// configured ones, else the contract's.
+    pub(crate) fn quotas_in_force<'a>(
+        &'a self,
+        admin: Option<&'a [verdict::emulate::Quota]>,
+    ) -> &'a [verdict::emulate::Quota] {
+        admin
+            .or(self.config.quotas.as_deref())
+            .unwrap_or(&self.spec.quotas)
+    }
+
+    /// Counts the request against every quota; the first quota's state when it passes.
+    pub(crate) fn count_quota(
+        &self,
+        ctx: &Ctx<'_>,
+        who: &Principal,
+    ) -> Result<Option<(u32, u64, verdict::emulate::Quota)>, Reply> {
+        let now = crate::util::wall_ms();
+        let mut first = None;
+        let mut state = self.lock();
+        let admin_set = state.quotas.clone();
+        let quotas = self.quotas_in_force(admin_set.as_deref());
+        for (i, q) in quotas.iter().enumerate() {
+            match state.count(
+                &who.credential,
+                i,
+                q.requests,
+                Duration::from_secs(u64::from(q.window_s)),
+                now,
+            ) {
+                Ok((left, reset)) if i == 0 => first = Some((left, reset, q.clone())),
+                Ok(_) => {}
+                Err(reset) => {
+                    drop(state);
+                    let msg = format!(
+                        "More than {} requests in {} s on this credential; try again after the time in Retry-After.",
+                        q.requests, q.window_s
+                    );
+                    let reply = self
+                        .error(ctx, q.status, Some(&msg), &[])
+                        .number_header(&self.contract.headers.retry_after, reset);
+                    return Err(self.quota_headers_for(reply, 0, reset, Some(q)));
+                }
+            }
+        }
+        Ok(first)
     }
 }
 

@@ -105,11 +105,87 @@ pub fn set(doc: &mut Value, pointer: &JsonPointer, value: Value) {
 }
 
 /// What an error body says.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ErrorParts {
     pub message: String,
     pub code: Option<Value>,
     pub fields: Option<Value>,
+}
+
+/// One error answer, before it is written in the contract's shape.
+#[derive(Debug)]
+pub(crate) struct Failure<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The API whose error shape applies (Webex Connect's); the contract's when `None`.
+    pub api: Option<&'a str>,
+    /// The message, code and field errors.
+    pub parts: ErrorParts,
+    /// The kind of problem, for a problem's `type` (see [`crate::problem::Occurrence`]).
+    pub kind: Option<&'a str>,
+    /// Members beside the parts, where the shape has none of that name (a Webex Connect
+    /// transaction id).
+    pub extra: Map<String, Value>,
+}
+
+impl Failure<'_> {
+    /// A failure of `status` saying `parts` in the contract's own shape.
+    pub fn new(status: u16, parts: ErrorParts) -> Failure<'static> {
+        Failure {
+            status,
+            api: None,
+            parts,
+            kind: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl crate::Emulator {
+    /// Every error answer is written here, in the shape the contract (or the failure's API)
+    /// gives: problem details, or the vendor's JSON at its pointers, from the body written
+    /// at start-up where the answer says what the contract says.
+    pub(crate) fn render_error(&self, ctx: &crate::request::Ctx<'_>, f: Failure<'_>) -> Reply {
+        let shape = self.contract.error_body_for(f.api);
+        if shape.is_problem() {
+            let occurrence = crate::problem::Occurrence {
+                status: f.status,
+                parts: f.parts,
+                kind: f.kind,
+                instance: &ctx.req.path,
+                tracking: &ctx.tracking,
+            };
+            let mut p = crate::problem::problem(&self.contract, shape, occurrence);
+            for (k, v) in f.extra {
+                p.extensions.entry(k).or_insert(v);
+            }
+            let mut reply = Reply::empty(f.status);
+            reply.body = p.to_json().into();
+            reply.headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(verdict::problem::MEDIA_TYPE),
+            );
+            return reply;
+        }
+        if !f.extra.is_empty() {
+            let mut body = error_body(&self.contract, f.api, f.parts, &ctx.tracking);
+            if let Value::Object(obj) = &mut body {
+                for (k, v) in f.extra {
+                    obj.entry(k).or_insert(v);
+                }
+            }
+            return Reply::json(f.status, &body);
+        }
+        let templated = f
+            .api
+            .is_none()
+            .then(|| self.error_templates.get(&f.status))
+            .flatten()
+            .and_then(|t| t.fill_for(&f.parts, &ctx.tracking));
+        let text =
+            templated.unwrap_or_else(|| error_json(&self.contract, f.api, f.parts, &ctx.tracking));
+        Reply::empty(f.status).with_json_bytes(text)
+    }
 }
 
 /// An error body in the shape the contract's `[error_body]` (or the API's) describes.
@@ -201,6 +277,8 @@ pub fn error_json(
 /// rates, and writing the body anew costs more than the rest of the answer.
 #[derive(Debug, Clone)]
 pub struct ErrorTemplate {
+    /// What the body says: the template serves only an answer that says the same.
+    parts: ErrorParts,
     before: Vec<u8>,
     /// `None` when the body does not hold the tracking id.
     after: Option<Vec<u8>>,
@@ -215,7 +293,7 @@ impl ErrorTemplate {
     pub fn new(contract: &Contract, api: Option<&str>, parts: ErrorParts) -> Option<ErrorTemplate> {
         let text = error_json(contract, api, parts.clone(), Self::STAND_IN);
         // The body with an empty id: what the text must be once the stand-in is cut out.
-        let bare = error_json(contract, api, parts, "");
+        let bare = error_json(contract, api, parts.clone(), "");
         let needle = Self::STAND_IN.as_bytes();
         let mut at = text
             .windows(needle.len())
@@ -224,10 +302,12 @@ impl ErrorTemplate {
             .map(|(i, _)| i);
         let template = match (at.next(), at.next()) {
             (None, _) => ErrorTemplate {
+                parts,
                 before: text,
                 after: None,
             },
             (Some(i), None) => ErrorTemplate {
+                parts,
                 before: text[..i].to_vec(),
                 after: Some(text[i + needle.len()..].to_vec()),
             },
@@ -240,9 +320,17 @@ impl ErrorTemplate {
         fits.then_some(template)
     }
 
-    /// The body for `tracking`, the same bytes as [`error_json`] gives; `None` when the id
-    /// would need escaping in JSON (never for the emulator's own ids), so the caller writes
-    /// the body in full.
+    /// The body for `parts` and `tracking`, the same bytes as [`error_json`] gives; `None`
+    /// when the template says something else, or the id would need escaping in JSON (never
+    /// for the emulator's own ids), so the caller writes the body in full.
+    pub fn fill_for(&self, parts: &ErrorParts, tracking: &str) -> Option<Vec<u8>> {
+        if *parts != self.parts {
+            return None;
+        }
+        self.fill(tracking)
+    }
+
+    /// The body for `tracking` (see [`ErrorTemplate::fill_for`]).
     pub fn fill(&self, tracking: &str) -> Option<Vec<u8>> {
         let Some(after) = &self.after else {
             return Some(self.before.clone());
@@ -295,6 +383,80 @@ impl serde::Serialize for FlatObject<'_> {
     }
 }
 
+use crate::request::Ctx;
+
+impl crate::Emulator {
+    /// An error in the vendor's shape; the message is the contract's meaning unless given.
+    pub fn error(
+        &self,
+        ctx: &Ctx<'_>,
+        status: u16,
+        message: Option<&str>,
+        fields: &[String],
+    ) -> Reply {
+        let parts = self.error_parts(status, message, fields);
+        self.render_error(ctx, Failure::new(status, parts))
+    }
+
+    /// What an error body of `status` says: `message`, or the contract's meaning.
+    pub(crate) fn error_parts(
+        &self,
+        status: u16,
+        message: Option<&str>,
+        fields: &[String],
+    ) -> ErrorParts {
+        let message = message.map(str::to_owned).unwrap_or_else(|| {
+            self.contract
+                .status(status)
+                .map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone())
+        });
+        let fields = if fields.is_empty() {
+            self.vendor.fields_without_detail(&message)
+        } else {
+            Some(self.vendor.fields_value(self, fields))
+        };
+        ErrorParts {
+            message,
+            code: self
+                .spec
+                .error_code(status)
+                .map(|c| Value::String(c.to_owned())),
+            fields,
+        }
+    }
+
+    /// An application code answer with its exact vendor message.
+    pub fn app_code_reply(
+        &self,
+        ctx: &Ctx<'_>,
+        api: Option<&str>,
+        code: u32,
+        status: Option<u16>,
+        message: Option<&str>,
+    ) -> Option<Reply> {
+        let (api_id, entry) = self
+            .contract
+            .apis
+            .iter()
+            .filter(|a| api.is_none_or(|id| a.id == id))
+            .find_map(|a| a.code(code).next().map(|c| (a.id.clone(), c)))?;
+        let text = message
+            .map(str::to_owned)
+            .unwrap_or_else(|| entry.messages[0].text.clone());
+        let parts = ErrorParts {
+            message: text,
+            code: Some(Value::String(code.to_string())),
+            fields: None,
+        };
+        let status = status.unwrap_or(entry.http_status);
+        let failure = Failure {
+            api: Some(&api_id),
+            ..Failure::new(status, parts)
+        };
+        Some(self.render_error(ctx, failure))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +485,13 @@ mod tests {
                 }
                 // An id that JSON would escape is left to error_json.
                 assert_eq!(t.fill("a\"b").is_none(), c.error_body.tracking_id.is_some());
+                // The template serves only an answer that says what it says.
+                assert!(t.fill_for(&parts, "T1").is_some());
+                let other = ErrorParts {
+                    message: "something else".into(),
+                    ..parts.clone()
+                };
+                assert!(t.fill_for(&other, "T1").is_none());
             }
         }
         // A message quoting the stand-in cannot be split, whether the body also holds the

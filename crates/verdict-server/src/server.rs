@@ -18,7 +18,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::Emulator;
-use crate::engine::Req;
+use crate::Req;
 use crate::idle::{Activity, Counted, Refusal};
 use crate::tls::Tls;
 

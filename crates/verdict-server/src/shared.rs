@@ -280,11 +280,9 @@ impl RedisState {
         let at = it.next().as_ref().and_then(int).unwrap_or(0) as u64;
         let counters = pairs(it.next().unwrap_or_default());
         let settings = it.next().map(|v| text(&v)).unwrap_or_default();
-        let mut fresh = State {
-            // Kept where Redis does not know them (see `apply_settings`).
-            tokens: lock(state).tokens.clone(),
-            ..State::default()
-        };
+        let mut fresh = State::default();
+        // Kept where Redis does not know them (see `apply_settings`).
+        fresh.tokens = lock(state).tokens.clone();
         apply_counters(&mut fresh, &counters);
         if !settings.is_empty() {
             apply_settings(&mut fresh, &settings).map_err(|e| self.corrupt(e))?;
@@ -297,7 +295,7 @@ impl RedisState {
                     .map_err(|e| self.corrupt(e))?;
             }
             for id in array(k.get(2).cloned().unwrap_or_default()) {
-                fresh.collection(&name).gone.insert(text(&id));
+                fresh.replicate(&name, &text(&id), None, true);
             }
             fresh.collection(&name);
         }
@@ -341,14 +339,14 @@ impl RedisState {
                 if changes.windows_cleared {
                     inv.arg("Q");
                 }
-                inv.arg("c").arg(s.seq).arg(s.stored).arg(s.fault_seq);
+                inv.arg("c").arg(s.seq()).arg(s.stored()).arg(s.fault_seq);
                 if changes.settings || changes.reset {
                     inv.arg("s").arg(settings_json(&s));
                 }
                 for (kind, id) in &changes.items {
-                    let c = s.collections.get(kind);
-                    let item = c.and_then(|c| c.items.get(id)).map(item_json);
-                    let gone = c.is_some_and(|c| c.gone.contains(id));
+                    let c = s.find(kind);
+                    let item = c.and_then(|c| c.get(id)).map(item_json);
+                    let gone = c.is_some_and(|c| c.is_gone(id));
                     inv.arg("i")
                         .arg(kind)
                         .arg(id)
@@ -505,8 +503,7 @@ fn apply_counters(s: &mut State, counters: &[(String, String)]) {
     for (k, v) in counters {
         let n = v.parse().unwrap_or(0);
         match k.as_str() {
-            "seq" => s.seq = s.seq.max(n),
-            "stored" => s.stored = n as usize,
+            "seq" => s.raise_seq(n),
             "fault_seq" => s.fault_seq = s.fault_seq.max(n),
             _ => {}
         }
@@ -520,25 +517,15 @@ fn apply(s: &mut State, key: &str, value: &str, gone: bool) -> Result<(), String
             let (kind, id) = key[1..]
                 .split_once('\0')
                 .ok_or_else(|| format!("change key {key:?} has no id"))?;
-            let c = s.collection(kind);
-            c.bodies.remove(id);
-            if let Some(old) = c.items.remove(id) {
-                // The slot may already hold another item written at that number elsewhere.
-                if c.order.get(&old.seq).is_some_and(|o| o == id) {
-                    c.order.remove(&old.seq);
+            let item = match value {
+                "" => None,
+                v => {
+                    let stored: StoredItem =
+                        serde_json::from_str(v).map_err(|e| format!("item {id}: {e}"))?;
+                    Some(stored.into_item())
                 }
-            }
-            if !value.is_empty() {
-                let stored: StoredItem =
-                    serde_json::from_str(value).map_err(|e| format!("item {id}: {e}"))?;
-                c.order.insert(stored.seq, id.to_owned());
-                c.items.insert(id.to_owned(), stored.into_item());
-            }
-            if gone {
-                c.gone.insert(id.to_owned());
-            } else {
-                c.gone.remove(id);
-            }
+            };
+            s.replicate(kind, id, item, gone);
         }
         Some(b's') if !value.is_empty() => apply_settings(s, value)?,
         _ => {}
@@ -923,10 +910,10 @@ return {0, a}
             false,
         )
         .unwrap();
-        let c = &s.collections["rooms"];
-        assert_eq!(c.items[id].value["title"], "a");
-        assert_eq!(c.order[&3], id);
-        let ready = c.items[id].ready_at.unwrap();
+        let c = s.find("rooms").unwrap();
+        assert_eq!(c.get(id).unwrap().value["title"], "a");
+        assert_eq!(c.after(0).map(|(n, _)| n).collect::<Vec<_>>(), [3]);
+        let ready = c.get(id).unwrap().ready_at.unwrap();
         let left = ready.saturating_duration_since(Instant::now());
         assert!(
             left > Duration::from_secs(4) && left <= Duration::from_secs(5),
@@ -941,22 +928,25 @@ return {0, a}
             false,
         )
         .unwrap();
-        let c = &s.collections["rooms"];
-        assert_eq!((c.order.len(), c.order[&9].as_str()), (1, id));
+        let c = s.find("rooms").unwrap();
+        assert_eq!(c.after(0).map(|(n, _)| n).collect::<Vec<_>>(), [9]);
         apply(&mut s, &item_key("rooms", id), "", true).unwrap();
-        let c = &s.collections["rooms"];
-        assert!(c.items.is_empty() && c.order.is_empty() && c.gone.contains(id));
+        let c = s.find("rooms").unwrap();
+        assert!(c.len() == 0 && c.after(0).next().is_none() && c.is_gone(id));
     }
 
     #[test]
     fn removing_an_item_keeps_another_written_at_its_number() {
         let mut s = State::default();
-        s.collection("rooms")
-            .items
-            .insert("mine".into(), item(4, "mine"));
-        s.collection("rooms").order.insert(4, "theirs".into());
+        s.replicate("rooms", "mine", Some(item(4, "mine")), false);
+        s.replicate("rooms", "theirs", Some(item(4, "theirs")), false);
         apply(&mut s, &item_key("rooms", "mine"), "", false).unwrap();
-        assert_eq!(s.collections["rooms"].order[&4], "theirs");
+        let c = s.find("rooms").unwrap();
+        let kept: Vec<&str> = c
+            .after(0)
+            .map(|(_, i)| i.value["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(kept, ["theirs"]);
     }
 
     #[test]
@@ -1018,10 +1008,12 @@ return {0, a}
         let mut changes = Changes::default();
         {
             let mut s = lock(state);
-            let seq = s.next_seq();
-            let c = s.collection("rooms");
-            c.order.insert(seq, id.to_owned());
-            c.items.insert(id.to_owned(), item(seq, id));
+            let new = crate::state::NewItem {
+                value: serde_json::json!({ "title": id }),
+                owner: "account-1".into(),
+                ready_at: None,
+            };
+            s.insert("rooms", id, new, 100);
             changes.items.insert(("rooms".into(), id.to_owned()));
         }
         assert!(matches!(
@@ -1045,12 +1037,12 @@ return {0, a}
         }
         // b is 20 versions behind and only 5 changes are kept: it reloads.
         store.catch_up(&b, &[]).await.unwrap();
-        assert_eq!(lock(&b).collections["rooms"].items.len(), 21);
+        assert_eq!(lock(&b).find("rooms").unwrap().len(), 21);
         assert_eq!(lock(&b).version, lock(&a).version);
         // One more: a delta.
         write(&store, &a, "last").await;
         store.catch_up(&b, &[]).await.unwrap();
-        assert_eq!(lock(&b).collections["rooms"].items.len(), 22);
+        assert_eq!(lock(&b).find("rooms").unwrap().len(), 22);
         // A stale write of b is refused.
         lock(&b).version -= 1;
         let mut changes = Changes::default();

@@ -30,19 +30,80 @@ pub struct Item {
     pub modified_ms: u64,
 }
 
-/// One collection.
+/// What a new item holds; the state gives it its number, ETag and time.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub value: Value,
+    pub owner: String,
+    pub ready_at: Option<Instant>,
+}
+
+/// One collection. Read through its methods; written only through [`State::insert`],
+/// [`State::update`] and [`State::remove`], which keep the order, the ETags, the cached
+/// bodies and, with shared state, the record of what changed.
 #[derive(Debug, Default)]
 pub struct Collection {
-    pub items: FastMap<String, Item>,
-    pub order: BTreeMap<u64, String>,
+    items: FastMap<String, Item>,
+    /// Ids by the number they were created at: the order of lists.
+    order: BTreeMap<u64, String>,
     /// Ids deleted where the contract says deleted means gone (410).
-    pub gone: FastSet<String>,
+    gone: FastSet<String>,
     /// Items' JSON as last read, with the ETag (as the header value sent) it was serialized
     /// at: a read of the same version sends it again.
-    pub bodies: FastMap<String, (http::HeaderValue, bytes::Bytes)>,
+    bodies: FastMap<String, (http::HeaderValue, bytes::Bytes)>,
 }
 
 impl Collection {
+    /// The item with this id.
+    pub fn get(&self, id: &str) -> Option<&Item> {
+        self.items.get(id)
+    }
+
+    /// Whether an item has this id.
+    pub fn contains(&self, id: &str) -> bool {
+        self.items.contains_key(id)
+    }
+
+    /// Whether the item with this id was deleted for good (410).
+    pub fn is_gone(&self, id: &str) -> bool {
+        self.gone.contains(id)
+    }
+
+    /// How many items it holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Every item with its id, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Item)> {
+        self.items.iter()
+    }
+
+    /// The items created after number `seq`, in the order they were created, with their
+    /// numbers.
+    pub fn after(&self, seq: u64) -> impl Iterator<Item = (u64, &Item)> {
+        let from = std::ops::Bound::Excluded(seq);
+        self.order
+            .range((from, std::ops::Bound::Unbounded))
+            .filter_map(|(n, id)| self.items.get(id).map(|item| (*n, item)))
+    }
+
+    /// The item's JSON and ETag header, serialized once per version and kept.
+    pub fn body(&mut self, id: &str) -> Option<(http::HeaderValue, bytes::Bytes)> {
+        let item = self.items.get(id)?;
+        if let Some((etag, body)) = self.bodies.get(id) {
+            if etag.as_bytes() == item.etag.as_bytes() {
+                return Some((etag.clone(), body.clone()));
+            }
+        }
+        let body = bytes::Bytes::from(serde_json::to_vec(&item.value).unwrap_or_default());
+        let etag = http::HeaderValue::from_str(&item.etag)
+            .unwrap_or_else(|_| http::HeaderValue::from_static("\"0\""));
+        self.bodies
+            .insert(id.to_owned(), (etag.clone(), body.clone()));
+        Some((etag, body))
+    }
+
     /// Adds an item. Past a few thousand items, a map about to regrow grows by up to 64
     /// times, to at most twice `limit` (the store limit), rather than doubling: every
     /// regrowth moves all items while the state is locked, and doubling step by step held
@@ -52,14 +113,34 @@ impl Collection {
     /// a rehash of the whole map once they pile up. (p99 of the Webex Connect message
     /// benchmark while the store filled to 100 000 and then evicted: 14-37 ms before, 4-5 ms
     /// after, bar the first seconds.)
-    pub fn insert_item(&mut self, id: String, item: Item, limit: usize) {
+    fn put(&mut self, id: String, item: Item, limit: usize) {
         let len = self.items.len();
         if len >= 4096 && len == self.items.capacity() {
             let target = limit.saturating_mul(2).min(len.saturating_mul(64));
             self.items.reserve(target.saturating_sub(len).max(1));
         }
+        self.bodies.remove(&id);
+        if let Some(old) = self.items.remove(&id) {
+            self.unorder(&old, &id);
+        }
         self.order.insert(item.seq, id.clone());
         self.items.insert(id, item);
+    }
+
+    /// Removes an item, its place in the order and its cached body.
+    fn take(&mut self, id: &str) -> Option<Item> {
+        self.bodies.remove(id);
+        let item = self.items.remove(id)?;
+        self.unorder(&item, id);
+        Some(item)
+    }
+
+    /// Frees `item`'s place in the order, unless another item holds that number now (a
+    /// copy of shared state may hold an item written at the same number elsewhere).
+    fn unorder(&mut self, item: &Item, id: &str) {
+        if self.order.get(&item.seq).is_some_and(|o| o == id) {
+            self.order.remove(&item.seq);
+        }
     }
 }
 
@@ -373,9 +454,8 @@ impl Slide {
 /// Everything that changes while the emulator runs.
 #[derive(Debug, Default)]
 pub struct State {
-    pub collections: FastMap<String, Collection>,
-    pub stored: usize,
-    pub seq: u64,
+    collections: FastMap<String, Collection>,
+    seq: u64,
     pub tokens: Tokens,
     /// Per credential: (quota index, its counter).
     pub quota_windows: FastMap<String, Vec<(usize, Slide)>>,
@@ -459,10 +539,107 @@ impl State {
     }
 
     /// Marks an item of a collection as changed (written, removed or marked gone).
-    pub fn touch(&mut self, collection: &str, id: &str) {
+    fn touch(&mut self, collection: &str, id: &str) {
         if let Some(c) = &mut self.changes {
             c.items.insert((collection.to_owned(), id.to_owned()));
         }
+    }
+
+    /// How many items all collections hold.
+    pub fn stored(&self) -> usize {
+        self.collections.values().map(Collection::len).sum()
+    }
+
+    /// The last number given to a write.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The collection of this name, when it has been used.
+    pub fn find(&self, collection: &str) -> Option<&Collection> {
+        self.collections.get(collection)
+    }
+
+    /// Adds (or replaces) item `id` of `collection` with a new number, ETag and time;
+    /// `limit` is the store limit (see [`Collection::put`]).
+    pub fn insert(&mut self, collection: &str, id: &str, new: NewItem, limit: usize) -> &Item {
+        let seq = self.next_seq();
+        self.touch(collection, id);
+        let item = Item {
+            seq,
+            value: new.value,
+            etag: format!("\"{seq}\""),
+            owner: new.owner,
+            ready_at: new.ready_at,
+            modified_ms: crate::util::wall_ms(),
+        };
+        let c = self.collection(collection);
+        c.put(id.to_owned(), item, limit);
+        c.items.get(id).expect("just put")
+    }
+
+    /// Changes item `id` of `collection` in place: a new ETag and time; `None` when there
+    /// is no such item.
+    pub fn update(
+        &mut self,
+        collection: &str,
+        id: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Option<&Item> {
+        if !self.collection(collection).contains(id) {
+            return None;
+        }
+        let seq = self.next_seq();
+        self.touch(collection, id);
+        let c = self.collection(collection);
+        c.bodies.remove(id);
+        let item = c.items.get_mut(id)?;
+        change(&mut item.value);
+        item.etag = format!("\"{seq}\"");
+        item.modified_ms = crate::util::wall_ms();
+        Some(item)
+    }
+
+    /// Removes item `id` of `collection`, marked gone for good (410) when `gone`.
+    pub fn remove(&mut self, collection: &str, id: &str, gone: bool) -> Option<Item> {
+        let c = self.collection(collection);
+        let item = c.take(id)?;
+        if gone {
+            c.gone.insert(id.to_owned());
+        }
+        self.touch(collection, id);
+        Some(item)
+    }
+
+    /// Removes the oldest items of `collection` until it holds at most `keep` (stores
+    /// bounded by forgetting, such as issued tokens).
+    pub fn remove_oldest(&mut self, collection: &str, keep: usize) {
+        while self.collection(collection).len() > keep {
+            let Some((_, id)) = self.collection(collection).order.pop_first() else {
+                break;
+            };
+            self.remove(collection, &id, false);
+        }
+    }
+
+    /// Puts into this copy an item as another emulator of the group wrote it (`None`:
+    /// removed), with its gone mark. Not a change of this request: nothing is recorded.
+    pub(crate) fn replicate(&mut self, collection: &str, id: &str, item: Option<Item>, gone: bool) {
+        let c = self.collection(collection);
+        c.take(id);
+        if let Some(item) = item {
+            c.put(id.to_owned(), item, 0);
+        }
+        if gone {
+            c.gone.insert(id.to_owned());
+        } else {
+            c.gone.remove(id);
+        }
+    }
+
+    /// Raises the last number given to a write to at least `seq` (from shared state).
+    pub(crate) fn raise_seq(&mut self, seq: u64) {
+        self.seq = self.seq.max(seq);
     }
 
     /// Marks the settings (tokens, faults, locks, moves, maintenance, quotas) as changed.
@@ -481,7 +658,7 @@ impl State {
         self.collections.get_mut(name).expect("inserted above")
     }
 
-    pub fn next_seq(&mut self) -> u64 {
+    fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
     }
@@ -585,7 +762,6 @@ impl State {
             c.reset = true;
         }
         self.collections.clear();
-        self.stored = 0;
         self.quota_windows.clear();
         self.faults.clear();
         self.locks.clear();
@@ -702,7 +878,7 @@ mod tests {
         };
         let mut c = Collection::default();
         for i in 0..8000 {
-            c.insert_item(format!("i{i}"), item(i), 10_000);
+            c.put(format!("i{i}"), item(i), 10_000);
         }
         assert!(c.items.capacity() >= 20_000, "{}", c.items.capacity());
         assert_eq!((c.items.len(), c.order.len()), (8000, 8000));
@@ -710,9 +886,67 @@ mod tests {
         // A huge limit does not reserve it all at once.
         let mut c = Collection::default();
         for i in 0..8000 {
-            c.insert_item(format!("i{i}"), item(i), 100_000_000);
+            c.put(format!("i{i}"), item(i), 100_000_000);
         }
         assert!(c.items.capacity() < 1 << 20, "{}", c.items.capacity());
+    }
+
+    #[test]
+    fn every_write_is_recorded_numbered_and_counted() {
+        let mut s = State {
+            changes: Some(Changes::default()),
+            ..State::default()
+        };
+        let new = |title: &str| NewItem {
+            value: serde_json::json!({ "title": title }),
+            owner: "a".into(),
+            ready_at: None,
+        };
+        let etag = s.insert("rooms", "r1", new("one"), 10).etag.clone();
+        s.insert("rooms", "r2", new("two"), 10);
+        s.insert("people", "p1", new("me"), 10);
+        assert_eq!(s.stored(), 3);
+        let (tag, body) = s.collection("rooms").body("r1").unwrap();
+        assert_eq!(
+            (tag.to_str().unwrap(), &body[..]),
+            (etag.as_str(), &b"{\"title\":\"one\"}"[..])
+        );
+        let updated = s
+            .update("rooms", "r1", |v| v["title"] = "uno".into())
+            .unwrap();
+        assert_ne!(updated.etag, etag, "an update gets a new ETag");
+        let (_, body) = s.collection("rooms").body("r1").unwrap();
+        assert_eq!(
+            &body[..],
+            b"{\"title\":\"uno\"}",
+            "the cached body follows the update"
+        );
+        assert!(s.update("rooms", "nope", |_| {}).is_none());
+        s.remove("rooms", "r2", true);
+        assert!(s.collection("rooms").is_gone("r2") && s.stored() == 2);
+        let order: Vec<u64> = s.collection("rooms").after(0).map(|(n, _)| n).collect();
+        assert_eq!(order, [1], "an update keeps the item's place");
+        let changed = &s.changes.as_ref().unwrap().items;
+        let changed: Vec<(&str, &str)> = changed
+            .iter()
+            .map(|(c, i)| (c.as_str(), i.as_str()))
+            .collect();
+        assert_eq!(
+            changed,
+            [("people", "p1"), ("rooms", "r1"), ("rooms", "r2")]
+        );
+        // Replicated writes are another emulator's: not this request's change.
+        s.changes = Some(Changes::default());
+        s.replicate("rooms", "r9", None, true);
+        assert!(s.changes.as_ref().unwrap().is_empty());
+        // A bounded store forgets its oldest.
+        for i in 0..5 {
+            s.insert("tokens", &format!("t{i}"), new("t"), 10);
+        }
+        s.remove_oldest("tokens", 2);
+        let kept: Vec<&String> = s.collection("tokens").iter().map(|(id, _)| id).collect();
+        assert_eq!(kept.len(), 2);
+        assert!(s.collection("tokens").contains("t4") && s.collection("tokens").contains("t3"));
     }
 
     #[test]

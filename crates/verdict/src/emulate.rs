@@ -10,6 +10,8 @@ use crate::names::{FieldType, UnknownFields};
 /// The `[emulator]` table of a contract.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmulatorSpec {
+    /// The module that adds what only this vendor does (none: the contract alone).
+    pub vendor: Option<crate::names::VendorModule>,
     /// The path every resource path is under, e.g. `/v1`.
     pub base_path: String,
     /// How ids look.
@@ -43,6 +45,11 @@ pub struct EmulatorSpec {
     pub https_only: bool,
     /// Per-credential request quotas.
     pub quotas: Vec<Quota>,
+    /// The value of the `[rate_limit] group` header on answers that count against a quota
+    /// (RingCentral's `Medium`).
+    pub rate_limit_group: Option<String>,
+    /// The vendor's error code in error bodies, by status (`error_codes`).
+    pub error_codes: Vec<ErrorCode>,
     /// The most resources stored at once.
     pub store_limit: usize,
     /// The status for a body that lacks a required field (400, or Whispir's 422).
@@ -62,6 +69,42 @@ pub struct EmulatorSpec {
     pub content_type_wrong: EmulatorAnswer,
     /// The resources.
     pub resources: Vec<ResourceSpec>,
+}
+
+/// The vendor's error code for one status, or for every status of a class (`5xx`) that
+/// has no entry of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorCode {
+    /// The status (`500`), or the class (`5`) when `class` is set.
+    pub status: u16,
+    /// The entry is for the class `status` (1 to 5).
+    pub class: bool,
+    /// The code, e.g. `CMN-101`.
+    pub code: String,
+}
+
+impl EmulatorSpec {
+    /// The vendor's error code for `status`: its own entry, else its class's.
+    ///
+    /// ```
+    /// use verdict::emulate::ErrorCode;
+    /// let spec = verdict::Catalog::builtin().get("ringcentral").unwrap().emulator.clone().unwrap();
+    /// assert_eq!(spec.error_code(404), Some("CMN-102"));
+    /// assert_eq!(spec.error_code(502), Some("CMN-211"));
+    /// assert_eq!(spec.error_code(418), None);
+    /// ```
+    pub fn error_code(&self, status: u16) -> Option<&str> {
+        let own = self
+            .error_codes
+            .iter()
+            .find(|c| !c.class && c.status == status);
+        own.or_else(|| {
+            self.error_codes
+                .iter()
+                .find(|c| c.class && c.status == status / 100)
+        })
+        .map(|c| c.code.as_str())
+    }
 }
 
 /// The status the emulator answers a condition with, and where that choice comes from: the

@@ -52,5 +52,6 @@ pub use model::{
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,
     Outcome, QuotaFields, RedirectMethod, ResetFormat, SchemeKind, UnknownFields, UnknownName,
+    VendorModule,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -11,7 +11,7 @@ use http::Method;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::emulate::{EmulatorAnswer, EmulatorSpec, Quota, ResourceSpec};
+use crate::emulate::{EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, ResourceSpec};
 use crate::model::Condition;
 use crate::model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
@@ -1433,6 +1433,7 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
     t.check_keys(
         cx,
         &[
+            "vendor",
             "base_path",
             "id_style",
             "create_status",
@@ -1458,6 +1459,8 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             "accept_unmet",
             "content_type_missing",
             "content_type_wrong",
+            "rate_limit_group",
+            "error_codes",
         ],
     );
     let base_path = t.string(cx, "base_path").unwrap_or_default();
@@ -1531,6 +1534,7 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         }
     }
     EmulatorSpec {
+        vendor: t.parsed(cx, "vendor"),
         base_path,
         id_style: t.parsed(cx, "id_style").unwrap_or(IdStyle::Uuid),
         create_status: success_in(cx, t, "create_status", 201),
@@ -1549,6 +1553,8 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             .unwrap_or_else(|| vec!["application/json".into()]),
         https_only: t.boolean(cx, "https_only").unwrap_or(false),
         quotas,
+        rate_limit_group: t.string(cx, "rate_limit_group"),
+        error_codes: read_error_codes(cx, t),
         store_limit: t
             .integer(cx, "store_limit", 1..100_000_001)
             .map_or(100_000, |(n, _)| n as usize),
@@ -1562,6 +1568,47 @@ fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         content_type_wrong: emulator_answer(cx, t, "content_type_wrong", 415),
         resources,
     }
+}
+
+/// `error_codes = { 400 = "CMN-101", 5xx = "CMN-211" }`: a status (400 to 599) or a class
+/// (`4xx`, `5xx`) to the vendor's code.
+fn read_error_codes(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<ErrorCode> {
+    let Some(table) = t.table(cx, "error_codes") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, value) in table.map.iter() {
+        let name: &str = key.get_ref();
+        let entry = match name {
+            "4xx" | "5xx" => Some((u16::from(name.as_bytes()[0] - b'0'), true)),
+            n => n
+                .parse::<u16>()
+                .ok()
+                .filter(|s| (400..600).contains(s))
+                .map(|s| (s, false)),
+        };
+        let Some((status, class)) = entry else {
+            cx.report(
+                key.span(),
+                table.field(name),
+                "expected an error status (400 to 599) or a class (4xx, 5xx)",
+            );
+            continue;
+        };
+        match value.get_ref().as_str() {
+            Some(code) if !code.is_empty() => out.push(ErrorCode {
+                status,
+                class,
+                code: code.to_owned(),
+            }),
+            _ => cx.report(
+                value.span(),
+                table.field(name),
+                "expected the vendor's code as a non-empty string",
+            ),
+        }
+    }
+    out
 }
 
 /// `key = { status = N, origin = "…" }`: a 4xx status, from the document (`seed`) unless
@@ -1780,12 +1827,25 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         }
     };
     tracked(&mut error_body);
-    let mut apis = doc.apis.clone();
-    for api in &mut apis {
+    let mut own_apis = doc.apis.clone();
+    for api in &mut own_apis {
         if let Some(body) = &mut api.error_body {
             tracked(body);
         }
     }
+    // The base's APIs are inherited; an API of the same id replaces the base's.
+    let mut apis: Vec<Api> = base
+        .map(|b| b.apis.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !own_apis.iter().any(|o| o.id == a.id))
+        .collect();
+    apis.extend(own_apis);
+    // So is the base's [emulator] table, whole, unless the file has its own.
+    let emulator = doc
+        .emulator
+        .clone()
+        .or_else(|| base.and_then(|b| b.emulator.clone()));
     let fallback_idempotency = default_idempotency();
     let b_idem = base.map_or(&fallback_idempotency, |b| &b.idempotency);
     let idempotency = IdempotencyRules {
@@ -1873,6 +1933,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         }
     }
 
+    // An inherited table was checked against the document of the contract it comes from.
     if let Some(spec) = &doc.emulator {
         found.extend(check_emulator_answers(spec, &statuses));
     }
@@ -1902,7 +1963,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         statuses,
         classes,
         apis,
-        emulator: doc.emulator.clone(),
+        emulator,
     })
 }
 

@@ -324,8 +324,6 @@ names! {
 names! {
     /// How the emulator makes resource ids.
     IdStyle, "id style" {
-        /// Webex's: base64 of `ciscospark://us/KIND/uuid`, unpadded URL-safe.
-        Webex => "webex",
         /// A UUID.
         Uuid => "uuid",
         /// A decimal number.
@@ -374,5 +372,28 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("unknown action \"retyr\""), "{text}");
         assert!(text.contains("did you mean \"retry\""), "{text}");
+    }
+}
+
+names! {
+    /// The emulator module that adds what only one vendor does to the generic behaviour the
+    /// contract describes (`[emulator] vendor`).
+    ///
+    /// ```
+    /// use verdict::VendorModule;
+    /// assert_eq!("webex".parse::<VendorModule>().unwrap(), VendorModule::Webex);
+    /// assert!("ringcentrl".parse::<VendorModule>().unwrap_err().to_string().contains("did you mean \"ringcentral\""));
+    /// ```
+    VendorModule, "vendor module" {
+        /// Webex: `ciscospark://` ids, `/people/me`, file downloads, room checks.
+        Webex => "webex",
+        /// Whispir: an API key beside the Authorization header.
+        Whispir => "whispir",
+        /// RingCentral: an OAuth 2.0 token endpoint, batch reads, recordings.
+        RingCentral => "ringcentral",
+        /// The token API: tokens sent in the body, per-account ids.
+        TokenApi => "token-api",
+        /// Webex Connect: messaging, transaction status, events and profiles.
+        WebexConnect => "webex-connect",
     }
 }

@@ -4,13 +4,13 @@
 use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
-use verdict::AuthScheme;
 use verdict::emulate::ResourceSpec;
+use verdict::{AuthScheme, IdStyle, VendorModule};
 
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::openapi::Route;
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 use crate::state::State;
 
 mod ringcentral;
@@ -72,7 +72,7 @@ pub trait Vendor: Send + Sync {
     }
 
     /// Field errors as the vendor's body holds them.
-    fn fields_value(&self, fields: &[String]) -> Value {
+    fn fields_value(&self, _em: &Emulator, fields: &[String]) -> Value {
         Value::Array(fields.iter().map(|f| json!({ "description": f })).collect())
     }
 
@@ -81,9 +81,13 @@ pub trait Vendor: Send + Sync {
         None
     }
 
-    /// The vendor's error code for a status, if its bodies carry one.
-    fn error_code(&self, _status: u16) -> Option<Value> {
-        None
+    /// The id of a new item of `r`, in the contract's id style.
+    fn new_id(&self, em: &Emulator, _r: &ResourceSpec) -> String {
+        match em.spec.id_style {
+            IdStyle::Uuid => em.rng.uuid(),
+            IdStyle::Hex => em.rng.hex(),
+            IdStyle::Numeric => (em.rng.next_u64() % 9_000_000_000 + 1_000_000_000).to_string(),
+        }
     }
 
     /// The request headers that carry credentials, for the start-up banner.
@@ -108,15 +112,15 @@ pub trait Vendor: Send + Sync {
     }
 }
 
-/// The vendor module for a contract id (the generic one for any other contract).
-pub fn for_contract(id: &str) -> Box<dyn Vendor> {
-    match id {
-        "webex" => Box::new(webex::Webex),
-        "whispir" => Box::new(whispir::Whispir),
-        "token-api" => Box::new(token_api::TokenApi),
-        "ringcentral" => Box::new(ringcentral::RingCentral),
-        "webex-connect" => Box::new(webex_connect::WebexConnect),
-        _ => Box::new(Generic),
+/// The module the contract's `[emulator] vendor` names (the generic one when it names none).
+pub fn for_module(module: Option<VendorModule>) -> Box<dyn Vendor> {
+    match module {
+        Some(VendorModule::Webex) => Box::new(webex::Webex),
+        Some(VendorModule::Whispir) => Box::new(whispir::Whispir),
+        Some(VendorModule::TokenApi) => Box::new(token_api::TokenApi),
+        Some(VendorModule::RingCentral) => Box::new(ringcentral::RingCentral),
+        Some(VendorModule::WebexConnect) => Box::new(webex_connect::WebexConnect),
+        None => Box::new(Generic),
     }
 }
 

@@ -12,9 +12,9 @@ use verdict::multipart::{self, Part};
 
 use super::Vendor;
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::openapi::{Answer, Operation, Route, path_param};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 use crate::util::wall_ms as now_ms;
 
 pub struct RingCentral;
@@ -127,7 +127,6 @@ impl RingCentral {
                 let mut state = em.lock();
                 let tokens = state.collection(TOKENS);
                 let found = tokens
-                    .items
                     .iter()
                     .find(|(_, t)| t.value["refresh_token"] == refresh)
                     .map(|(k, t)| (k.clone(), t.value.clone()));
@@ -137,10 +136,7 @@ impl RingCentral {
                             && t["refresh_expires_at_ms"].as_u64().unwrap_or(0) > now_ms() =>
                     {
                         // Refresh tokens are used once: the pair is replaced.
-                        if let Some(item) = tokens.items.get_mut(&key) {
-                            item.value["revoked"] = Value::Bool(true);
-                        }
-                        state.touch(TOKENS, &key);
+                        state.update(TOKENS, &key, |t| t["revoked"] = Value::Bool(true));
                     }
                     Some(_) => {
                         return oauth_error(400, "invalid_grant", "Token is expired or revoked.");
@@ -183,35 +179,14 @@ impl RingCentral {
             "revoked": false,
         });
         let mut state = em.lock();
-        let seq = state.next_seq();
-        state.touch(TOKENS, &access);
-        let tokens = state.collection(TOKENS);
-        tokens.items.insert(
-            access.clone(),
-            crate::state::Item {
-                seq,
-                value: record,
-                etag: String::new(),
-                owner: "account-1".into(),
-                ready_at: None,
-                modified_ms: now_ms(),
-            },
-        );
+        let new = crate::state::NewItem {
+            value: record,
+            owner: "account-1".into(),
+            ready_at: None,
+        };
+        state.insert(TOKENS, &access, new, MAX_TOKENS);
         // Issued tokens are kept up to a bound: the oldest go first.
-        tokens.order.insert(seq, access.clone());
-        let mut evicted = Vec::new();
-        while tokens.items.len() > MAX_TOKENS {
-            match tokens.order.pop_first() {
-                Some((_, old)) => {
-                    tokens.items.remove(&old);
-                    evicted.push(old);
-                }
-                None => break,
-            }
-        }
-        for old in evicted {
-            state.touch(TOKENS, &old);
-        }
+        state.remove_oldest(TOKENS, MAX_TOKENS);
         drop(state);
         Reply::json(
             200,
@@ -239,17 +214,17 @@ impl RingCentral {
             return oauth_error(400, "invalid_request", "The token to revoke is missing.");
         };
         let mut state = em.lock();
-        let mut revoked = Vec::new();
-        for (key, item) in state.collection(TOKENS).items.iter_mut() {
-            if item.value["access_token"] == token.as_str()
-                || item.value["refresh_token"] == token.as_str()
-            {
-                item.value["revoked"] = Value::Bool(true);
-                revoked.push(key.clone());
-            }
-        }
+        let revoked: Vec<String> = state
+            .collection(TOKENS)
+            .iter()
+            .filter(|(_, item)| {
+                item.value["access_token"] == token.as_str()
+                    || item.value["refresh_token"] == token.as_str()
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
         for key in revoked {
-            state.touch(TOKENS, &key);
+            state.update(TOKENS, &key, |t| t["revoked"] = Value::Bool(true));
         }
         Reply::empty(200)
     }
@@ -276,15 +251,18 @@ impl RingCentral {
         let mut parts = Vec::new();
         {
             let mut state = em.lock();
-            let items = &state.collection(&resource.name).items;
+            let items = state.collection(&resource.name);
             for id in &ids {
-                let (status, body) = match items.get(*id) {
+                let (status, body) = match items.get(id) {
                     _ if *id == OWNER_ID && resource.path == EXTENSIONS => (200, own_extension()),
                     Some(item) if item.owner == who.account => (200, item.value.clone()),
-                    _ => (
-                        404,
-                        json!({ "errorCode": "CMN-102", "message": format!("Resource for parameter [extensionId] is not found: {id}"), "errors": [{ "errorCode": "CMN-102", "message": format!("Resource for parameter [extensionId] is not found: {id}"), "parameterName": "extensionId", "parameterValue": id }] }),
-                    ),
+                    _ => {
+                        let code = em.spec.error_code(404).unwrap_or_default();
+                        let message =
+                            format!("Resource for parameter [extensionId] is not found: {id}");
+                        let body = json!({ "errorCode": code, "message": message, "errors": [{ "errorCode": code, "message": message, "parameterName": "extensionId", "parameterValue": id }] });
+                        (404, body)
+                    }
                 };
                 statuses.push(json!({ "status": status }));
                 parts.push(json_part(&body));
@@ -514,7 +492,6 @@ impl Vendor for RingCentral {
         let record = em
             .lock()
             .collection(TOKENS)
-            .items
             .get(&token)
             .map(|i| i.value.clone());
         match record {
@@ -595,33 +572,14 @@ impl Vendor for RingCentral {
         routes(em)
     }
 
-    fn fields_value(&self, fields: &[String]) -> Value {
+    fn fields_value(&self, em: &Emulator, fields: &[String]) -> Value {
+        let code = em.spec.error_code(400).unwrap_or_default();
         Value::Array(
             fields
                 .iter()
-                .map(|f| json!({ "errorCode": "CMN-101", "message": f }))
+                .map(|f| json!({ "errorCode": code, "message": f }))
                 .collect(),
         )
-    }
-
-    /// RingCentral's error codes by status (their CMN/OAU naming; the emulator's choice of
-    /// code within it).
-    fn error_code(&self, status: u16) -> Option<Value> {
-        let code = match status {
-            400 => "CMN-101",
-            401 => "OAU-213",
-            403 => "CMN-408",
-            404 => "CMN-102",
-            405 => "CMN-201",
-            406 => "CMN-202",
-            409 => "CMN-301",
-            415 => "CMN-203",
-            429 => "CMN-301",
-            503 => "CMN-211",
-            500..=599 => "CMN-211",
-            _ => return None,
-        };
-        Some(Value::String(code.into()))
     }
 
     fn banner(&self, em: &Emulator) -> Vec<String> {

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::{Vendor, presented};
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 
 pub struct TokenApi;
 
@@ -43,7 +43,7 @@ impl Vendor for TokenApi {
         }
     }
 
-    fn fields_value(&self, fields: &[String]) -> Value {
+    fn fields_value(&self, _em: &Emulator, fields: &[String]) -> Value {
         Value::Array(fields.iter().map(|f| Value::String(f.clone())).collect())
     }
 }

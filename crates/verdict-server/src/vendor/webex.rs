@@ -5,11 +5,12 @@
 use serde_json::{Map, Value, json};
 use verdict::emulate::ResourceSpec;
 
-use super::Vendor;
+use super::{Generic, Vendor};
 use crate::Emulator;
-use crate::engine::{Ctx, Principal, now_stamp};
 use crate::openapi::{Answer, Operation, Route, path_param};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
+use crate::resource::now_stamp;
 use crate::state::State;
 use crate::util::base64url;
 use http::Method;
@@ -21,6 +22,12 @@ fn person_id(who: &Principal) -> String {
 }
 
 impl Vendor for Webex {
+    /// Ids are base64 of `ciscospark://us/KIND/{id}`, unpadded and URL-safe.
+    fn new_id(&self, em: &Emulator, r: &ResourceSpec) -> String {
+        let inner = Generic.new_id(em, r);
+        base64url(format!("ciscospark://us/{}/{inner}", r.kind).as_bytes())
+    }
+
     /// Webex error bodies always carry `errors`, one entry with the description.
     fn fields_without_detail(&self, message: &str) -> Option<Value> {
         Some(json!([{ "description": message }]))
@@ -114,7 +121,7 @@ impl Vendor for Webex {
             return Ok(());
         }
         let room = body.get("roomId").and_then(Value::as_str).unwrap_or("");
-        if em.lock().collection("rooms").items.contains_key(room) {
+        if em.lock().collection("rooms").contains(room) {
             return Ok(());
         }
         Err(em.error(
@@ -158,7 +165,7 @@ impl Vendor for Webex {
                 let room_type = item
                     .get("roomId")
                     .and_then(Value::as_str)
-                    .and_then(|id| state.collection("rooms").items.get(id))
+                    .and_then(|id| state.collection("rooms").get(id))
                     .and_then(|room| room.value.get("type").cloned())
                     .unwrap_or_else(|| "group".into());
                 item.insert("roomType".into(), room_type);

@@ -24,8 +24,8 @@ use verdict::{AppCode, Contract};
 
 use super::Vendor;
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
-use crate::reply::{ErrorParts, Reply, error_body, error_json};
+use crate::reply::{ErrorParts, Failure, Reply};
+use crate::request::{Ctx, Principal};
 
 mod events;
 mod interactive;
@@ -118,19 +118,12 @@ pub(crate) fn answer(em: &Emulator, ctx: &Ctx<'_>, msg: Msg, extra: Map<String, 
         code: Some(Value::String(msg.code.to_string())),
         fields: None,
     };
-    if extra.is_empty() {
-        // Most refusals carry nothing beside the code and its message: written straight
-        // to text, the same bytes as the document below.
-        let text = error_json(&em.contract, Some(msg.api), parts, &ctx.tracking);
-        return Reply::empty(row.http_status).with_json_bytes(text);
-    }
-    let mut body = error_body(&em.contract, Some(msg.api), parts, &ctx.tracking);
-    if let Value::Object(obj) = &mut body {
-        for (k, v) in extra {
-            obj.entry(k).or_insert(v);
-        }
-    }
-    Reply::json(row.http_status, &body)
+    let failure = Failure {
+        api: Some(msg.api),
+        extra,
+        ..Failure::new(row.http_status, parts)
+    };
+    em.render_error(ctx, failure)
 }
 
 /// Why a request is refused: one of the vendor's messages, or a complete answer.

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::Vendor;
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 
 pub struct Whispir;
 
@@ -59,7 +59,7 @@ impl Vendor for Whispir {
         }
     }
 
-    fn fields_value(&self, fields: &[String]) -> Value {
+    fn fields_value(&self, _em: &Emulator, fields: &[String]) -> Value {
         Value::String(fields.join(", "))
     }
 

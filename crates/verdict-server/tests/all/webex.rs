@@ -700,3 +700,46 @@ async fn oversized_bodies_and_bad_input_never_hurt_the_server() {
         "still serving"
     );
 }
+
+/// A user's contract that extends `webex` inherits its `[emulator]` table, and with it the
+/// vendor module the table names: served from a file, it answers Webex's own routes.
+#[tokio::test]
+async fn a_contract_extending_webex_emulates_webex() {
+    let text = "[contract]\nid = \"my-webex\"\nname = \"My Webex\"\nextends = \"webex\"\n";
+    let contract = verdict::Catalog::builtin()
+        .with_files([verdict::SourceFile::new("my-webex.toml", text)])
+        .unwrap()
+        .get("my-webex")
+        .unwrap()
+        .clone();
+    let config = verdict_server::Config {
+        token: "t0".into(),
+        ..Default::default()
+    };
+    let em = verdict_server::Emulator::new(contract, config).unwrap();
+    let s = crate::support::serve_emulator(em, "t0".into(), false, Default::default()).await;
+    let me = s
+        .http
+        .get(s.url("/v1/people/me"))
+        .bearer_auth("t0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["displayName"], "Verdict Emulator User");
+    let room: serde_json::Value = s
+        .http
+        .post(s.url("/v1/rooms"))
+        .bearer_auth("t0")
+        .json(&serde_json::json!({"title": "mine"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // base64url of "ciscospark://us/ROOM/" (21 bytes: no padding, a clean prefix).
+    let id = room["id"].as_str().unwrap();
+    assert!(id.starts_with("Y2lzY29zcGFyazovL3VzL1JPT00v"), "{id}");
+}

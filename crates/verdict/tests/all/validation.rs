@@ -441,3 +441,57 @@ fn a_shrink_names_its_parameter() {
         "{p:?}"
     );
 }
+
+#[test]
+fn the_vendor_module_is_named_by_the_contract_and_checked() {
+    let text = format!(
+        "{HEAD}[emulator]\nvendor = \"webx\"\nerror_codes = {{ 404 = \"E-404\", 6xx = \"E\", 400 = 3 }}\n"
+    );
+    let p = crate::support::problems_at(&text);
+    let has = |field: &str, fragment: &str| {
+        assert!(
+            p.iter()
+                .any(|(_, _, f, m)| f == field && m.contains(fragment)),
+            "no {field} with {fragment:?}: {p:#?}"
+        );
+    };
+    has("emulator.vendor", "did you mean \"webex\"");
+    has("emulator.error_codes.6xx", "an error status (400 to 599)");
+    has("emulator.error_codes.400", "non-empty string");
+    let ok = format!(
+        "{HEAD}[emulator]\nvendor = \"ringcentral\"\nrate_limit_group = \"Heavy\"\nerror_codes = {{ 404 = \"E-404\", 4xx = \"E-4\" }}\n"
+    );
+    let spec = load(&ok)
+        .unwrap()
+        .get("t")
+        .unwrap()
+        .emulator
+        .clone()
+        .unwrap();
+    assert_eq!(spec.vendor, Some(verdict::VendorModule::RingCentral));
+    assert_eq!(spec.rate_limit_group.as_deref(), Some("Heavy"));
+    assert_eq!(spec.error_code(404), Some("E-404"));
+    assert_eq!(spec.error_code(409), Some("E-4"));
+    assert_eq!(spec.error_code(500), None);
+}
+
+#[test]
+fn the_emulator_table_and_apis_are_inherited_through_extends() {
+    let c =
+        load("[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"webex-connect\"\n").unwrap();
+    let mine = c.get("mine").unwrap();
+    let base = c.get("webex-connect").unwrap();
+    assert_eq!(mine.emulator, base.emulator);
+    assert_eq!(mine.apis, base.apis);
+    let webex = load("[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"webex\"\n").unwrap();
+    let spec = webex.get("mine").unwrap().emulator.clone().unwrap();
+    assert_eq!(spec.vendor, Some(verdict::VendorModule::Webex));
+    // A table of its own replaces the base's whole.
+    let own = load(
+        "[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"webex\"\n[emulator]\nbase_path = \"/v2\"\n",
+    )
+    .unwrap();
+    let spec = own.get("mine").unwrap().emulator.clone().unwrap();
+    assert_eq!((spec.vendor, spec.base_path.as_str()), (None, "/v2"));
+    assert!(spec.resources.is_empty());
+}

@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::{EVENT, Msg, Refusal, answer, json_object, parse_time, spend};
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 
 pub(crate) const QUEUED: Msg = Msg::new(EVENT, 1002, 0);
 pub(crate) const INVALID_VALUE: Msg = Msg::new(EVENT, 7004, 0);

@@ -11,9 +11,9 @@ use super::{
     json_object, spend,
 };
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
-use crate::state::Item;
+use crate::request::{Ctx, Principal};
+use crate::state::NewItem;
 use crate::util::timestamp;
 
 const fn m(code: u32, index: usize) -> Msg {
@@ -441,11 +441,10 @@ fn check_addresses(em: &Emulator, who: &Principal, addresses: &[Address]) -> Res
     if !customers.is_empty() {
         let mut state = em.lock();
         let store = state.collection(super::profile::CUSTOMERS);
-        if let Some(_missing) = customers.iter().find(|c| {
-            !store
-                .items
-                .contains_key(&super::profile::customer_key(&who.account, c))
-        }) {
+        if let Some(_missing) = customers
+            .iter()
+            .find(|c| !store.contains(&super::profile::customer_key(&who.account, c)))
+        {
             return Err(NO_CUSTOMER);
         }
     }
@@ -495,7 +494,6 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
                         .is_some()
             })
             .map_or((7500, 0), |s| (s.code, s.index));
-        let seq = state.next_seq();
         let value = json!({
             "transid": transid,
             "channel": channel.name(),
@@ -507,34 +505,14 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
             "date_created": created,
             "final_at": final_at,
         });
-        state.touch(TRANSACTIONS, &transid);
-        let c = state.collection(TRANSACTIONS);
-        c.insert_item(
-            transid.clone(),
-            Item {
-                seq,
-                value,
-                etag: format!("\"{seq}\""),
-                owner: who.credential.clone(),
-                ready_at: Some(now + delay),
-                modified_ms: crate::util::wall_ms(),
-            },
-            em.spec.store_limit,
-        );
+        let new = NewItem {
+            value,
+            owner: who.credential.clone(),
+            ready_at: Some(now + delay),
+        };
+        state.insert(TRANSACTIONS, &transid, new, em.spec.store_limit);
         // Old transactions are forgotten past the store limit (their status reads 7600).
-        let mut forgotten = Vec::new();
-        while c.items.len() > em.spec.store_limit {
-            match c.order.pop_first() {
-                Some((_, old)) => {
-                    c.items.remove(&old);
-                    forgotten.push(old);
-                }
-                None => break,
-            }
-        }
-        for old in forgotten {
-            state.touch(TRANSACTIONS, &old);
-        }
+        state.remove_oldest(TRANSACTIONS, em.spec.store_limit);
         let mut entry = json!({
             "code": SUBMITTED.code.to_string(),
             "description": submitted,

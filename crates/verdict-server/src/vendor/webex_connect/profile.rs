@@ -20,9 +20,10 @@ use super::{
     Msg, NO_PROFILE_STORE_KEY, PROFILE, Refusal, answer, expired, json_object, spend, wrong_method,
 };
 use crate::Emulator;
-use crate::engine::{Ctx, Principal, now_stamp};
 use crate::reply::Reply;
-use crate::state::Item;
+use crate::request::{Ctx, Principal};
+use crate::resource::now_stamp;
+use crate::state::NewItem;
 
 const fn p(code: u32, index: usize) -> Msg {
     Msg::new(PROFILE, code, index)
@@ -258,8 +259,7 @@ fn handle(
             if op == Op::Create {
                 let kept = {
                     let mut state = em.lock();
-                    state.collection(CUSTOMERS).items.len()
-                        + state.collection(APP_PROFILES).items.len()
+                    state.collection(CUSTOMERS).len() + state.collection(APP_PROFILES).len()
                 };
                 if kept + records.len() > em.spec.store_limit {
                     return Err(Refusal::Reply(em.error(
@@ -471,8 +471,7 @@ fn write(
     let mut state = em.lock();
     let customer_exists = state
         .collection(CUSTOMERS)
-        .items
-        .contains_key(&customer_key(&who.account, &id));
+        .contains(&customer_key(&who.account, &id));
     let (collection, key, exists_msg, missing_msg) = match app {
         None => (
             CUSTOMERS,
@@ -492,12 +491,10 @@ fn write(
             )
         }
     };
-    let seq = state.next_seq();
-    state.touch(collection, &key);
-    let c = state.collection(collection);
-    let result = match (op, c.items.get_mut(&key)) {
-        (Op::Create, Some(_)) => Err(exists_msg),
-        (Op::Create, None) => {
+    let exists = state.collection(collection).contains(&key);
+    let result = match (op, exists) {
+        (Op::Create, true) => Err(exists_msg),
+        (Op::Create, false) => {
             let mut value = json!({
                 "customerId": id,
                 "Attributes": attrs,
@@ -507,28 +504,23 @@ fn write(
             if let Some(a) = app {
                 value["appid"] = json!(a.id);
             }
-            c.insert_item(
-                key,
-                Item {
-                    seq,
-                    value: value.clone(),
-                    etag: format!("\"{seq}\""),
-                    owner: who.account.clone(),
-                    ready_at: None,
-                    modified_ms: crate::util::wall_ms(),
-                },
-                em.spec.store_limit,
-            );
+            let new = NewItem {
+                value: value.clone(),
+                owner: who.account.clone(),
+                ready_at: None,
+            };
+            state.insert(collection, &key, new, em.spec.store_limit);
             Ok(value)
         }
-        (_, None) => Err(missing_msg),
-        (_, Some(item)) => {
-            if let Some(Value::Object(stored)) = item.value.get_mut("Attributes") {
-                stored.extend(attrs);
-            }
-            item.value["updatedOn"] = json!(now);
-            item.etag = format!("\"{seq}\"");
-            Ok(item.value.clone())
+        (_, false) => Err(missing_msg),
+        (_, true) => {
+            let updated = state.update(collection, &key, |value| {
+                if let Some(Value::Object(stored)) = value.get_mut("Attributes") {
+                    stored.extend(attrs);
+                }
+                value["updatedOn"] = json!(now);
+            });
+            updated.map(|item| item.value.clone()).ok_or(missing_msg)
         }
     };
     (id, result)
@@ -546,14 +538,13 @@ fn read(
         None => {
             let mut value = state
                 .collection(CUSTOMERS)
-                .items
                 .get(&customer_key(&who.account, id))
                 .map(|i| i.value.clone())
                 .ok_or(CUSTOMER_NOT_FOUND)?;
             let mut links: Vec<(u64, String)> = state
                 .collection(APP_PROFILES)
-                .items
-                .values()
+                .iter()
+                .map(|(_, i)| i)
                 .filter(|i| i.owner == who.account && i.value["customerId"] == id)
                 .map(|i| (i.seq, i.value["appid"].as_str().unwrap_or("").to_owned()))
                 .collect();
@@ -564,7 +555,6 @@ fn read(
         Some(a) => {
             let mut value = state
                 .collection(APP_PROFILES)
-                .items
                 .get(&app_key(&who.account, a.id, id))
                 .map(|i| i.value.clone())
                 .ok_or(APP_PROFILE_NOT_FOUND)?;
@@ -585,32 +575,25 @@ fn remove(
     match app {
         None => {
             let key = customer_key(&who.account, id);
-            state.touch(CUSTOMERS, &key);
-            let c = state.collection(CUSTOMERS);
-            let item = c.items.remove(&key).ok_or(CUSTOMER_NOT_FOUND)?;
-            c.order.remove(&item.seq);
-            let apps = state.collection(APP_PROFILES);
-            let gone: Vec<(String, u64)> = apps
-                .items
+            state
+                .remove(CUSTOMERS, &key, false)
+                .ok_or(CUSTOMER_NOT_FOUND)?;
+            let gone: Vec<String> = state
+                .collection(APP_PROFILES)
                 .iter()
                 .filter(|(_, i)| i.owner == who.account && i.value["customerId"] == id)
-                .map(|(k, i)| (k.clone(), i.seq))
+                .map(|(k, _)| k.clone())
                 .collect();
-            for (k, seq) in &gone {
-                apps.items.remove(k);
-                apps.order.remove(seq);
-            }
-            for (k, _) in &gone {
-                state.touch(APP_PROFILES, k);
+            for k in &gone {
+                state.remove(APP_PROFILES, k, false);
             }
             Ok(json!({ "customerId": id }))
         }
         Some(a) => {
             let key = app_key(&who.account, a.id, id);
-            state.touch(APP_PROFILES, &key);
-            let c = state.collection(APP_PROFILES);
-            let item = c.items.remove(&key).ok_or(APP_PROFILE_NOT_FOUND)?;
-            c.order.remove(&item.seq);
+            state
+                .remove(APP_PROFILES, &key, false)
+                .ok_or(APP_PROFILE_NOT_FOUND)?;
             Ok(json!({ "customerId": id, "appid": a.id }))
         }
     }

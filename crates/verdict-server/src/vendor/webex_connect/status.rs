@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use super::messaging::TRANSACTIONS;
 use super::{Msg, Refusal, STATUS, answer, expired, spend};
 use crate::Emulator;
-use crate::engine::{Ctx, Principal};
 use crate::reply::Reply;
+use crate::request::{Ctx, Principal};
 
 pub(crate) const REQUEST_EXPIRED: Msg = Msg::new(STATUS, 7019, 0);
 pub(crate) const SUBMITTED: Msg = Msg::new(STATUS, 7501, 0);
@@ -33,7 +33,6 @@ fn lookup(em: &Emulator, ctx: &Ctx<'_>, who: &Principal, transid: &str) -> Resul
     let item = em
         .lock()
         .collection(TRANSACTIONS)
-        .items
         .get(transid)
         .cloned()
         .ok_or(NO_RESULTS)?;
