@@ -227,7 +227,7 @@ impl crate::Emulator {
         let status =
             *transient.get(self.rng.between(0, transient.len().max(1) as u64 - 1) as usize)?;
         let retry_after = matches!(
-            self.contract.status(status).map(|s| s.action.kind()),
+            self.contract.rule(status).map(|s| s.action.kind()),
             Some(verdict::ActionKind::RetryAfter)
         )
         .then_some(1);

@@ -429,7 +429,7 @@ impl Emulator {
     /// The answer to keep for a key: any but those the contract tells clients to repeat.
     fn keepable(&self, method: &Method, reply: &Reply) -> Option<Stored> {
         let code = reply.status.as_u16();
-        let keep = match self.contract.status(code) {
+        let keep = match self.contract.rule(code) {
             Some(s) => !matches!(
                 s.action_for(method).kind(),
                 ActionKind::Retry | ActionKind::RetryAfter | ActionKind::RefreshAuth

@@ -37,7 +37,7 @@ pub(crate) fn problem(
         instance,
         tracking,
     } = occurrence;
-    let entry = contract.status(status);
+    let entry = contract.rule(status);
     let code_text = parts.code.as_ref().map(|c| match c {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -92,11 +92,31 @@ impl crate::Emulator {
             }
         };
         set(&names.remaining, u64::from(*remaining));
-        set(&names.reset, left.as_millis().div_ceil(1000) as u64);
+        if let Some(h) = names
+            .reset
+            .as_ref()
+            .filter(|h| reply.headers.contains_key(h.name()))
+        {
+            let value = self.reset_value(left.as_millis().div_ceil(1000) as u64);
+            reply.headers.insert(h.name().clone(), value);
+        }
         if names.fields.draft() && reply.headers.contains_key(verdict::ratelimit::RATELIMIT) {
             let (window_s, reset) = (ask.window.as_secs() as u32, left.as_millis().div_ceil(1000));
             let reset = reset as u64;
             crate::ratelimit::set_limit(&mut reply.headers, ask.limit, window_s, *remaining, reset);
+        }
+    }
+
+    /// The reset header's value for a reset `reset_s` seconds away, in the contract's
+    /// format (`[rate_limit] reset_format`; seconds for `auto`).
+    fn reset_value(&self, reset_s: u64) -> HeaderValue {
+        use verdict::ResetFormat;
+        match self.contract.rate_limit.reset_format {
+            ResetFormat::Seconds | ResetFormat::Auto => number_value(reset_s),
+            format => {
+                let text = format.write(Duration::from_secs(reset_s), std::time::SystemTime::now());
+                HeaderValue::from_str(&text).unwrap_or_else(|_| number_value(reset_s))
+            }
         }
     }
 
@@ -114,13 +134,17 @@ impl crate::Emulator {
             (&names.limit, quota.map(|q| u64::from(q.requests))),
             (&names.window, quota.map(|q| u64::from(q.window_s))),
             (&names.remaining, Some(remaining.into())),
-            (&names.reset, Some(reset)),
         ];
         for (name, value) in numbers.into_iter().filter(|_| names.fields.named()) {
             if let (Some(h), Some(v)) = (name, value) {
                 // Appended in place: `number_header` would move the reply for each one.
                 reply.headers.append(h.name().clone(), number_value(v));
             }
+        }
+        if let (true, Some(h)) = (names.fields.named(), &names.reset) {
+            reply
+                .headers
+                .append(h.name().clone(), self.reset_value(reset));
         }
         if let (true, Some(h), Some(group)) = (
             names.fields.named(),

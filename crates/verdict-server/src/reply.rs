@@ -407,7 +407,7 @@ impl crate::Emulator {
     ) -> ErrorParts {
         let message = message.map(str::to_owned).unwrap_or_else(|| {
             self.contract
-                .status(status)
+                .rule(status)
                 .map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone())
         });
         let fields = if fields.is_empty() {

@@ -268,3 +268,57 @@ async fn on_the_real_clock_the_reset_it_sends_is_when_the_next_request_fits() {
         .collect();
     assert_eq!(statuses, [200; 3], "waiting for the reset was enough");
 }
+
+/// A contract extending webex whose quota reset is written as `format` says.
+async fn webex_with_reset(format: &str) -> crate::support::Running {
+    let text = format!(
+        "[contract]\nid = \"resets\"\nname = \"Resets\"\nextends = \"webex\"\n\n[rate_limit]\nlimit = \"X-RateLimit-Limit\"\nremaining = \"X-RateLimit-Remaining\"\nreset = \"X-RateLimit-Reset\"\nreset_format = \"{format}\"\n"
+    );
+    let contract = verdict::Catalog::builtin()
+        .with_files([verdict::SourceFile::new("resets.toml", text)])
+        .unwrap()
+        .get("resets")
+        .unwrap()
+        .clone();
+    let config = verdict_server::Config {
+        token: "t0".into(),
+        ..Default::default()
+    };
+    let em = verdict_server::Emulator::new(contract, config).unwrap();
+    crate::support::serve_emulator(em, "t0".into(), false, Default::default()).await
+}
+
+#[tokio::test]
+async fn the_reset_is_sent_in_the_contracts_format() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for format in ["seconds", "unix", "http-date"] {
+        let s = webex_with_reset(format).await;
+        let r = s
+            .http
+            .get(s.url("/v1/rooms"))
+            .bearer_auth("t0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let reset = r.headers()["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        // Read back in the same format, it is within the 60 s window.
+        let f: verdict::ResetFormat = format.parse().unwrap();
+        let after = f.read(&reset, std::time::SystemTime::now()).unwrap();
+        assert!(after.as_secs() <= 61, "{format}: {reset}");
+        match format {
+            "unix" => {
+                let n: u64 = reset.parse().unwrap();
+                assert!(n >= now && n <= now + 62, "{reset}");
+            }
+            "http-date" => assert!(reset.ends_with(" GMT"), "{reset}"),
+            _ => assert!(reset.parse::<u64>().unwrap() <= 60, "{reset}"),
+        }
+    }
+}

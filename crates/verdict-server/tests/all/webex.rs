@@ -479,6 +479,21 @@ async fn quotas_maintenance_and_faults() {
         body["message"].as_str().unwrap().contains("broken answer"),
         "the contract's meaning: {body}"
     );
+    // A status the contract does not list says its class's meaning.
+    let r = s
+        .http
+        .get(s.url("/v1/rooms"))
+        .bearer_auth("t0")
+        .header("X-Verdict-Fault", "status=520")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 520);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["message"], "A server error this contract does not list.",
+        "{body}"
+    );
     let r = s
         .http
         .get(s.url("/v1/rooms"))
