@@ -199,6 +199,66 @@ fn seed_client_rules_are_encoded() {
     assert_eq!(outcome("transaction-status", 7109), Error);
 }
 
+/// The seeds' rules beyond one code's row: for whole classes, for waits, for headers and
+/// for the emulator's choice of status, each with the sentence it comes from.
+#[test]
+fn seed_rules_beyond_their_rows_are_encoded() {
+    use http::Method;
+    use verdict::{Action, ActionKind};
+    let c = Catalog::builtin();
+    let rc = c.get("ringcentral").unwrap();
+    // "In most cases (except HTTP 429), requests should not be retried in unchanged form."
+    for code in [400, 403, 405, 406, 408, 409, 415, 421, 425, 499] {
+        assert_eq!(rc.rule(code).unwrap().action, Action::Fail, "{code}");
+    }
+    assert_eq!(rc.rule(429).unwrap().action.kind(), ActionKind::RetryAfter);
+    // "Other 5xx: The client should not repeat the request."
+    for code in [501, 502, 504, 505, 520, 599] {
+        assert_eq!(rc.rule(code).unwrap().action, Action::Fail, "{code}");
+    }
+    // "may retry ... not earlier than in the number of seconds returned in Retry-After"
+    assert_eq!(rc.rule(503).unwrap().action.kind(), ActionKind::RetryAfter);
+    // "returned in X-RateLimit-XXX response headers" (the servers send X-Rate-Limit-…).
+    let remaining = rc.rate_limit.remaining.as_ref().unwrap();
+    assert!(
+        remaining
+            .aliases()
+            .iter()
+            .any(|a| a == "x-ratelimit-remaining")
+    );
+
+    let webex = c.get("webex").unwrap();
+    // 504: "if your query uses max, reduce it".
+    let shrink = webex.status(504).unwrap().shrink.as_ref().unwrap();
+    assert_eq!(shrink.param, "max");
+    // 502 and 503: "Try again later."
+    for code in [502, 503] {
+        let kind = webex.rule(code).unwrap().action_for(&Method::GET).kind();
+        assert!(
+            matches!(kind, ActionKind::Retry | ActionKind::RetryAfter),
+            "{code}"
+        );
+    }
+    // 404: "also returned when the requested format is not supported".
+    assert_eq!(webex.emulator.as_ref().unwrap().accept_unmet.status, 404);
+
+    // Whispir 500: "Attempt the request again".
+    let whispir = c.get("whispir").unwrap();
+    assert_eq!(whispir.rule(500).unwrap().action, Action::Retry);
+
+    // token-api: "we recommend waiting at least 60 seconds before re-attempting".
+    let token = c.get("token-api").unwrap();
+    for code in [429, 503] {
+        assert!(matches!(
+            token.rule(code).unwrap().action,
+            Action::RetryAfter {
+                floor_over_header: true,
+                ..
+            }
+        ));
+    }
+}
+
 #[test]
 fn every_vendor_contract_extends_the_baseline() {
     let c = Catalog::builtin();
