@@ -1000,3 +1000,65 @@ async fn a_504_repeats_with_half_the_page_as_webex_asks() {
         attempts.0[0].note
     );
 }
+
+/// An API whose quota refusal is a 403 that only its headers tell from a permission
+/// refusal (GitHub's way), emulated and obeyed through the same contract.
+#[tokio::test]
+async fn the_emulators_quota_answer_takes_the_rate_limit_variant_and_the_client_waits_it_out() {
+    let text = r#"
+[contract]
+id = "quota-403"
+name = "Quota 403"
+extends = "token-api"
+
+[[status]]
+code = 403
+meaning = "The token may not do this."
+category = "authorization"
+action = "fail"
+
+[[status.variant]]
+when = { header = "retry-after" }
+meaning = "A rate limit."
+category = "rate-limit"
+action = "retry-after"
+"#;
+    let (catalog, id) = verdict::Catalog::builtin()
+        .with_file(verdict::SourceFile::new("quota-403.toml", text))
+        .unwrap();
+    let contract = catalog.get(&id).unwrap().clone();
+    let config = verdict_server::Config {
+        token: "t0".into(),
+        quotas: Some(vec![verdict::emulate::Quota {
+            requests: 1,
+            window_s: 1,
+            status: 403,
+        }]),
+        ..verdict_server::Config::default()
+    };
+    let em = verdict_server::Emulator::new(contract.clone(), config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(verdict_server::serve(Arc::new(em), listener, async {
+        let _ = stopped.await;
+    }));
+    // The real clock: the emulator's window is real time.
+    let one = || client(Verdict::builder(contract.clone()).max_wait(Duration::from_secs(5)));
+    let url = format!("{origin}/v1/items");
+    let first = one().get(&url).bearer_auth("t0").send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    // Another client, which has not seen the quota used up: a 403 with Retry-After is
+    // the rate-limit variant, waited out.
+    let second = one().get(&url).bearer_auth("t0").send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    let attempts = &second.extensions().get::<Attempts>().unwrap().0;
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(attempts[0].status, Some(403));
+    assert!(
+        attempts[0].note.contains("Retry-After"),
+        "{:?}",
+        attempts[0].note
+    );
+    let _ = stop.send(());
+}
