@@ -265,7 +265,7 @@ fn certificate(em: &Emulator) -> Answer {
 
 /// `POST /_verdict/faults`: queues a fault.
 fn add_fault(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
-    let mut f: QueuedFault = parse(ctx, FAULT_KEYS)?;
+    let f: QueuedFault = parse(ctx, FAULT_KEYS)?;
     if f.times == 0 || !f.path.starts_with('/') {
         return Err(problem(
             400,
@@ -284,28 +284,20 @@ fn add_fault(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
     if !f.fault.answers() && f.fault.delay_ms.is_none() {
         return Err(problem(400, "a fault needs status, code or delay_ms"));
     }
-    let mut state = em.lock();
-    state.fault_seq += 1;
-    f.id = state.fault_seq;
-    state.faults.push(f.clone());
-    state.touch_settings();
+    let f = em.lock().add_fault(f);
     Ok(Reply::json(201, &json!(f)))
 }
 
 /// `DELETE /_verdict/faults`: forgets the queued faults.
 fn clear_faults(em: &Emulator) -> Reply {
-    let mut state = em.lock();
-    state.faults.clear();
-    state.touch_settings();
+    em.lock().clear_faults();
     Reply::empty(204)
 }
 
 /// `PUT /_verdict/maintenance`: turns maintenance on or off.
 fn set_maintenance(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
     let m: Maintenance = parse(ctx, MAINTENANCE_KEYS)?;
-    let mut state = em.lock();
-    state.maintenance = m.on.then_some(m.retry_after);
-    state.touch_settings();
+    em.lock().set_maintenance(m.on.then_some(m.retry_after));
     Ok(Reply::json(
         200,
         &json!({ "maintenance": m.on, "retry_after": m.retry_after }),
@@ -316,16 +308,11 @@ fn set_maintenance(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
 fn add_lock(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
     let l: LockBody = parse(ctx, LOCK_KEYS)?;
     let until = std::time::Instant::now() + std::time::Duration::from_secs(l.seconds.min(86_400));
-    let mut state = em.lock();
-    state.locks.insert(
-        l.path.clone(),
-        Lock {
-            until,
-            retry_after: l.retry_after,
-        },
-    );
-    state.touch_settings();
-    drop(state);
+    let lock = Lock {
+        until,
+        retry_after: l.retry_after,
+    };
+    em.lock().add_lock(l.path.clone(), lock);
     Ok(Reply::json(
         201,
         &json!({ "path": l.path, "seconds": l.seconds, "retry_after": l.retry_after }),
@@ -334,9 +321,7 @@ fn add_lock(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
 
 /// `DELETE /_verdict/locks`: lifts every lock.
 fn clear_locks(em: &Emulator) -> Reply {
-    let mut state = em.lock();
-    state.locks.clear();
-    state.touch_settings();
+    em.lock().clear_locks();
     Reply::empty(204)
 }
 
@@ -346,18 +331,13 @@ fn add_move(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
     if !matches!(m.status, 301 | 302 | 303 | 307 | 308) {
         return Err(problem(400, "status must be 301, 302, 303, 307 or 308"));
     }
-    let mut state = em.lock();
-    state.moves.retain(|x| x.from != m.from);
-    state.moves.push(m.clone());
-    state.touch_settings();
+    em.lock().add_move(m.clone());
     Ok(Reply::json(201, &json!(m)))
 }
 
 /// `DELETE /_verdict/moves`: forgets every move.
 fn clear_moves(em: &Emulator) -> Reply {
-    let mut state = em.lock();
-    state.moves.clear();
-    state.touch_settings();
+    em.lock().clear_moves();
     Reply::empty(204)
 }
 
@@ -367,9 +347,7 @@ fn add_token(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
     if t.token.is_empty() || t.token.chars().any(char::is_whitespace) {
         return Err(problem(400, "a token must be non-empty and hold no spaces"));
     }
-    let mut state = em.lock();
-    state.tokens.put(t.clone());
-    state.touch_settings();
+    em.lock().put_token(t.clone());
     Ok(Reply::json(201, &json!(t)))
 }
 
@@ -393,13 +371,7 @@ fn set_quotas(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
             status: q.status,
         })
         .collect();
-    let mut state = em.lock();
-    state.quota_windows.clear();
-    state.quotas = Some(quotas.clone());
-    state.touch_settings();
-    if let Some(c) = &mut state.changes {
-        c.windows_cleared = true;
-    }
+    em.lock().set_quotas(quotas.clone());
     Ok(Reply::json(200, &json!({ "quotas": quotas })))
 }
 
