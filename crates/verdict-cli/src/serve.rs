@@ -63,21 +63,26 @@ pub(crate) struct ServeArgs {
     /// Write the self-signed certificate (PEM) to this file, for clients to trust.
     #[arg(long)]
     pub cert_out: Option<std::path::PathBuf>,
-    /// The OAuth client id the token endpoint accepts (RingCentral).
-    #[arg(long, default_value = "verdict-client-id")]
-    pub client_id: String,
-    /// The OAuth client secret the token endpoint accepts.
-    #[arg(long, default_value = "verdict-client-secret")]
-    pub client_secret: String,
-    /// The user name of the password grant.
-    #[arg(long, default_value = "+16505550100")]
-    pub username: String,
-    /// The password of the password grant.
-    #[arg(long, default_value = "verdict-password")]
-    pub password: String,
-    /// How long issued access tokens live, in seconds (short, to exercise refresh).
-    #[arg(long, default_value_t = 3600)]
-    pub token_ttl: u64,
+    /// The OAuth client id the token endpoint accepts (RingCentral) [default: the vendor
+    /// module's, verdict-client-id].
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The OAuth client secret the token endpoint accepts [default: the vendor module's,
+    /// verdict-client-secret].
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// The user name of the password grant [default: the vendor module's; RingCentral's is a
+    /// phone number].
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The password of the password grant [default: the vendor module's,
+    /// verdict-password].
+    #[arg(long)]
+    pub password: Option<String>,
+    /// How long issued access tokens live, in seconds (short, to exercise refresh)
+    /// [default: the vendor module's, 3600].
+    #[arg(long)]
+    pub token_ttl: Option<u64>,
     /// Print the start-up information as one JSON line.
     #[arg(long)]
     pub json: bool,
@@ -172,13 +177,13 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
         quotas,
         accept_delay: args.accept_delay_ms.map(Duration::from_millis),
         store_limit: args.store_limit,
-        oauth: verdict_server::OAuthConfig {
+        oauth: verdict_server::OAuthSettings {
             client_id: args.client_id.clone(),
             client_secret: args.client_secret.clone(),
             username: args.username.clone(),
             password: args.password.clone(),
-            access_ttl: Duration::from_secs(args.token_ttl.max(1)),
-            ..verdict_server::OAuthConfig::default()
+            access_ttl: args.token_ttl.map(|s| Duration::from_secs(s.max(1))),
+            refresh_ttl: None,
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -238,13 +243,13 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
                 "admin_token_required": config.admin_token.is_some(),
                 "state": state_shown,
                 "openapi": format!("{origin}/_verdict/openapi.json"),
-                "oauth": {
-                    "client_id": config.oauth.client_id,
-                    "client_secret": config.oauth.client_secret,
-                    "username": config.oauth.username,
-                    "password": config.oauth.password,
-                    "token_ttl_s": config.oauth.access_ttl.as_secs(),
-                },
+                "oauth": emulator.oauth().map(|o| serde_json::json!({
+                    "client_id": o.client_id,
+                    "client_secret": o.client_secret,
+                    "username": o.username,
+                    "password": o.password,
+                    "token_ttl_s": o.access_ttl.as_secs(),
+                })),
             });
             writeln!(out, "{v}").ok();
         } else {

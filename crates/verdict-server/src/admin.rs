@@ -174,6 +174,7 @@ pub async fn journal_shared(
     })
 }
 
+/// Answers a request under `/_verdict/`.
 pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
     let req = ctx.req;
     if let Some(r) = refused(em, ctx) {
@@ -185,192 +186,218 @@ pub fn handle(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
         "HEAD" => "GET",
         m => m,
     };
-    let result: Result<Reply, Reply> = (|| {
-        Ok(match (method, route) {
-            ("GET", "/_verdict") => Reply::json(
-                200,
-                &json!({
-                    "contract": em.contract.id,
-                    "name": em.contract.name,
-                    "base_path": em.spec.base_path,
-                    "credentials": em.credential_headers(),
-                    "resources": em.spec.resources.iter().map(|r| format!("{}{}", em.spec.base_path, r.path)).collect::<Vec<_>>(),
-                    "admin": ENDPOINTS,
-                }),
-            ),
-            ("GET", "/_verdict/certificate.pem") => match em.certificate.get() {
-                Some(pem) => Reply::empty(200)
-                    .header("Content-Type", "application/x-pem-file")
-                    .with_body(pem.clone()),
-                None => {
-                    return Err(problem(
-                        404,
-                        "this emulator serves no TLS (start it with --tls-port)",
-                    ));
-                }
-            },
-            ("GET", "/_verdict/openapi.json") => {
-                Reply::json(200, &crate::openapi::document(em, &req.origin()))
-            }
-            ("GET", "/_verdict/faults") => Reply::json(200, &json!({ "faults": em.lock().faults })),
-            ("POST", "/_verdict/faults") => {
-                let mut f: QueuedFault = parse(ctx, FAULT_KEYS)?;
-                if f.times == 0 || !f.path.starts_with('/') {
-                    return Err(problem(
-                        400,
-                        "a fault needs a path starting with '/' and times of at least 1",
-                    ));
-                }
-                if let Some(s) = f.fault.status.filter(|s| (100..200).contains(s)) {
-                    return Err(problem(
-                        400,
-                        crate::fault::FaultError::NotFinal(s).to_string(),
-                    ));
-                }
-                if f.fault.status.is_some_and(|s| !(200..=599).contains(&s)) {
-                    return Err(problem(400, "status must be from 200 to 599"));
-                }
-                if !f.fault.answers() && f.fault.delay_ms.is_none() {
-                    return Err(problem(400, "a fault needs status, code or delay_ms"));
-                }
-                let mut state = em.lock();
-                state.fault_seq += 1;
-                f.id = state.fault_seq;
-                state.faults.push(f.clone());
-                state.touch_settings();
-                Reply::json(201, &json!(f))
-            }
-            ("DELETE", "/_verdict/faults") => {
-                let mut state = em.lock();
-                state.faults.clear();
-                state.touch_settings();
-                Reply::empty(204)
-            }
-            ("PUT", "/_verdict/maintenance") => {
-                let m: Maintenance = parse(ctx, MAINTENANCE_KEYS)?;
-                let mut state = em.lock();
-                state.maintenance = m.on.then_some(m.retry_after);
-                state.touch_settings();
-                Reply::json(
-                    200,
-                    &json!({ "maintenance": m.on, "retry_after": m.retry_after }),
-                )
-            }
-            ("POST", "/_verdict/locks") => {
-                let l: LockBody = parse(ctx, LOCK_KEYS)?;
-                let until = std::time::Instant::now()
-                    + std::time::Duration::from_secs(l.seconds.min(86_400));
-                let mut state = em.lock();
-                state.locks.insert(
-                    l.path.clone(),
-                    Lock {
-                        until,
-                        retry_after: l.retry_after,
-                    },
-                );
-                state.touch_settings();
-                drop(state);
-                Reply::json(
-                    201,
-                    &json!({ "path": l.path, "seconds": l.seconds, "retry_after": l.retry_after }),
-                )
-            }
-            ("DELETE", "/_verdict/locks") => {
-                let mut state = em.lock();
-                state.locks.clear();
-                state.touch_settings();
-                Reply::empty(204)
-            }
-            ("POST", "/_verdict/moves") => {
-                let m: Move = parse(ctx, MOVE_KEYS)?;
-                if !matches!(m.status, 301 | 302 | 303 | 307 | 308) {
-                    return Err(problem(400, "status must be 301, 302, 303, 307 or 308"));
-                }
-                let mut state = em.lock();
-                state.moves.retain(|x| x.from != m.from);
-                state.moves.push(m.clone());
-                state.touch_settings();
-                Reply::json(201, &json!(m))
-            }
-            ("DELETE", "/_verdict/moves") => {
-                let mut state = em.lock();
-                state.moves.clear();
-                state.touch_settings();
-                Reply::empty(204)
-            }
-            ("POST", "/_verdict/tokens") => {
-                let t: Token = parse(ctx, TOKEN_KEYS)?;
-                if t.token.is_empty() || t.token.chars().any(char::is_whitespace) {
-                    return Err(problem(400, "a token must be non-empty and hold no spaces"));
-                }
-                let mut state = em.lock();
-                state.tokens.put(t.clone());
-                state.touch_settings();
-                Reply::json(201, &json!(t))
-            }
-            ("PUT", "/_verdict/quotas") => {
-                let qs: Vec<QuotaBody> = parse(ctx, QUOTA_KEYS)?;
-                if qs
-                    .iter()
-                    .any(|q| q.requests == 0 || q.window_s == 0 || !(400..=599).contains(&q.status))
-                {
-                    return Err(problem(
-                        400,
-                        "each quota needs requests and window_s of at least 1 and an error status",
-                    ));
-                }
-                let quotas: Vec<Quota> = qs
-                    .into_iter()
-                    .map(|q| Quota {
-                        requests: q.requests,
-                        window_s: q.window_s,
-                        status: q.status,
-                    })
-                    .collect();
-                let mut state = em.lock();
-                state.quota_windows.clear();
-                state.quotas = Some(quotas.clone());
-                state.touch_settings();
-                if let Some(c) = &mut state.changes {
-                    c.windows_cleared = true;
-                }
-                Reply::json(200, &json!({ "quotas": quotas }))
-            }
-            ("POST", "/_verdict/reset") => {
-                em.lock().reset();
-                em.keys.clear();
-                Reply::empty(204)
-            }
-            ("GET", "/_verdict/journal") => {
-                let (since, limit) = journal_window(ctx);
-                let journal = em.journal.lock().unwrap_or_else(|p| p.into_inner());
-                let entries: Vec<&crate::state::JournalEntry> =
-                    journal.entries.iter().filter(|e| e.seq > since).collect();
-                let start = entries.len().saturating_sub(limit);
-                Reply::json(200, &json!({ "entries": &entries[start..] }))
-            }
-            ("DELETE", "/_verdict/journal") => {
-                em.journal
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entries
-                    .clear();
-                Reply::empty(204)
-            }
-            _ => {
-                return Err(problem(
-                    404,
-                    format!(
-                        "no admin endpoint {method} {route}; there are: {}",
-                        ENDPOINTS.join(", ")
-                    ),
-                ));
-            }
-        })
-    })();
+    let result = dispatch(em, ctx, method, route);
     if method != "GET" {
         let state = em.lock();
         em.settle_quiet(&state);
     }
     result.unwrap_or_else(|r| r)
+}
+
+/// An admin answer, or the refusal to send instead.
+type Answer = Result<Reply, Reply>;
+
+/// The endpoint `method` and `route` name.
+fn dispatch(em: &Emulator, ctx: &Ctx<'_>, method: &str, route: &str) -> Answer {
+    match (method, route) {
+        ("GET", "/_verdict") => Ok(index(em)),
+        ("GET", "/_verdict/certificate.pem") => certificate(em),
+        ("GET", "/_verdict/openapi.json") => Ok(Reply::json(
+            200,
+            &crate::openapi::document(em, &ctx.req.origin()),
+        )),
+        ("GET", "/_verdict/faults") => Ok(Reply::json(200, &json!({ "faults": em.lock().faults }))),
+        ("POST", "/_verdict/faults") => add_fault(em, ctx),
+        ("DELETE", "/_verdict/faults") => Ok(clear_faults(em)),
+        ("PUT", "/_verdict/maintenance") => set_maintenance(em, ctx),
+        ("POST", "/_verdict/locks") => add_lock(em, ctx),
+        ("DELETE", "/_verdict/locks") => Ok(clear_locks(em)),
+        ("POST", "/_verdict/moves") => add_move(em, ctx),
+        ("DELETE", "/_verdict/moves") => Ok(clear_moves(em)),
+        ("POST", "/_verdict/tokens") => add_token(em, ctx),
+        ("PUT", "/_verdict/quotas") => set_quotas(em, ctx),
+        ("POST", "/_verdict/reset") => Ok(reset(em)),
+        ("GET", "/_verdict/journal") => Ok(read_journal(em, ctx)),
+        ("DELETE", "/_verdict/journal") => Ok(clear_journal(em)),
+        _ => Err(problem(
+            404,
+            format!(
+                "no admin endpoint {method} {route}; there are: {}",
+                ENDPOINTS.join(", ")
+            ),
+        )),
+    }
+}
+
+/// `GET /_verdict`: what is emulated and the admin endpoints.
+fn index(em: &Emulator) -> Reply {
+    let resources: Vec<String> = em
+        .spec
+        .resources
+        .iter()
+        .map(|r| format!("{}{}", em.spec.base_path, r.path))
+        .collect();
+    Reply::json(
+        200,
+        &json!({
+            "contract": em.contract.id,
+            "name": em.contract.name,
+            "base_path": em.spec.base_path,
+            "credentials": em.credential_headers(),
+            "resources": resources,
+            "admin": ENDPOINTS,
+        }),
+    )
+}
+
+/// `GET /_verdict/certificate.pem`: the TLS certificate, when it serves TLS.
+fn certificate(em: &Emulator) -> Answer {
+    match em.certificate.get() {
+        Some(pem) => Ok(Reply::empty(200)
+            .header("Content-Type", "application/x-pem-file")
+            .with_body(pem.clone())),
+        None => Err(problem(
+            404,
+            "this emulator serves no TLS (start it with --tls-port)",
+        )),
+    }
+}
+
+/// `POST /_verdict/faults`: queues a fault.
+fn add_fault(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
+    let f: QueuedFault = parse(ctx, FAULT_KEYS)?;
+    if f.times == 0 || !f.path.starts_with('/') {
+        return Err(problem(
+            400,
+            "a fault needs a path starting with '/' and times of at least 1",
+        ));
+    }
+    if let Some(s) = f.fault.status.filter(|s| (100..200).contains(s)) {
+        return Err(problem(
+            400,
+            crate::fault::FaultError::NotFinal(s).to_string(),
+        ));
+    }
+    if f.fault.status.is_some_and(|s| !(200..=599).contains(&s)) {
+        return Err(problem(400, "status must be from 200 to 599"));
+    }
+    if !f.fault.answers() && f.fault.delay_ms.is_none() {
+        return Err(problem(400, "a fault needs status, code or delay_ms"));
+    }
+    let f = em.lock().add_fault(f);
+    Ok(Reply::json(201, &json!(f)))
+}
+
+/// `DELETE /_verdict/faults`: forgets the queued faults.
+fn clear_faults(em: &Emulator) -> Reply {
+    em.lock().clear_faults();
+    Reply::empty(204)
+}
+
+/// `PUT /_verdict/maintenance`: turns maintenance on or off.
+fn set_maintenance(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
+    let m: Maintenance = parse(ctx, MAINTENANCE_KEYS)?;
+    em.lock().set_maintenance(m.on.then_some(m.retry_after));
+    Ok(Reply::json(
+        200,
+        &json!({ "maintenance": m.on, "retry_after": m.retry_after }),
+    ))
+}
+
+/// `POST /_verdict/locks`: locks a path for a while.
+fn add_lock(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
+    let l: LockBody = parse(ctx, LOCK_KEYS)?;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(l.seconds.min(86_400));
+    let lock = Lock {
+        until,
+        retry_after: l.retry_after,
+    };
+    em.lock().add_lock(l.path.clone(), lock);
+    Ok(Reply::json(
+        201,
+        &json!({ "path": l.path, "seconds": l.seconds, "retry_after": l.retry_after }),
+    ))
+}
+
+/// `DELETE /_verdict/locks`: lifts every lock.
+fn clear_locks(em: &Emulator) -> Reply {
+    em.lock().clear_locks();
+    Reply::empty(204)
+}
+
+/// `POST /_verdict/moves`: answers a path with a redirect.
+fn add_move(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
+    let m: Move = parse(ctx, MOVE_KEYS)?;
+    if !matches!(m.status, 301 | 302 | 303 | 307 | 308) {
+        return Err(problem(400, "status must be 301, 302, 303, 307 or 308"));
+    }
+    em.lock().add_move(m.clone());
+    Ok(Reply::json(201, &json!(m)))
+}
+
+/// `DELETE /_verdict/moves`: forgets every move.
+fn clear_moves(em: &Emulator) -> Reply {
+    em.lock().clear_moves();
+    Reply::empty(204)
+}
+
+/// `POST /_verdict/tokens`: adds or replaces a credential.
+fn add_token(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
+    let t: Token = parse(ctx, TOKEN_KEYS)?;
+    if t.token.is_empty() || t.token.chars().any(char::is_whitespace) {
+        return Err(problem(400, "a token must be non-empty and hold no spaces"));
+    }
+    em.lock().put_token(t.clone());
+    Ok(Reply::json(201, &json!(t)))
+}
+
+/// `PUT /_verdict/quotas`: replaces the quotas, their windows starting afresh.
+fn set_quotas(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
+    let qs: Vec<QuotaBody> = parse(ctx, QUOTA_KEYS)?;
+    if qs
+        .iter()
+        .any(|q| q.requests == 0 || q.window_s == 0 || !(400..=599).contains(&q.status))
+    {
+        return Err(problem(
+            400,
+            "each quota needs requests and window_s of at least 1 and an error status",
+        ));
+    }
+    let quotas: Vec<Quota> = qs
+        .into_iter()
+        .map(|q| Quota {
+            requests: q.requests,
+            window_s: q.window_s,
+            status: q.status,
+        })
+        .collect();
+    em.lock().set_quotas(quotas.clone());
+    Ok(Reply::json(200, &json!({ "quotas": quotas })))
+}
+
+/// `POST /_verdict/reset`: back to the state at start.
+fn reset(em: &Emulator) -> Reply {
+    em.lock().reset();
+    em.keys.clear();
+    Reply::empty(204)
+}
+
+/// `GET /_verdict/journal`: the latest entries after `since`, at most `limit`.
+fn read_journal(em: &Emulator, ctx: &Ctx<'_>) -> Reply {
+    let (since, limit) = journal_window(ctx);
+    let journal = em.journal.lock().unwrap_or_else(|p| p.into_inner());
+    let entries: Vec<&crate::state::JournalEntry> =
+        journal.entries.iter().filter(|e| e.seq > since).collect();
+    let start = entries.len().saturating_sub(limit);
+    Reply::json(200, &json!({ "entries": &entries[start..] }))
+}
+
+/// `DELETE /_verdict/journal`: forgets the journal.
+fn clear_journal(em: &Emulator) -> Reply {
+    em.journal
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entries
+        .clear();
+    Reply::empty(204)
 }

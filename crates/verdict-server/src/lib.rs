@@ -77,13 +77,48 @@ pub struct Config {
     pub accept_delay: Option<Duration>,
     /// The most resources stored, replacing the contract's `store_limit`.
     pub store_limit: Option<usize>,
-    /// OAuth 2.0 client and user credentials, for APIs that issue tokens.
-    pub oauth: OAuthConfig,
+    /// The settings of the API's OAuth 2.0 token endpoint, for a vendor module that serves
+    /// one; each setting left `None` takes that module's default.
+    pub oauth: OAuthSettings,
 }
 
-/// What an emulated OAuth 2.0 token endpoint accepts and issues.
+/// The settings asked for of an emulated OAuth 2.0 token endpoint; a setting left `None`
+/// takes the default of the vendor module that serves the endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthSettings {
+    /// The client id (HTTP Basic user of the token endpoint).
+    pub client_id: Option<String>,
+    /// The client secret (HTTP Basic password).
+    pub client_secret: Option<String>,
+    /// The user name of the password grant.
+    pub username: Option<String>,
+    /// The password of the password grant.
+    pub password: Option<String>,
+    /// How long an access token lives.
+    pub access_ttl: Option<Duration>,
+    /// How long a refresh token lives.
+    pub refresh_ttl: Option<Duration>,
+}
+
+impl OAuthSettings {
+    /// These settings over a vendor module's `defaults`.
+    pub(crate) fn over(&self, defaults: OAuth) -> OAuth {
+        let or = |set: &Option<String>, default: String| set.clone().unwrap_or(default);
+        OAuth {
+            client_id: or(&self.client_id, defaults.client_id),
+            client_secret: or(&self.client_secret, defaults.client_secret),
+            username: or(&self.username, defaults.username),
+            password: or(&self.password, defaults.password),
+            access_ttl: self.access_ttl.unwrap_or(defaults.access_ttl),
+            refresh_ttl: self.refresh_ttl.unwrap_or(defaults.refresh_ttl),
+        }
+    }
+}
+
+/// What an emulated OAuth 2.0 token endpoint accepts and issues: the [`OAuthSettings`]
+/// asked for over its vendor module's defaults (see [`Emulator::oauth`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthConfig {
+pub struct OAuth {
     /// The client id (HTTP Basic user of the token endpoint).
     pub client_id: String,
     /// The client secret (HTTP Basic password).
@@ -98,19 +133,6 @@ pub struct OAuthConfig {
     pub refresh_ttl: Duration,
 }
 
-impl Default for OAuthConfig {
-    fn default() -> Self {
-        OAuthConfig {
-            client_id: "verdict-client-id".into(),
-            client_secret: "verdict-client-secret".into(),
-            username: "+16505550100".into(),
-            password: "verdict-password".into(),
-            access_ttl: Duration::from_secs(3600),
-            refresh_ttl: Duration::from_secs(7 * 24 * 3600),
-        }
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -122,7 +144,7 @@ impl Default for Config {
             quotas: None,
             accept_delay: None,
             store_limit: None,
-            oauth: OAuthConfig::default(),
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -223,7 +245,7 @@ impl Emulator {
             contract.idempotency.expires,
         ));
         let mut em = Emulator {
-            vendor: vendor::for_module(spec.vendor),
+            vendor: vendor::for_module(spec.vendor, &config),
             contract: Arc::new(contract),
             spec,
             rng: util::Rng::new(config.seed),
@@ -284,6 +306,12 @@ impl Emulator {
     /// The contract it emulates.
     pub fn contract(&self) -> &Contract {
         &self.contract
+    }
+
+    /// What its OAuth 2.0 token endpoint accepts and issues, when its vendor module serves
+    /// one.
+    pub fn oauth(&self) -> Option<&OAuth> {
+        self.vendor.oauth()
     }
 
     /// The credential headers a client sends, for the start-up banner.

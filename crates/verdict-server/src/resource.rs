@@ -460,48 +460,82 @@ impl Emulator {
         Reply::empty(self.spec.delete_status)
     }
 
+    /// `GET` of a collection: a page of the caller's items that pass the filters.
     pub(crate) fn list(&self, ctx: &Ctx<'_>, r: &ResourceSpec, who: &Principal) -> Reply {
-        let req = ctx.req;
-        let pairs = req.query_pairs();
-        let size = match self
+        let pairs = ctx.req.query_pairs();
+        let size = match self.page_size(ctx, &pairs) {
+            Ok(size) => size,
+            Err(refused) => return refused,
+        };
+        let after = match self.cursor(ctx, &pairs) {
+            Ok(after) => after,
+            Err(refused) => return refused,
+        };
+        let (page, more) = self.page(r, who, &pairs, size, after);
+        let reply = self.content_type(Reply::json(200, &self.list_body(r, page)), r);
+        match more {
+            Some(cursor) if self.spec.link_pagination => next_link(reply, ctx, pairs, cursor),
+            _ => reply,
+        }
+    }
+
+    /// The page size the query asks for (the contract's default when it names none), or
+    /// the refusal of one out of range.
+    fn page_size(&self, ctx: &Ctx<'_>, pairs: &[(String, String)]) -> Result<u32, Reply> {
+        let asked = self
             .spec
             .page_param
             .as_ref()
-            .and_then(|p| pairs.iter().find(|(k, _)| k == p))
-        {
-            None => self.spec.page_default,
-            Some((k, v)) => match v.parse::<u32>() {
-                Ok(n) if n >= 1 && n <= self.spec.page_limit => n,
-                Ok(n) if n > self.spec.page_limit => {
-                    return self.error(ctx, self.spec.page_limit_status, Some(&format!("{k}={n} asks for more than the {} items a page may hold; ask for fewer.", self.spec.page_limit)), &[]);
-                }
-                _ => {
-                    return self.error(
-                        ctx,
-                        400,
-                        Some(&format!(
-                            "{k} must be a number from 1 to {}.",
-                            self.spec.page_limit
-                        )),
-                        &[format!("{k} is invalid")],
-                    );
-                }
-            },
+            .and_then(|p| pairs.iter().find(|(k, _)| k == p));
+        let Some((k, v)) = asked else {
+            return Ok(self.spec.page_default);
         };
-        let after: u64 = match pairs.iter().find(|(k, _)| k == "cursor") {
-            None => 0,
-            Some((_, v)) => match v.parse() {
-                Ok(n) => n,
-                Err(_) => {
-                    return self.error(
-                        ctx,
-                        400,
-                        Some("cursor is not one this emulator gave out."),
-                        &["cursor is invalid".into()],
-                    );
-                }
-            },
-        };
+        let limit = self.spec.page_limit;
+        match v.parse::<u32>() {
+            Ok(n) if n >= 1 && n <= limit => Ok(n),
+            Ok(n) if n > limit => Err(self.error(
+                ctx,
+                self.spec.page_limit_status,
+                Some(&format!(
+                    "{k}={n} asks for more than the {limit} items a page may hold; ask for fewer."
+                )),
+                &[],
+            )),
+            _ => Err(self.error(
+                ctx,
+                400,
+                Some(&format!("{k} must be a number from 1 to {limit}.")),
+                &[format!("{k} is invalid")],
+            )),
+        }
+    }
+
+    /// The sequence number the page starts after (0 without a cursor), or the refusal of a
+    /// cursor this emulator did not give out.
+    fn cursor(&self, ctx: &Ctx<'_>, pairs: &[(String, String)]) -> Result<u64, Reply> {
+        match pairs.iter().find(|(k, _)| k == "cursor") {
+            None => Ok(0),
+            Some((_, v)) => v.parse().map_err(|_| {
+                self.error(
+                    ctx,
+                    400,
+                    Some("cursor is not one this emulator gave out."),
+                    &["cursor is invalid".into()],
+                )
+            }),
+        }
+    }
+
+    /// Up to `size` of the caller's items after `after` that pass the query's filters, and
+    /// the cursor of the next page when there are more.
+    fn page(
+        &self,
+        r: &ResourceSpec,
+        who: &Principal,
+        pairs: &[(String, String)],
+        size: u32,
+        after: u64,
+    ) -> (Vec<Value>, Option<u64>) {
         let filters: Vec<(&String, &String)> = pairs
             .iter()
             .filter(|(k, _)| r.filters.contains(k))
@@ -510,7 +544,6 @@ impl Emulator {
         let mut state = self.lock();
         let c = state.collection(&r.name);
         let mut page = Vec::new();
-        let mut more = None;
         for (seq, item) in c.after(after) {
             if item.owner != who.account
                 || !filters.iter().all(|(k, v)| {
@@ -520,13 +553,16 @@ impl Emulator {
                 continue;
             }
             if page.len() == size as usize {
-                more = Some(seq - 1);
-                break;
+                return (page, Some(seq - 1));
             }
             page.push(item.value.clone());
         }
-        drop(state);
-        let body = match &self.spec.list_key {
+        (page, None)
+    }
+
+    /// A page as the contract's list body holds it: bare, or under its list key.
+    fn list_body(&self, r: &ResourceSpec, page: Vec<Value>) -> Value {
+        match &self.spec.list_key {
             Some(key) => {
                 let key = if key == "{resource}" {
                     r.name.clone()
@@ -536,22 +572,22 @@ impl Emulator {
                 json!({ key: page })
             }
             None => Value::Array(page),
-        };
-        let mut reply = self.content_type(Reply::json(200, &body), r);
-        if let (true, Some(cursor)) = (self.spec.link_pagination, more) {
-            let mut q: Vec<(String, String)> =
-                pairs.into_iter().filter(|(k, _)| k != "cursor").collect();
-            q.push(("cursor".into(), cursor.to_string()));
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(q)
-                .finish();
-            reply = reply.header(
-                "Link",
-                format!("<{}{}?{query}>; rel=\"next\"", req.origin(), req.path),
-            );
         }
-        reply
     }
+}
+
+/// `reply` with a `Link` to the next page: the same query with `cursor`.
+fn next_link(reply: Reply, ctx: &Ctx<'_>, pairs: Vec<(String, String)>, cursor: u64) -> Reply {
+    let req = ctx.req;
+    let mut q: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "cursor").collect();
+    q.push(("cursor".into(), cursor.to_string()));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(q)
+        .finish();
+    reply.header(
+        "Link",
+        format!("<{}{}?{query}>; rel=\"next\"", req.origin(), req.path),
+    )
 }
 
 /// Whether a read of a resource with `etag`, last changed at `modified`, is answered with

@@ -333,45 +333,25 @@ impl RedisState {
                     .arg(a.n);
             }
             if !changes.is_empty() {
-                if changes.reset {
-                    inv.arg("r");
-                }
-                if changes.windows_cleared {
-                    inv.arg("Q");
-                }
-                inv.arg("c").arg(s.seq()).arg(s.stored()).arg(s.fault_seq);
-                if changes.settings || changes.reset {
-                    inv.arg("s").arg(settings_json(&s));
-                }
-                for (kind, id) in &changes.items {
-                    let c = s.find(kind);
-                    let item = c.and_then(|c| c.get(id)).map(item_json);
-                    let gone = c.is_some_and(|c| c.is_gone(id));
-                    inv.arg("i")
-                        .arg(kind)
-                        .arg(id)
-                        .arg(item.unwrap_or_default())
-                        .arg(if gone { "1" } else { "0" });
-                }
+                change_args(&mut inv, &s, changes);
             }
         }
         let parts = array(self.run(inv, false).await?);
+        self.verdict(state, changes, &parts)
+    }
+
+    /// What the finishing script answered: done (with each quota's count and time left),
+    /// a conflict, or a quota's refusal.
+    fn verdict(
+        &self,
+        state: &std::sync::Mutex<State>,
+        changes: &Changes,
+        parts: &[RedisValue],
+    ) -> Result<Finish, StateError> {
         match parts.first().map(text).as_deref() {
             Some("ok") => {
                 let version = parts.get(1).and_then(int).unwrap_or(0) as u64;
-                let counted: Vec<(u32, Duration)> = parts
-                    .iter()
-                    .skip(2)
-                    .map(|c| {
-                        let c = array(c.clone());
-                        let n = c.first().and_then(int).unwrap_or(0);
-                        let ttl = c.get(1).and_then(int).unwrap_or(0);
-                        (
-                            u32::try_from(n).unwrap_or(u32::MAX),
-                            Duration::from_millis(ttl.max(0) as u64),
-                        )
-                    })
-                    .collect();
+                let counted: Vec<(u32, Duration)> = parts.iter().skip(2).map(counted).collect();
                 if !changes.is_empty() {
                     lock(state).version = version;
                 }
@@ -462,6 +442,42 @@ fn without_password(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// The finishing script's arguments for what a request changed: a reset, cleared quota
+/// windows, the counters, the settings and each changed item.
+fn change_args(inv: &mut redis::ScriptInvocation<'_>, s: &State, changes: &Changes) {
+    if changes.reset {
+        inv.arg("r");
+    }
+    if changes.windows_cleared {
+        inv.arg("Q");
+    }
+    inv.arg("c").arg(s.seq()).arg(s.stored()).arg(s.fault_seq);
+    if changes.settings || changes.reset {
+        inv.arg("s").arg(settings_json(s));
+    }
+    for (kind, id) in &changes.items {
+        let c = s.find(kind);
+        let item = c.and_then(|c| c.get(id)).map(item_json);
+        let gone = c.is_some_and(|c| c.is_gone(id));
+        inv.arg("i")
+            .arg(kind)
+            .arg(id)
+            .arg(item.unwrap_or_default())
+            .arg(if gone { "1" } else { "0" });
+    }
+}
+
+/// One quota's count and the time left of its window, as the finishing script gives them.
+fn counted(c: &RedisValue) -> (u32, Duration) {
+    let c = array(c.clone());
+    let n = c.first().and_then(int).unwrap_or(0);
+    let ttl = c.get(1).and_then(int).unwrap_or(0);
+    (
+        u32::try_from(n).unwrap_or(u32::MAX),
+        Duration::from_millis(ttl.max(0) as u64),
+    )
 }
 
 fn array(v: RedisValue) -> Vec<RedisValue> {

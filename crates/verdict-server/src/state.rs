@@ -642,10 +642,73 @@ impl State {
         self.seq = self.seq.max(seq);
     }
 
-    /// Marks the settings (tokens, faults, locks, moves, maintenance, quotas) as changed.
-    pub fn touch_settings(&mut self) {
+    /// Marks the settings (tokens, faults, locks, moves, maintenance, quotas) as changed,
+    /// for shared state to write back; every method that changes one calls it.
+    fn touch_settings(&mut self) {
         if let Some(c) = &mut self.changes {
             c.settings = true;
+        }
+    }
+
+    /// Queues `fault` under the next fault id, and gives it back with that id.
+    pub fn add_fault(&mut self, mut fault: QueuedFault) -> QueuedFault {
+        self.fault_seq += 1;
+        fault.id = self.fault_seq;
+        self.faults.push(fault.clone());
+        self.touch_settings();
+        fault
+    }
+
+    /// Forgets every queued fault.
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+        self.touch_settings();
+    }
+
+    /// Maintenance on (with the `Retry-After` its answers carry) or off (`None`).
+    pub fn set_maintenance(&mut self, retry_after: Option<u64>) {
+        self.maintenance = retry_after;
+        self.touch_settings();
+    }
+
+    /// Locks `path` (replacing a lock on it).
+    pub fn add_lock(&mut self, path: String, lock: Lock) {
+        self.locks.insert(path, lock);
+        self.touch_settings();
+    }
+
+    /// Lifts every lock.
+    pub fn clear_locks(&mut self) {
+        self.locks.clear();
+        self.touch_settings();
+    }
+
+    /// Adds a move, replacing one from the same path.
+    pub fn add_move(&mut self, m: Move) {
+        self.moves.retain(|x| x.from != m.from);
+        self.moves.push(m);
+        self.touch_settings();
+    }
+
+    /// Forgets every move.
+    pub fn clear_moves(&mut self) {
+        self.moves.clear();
+        self.touch_settings();
+    }
+
+    /// Adds a credential, or replaces the one with the same value.
+    pub fn put_token(&mut self, token: Token) {
+        self.tokens.put(token);
+        self.touch_settings();
+    }
+
+    /// Replaces the quotas in force; every window starts afresh.
+    pub fn set_quotas(&mut self, quotas: Vec<verdict::emulate::Quota>) {
+        self.quota_windows.clear();
+        self.quotas = Some(quotas);
+        self.touch_settings();
+        if let Some(c) = &mut self.changes {
+            c.windows_cleared = true;
         }
     }
 

@@ -34,7 +34,7 @@ async fn ringcentral() -> Emulator {
         seed: 7,
         ..Default::default()
     };
-    config.oauth.access_ttl = TTL;
+    config.oauth.access_ttl = Some(TTL);
     let em = Arc::new(verdict_server::Emulator::new(c, config).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());

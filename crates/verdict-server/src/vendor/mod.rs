@@ -7,11 +7,11 @@ use serde_json::{Map, Value, json};
 use verdict::emulate::ResourceSpec;
 use verdict::{AuthScheme, IdStyle, VendorModule};
 
-use crate::Emulator;
 use crate::openapi::Route;
 use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 use crate::state::State;
+use crate::{Config, Emulator, OAuth};
 
 mod ringcentral;
 mod token_api;
@@ -35,6 +35,11 @@ pub trait Vendor: Send + Sync {
     /// The path under which the emulator serves what `path` names, when the vendor gives
     /// one thing two names (RingCentral: the account's and extension's own ids for `~`).
     fn alias(&self, _em: &Emulator, _path: &str) -> Option<String> {
+        None
+    }
+
+    /// What its OAuth 2.0 token endpoint accepts and issues, when it serves one.
+    fn oauth(&self) -> Option<&OAuth> {
         None
     }
 
@@ -112,13 +117,14 @@ pub trait Vendor: Send + Sync {
     }
 }
 
-/// The module the contract's `[emulator] vendor` names (the generic one when it names none).
-pub fn for_module(module: Option<VendorModule>) -> Box<dyn Vendor> {
+/// The module the contract's `[emulator] vendor` names (the generic one when it names none),
+/// with what of `config` it alone reads.
+pub fn for_module(module: Option<VendorModule>, config: &Config) -> Box<dyn Vendor> {
     match module {
         Some(VendorModule::Webex) => Box::new(webex::Webex),
         Some(VendorModule::Whispir) => Box::new(whispir::Whispir),
         Some(VendorModule::TokenApi) => Box::new(token_api::TokenApi),
-        Some(VendorModule::RingCentral) => Box::new(ringcentral::RingCentral),
+        Some(VendorModule::RingCentral) => Box::new(ringcentral::RingCentral::new(config)),
         Some(VendorModule::WebexConnect) => Box::new(webex_connect::WebexConnect),
         None => Box::new(Generic),
     }

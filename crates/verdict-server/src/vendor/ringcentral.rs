@@ -11,13 +11,29 @@ use serde_json::{Value, json};
 use verdict::multipart::{self, Part};
 
 use super::Vendor;
-use crate::Emulator;
 use crate::openapi::{Answer, Operation, Route, path_param};
 use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 use crate::util::wall_ms as now_ms;
+use crate::{Config, Emulator, OAuth};
 
-pub struct RingCentral;
+pub struct RingCentral {
+    /// What its token endpoint accepts and issues.
+    oauth: OAuth,
+}
+
+/// The token endpoint's credentials and lifetimes when the configuration names none: the
+/// password grant's user is a phone number, as RingCentral's are.
+fn default_oauth() -> OAuth {
+    OAuth {
+        client_id: "verdict-client-id".into(),
+        client_secret: "verdict-client-secret".into(),
+        username: "+16505550100".into(),
+        password: "verdict-password".into(),
+        access_ttl: Duration::from_secs(3600),
+        refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+    }
+}
 
 const OWNER_ID: &str = "1000001";
 const TOKENS: &str = "oauth-tokens";
@@ -37,6 +53,63 @@ fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
     )
 }
 
+/// The first value of a form parameter.
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The JWT bearer grant's assertion is a well-formed token (three parts, the first two
+/// base64).
+fn check_assertion(assertion: &str) -> Result<(), Reply> {
+    let parts: Vec<&str> = assertion.split('.').collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .take(2)
+            .any(|p| crate::util::base64_decode(p).is_none())
+    {
+        return Err(oauth_error(
+            400,
+            "invalid_grant",
+            "The JWT assertion is not a well-formed token.",
+        ));
+    }
+    Ok(())
+}
+
+/// The refresh grant's token is known, unexpired and unused; it is used up (refresh tokens
+/// are used once: the pair is replaced).
+fn use_refresh_token(em: &Emulator, refresh: &str) -> Result<(), Reply> {
+    let mut state = em.lock();
+    let found = state
+        .collection(TOKENS)
+        .iter()
+        .find(|(_, t)| t.value["refresh_token"] == refresh)
+        .map(|(k, t)| (k.clone(), t.value.clone()));
+    match found {
+        Some((key, t))
+            if t["revoked"] != true
+                && t["refresh_expires_at_ms"].as_u64().unwrap_or(0) > now_ms() =>
+        {
+            state.update(TOKENS, &key, |t| t["revoked"] = Value::Bool(true));
+            Ok(())
+        }
+        Some(_) => Err(oauth_error(
+            400,
+            "invalid_grant",
+            "Token is expired or revoked.",
+        )),
+        None => Err(oauth_error(
+            400,
+            "invalid_grant",
+            "Refresh token is not valid.",
+        )),
+    }
+}
+
 /// A TTL parameter: a positive number of seconds within `max`; anything else (negative,
 /// zero, missing, garbage, as SDKs sometimes send) means the default.
 fn ttl(params: &[(String, String)], key: &str, default: Duration, max: Duration) -> Duration {
@@ -49,122 +122,110 @@ fn ttl(params: &[(String, String)], key: &str, default: Duration, max: Duration)
 }
 
 impl RingCentral {
+    /// The module, its token endpoint set up by `config` over RingCentral's defaults.
+    pub fn new(config: &Config) -> RingCentral {
+        RingCentral {
+            oauth: config.oauth.over(default_oauth()),
+        }
+    }
+
+    /// `POST /restapi/oauth/token`: checks the client and the grant, then issues a pair.
     fn token(&self, em: &Emulator, ctx: &Ctx<'_>) -> Reply {
         let req = ctx.req;
         if req.method != Method::POST {
             return oauth_error(405, "invalid_request", "Use POST for the token endpoint.")
                 .header("Allow", "POST");
         }
-        let oauth = &em.config.oauth;
-        let client = req
+        if let Err(refused) = self.check_client(ctx) {
+            return refused;
+        }
+        let params = form(&req.body);
+        match self.check_grant(em, &params) {
+            Ok(()) => self.issue(em, &params),
+            Err(refused) => refused,
+        }
+    }
+
+    /// The client's HTTP Basic credentials are the configured ones.
+    fn check_client(&self, ctx: &Ctx<'_>) -> Result<(), Reply> {
+        let client = ctx
+            .req
             .header("authorization")
             .and_then(|a| a.strip_prefix("Basic "))
             .and_then(crate::util::base64_decode)
             .and_then(|b| String::from_utf8(b).ok());
         match client.as_deref().and_then(|c| c.split_once(':')) {
-            Some((id, secret)) if id == oauth.client_id && secret == oauth.client_secret => {}
-            Some((id, _)) => {
-                return oauth_error(401, "invalid_client", &format!("Invalid client: {id}"));
+            Some((id, secret))
+                if id == self.oauth.client_id && secret == self.oauth.client_secret =>
+            {
+                Ok(())
             }
-            None => {
-                return oauth_error(
-                    401,
-                    "invalid_client",
-                    "Client credentials are missing; send them with HTTP Basic authentication.",
-                );
-            }
+            Some((id, _)) => Err(oauth_error(
+                401,
+                "invalid_client",
+                &format!("Invalid client: {id}"),
+            )),
+            None => Err(oauth_error(
+                401,
+                "invalid_client",
+                "Client credentials are missing; send them with HTTP Basic authentication.",
+            )),
         }
-        let params = form(&req.body);
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
-        let grant = get("grant_type").unwrap_or("");
-        match grant {
-            "password" => {
-                // RingCentral accepts the phone number with an optional `*extension`.
-                let user = get("username").unwrap_or("");
-                let user = user.split('*').next().unwrap_or("");
-                if user != oauth.username || get("password") != Some(oauth.password.as_str()) {
-                    return oauth_error(
-                        400,
-                        "invalid_grant",
-                        "Invalid resource owner credentials.",
-                    );
-                }
-            }
+    }
+
+    /// The grant the form names is one RingCentral accepts, and valid.
+    fn check_grant(&self, em: &Emulator, params: &[(String, String)]) -> Result<(), Reply> {
+        let get = |k: &str| param(params, k);
+        let invalid = |description: &str| Err(oauth_error(400, "invalid_request", description));
+        match get("grant_type").unwrap_or("") {
+            "password" => self.check_password(get("username"), get("password")),
             "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
-                let assertion = get("assertion").unwrap_or("");
-                let parts: Vec<&str> = assertion.split('.').collect();
-                if parts.len() != 3
-                    || parts
-                        .iter()
-                        .take(2)
-                        .any(|p| crate::util::base64_decode(p).is_none())
-                {
-                    return oauth_error(
-                        400,
-                        "invalid_grant",
-                        "The JWT assertion is not a well-formed token.",
-                    );
-                }
+                check_assertion(get("assertion").unwrap_or(""))
             }
-            "authorization_code" => {
-                if get("code").is_none_or(str::is_empty) {
-                    return oauth_error(
-                        400,
-                        "invalid_request",
-                        "The authorization code is missing.",
-                    );
-                }
+            "authorization_code" if get("code").is_none_or(str::is_empty) => {
+                invalid("The authorization code is missing.")
             }
-            "refresh_token" => {
-                let Some(refresh) = get("refresh_token") else {
-                    return oauth_error(400, "invalid_request", "The refresh token is missing.");
-                };
-                let mut state = em.lock();
-                let tokens = state.collection(TOKENS);
-                let found = tokens
-                    .iter()
-                    .find(|(_, t)| t.value["refresh_token"] == refresh)
-                    .map(|(k, t)| (k.clone(), t.value.clone()));
-                match found {
-                    Some((key, t))
-                        if t["revoked"] != true
-                            && t["refresh_expires_at_ms"].as_u64().unwrap_or(0) > now_ms() =>
-                    {
-                        // Refresh tokens are used once: the pair is replaced.
-                        state.update(TOKENS, &key, |t| t["revoked"] = Value::Bool(true));
-                    }
-                    Some(_) => {
-                        return oauth_error(400, "invalid_grant", "Token is expired or revoked.");
-                    }
-                    None => {
-                        return oauth_error(400, "invalid_grant", "Refresh token is not valid.");
-                    }
-                }
-            }
-            "" => return oauth_error(400, "invalid_request", "grant_type is missing."),
-            other => {
-                return oauth_error(
-                    400,
-                    "unsupported_grant_type",
-                    &format!("Unsupported grant type: {other}"),
-                );
-            }
+            "authorization_code" => Ok(()),
+            "refresh_token" => match get("refresh_token") {
+                Some(refresh) => use_refresh_token(em, refresh),
+                None => invalid("The refresh token is missing."),
+            },
+            "" => invalid("grant_type is missing."),
+            other => Err(oauth_error(
+                400,
+                "unsupported_grant_type",
+                &format!("Unsupported grant type: {other}"),
+            )),
         }
+    }
+
+    /// The password grant's user and password are the configured ones.
+    fn check_password(&self, user: Option<&str>, password: Option<&str>) -> Result<(), Reply> {
+        // RingCentral accepts the phone number with an optional `*extension`.
+        let user = user.unwrap_or("").split('*').next().unwrap_or("");
+        if user != self.oauth.username || password != Some(self.oauth.password.as_str()) {
+            return Err(oauth_error(
+                400,
+                "invalid_grant",
+                "Invalid resource owner credentials.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Issues and keeps a new access and refresh token pair.
+    fn issue(&self, em: &Emulator, params: &[(String, String)]) -> Reply {
+        let oauth = &self.oauth;
         // A requested lifetime is honoured up to the configured one, so that a short
         // --token-ttl makes every session refresh.
         let access_ttl = ttl(
-            &params,
+            params,
             "access_token_ttl",
             oauth.access_ttl,
             oauth.access_ttl,
         );
         let refresh_ttl = ttl(
-            &params,
+            params,
             "refresh_token_ttl",
             oauth.refresh_ttl,
             Duration::from_secs(7 * 24 * 3600).max(oauth.refresh_ttl),
@@ -331,9 +392,8 @@ fn own_extension() -> Value {
     json!({ "id": OWNER_ID, "extensionNumber": "101", "name": "Verdict Emulator", "type": "User", "status": "Enabled", "account": { "id": OWNER_ID } })
 }
 
-/// The routes this module serves, for the OpenAPI document.
-fn routes(em: &Emulator) -> Vec<Route> {
-    let base = &em.spec.base_path;
+/// The token and revocation endpoints, for the OpenAPI document.
+fn oauth_routes() -> Vec<Route> {
     let form = "application/x-www-form-urlencoded";
     let token = json!({"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
         "access_token": {"type": "string"}, "token_type": {"type": "string"},
@@ -358,6 +418,21 @@ fn routes(em: &Emulator) -> Vec<Route> {
         .answer(Answer::bare(200, "Revoked"))
         .errors(&[(400, "The token to revoke is missing")]);
     revoke.public = true;
+    vec![
+        Route {
+            path: "/restapi/oauth/token".into(),
+            ops: vec![issue],
+        },
+        Route {
+            path: "/restapi/oauth/revoke".into(),
+            ops: vec![revoke],
+        },
+    ]
+}
+
+/// The routes this module serves, for the OpenAPI document.
+fn routes(em: &Emulator) -> Vec<Route> {
+    let base = &em.spec.base_path;
     let account = json!({"type": "object", "required": ["id", "uri"], "properties": {
         "id": {"type": "string"}, "uri": {"type": "string"}, "status": {"type": "string"}}});
     let me = json!({"type": "object", "required": ["id", "extensionNumber"], "properties": {
@@ -378,15 +453,8 @@ fn routes(em: &Emulator) -> Vec<Route> {
             json!({"type": "string", "format": "binary"}),
         ))
         .errors(&[(416, "The range is outside the recording")]);
-    let mut out = vec![
-        Route {
-            path: "/restapi/oauth/token".into(),
-            ops: vec![issue],
-        },
-        Route {
-            path: "/restapi/oauth/revoke".into(),
-            ops: vec![revoke],
-        },
+    let mut out = oauth_routes();
+    out.extend([
         Route {
             path: format!("{base}/account/~"),
             ops: vec![
@@ -405,7 +473,7 @@ fn routes(em: &Emulator) -> Vec<Route> {
             path: format!("{base}/account/~/recording/{{recordingId}}/content"),
             ops: vec![content],
         },
-    ];
+    ]);
     // A comma-separated list of ids reads several at once (207 multipart/mixed).
     for r in &em.spec.resources {
         let batch = Operation::new(Method::GET, "Several, by comma-separated ids")
@@ -582,8 +650,12 @@ impl Vendor for RingCentral {
         )
     }
 
+    fn oauth(&self) -> Option<&OAuth> {
+        Some(&self.oauth)
+    }
+
     fn banner(&self, em: &Emulator) -> Vec<String> {
-        let o = &em.config.oauth;
+        let o = &self.oauth;
         vec![
             format!("client_id: {}", o.client_id),
             format!("client_secret: {}", o.client_secret),
