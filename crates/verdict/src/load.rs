@@ -1303,8 +1303,9 @@ fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
     let summary = t.string(cx, "summary");
     let error_body = t.table(cx, "error_body").map(|e| read_error_body(cx, &e));
     let mut codes: Vec<AppCode> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
     for c in t.tables(cx, "code") {
-        if let Some(code) = read_app_code(cx, &c) {
+        if let Some(code) = read_app_code(cx, &c, &mut keys) {
             let repeat = codes.iter().any(|x| x.code == code.code);
             let span = c.get("code").map(Spanned::span).unwrap_or(c.span.clone());
             if repeat && !code.seed_duplicate {
@@ -1331,8 +1332,9 @@ fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
     })
 }
 
-fn read_app_code(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<AppCode> {
-    let mut keys = vec![
+/// One application code; `keys` holds the message keys its API has used so far.
+fn read_app_code(cx: &mut Cx<'_>, t: &Obj<'_, '_>, keys: &mut Vec<String>) -> Option<AppCode> {
+    let mut fields = vec![
         "code",
         "http_status",
         "outcome",
@@ -1342,8 +1344,8 @@ fn read_app_code(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<AppCode> {
         "messages",
         "seed_duplicate",
     ];
-    keys.extend_from_slice(ACTION_KEYS);
-    t.check_keys(cx, &keys);
+    fields.extend_from_slice(ACTION_KEYS);
+    t.check_keys(cx, &fields);
     let code = t.integer(cx, "code", 0..1_000_000_000);
     let http_status = t.integer(cx, "http_status", 100..600);
     let outcome: Option<Outcome> = t.parsed(cx, "outcome");
@@ -1368,9 +1370,28 @@ fn read_app_code(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<AppCode> {
     }
     let mut messages: Vec<Message> = Vec::new();
     for m in t.tables(cx, "messages") {
-        m.check_keys(cx, &["text", "when"]);
+        m.check_keys(cx, &["text", "when", "key"]);
         let text = m.required_string(cx, "text");
         let when = m.required_string(cx, "when");
+        let key = m.string(cx, "key");
+        if let Some(k) = &key {
+            let span = m.get("key").map(Spanned::span).unwrap_or(m.span.clone());
+            if !is_id(k) {
+                cx.report(
+                    span,
+                    m.field("key"),
+                    format!("\"{k}\" is not a valid key (lowercase letters, digits and '-', starting with a letter)"),
+                );
+            } else if keys.contains(k) {
+                cx.report(
+                    span,
+                    m.field("key"),
+                    format!("the key \"{k}\" is used by another message of this API"),
+                );
+            } else {
+                keys.push(k.clone());
+            }
+        }
         if let (Some(text), Some(when)) = (text, when) {
             if text.is_empty() {
                 cx.report(m.span.clone(), m.field("text"), "must not be empty");
@@ -1381,7 +1402,7 @@ fn read_app_code(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<AppCode> {
                     format!("the message \"{text}\" is listed twice for this code"),
                 );
             }
-            messages.push(Message { text, when });
+            messages.push(Message { text, when, key });
         }
     }
     if t.get("messages").is_some() && messages.is_empty() {

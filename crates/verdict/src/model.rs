@@ -745,6 +745,8 @@ pub struct Message {
     pub text: String,
     /// When it is produced, in our words.
     pub when: String,
+    /// The stable name code refers to it by, unique within its API (never its position).
+    pub key: Option<String>,
 }
 
 /// One application code carried inside a response body.
@@ -789,6 +791,16 @@ impl Api {
     /// Every entry for `code` (more than one where the document repeats the number).
     pub fn code(&self, code: u32) -> impl Iterator<Item = &AppCode> {
         self.codes.iter().filter(move |c| c.code == code)
+    }
+
+    /// The message named `key`, with the code that holds it.
+    pub fn message(&self, key: &str) -> Option<(&AppCode, &Message)> {
+        self.codes.iter().find_map(|c| {
+            c.messages
+                .iter()
+                .find(|m| m.key.as_deref() == Some(key))
+                .map(|m| (c, m))
+        })
     }
 
     /// The code whose messages include exactly `text`.

@@ -13,14 +13,14 @@
 //!   batches.
 //!
 //! The service key travels in the `key` header. Every vendor string comes from the
-//! contract: code here names a message by API, code and position, never by its text.
+//! contract: code here names a message by its API and its key (see [`keys`]), never by its
+//! text or its position.
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::Method;
 use serde_json::{Map, Value};
-use verdict::{AppCode, Contract};
 
 use super::Vendor;
 use crate::Emulator;
@@ -29,6 +29,7 @@ use crate::request::{Ctx, Principal};
 
 mod events;
 mod interactive;
+mod keys;
 mod messaging;
 mod openapi;
 mod profile;
@@ -60,75 +61,51 @@ const LIMIT_SLOT: usize = usize::MAX;
 /// How long a submitted message stays at 7501 when `--accept-delay-ms` is not given.
 pub(crate) const DEFAULT_DELIVERY_DELAY: Duration = Duration::from_millis(1000);
 
-/// One of the vendor's messages: the API, the code, and the message's position among all
-/// messages of that code in that API (rows in document order, then messages in row order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Msg {
-    pub api: &'static str,
-    pub code: u32,
-    pub index: usize,
-}
-
-impl Msg {
-    pub(crate) const fn new(api: &'static str, code: u32, index: usize) -> Msg {
-        Msg { api, code, index }
-    }
-
-    /// The row that holds the message, and the message's exact text.
-    pub(crate) fn lookup(self, c: &Contract) -> Option<(&AppCode, &str)> {
-        c.api(self.api)?
-            .code(self.code)
-            .flat_map(|row| row.messages.iter().map(move |m| (row, m.text.as_str())))
-            .nth(self.index)
-    }
-
-    /// The vendor's text (empty if the contract lacks it, which a unit test rules out).
-    pub(crate) fn text(self, c: &Contract) -> &str {
-        self.lookup(c).map_or("", |(_, t)| t)
-    }
-}
-
-/// A code every Webex Connect API shares (credentials, service state, JSON): the API's own
-/// entry when its list has the code, the messaging API's otherwise.
-pub(crate) fn shared(c: &Contract, api: &'static str, code: u32, index: usize) -> Msg {
-    let own = Msg::new(api, code, index);
-    if own.lookup(c).is_some() {
-        own
-    } else {
-        Msg::new(MESSAGING, code, index)
-    }
-}
+pub(crate) use keys::{Msg, shared};
 
 /// The answer carrying `msg`, with the HTTP status of its row and `extra` fields beside
 /// `code` and `description`.
 pub(crate) fn answer(em: &Emulator, ctx: &Ctx<'_>, msg: Msg, extra: Map<String, Value>) -> Reply {
-    let Some((row, text)) = msg.lookup(&em.contract) else {
+    answer_key(em, ctx, msg.api(), msg.key(), extra)
+}
+
+/// The answer carrying the message named `key` in `api` (a key the contract holds: one of
+/// [`keys`], or one a test destination chose).
+pub(crate) fn answer_key(
+    em: &Emulator,
+    ctx: &Ctx<'_>,
+    api: &'static str,
+    key: &str,
+    extra: Map<String, Value>,
+) -> Reply {
+    let Some((row, msg)) = keys::message(&em.contract, api, key) else {
         return em.error(
             ctx,
             500,
             Some(&format!(
-                "The contract has no message {} for code {} in the {} API.",
-                msg.index, msg.code, msg.api
+                "The contract has no message \"{key}\" in the {api} API."
             )),
             &[],
         );
     };
     let parts = ErrorParts {
-        message: text.to_owned(),
-        code: Some(Value::String(msg.code.to_string())),
+        message: msg.text.clone(),
+        code: Some(Value::String(row.code.to_string())),
         fields: None,
     };
     let failure = Failure {
-        api: Some(msg.api),
+        api: Some(api),
         extra,
         ..Failure::new(row.http_status, parts)
     };
     em.render_error(ctx, failure)
 }
 
-/// Why a request is refused: one of the vendor's messages, or a complete answer.
+/// Why a request is refused: one of the vendor's messages, the message a test destination
+/// chose (its API and key), or a complete answer.
 pub(crate) enum Refusal {
     Code(Msg),
+    Chosen(&'static str, String),
     Reply(Reply),
 }
 
@@ -142,6 +119,7 @@ impl Refusal {
     pub(crate) fn into_reply(self, em: &Emulator, ctx: &Ctx<'_>) -> Reply {
         match self {
             Refusal::Code(m) => answer(em, ctx, m, Map::new()),
+            Refusal::Chosen(api, key) => answer_key(em, ctx, api, &key, Map::new()),
             Refusal::Reply(r) => r,
         }
     }
@@ -183,8 +161,13 @@ pub(crate) fn spend(
         crate::util::wall_ms(),
     );
     if let Err(reset) = spent {
-        let reply = answer(em, ctx, shared(&em.contract, api, 7020, 0), Map::new())
-            .number_header(&em.contract.headers.retry_after, reset);
+        let reply = answer(
+            em,
+            ctx,
+            shared(&em.contract, api, keys::messaging::TRANSACTION_LIMIT),
+            Map::new(),
+        )
+        .number_header(&em.contract.headers.retry_after, reset);
         return Err(Refusal::Reply(reply));
     }
     Ok(())
@@ -303,7 +286,7 @@ pub(crate) fn json_object(
 ) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_slice::<Value>(&ctx.req.body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(shared(&em.contract, api, 7000, 0).into()),
+        _ => Err(shared(&em.contract, api, keys::messaging::INVALID_JSON).into()),
     }
 }
 
@@ -314,18 +297,22 @@ impl Vendor for WebexConnect {
     fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
         let api = api_of(&ctx.req.path).unwrap_or(MESSAGING);
         let c = &em.contract;
-        let refuse = |code: u32| Err(answer(em, ctx, shared(c, api, code, 0), Map::new()));
+        let refuse = |msg: Msg| Err(answer(em, ctx, shared(c, api, msg), Map::new()));
+        use keys::messaging::{
+            AUTHENTICATION_FAILED, INACTIVE_PROFILE, SERVICE_INACTIVE, SERVICE_KEY_MISSING,
+            SOURCE_IP_NOT_ALLOWED,
+        };
         let key = match ctx.req.headers.get("key") {
-            None => return refuse(7002),
+            None => return refuse(SERVICE_KEY_MISSING),
             Some(v) => match v.to_str() {
-                Ok(k) if k.trim().is_empty() => return refuse(7002),
+                Ok(k) if k.trim().is_empty() => return refuse(SERVICE_KEY_MISSING),
                 Ok(k) => k.trim().to_owned(),
-                Err(_) => return refuse(7001),
+                Err(_) => return refuse(AUTHENTICATION_FAILED),
             },
         };
         let who = match key.as_str() {
-            INACTIVE_SERVICE_KEY => return refuse(7007),
-            INACTIVE_PROFILE_KEY => return refuse(7008),
+            INACTIVE_SERVICE_KEY => return refuse(SERVICE_INACTIVE),
+            INACTIVE_PROFILE_KEY => return refuse(INACTIVE_PROFILE),
             NO_PROFILE_STORE_KEY => Principal {
                 credential: key.clone(),
                 account: NO_PROFILE_STORE_KEY.into(),
@@ -334,18 +321,18 @@ impl Vendor for WebexConnect {
             _ => {
                 let token = em.lock().token(&key).cloned();
                 match token {
-                    Some(t) if t.revoked => return refuse(7007),
+                    Some(t) if t.revoked => return refuse(SERVICE_INACTIVE),
                     Some(t) => Principal {
                         credential: t.token,
                         account: t.account,
                         read_only: t.read_only,
                     },
-                    None => return refuse(7001),
+                    None => return refuse(AUTHENTICATION_FAILED),
                 }
             }
         };
         if matches!(api, MESSAGING | PROFILE) && !allowed_source(ctx) {
-            return refuse(7010);
+            return refuse(SOURCE_IP_NOT_ALLOWED);
         }
         Ok(who)
     }
@@ -388,10 +375,6 @@ impl Vendor for WebexConnect {
 mod tests {
     use super::*;
 
-    fn contract() -> &'static Contract {
-        verdict::Catalog::builtin().get("webex-connect").unwrap()
-    }
-
     #[test]
     fn timestamps_parse_as_the_vendor_writes_them() {
         assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0.0));
@@ -425,36 +408,6 @@ mod tests {
         ] {
             assert_eq!(parse_time(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn shared_codes_fall_back_to_the_messaging_list() {
-        let c = contract();
-        assert_eq!(shared(c, EVENT, 7002, 0), Msg::new(EVENT, 7002, 0));
-        assert_eq!(shared(c, PROFILE, 7001, 0), Msg::new(MESSAGING, 7001, 0));
-        assert_eq!(shared(c, STATUS, 7008, 0).text(c), "Inactive profile");
-        assert_eq!(shared(c, PROFILE, 7008, 0).text(c), "Inactive Profile");
-    }
-
-    #[test]
-    fn messages_are_found_across_repeated_rows() {
-        let c = contract();
-        // 7601 is two rows in the messaging list and one row of two messages in the
-        // transaction-status list; both flatten to two messages.
-        for api in [MESSAGING, STATUS] {
-            assert!(Msg::new(api, 7601, 1).lookup(c).is_some(), "{api}");
-            assert!(Msg::new(api, 7601, 2).lookup(c).is_none(), "{api}");
-        }
-        assert_eq!(
-            Msg::new(MESSAGING, 7208, 1).text(c),
-            c.api(MESSAGING)
-                .unwrap()
-                .code(7208)
-                .nth(1)
-                .unwrap()
-                .messages[0]
-                .text
-        );
     }
 
     #[test]

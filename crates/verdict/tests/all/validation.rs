@@ -2,7 +2,7 @@
 
 use verdict::{Catalog, SourceFile};
 
-use crate::support::{HEAD, load, problems};
+use crate::support::{HEAD, load, problems, problems_at};
 
 #[test]
 fn a_minimal_contract_inherits_everything() {
@@ -90,6 +90,59 @@ fn repeated_application_codes_need_the_seed_duplicate_mark() {
         code.replace("code = 7\n", "code = 7\nseed_duplicate = true\n")
     );
     assert!(problems(&lonely)[0].2.contains("no earlier row"));
+}
+
+#[test]
+fn message_keys_are_unique_within_an_api() {
+    let row = |code: u32, msgs: &str| {
+        format!(
+            "[[api.code]]\ncode = {code}\nhttp_status = 400\noutcome = \"error\"\ncategory = \"validation\"\naction = \"fail\"\nmeaning = \"m\"\nmessages = [\n{msgs}]\n"
+        )
+    };
+    let api = |id: &str| format!("[[api]]\nid = \"{id}\"\nname = \"A\"\n");
+    // The same key in another API is fine, and a message may go without one.
+    let fine = format!(
+        "{HEAD}{}{}{}{}",
+        api("a"),
+        row(
+            1,
+            "  { text = \"x\", when = \"w\", key = \"the-x\" },\n  { text = \"y\", when = \"w\" },\n"
+        ),
+        api("b"),
+        row(1, "  { text = \"x\", when = \"w\", key = \"the-x\" },\n"),
+    );
+    let c = load(&fine).unwrap();
+    let a = c.get("t").unwrap().api("a").unwrap();
+    let (code, msg) = a.message("the-x").unwrap();
+    assert_eq!((code.code, msg.text.as_str()), (1, "x"));
+    assert!(a.message("y").is_none());
+
+    // A key repeated in one API, across two codes, is refused at the repeat.
+    let twice = format!(
+        "{HEAD}{}{}{}",
+        api("a"),
+        row(1, "  { text = \"x\", when = \"w\", key = \"the-x\" },\n"),
+        row(2, "  { text = \"z\", when = \"w\", key = \"the-x\" },\n"),
+    );
+    let p = problems_at(&twice);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    // Line and column of the repeated key's value.
+    let at = twice.rfind("\"the-x\"").unwrap();
+    let line = twice[..at].lines().count();
+    let column = at - twice[..at].rfind('\n').unwrap();
+    assert_eq!((p[0].0, p[0].1), (line, column), "{p:#?}");
+    assert_eq!(p[0].2, "api[0].code[1].messages[0].key");
+    assert!(
+        p[0].3.contains("\"the-x\" is used by another message"),
+        "{p:#?}"
+    );
+
+    let bad = format!(
+        "{HEAD}{}{}",
+        api("a"),
+        row(1, "  { text = \"x\", when = \"w\", key = \"The X\" },\n"),
+    );
+    assert!(problems(&bad)[0].2.contains("not a valid key"));
 }
 
 #[test]

@@ -9,9 +9,7 @@ use crate::Emulator;
 use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 
-pub(crate) const QUEUED: Msg = Msg::new(EVENT, 1002, 0);
-pub(crate) const INVALID_VALUE: Msg = Msg::new(EVENT, 7004, 0);
-pub(crate) const MANDATORY_MISSING: Msg = Msg::new(EVENT, 7025, 0);
+use super::keys::event::*;
 
 /// What a parameter holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,30 +7,9 @@
 
 use serde_json::{Map, Value};
 
-use super::MESSAGING;
 use super::Msg;
+use super::keys::messaging::*;
 use super::messaging::Channel;
-
-const fn m(code: u32, index: usize) -> Msg {
-    Msg::new(MESSAGING, code, index)
-}
-
-pub(crate) const DEVICE_TYPES_MISSING: Msg = m(7003, 17);
-pub(crate) const VALUE_MISSING: Msg = m(7003, 18);
-pub(crate) const POS_MISSING: Msg = m(7003, 19);
-pub(crate) const CATEGORY_MISSING: Msg = m(7003, 20);
-pub(crate) const ACTIONS_MISSING: Msg = m(7003, 21);
-pub(crate) const INVALID_DEVICE_TYPE: Msg = m(7004, 2);
-pub(crate) const DUPLICATE_DEVICE_TYPE: Msg = m(7004, 3);
-pub(crate) const DUPLICATE_POS: Msg = m(7004, 4);
-pub(crate) const INVALID_ACTION: Msg = m(7004, 5);
-pub(crate) const INVALID_VALUE: Msg = m(7004, 6);
-pub(crate) const ACTION_NOT_FOR_IDENTIFIER: Msg = m(7004, 7);
-pub(crate) const UNKNOWN_IDENTIFIER: Msg = m(7004, 8);
-pub(crate) const NO_IDENTIFIER_AT_POS: Msg = m(7004, 9);
-pub(crate) const POS_NOT_ALLOWED: Msg = m(7004, 10);
-pub(crate) const WRONG_ACTION_COUNT: Msg = m(7004, 11);
-pub(crate) const INVALID_CATEGORY: Msg = m(7004, 12);
 
 /// A button of a category.
 pub(crate) struct Identifier {

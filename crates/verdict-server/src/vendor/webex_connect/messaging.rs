@@ -6,6 +6,8 @@ use std::time::{Instant, SystemTime};
 
 use serde_json::{Map, Value, json};
 
+use super::keys::messaging::*;
+use super::keys::{self, status};
 use super::{
     DEFAULT_DELIVERY_DELAY, MESSAGING, Msg, Refusal, STATUS, answer, expired, interactive,
     json_object, spend,
@@ -15,49 +17,6 @@ use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 use crate::state::NewItem;
 use crate::util::timestamp;
-
-const fn m(code: u32, index: usize) -> Msg {
-    Msg::new(MESSAGING, code, index)
-}
-
-// The messaging API's messages this module produces, by position in the contract (a unit
-// test checks that each one says what its name says).
-pub(crate) const DESTINATION_MANDATORY: Msg = m(7003, 0);
-pub(crate) const ANDROID_TEXT: Msg = m(7003, 1);
-pub(crate) const IOS_TEXT: Msg = m(7003, 2);
-pub(crate) const PUSH_MISSING: Msg = m(7003, 3);
-pub(crate) const ANDROID_OR_IOS: Msg = m(7003, 4);
-pub(crate) const FB_TEXT: Msg = m(7003, 5);
-pub(crate) const OTT_MISSING: Msg = m(7003, 6);
-pub(crate) const FB_MISSING: Msg = m(7003, 7);
-pub(crate) const RT_TEXT: Msg = m(7003, 8);
-pub(crate) const APPMESSAGING_MISSING: Msg = m(7003, 9);
-pub(crate) const SMS_BODY: Msg = m(7003, 10);
-pub(crate) const SMS_TEXT: Msg = m(7003, 11);
-pub(crate) const SMS_MISSING: Msg = m(7003, 12);
-pub(crate) const CALLFLOW_OR_MEDIA: Msg = m(7003, 13);
-pub(crate) const VOICE_MISSING: Msg = m(7003, 14);
-pub(crate) const NO_CHANNEL_INFO: Msg = m(7003, 15);
-pub(crate) const DELIVERYCHANNEL_MISSING: Msg = m(7003, 16);
-pub(crate) const RT_PRIORITY: Msg = m(7004, 0);
-pub(crate) const SMS_TYPE: Msg = m(7004, 1);
-pub(crate) const REQUEST_EXPIRED: Msg = m(7005, 0);
-pub(crate) const TOO_MANY_DESTINATIONS: Msg = m(7009, 0);
-pub(crate) const DESTINATION_EXPIRED: Msg = m(7019, 0);
-pub(crate) const INVALID_SENDER: Msg = m(7101, 0);
-pub(crate) const INVALID_ADDRESS: Msg = m(7102, 0);
-pub(crate) const INVALID_APP: Msg = m(7104, 0);
-pub(crate) const NO_CUSTOMER: Msg = m(7105, 0);
-pub(crate) const CHANNEL_NOT_CONFIGURED: Msg = m(7106, 0);
-pub(crate) const TOO_LONG: Msg = m(7107, 0);
-pub(crate) const INVALID_TEMPLATE: Msg = m(7108, 0);
-pub(crate) const SPAM: Msg = m(7111, 0);
-pub(crate) const RTM_DISABLED: Msg = m(7117, 0);
-pub(crate) const PUSH_DISABLED: Msg = m(7118, 0);
-pub(crate) const BAD_CHARACTER: Msg = m(7618, 0);
-pub(crate) const EMPTY_TEXT: Msg = m(7631, 0);
-/// The accepted answer.
-pub(crate) const SUBMITTED: Msg = m(7501, 0);
 
 /// The most destination addresses one request may name.
 pub(crate) const MAX_DESTINATIONS: usize = 1000;
@@ -130,7 +89,8 @@ pub(crate) const APPS: &[App] = &[
 
 /// A test destination: `1555000CCCC` makes the transaction end in transaction-status code
 /// CCCC, `1555001CCCC` makes the messaging request fail at once with messaging code CCCC;
-/// a twelfth digit picks the code's message (1-based) where it has several.
+/// a twelfth digit picks the code's message (1-based) where it has several. The choice is
+/// turned into the message's key at once (see `keys::chosen`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Sandbox {
     pub at_once: bool,
@@ -413,7 +373,7 @@ fn valid_email(s: &str) -> bool {
 
 /// Per-address rules: a malformed msisdn or email (7102), a test destination that fails at
 /// once, a customerid without a profile (7105).
-fn check_addresses(em: &Emulator, who: &Principal, addresses: &[Address]) -> Result<(), Msg> {
+fn check_addresses(em: &Emulator, who: &Principal, addresses: &[Address]) -> Result<(), Refusal> {
     for a in addresses {
         let ok = match a.kind {
             "msisdn" => valid_msisdn(&a.value),
@@ -421,15 +381,17 @@ fn check_addresses(em: &Emulator, who: &Principal, addresses: &[Address]) -> Res
             _ => true,
         };
         if !ok {
-            return Err(INVALID_ADDRESS);
+            return Err(INVALID_ADDRESS.into());
         }
         if let Some(sb) = sandbox(&a.value).filter(|s| s.at_once) {
-            let msg = Msg::new(MESSAGING, sb.code, sb.index);
-            let fate = msg
-                .lookup(&em.contract)
-                .is_some_and(|(row, _)| sb.code >= 7101 && row.outcome == verdict::Outcome::Error);
-            if fate {
-                return Err(msg);
+            let c = &em.contract;
+            let fate = keys::chosen(c, MESSAGING, sb.code, sb.index).filter(|key| {
+                keys::message(c, MESSAGING, key).is_some_and(|(row, _)| {
+                    row.code >= 7101 && row.outcome == verdict::Outcome::Error
+                })
+            });
+            if let Some(key) = fate {
+                return Err(Refusal::Chosen(MESSAGING, key.to_owned()));
             }
         }
     }
@@ -445,7 +407,7 @@ fn check_addresses(em: &Emulator, who: &Principal, addresses: &[Address]) -> Res
             .iter()
             .find(|c| !store.contains(&super::profile::customer_key(&who.account, c)))
         {
-            return Err(NO_CUSTOMER);
+            return Err(NO_CUSTOMER.into());
         }
     }
     Ok(())
@@ -480,28 +442,28 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
     let (now, wall) = (Instant::now(), SystemTime::now());
     let created = timestamp(wall);
     let final_at = timestamp(wall + delay);
-    let submitted = SUBMITTED.text(&em.contract).to_owned();
+    let (submitted_code, submitted) = SUBMITTED
+        .lookup(&em.contract)
+        .map(|(row, m)| (row.code.to_string(), m.text.clone()))
+        .unwrap_or_default();
     let mut response = Vec::with_capacity(addresses.len());
     let mut state = em.lock();
     for a in &addresses {
         let transid = em.rng.uuid();
-        let (code, index) = sandbox(&a.value)
-            .filter(|s| {
-                !s.at_once
-                    && s.code != SUBMITTED.code
-                    && Msg::new(STATUS, s.code, s.index)
-                        .lookup(&em.contract)
-                        .is_some()
-            })
-            .map_or((7500, 0), |s| (s.code, s.index));
+        // The final message: the one the test destination chose (never the 7501 a
+        // transaction reads until then), Delivered otherwise.
+        let final_key = sandbox(&a.value)
+            .filter(|s| !s.at_once)
+            .and_then(|s| keys::chosen(&em.contract, STATUS, s.code, s.index))
+            .filter(|key| *key != status::SUBMITTED.key())
+            .unwrap_or(status::DELIVERED.key());
         let value = json!({
             "transid": transid,
             "channel": channel.name(),
             "to": a.value,
             "to_type": a.kind,
             "correlationid": a.correlationid.clone().unwrap_or(Value::Null),
-            "final_code": code,
-            "final_index": index,
+            "final_key": final_key,
             "date_created": created,
             "final_at": final_at,
         });
@@ -514,7 +476,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
         // Old transactions are forgotten past the store limit (their status reads 7600).
         state.remove_oldest(TRANSACTIONS, em.spec.store_limit);
         let mut entry = json!({
-            "code": SUBMITTED.code.to_string(),
+            "code": submitted_code,
             "description": submitted,
             "transid": transid,
             "destination": a.value,

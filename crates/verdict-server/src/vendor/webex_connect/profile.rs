@@ -25,35 +25,7 @@ use crate::request::{Ctx, Principal};
 use crate::resource::now_stamp;
 use crate::state::NewItem;
 
-const fn p(code: u32, index: usize) -> Msg {
-    Msg::new(PROFILE, code, index)
-}
-
-pub(crate) const SUCCESS: Msg = p(1000, 0);
-pub(crate) const PARTIAL: Msg = p(1002, 0);
-pub(crate) const CUSTOMER_ID_MISSING: Msg = p(7003, 0);
-pub(crate) const ACCESS_TOKEN_MISSING: Msg = p(7003, 1);
-pub(crate) const ACCESS_TOKEN_EXPIRY_MISSING: Msg = p(7003, 2);
-pub(crate) const PSID_MISSING: Msg = p(7003, 3);
-pub(crate) const ACCESS_TOKEN_SECRET_MISSING: Msg = p(7003, 4);
-pub(crate) const SCREEN_NAME_MISSING: Msg = p(7003, 5);
-pub(crate) const CONNECT_STATUS_MISSING: Msg = p(7003, 6);
-pub(crate) const DEVICE_ID_MISSING: Msg = p(7003, 7);
-pub(crate) const RTM_ID_MISSING: Msg = p(7003, 8);
-pub(crate) const MSISDN_MISSING: Msg = p(7003, 9);
-pub(crate) const STATUS_MISSING: Msg = p(7003, 10);
-pub(crate) const STATUS_INVALID: Msg = p(7003, 11);
-pub(crate) const INVALID_ATTRIBUTE: Msg = p(7011, 0);
-pub(crate) const RECORD_STATUS_INVALID: Msg = p(7011, 1);
-pub(crate) const BATCH_TOO_LARGE: Msg = p(7012, 0);
-pub(crate) const NO_STORE: Msg = p(7013, 0);
-pub(crate) const CUSTOMER_NOT_FOUND: Msg = p(7014, 0);
-pub(crate) const APP_PROFILE_NOT_FOUND: Msg = p(7014, 1);
-pub(crate) const CUSTOMER_EXISTS: Msg = p(7015, 0);
-pub(crate) const APP_PROFILE_EXISTS: Msg = p(7015, 1);
-pub(crate) const UNKNOWN_ATTRIBUTE: Msg = p(7017, 0);
-pub(crate) const INVALID_APP: Msg = p(7018, 0);
-pub(crate) const REQUEST_EXPIRED: Msg = p(7019, 0);
+use super::keys::profile::*;
 
 /// The most records (or customer ids) one request may carry.
 pub(crate) const MAX_BATCH: usize = 100;
@@ -329,8 +301,11 @@ fn batch(em: &Emulator, ctx: &Ctx<'_>, results: Vec<(String, Result<Value, Msg>)
                 Err(m) => (Map::new(), m),
             };
             rec.entry("customerId").or_insert_with(|| json!(id));
-            rec.insert("code".into(), json!(msg.code.to_string()));
-            rec.insert("description".into(), json!(msg.text(c)));
+            let (code, text) = msg.lookup(c).map_or((String::new(), ""), |(row, m)| {
+                (row.code.to_string(), &m.text)
+            });
+            rec.insert("code".into(), json!(code));
+            rec.insert("description".into(), json!(text));
             Value::Object(rec)
         })
         .collect();

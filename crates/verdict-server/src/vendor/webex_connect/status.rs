@@ -1,21 +1,17 @@
 //! `GET /resources/v1/messaging/status/{transid}`: the state of one transaction. It reads
-//! 7501 until its delay has passed, then its final code: 7500 Delivered, or the code its
-//! test destination names.
+//! 7501 until its delay has passed, then its final message (the key the transaction
+//! keeps): 7500 Delivered, or the message its test destination chose.
 
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
+use super::keys::status::*;
 use super::messaging::TRANSACTIONS;
-use super::{Msg, Refusal, STATUS, answer, expired, spend};
+use super::{Refusal, STATUS, answer_key, expired, keys, spend};
 use crate::Emulator;
 use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
-
-pub(crate) const REQUEST_EXPIRED: Msg = Msg::new(STATUS, 7019, 0);
-pub(crate) const SUBMITTED: Msg = Msg::new(STATUS, 7501, 0);
-pub(crate) const NO_RESULTS: Msg = Msg::new(STATUS, 7600, 0);
-pub(crate) const NOT_YOURS: Msg = Msg::new(STATUS, 7601, 0);
 
 /// Answers a status query for `transid`.
 pub(crate) fn get(em: &Emulator, ctx: &Ctx<'_>, who: &Principal, transid: &str) -> Reply {
@@ -41,25 +37,23 @@ fn lookup(em: &Emulator, ctx: &Ctx<'_>, who: &Principal, transid: &str) -> Resul
     }
     let v = &item.value;
     let done = item.ready_at.is_none_or(|at| at <= Instant::now());
-    let (msg, state, updated) = if done {
-        let code = v["final_code"].as_u64().unwrap_or(7500) as u32;
-        let index = v["final_index"].as_u64().unwrap_or(0) as usize;
-        let state = match code {
-            7500 => "delivered",
-            7502 => "read",
-            _ => "failed",
-        };
-        (Msg::new(STATUS, code, index), state, v["final_at"].clone())
+    let (key, updated) = if done {
+        let key = v["final_key"].as_str().unwrap_or(DELIVERED.key());
+        (key, v["final_at"].clone())
     } else {
-        (SUBMITTED, "submitted", v["date_created"].clone())
+        (SUBMITTED.key(), v["date_created"].clone())
+    };
+    let row = keys::message(&em.contract, STATUS, key).map(|(row, _)| row);
+    let state = match row.map(|r| r.code) {
+        _ if !done => "submitted",
+        Some(7500) => "delivered",
+        Some(7502) => "read",
+        _ => "failed",
     };
     // A final code that travels with an error status fails the query as a whole (a
     // provider fault, an expired request...): it carries no transaction.
-    if msg
-        .lookup(&em.contract)
-        .is_some_and(|(row, _)| row.http_status != 200)
-    {
-        return Ok(answer(em, ctx, msg, Map::new()));
+    if row.is_some_and(|r| r.http_status != 200) {
+        return Ok(answer_key(em, ctx, STATUS, key, Map::new()));
     }
     let mut extra = Map::new();
     for (k, val) in [
@@ -73,7 +67,7 @@ fn lookup(em: &Emulator, ctx: &Ctx<'_>, who: &Principal, transid: &str) -> Resul
     ] {
         extra.insert(k.into(), val);
     }
-    Ok(answer(em, ctx, msg, extra))
+    Ok(answer_key(em, ctx, STATUS, key, extra))
 }
 
 #[cfg(test)]
