@@ -53,14 +53,16 @@ stop_server() {
 }
 
 # The start-up line's fields, one a line: openapi URL, token, TLS origin (or "-"), and
-# the OAuth client id, secret, user name and password.
+# the OAuth client id, secret, user name and password ("-" each for a contract without
+# a token endpoint, whose line has "oauth": null).
 startup() {
     "$py" - "$work/server.out" <<'PY'
 import json, sys
 info = json.loads(open(sys.argv[1]).readline())
-o = info["oauth"]
+o = info["oauth"] or {}
 for value in (info["openapi"], info["token"], info["tls_origin"] or "-",
-              o["client_id"], o["client_secret"], o["username"], o["password"]):
+              o.get("client_id", "-"), o.get("client_secret", "-"), o.get("username", "-"),
+              o.get("password", "-")):
     value = str(value)
     if not value or "\n" in value:
         sys.exit("bad value in the start-up line")

@@ -110,6 +110,11 @@ pub(crate) fn explain(
     Ok(())
 }
 
+/// One `  name      value` line of an entry.
+fn field(out: &mut String, name: &str, value: &str) {
+    let _ = writeln!(out, "  {name:<10}{value}");
+}
+
 fn describe(out: &mut String, c: &Contract, e: &Entry) {
     let mut head = format!("{} {}", c.id, e.code);
     if let Some(api) = &e.api {
@@ -123,9 +128,6 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         _ => String::new(),
     };
     let _ = writeln!(out, "{head}{status}");
-    let field = |out: &mut String, name: &str, value: &str| {
-        let _ = writeln!(out, "  {name:<10}{value}");
-    };
     for (i, (m, when)) in e.messages.iter().zip(&e.when).enumerate() {
         let label = if i == 0 { "message" } else { "" };
         field(out, label, &format!("\"{m}\" — {when}"));
@@ -137,6 +139,13 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         "action",
         &format!("{} — {}", e.action_detail, e.advice),
     );
+    describe_what_else(out, e);
+    describe_rule(out, e);
+    describe_notes(out, c, e);
+}
+
+/// The page it shrinks, its variants and what the engine does with the request asked about.
+fn describe_what_else(out: &mut String, e: &Entry) {
     if let Some(sh) = &e.shrink {
         let text = format!(
             "each repeat asks for half the page ({} halved, down to {})",
@@ -145,13 +154,8 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         field(out, "page", &text);
     }
     for v in &e.variants {
-        let text = format!(
-            "when {}: {} — {} ({})",
-            v.when,
-            v.meaning,
-            v.action,
-            v.category.as_str()
-        );
+        let category = v.category.as_str();
+        let text = format!("when {}: {} — {} ({category})", v.when, v.meaning, v.action);
         field(out, "variant", &text);
     }
     if let Some(a) = &e.applied {
@@ -168,6 +172,10 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         let text = format!("{}{key}: {} — {}{own}", a.method, a.decision, a.detail);
         field(out, "request", &text);
     }
+}
+
+/// The client rule with its origin, the headers and signals that matter, replay safety.
+fn describe_rule(out: &mut String, e: &Entry) {
     let origin = match e.origin {
         verdict::Origin::Seed => "stated by the vendor's document",
         verdict::Origin::Rfc => "from the HTTP standards",
@@ -185,44 +193,37 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         field(out, s.about, &s.text);
     }
     if e.replay_safe {
-        field(
-            out,
-            "replay",
-            "safe to repeat whatever the method: the server did not act on the request",
-        );
+        let text = "safe to repeat whatever the method: the server did not act on the request";
+        field(out, "replay", text);
     }
+}
+
+/// Where the entry comes from: a repeated row, a class rule, the baseline; the document.
+fn describe_notes(out: &mut String, c: &Contract, e: &Entry) {
     if e.seed_duplicate {
-        field(
-            out,
-            "note",
-            "the document lists this number twice; this is its second row",
-        );
+        let text = "the document lists this number twice; this is its second row";
+        field(out, "note", text);
     }
-    if let Some(class) = &e.class {
-        field(
-            out,
-            "note",
-            &format!(
-                "{} does not list {} on its own; its rule for {class} answers applies",
-                c.name, e.code
-            ),
-        );
-    } else if !e.documented {
-        let base = c.extends.as_deref().unwrap_or("the baseline");
+    let base = c.extends.as_deref().unwrap_or("the baseline");
+    let note = match &e.class {
+        Some(class) => Some(format!(
+            "{} does not list {} on its own; its rule for {class} answers applies",
+            c.name, e.code
+        )),
         // An inherited entry that follows the contract's own rule for its class.
-        let text = if e.origin == verdict::Origin::Seed {
-            format!(
-                "{}'s document does not name this status; its rule for {}xx answers applies, the meaning comes from {base}",
-                c.name,
-                e.code / 100
-            )
-        } else {
-            format!(
-                "{}'s document does not name this status; the entry comes from {base}",
-                c.name
-            )
-        };
-        field(out, "note", &text);
+        None if !e.documented && e.origin == verdict::Origin::Seed => Some(format!(
+            "{}'s document does not name this status; its rule for {}xx answers applies, the meaning comes from {base}",
+            c.name,
+            e.code / 100
+        )),
+        None if !e.documented => Some(format!(
+            "{}'s document does not name this status; the entry comes from {base}",
+            c.name
+        )),
+        None => None,
+    };
+    if let Some(note) = note {
+        field(out, "note", &note);
     }
     // The vendor's document is the source only of what it states.
     let stated = e.documented || e.origin == verdict::Origin::Seed;

@@ -1901,35 +1901,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         let inherited = base.and_then(|b| b.status(p.code));
         statuses.extend(resolve_entry(p, inherited, &mut found, "status"));
     }
-    let mut classes: Vec<StatusEntry> = Vec::new();
-    for p in &doc.classes {
-        let inherited = base.and_then(|b| b.class_rule(p.code));
-        classes.extend(resolve_entry(p, inherited, &mut found, "class"));
-    }
-    if let Some(b) = base {
-        classes.extend(
-            b.classes
-                .iter()
-                .filter(|c| !doc.classes.iter().any(|p| p.code == c.code))
-                .cloned(),
-        );
-    }
-    classes.sort_by_key(|c| c.code);
-    // The contract's own class rules are its document speaking for the whole class: an
-    // entry of that class it only inherits (an RFC default) follows them.
-    for s in statuses.iter_mut().filter(|s| !s.documented) {
-        let own = doc.classes.iter().any(|p| p.code == s.code / 100 * 100);
-        if let Some(class) = classes
-            .iter()
-            .find(|c| c.code == s.code / 100 * 100)
-            .filter(|_| own)
-        {
-            s.action = class.action;
-            s.rule = class.rule.clone();
-            s.origin = class.origin;
-            s.overrides = class.overrides.clone();
-        }
-    }
+    let classes = resolve_classes(doc, base, &mut statuses, &mut found);
     statuses.sort_by_key(|s| s.code);
     for (answer, written) in [
         (&idempotency.reused, &doc.idempotency.reused),
@@ -1988,6 +1960,44 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
     })
 }
 
+/// The contract's class rules (its own, then the base's it does not replace). Its own
+/// rules are its document speaking for the whole class: an entry of that class it only
+/// inherits (an RFC default) follows their action and rule.
+fn resolve_classes(
+    doc: &Document,
+    base: Option<&Contract>,
+    statuses: &mut [StatusEntry],
+    found: &mut Vec<(Span, String, String)>,
+) -> Vec<StatusEntry> {
+    let mut classes: Vec<StatusEntry> = Vec::new();
+    for p in &doc.classes {
+        let inherited = base.and_then(|b| b.class_rule(p.code));
+        classes.extend(resolve_entry(p, inherited, found, "class"));
+    }
+    if let Some(b) = base {
+        classes.extend(
+            b.classes
+                .iter()
+                .filter(|c| !doc.classes.iter().any(|p| p.code == c.code))
+                .cloned(),
+        );
+    }
+    classes.sort_by_key(|c| c.code);
+    for s in statuses.iter_mut().filter(|s| !s.documented) {
+        let first = s.code / 100 * 100;
+        if !doc.classes.iter().any(|p| p.code == first) {
+            continue;
+        }
+        if let Some(class) = classes.iter().find(|c| c.code == first) {
+            s.action = class.action;
+            s.rule = class.rule.clone();
+            s.origin = class.origin;
+            s.overrides = class.overrides.clone();
+        }
+    }
+    classes
+}
+
 /// One `[[status]]` (or `[[class]]`, `what_kind`) entry with what it inherits filled in;
 /// `None` after reporting what it lacks.
 fn resolve_entry(
@@ -2031,43 +2041,14 @@ fn resolve_entry(
         (None, Some(i)) if p.action.is_empty() => i.rule.clone(),
         _ => None,
     };
-    let mut overrides = Vec::new();
-    for o in &p.overrides {
-        let action = if o.action.is_empty() {
-            None
-        } else {
-            o.action.resolve(action, found)
-        };
-        overrides.push(MethodOverride {
-            method: o.method.clone(),
-            action,
-            category: o.category,
-            meaning: o.meaning.clone(),
-            rule: o.rule.clone(),
-        });
-    }
+    let overrides = resolve_overrides(p, action, found);
     let (Some(meaning), Some(category), Some(action)) = (meaning, category, action) else {
         return None;
     };
     let variants = if p.variants.is_empty() {
         inherited.map(|i| i.variants.clone()).unwrap_or_default()
     } else {
-        p.variants
-            .iter()
-            .filter_map(|v| {
-                Some(Variant {
-                    when: v.when.clone(),
-                    meaning: v.meaning.clone().unwrap_or_else(|| meaning.clone()),
-                    category: v.category.unwrap_or(category),
-                    action: if v.action.is_empty() {
-                        action
-                    } else {
-                        v.action.resolve(Some(action), found)?
-                    },
-                    rule: v.rule.clone(),
-                })
-            })
-            .collect()
+        resolve_variants(p, (&meaning, category, action), found)
     };
     Some(StatusEntry {
         code: p.code,
@@ -2097,6 +2078,54 @@ fn resolve_entry(
             .or_else(|| inherited.and_then(|i| i.shrink.clone())),
         documented: true,
     })
+}
+
+/// An entry's method overrides, their actions completed from the entry's `action`.
+fn resolve_overrides(
+    p: &PartialStatus,
+    action: Option<Action>,
+    found: &mut Vec<(Span, String, String)>,
+) -> Vec<MethodOverride> {
+    p.overrides
+        .iter()
+        .map(|o| MethodOverride {
+            method: o.method.clone(),
+            action: if o.action.is_empty() {
+                None
+            } else {
+                o.action.resolve(action, found)
+            },
+            category: o.category,
+            meaning: o.meaning.clone(),
+            rule: o.rule.clone(),
+        })
+        .collect()
+}
+
+/// An entry's own variants, what each leaves out taken from the entry's meaning,
+/// category and action.
+fn resolve_variants(
+    p: &PartialStatus,
+    (meaning, category, action): (&str, Category, Action),
+    found: &mut Vec<(Span, String, String)>,
+) -> Vec<Variant> {
+    p.variants
+        .iter()
+        .filter_map(|v| {
+            let action = if v.action.is_empty() {
+                action
+            } else {
+                v.action.resolve(Some(action), found)?
+            };
+            Some(Variant {
+                when: v.when.clone(),
+                meaning: v.meaning.clone().unwrap_or_else(|| meaning.to_owned()),
+                category: v.category.unwrap_or(category),
+                action,
+                rule: v.rule.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Reports a problem about a whole document (e.g. an unknown `extends`) at a span, with
