@@ -4,10 +4,9 @@
 //! first request is still in flight its 409; keys are scoped to credential, method and
 //! path; and the OpenAPI document describes the header and the refusals.
 
-use crate::support::{Running, serve_emulator, start};
+use crate::support::{Running, start};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use verdict_server::{Config, Emulator, ServerLimits};
 
 const KEY: &str = "Idempotency-Key";
 
@@ -229,26 +228,11 @@ async fn a_repeat_while_the_first_is_in_flight_gets_one_409() {
 
 #[tokio::test]
 async fn a_problem_contract_refuses_a_reused_key_with_a_problem() {
-    let contract = verdict::Catalog::builtin()
-        .with_files([verdict::SourceFile::new(
-            "problem-api.toml",
-            include_str!("../fixtures/problem-api.toml"),
-        )])
-        .unwrap()
-        .get("problem-api")
-        .unwrap()
-        .clone();
-    let config = Config {
-        token: "t0".into(),
-        ..Config::default()
-    };
-    let s = serve_emulator(
-        Emulator::new(contract.clone(), config).unwrap(),
-        "t0".into(),
-        false,
-        ServerLimits::default(),
-    )
-    .await;
+    let contract = crate::support::contract_from(
+        "problem-api.toml",
+        include_str!("../fixtures/problem-api.toml"),
+    );
+    let s = crate::support::start_contract(contract.clone()).await;
     assert_eq!(
         post(&s, "/v1/items", "t0", "k", json!({"name": "a"}))
             .await

@@ -3,31 +3,19 @@
 //! faults — is `application/problem+json` with the standard members, the field errors and
 //! the tracking id; and the OpenAPI document says so.
 
-use crate::support::{Running, serve_emulator};
+use crate::support::Running;
 use reqwest::Response;
 use serde_json::{Value, json};
-use verdict_server::{Config, Emulator, ServerLimits};
 
 const FIXTURE: &str = include_str!("../fixtures/problem-api.toml");
 const TYPES: &str = "https://api.problem-api.example/problems/";
 
 fn contract() -> verdict::Contract {
-    verdict::Catalog::builtin()
-        .with_files([verdict::SourceFile::new("problem-api.toml", FIXTURE)])
-        .unwrap()
-        .get("problem-api")
-        .unwrap()
-        .clone()
+    crate::support::contract_from("problem-api.toml", FIXTURE)
 }
 
 async fn start() -> Running {
-    let config = Config {
-        token: "t0".into(),
-        seed: 7,
-        ..Config::default()
-    };
-    let em = Emulator::new(contract(), config).unwrap();
-    serve_emulator(em, "t0".into(), false, ServerLimits::default()).await
+    crate::support::start_contract(contract()).await
 }
 
 /// The problem of an error answer, after checking its status, media type, the members

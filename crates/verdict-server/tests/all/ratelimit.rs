@@ -274,18 +274,8 @@ async fn webex_with_reset(format: &str) -> crate::support::Running {
     let text = format!(
         "[contract]\nid = \"resets\"\nname = \"Resets\"\nextends = \"webex\"\n\n[rate_limit]\nlimit = \"X-RateLimit-Limit\"\nremaining = \"X-RateLimit-Remaining\"\nreset = \"X-RateLimit-Reset\"\nreset_format = \"{format}\"\n"
     );
-    let contract = verdict::Catalog::builtin()
-        .with_files([verdict::SourceFile::new("resets.toml", text)])
-        .unwrap()
-        .get("resets")
-        .unwrap()
-        .clone();
-    let config = verdict_server::Config {
-        token: "t0".into(),
-        ..Default::default()
-    };
-    let em = verdict_server::Emulator::new(contract, config).unwrap();
-    crate::support::serve_emulator(em, "t0".into(), false, Default::default()).await
+    let contract = crate::support::contract_from("resets.toml", &text);
+    crate::support::start_contract(contract).await
 }
 
 #[tokio::test]

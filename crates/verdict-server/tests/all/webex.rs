@@ -721,18 +721,8 @@ async fn oversized_bodies_and_bad_input_never_hurt_the_server() {
 #[tokio::test]
 async fn a_contract_extending_webex_emulates_webex() {
     let text = "[contract]\nid = \"my-webex\"\nname = \"My Webex\"\nextends = \"webex\"\n";
-    let contract = verdict::Catalog::builtin()
-        .with_files([verdict::SourceFile::new("my-webex.toml", text)])
-        .unwrap()
-        .get("my-webex")
-        .unwrap()
-        .clone();
-    let config = verdict_server::Config {
-        token: "t0".into(),
-        ..Default::default()
-    };
-    let em = verdict_server::Emulator::new(contract, config).unwrap();
-    let s = crate::support::serve_emulator(em, "t0".into(), false, Default::default()).await;
+    let contract = crate::support::contract_from("my-webex.toml", text);
+    let s = crate::support::start_contract(contract).await;
     let me = s
         .http
         .get(s.url("/v1/people/me"))

@@ -42,6 +42,25 @@ pub async fn start(contract: &str) -> Running {
     .await
 }
 
+/// A contract written as `text` (as the file `name`), loaded over the built-in ones.
+pub fn contract_from(name: &str, text: &str) -> verdict::Contract {
+    let (catalog, id) = verdict::Catalog::builtin()
+        .with_file(verdict::SourceFile::new(name, text))
+        .unwrap();
+    catalog.get(&id).unwrap().clone()
+}
+
+/// An emulator of `contract` on 127.0.0.1 that accepts the token `t0`.
+pub async fn start_contract(contract: verdict::Contract) -> Running {
+    let config = Config {
+        token: "t0".into(),
+        seed: 7,
+        ..Config::default()
+    };
+    let em = Emulator::new(contract, config).unwrap();
+    serve_emulator(em, "t0".into(), false, ServerLimits::default()).await
+}
+
 /// An emulator of `contract` as its document has it served: over TLS where plain HTTP is
 /// refused (Whispir), else as [`start`].
 pub async fn start_served(contract: &str) -> Running {
