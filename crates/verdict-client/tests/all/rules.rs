@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use crate::support::{FakeTimer, builder, client, client_on, contract, verdict_error};
 use verdict::decide::{Reason, WaitCause};
-use verdict::{Catalog, SourceFile};
 use verdict_client::timer::WaitReason;
 use verdict_client::{Attempts, Credentials, ErrorKind, Revalidated, Verdict};
 use verdict_testkit::{Reply, Server};
@@ -726,12 +725,10 @@ async fn a_real_wait_is_really_waited() {
 #[tokio::test]
 async fn a_file_contract_is_obeyed_like_a_builtin() {
     let text = "[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"http\"\n[retry]\nmax_retries = 1\n[[status]]\ncode = 418\naction = \"retry\"\n";
-    let (catalog, id) = Catalog::builtin()
-        .with_file(SourceFile::new("mine.toml", text))
-        .unwrap();
     let server = Server::start(|_, _| Reply::status(418)).await;
     let timer = FakeTimer::new();
-    let c = client(Verdict::builder(catalog.get(&id).unwrap().clone()).timer(timer.clone()));
+    let mine = crate::support::contract_from("mine.toml", text);
+    let c = client(Verdict::builder(mine).timer(timer.clone()));
     let e = verdict_error(c.get(server.url("/")).send().await.unwrap_err());
     assert_eq!(server.seen().len(), 2);
     assert_eq!(
@@ -936,10 +933,7 @@ meaning = "Slow down."
 category = "rate-limit"
 action = "retry"
 "#;
-    let (catalog, id) = verdict::Catalog::builtin()
-        .with_file(verdict::SourceFile::new("variants.toml", text))
-        .unwrap();
-    catalog.get(&id).unwrap().clone()
+    crate::support::contract_from("variants.toml", text)
 }
 
 #[tokio::test]
@@ -1023,10 +1017,7 @@ meaning = "A rate limit."
 category = "rate-limit"
 action = "retry-after"
 "#;
-    let (catalog, id) = verdict::Catalog::builtin()
-        .with_file(verdict::SourceFile::new("quota-403.toml", text))
-        .unwrap();
-    let contract = catalog.get(&id).unwrap().clone();
+    let contract = crate::support::contract_from("quota-403.toml", text);
     let config = verdict_server::Config {
         token: "t0".into(),
         quotas: Some(vec![verdict::emulate::Quota {

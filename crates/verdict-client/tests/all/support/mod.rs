@@ -53,6 +53,14 @@ pub fn contract(id: &str) -> Contract {
     Catalog::builtin().get(id).unwrap().clone()
 }
 
+/// A contract written as `text` (as the file `name`), loaded over the built-in ones.
+pub fn contract_from(name: &str, text: &str) -> Contract {
+    let (catalog, id) = Catalog::builtin()
+        .with_file(verdict::SourceFile::new(name, text))
+        .unwrap();
+    catalog.get(&id).unwrap().clone()
+}
+
 pub fn builder(id: &str, timer: &Arc<FakeTimer>) -> VerdictBuilder {
     Verdict::builder(contract(id)).timer(timer.clone())
 }
