@@ -260,10 +260,10 @@ impl MemoryStore {
 
     /// [`Store::share`], without a future.
     pub fn share_now(&self, key: &str, value: &str, ttl: Duration) {
-        let until = SystemTime::now() + ttl;
+        let now = SystemTime::now();
         let mut map = self.values.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, end)| SystemTime::now() < *end);
-        map.insert(key.to_owned(), (value.to_owned(), until));
+        map.retain(|_, (_, end)| now < *end);
+        map.insert(key.to_owned(), (value.to_owned(), now + ttl));
     }
 
     fn breaker<R>(&self, key: &str, f: impl FnOnce(&mut Breaker) -> R) -> R {
