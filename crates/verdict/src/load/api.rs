@@ -1,0 +1,263 @@
+//! Application APIs, their codes and messages, and the error-body shape.
+
+use super::*;
+
+pub(super) fn read_error_body(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> ErrorBody {
+    t.check_keys(
+        cx,
+        &[
+            "message",
+            "code",
+            "fields",
+            "tracking_id",
+            "format",
+            "type_base",
+        ],
+    );
+    let mut body = ErrorBody {
+        message: t.parsed::<JsonPointer>(cx, "message"),
+        code: t.parsed(cx, "code"),
+        fields: t.parsed(cx, "fields"),
+        tracking_id: t.parsed(cx, "tracking_id"),
+        format: t.parsed(cx, "format").unwrap_or_default(),
+        type_base: t.string(cx, "type_base"),
+    };
+    let span_of = |key: &str| t.get(key).map(Spanned::span).unwrap_or(t.span.clone());
+    if let Some(base) = &body.type_base {
+        if !body.is_problem() {
+            cx.report(
+                span_of("type_base"),
+                t.field("type_base"),
+                "only format = \"problem\" takes a type_base",
+            );
+        } else if url::Url::parse(base).is_err() {
+            cx.report(
+                span_of("type_base"),
+                t.field("type_base"),
+                format!(
+                    "\"{base}\" is not an absolute URI (e.g. https://api.example.com/problems/)"
+                ),
+            );
+        }
+    }
+    if body.is_problem() {
+        // The message of a problem is its `detail`; the other parts are extension members.
+        match &body.message {
+            Some(p) if p.as_str() != "/detail" => cx.report(
+                span_of("message"),
+                t.field("message"),
+                format!("a problem carries its message in /detail, not {p}; leave message out"),
+            ),
+            Some(_) => {}
+            None => body.message = Some("/detail".parse().expect("a valid pointer")),
+        }
+        let members = [
+            ("code", &body.code, "/code"),
+            ("fields", &body.fields, "/errors"),
+            ("tracking_id", &body.tracking_id, "/trackingId"),
+        ];
+        for (key, pointer, example) in members {
+            let Some(p) = pointer else { continue };
+            let first = p.as_str().split('/').nth(1);
+            let clash = match first {
+                None => Some("the whole body".to_owned()),
+                Some(m) if crate::problem::STANDARD_MEMBERS.contains(&m) => {
+                    Some(format!("the standard member \"{m}\""))
+                }
+                Some(_) => None,
+            };
+            if let Some(what) = clash {
+                cx.report(
+                    span_of(key),
+                    t.field(key),
+                    format!(
+                        "{p} is {what} of a problem; use an extension member such as {example}"
+                    ),
+                );
+            }
+        }
+        if body.fields.is_none() {
+            body.fields = Some("/errors".parse().expect("a valid pointer"));
+        }
+    }
+    body
+}
+
+pub(super) fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
+    t.check_keys(cx, &["id", "name", "summary", "error_body", "code"]);
+    let id = t.required_string(cx, "id");
+    if let Some(id) = &id {
+        if !is_id(id) {
+            cx.report(
+                t.get("id").map(Spanned::span).unwrap_or_default(),
+                t.field("id"),
+                format!("\"{id}\" is not a valid id"),
+            );
+        }
+    }
+    let name = t.required_string(cx, "name");
+    let summary = t.string(cx, "summary");
+    let error_body = t.table(cx, "error_body").map(|e| read_error_body(cx, &e));
+    let mut codes: Vec<AppCode> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for c in t.tables(cx, "code") {
+        if let Some(code) = read_app_code(cx, &c, &mut keys) {
+            let repeat = codes.iter().any(|x| x.code == code.code);
+            let span = c.get("code").map(Spanned::span).unwrap_or(c.span.clone());
+            if repeat && !code.seed_duplicate {
+                cx.report(span, c.field("code"), format!("code {} is listed twice; mark the later row seed_duplicate = true if the document repeats it", code.code));
+            } else if !repeat && code.seed_duplicate {
+                cx.report(
+                    span,
+                    c.field("seed_duplicate"),
+                    format!(
+                        "code {} is marked seed_duplicate but no earlier row has this number",
+                        code.code
+                    ),
+                );
+            }
+            codes.push(code);
+        }
+    }
+    Some(Api {
+        id: id?,
+        name: name?,
+        summary,
+        error_body,
+        codes,
+    })
+}
+
+/// One application code; `keys` holds the message keys its API has used so far.
+pub(super) fn read_app_code(
+    cx: &mut Cx<'_>,
+    t: &Obj<'_, '_>,
+    keys: &mut Vec<String>,
+) -> Option<AppCode> {
+    let mut fields = vec![
+        "code",
+        "http_status",
+        "outcome",
+        "category",
+        "meaning",
+        "rule",
+        "messages",
+        "seed_duplicate",
+    ];
+    fields.extend_from_slice(ACTION_KEYS);
+    t.check_keys(cx, &fields);
+    let code = t.integer(cx, "code", 0..1_000_000_000);
+    let http_status = t.integer(cx, "http_status", 100..600);
+    let outcome: Option<Outcome> = t.parsed(cx, "outcome");
+    let category: Option<Category> = t.parsed(cx, "category");
+    let meaning = t.string(cx, "meaning");
+    for key in [
+        "code",
+        "http_status",
+        "outcome",
+        "category",
+        "meaning",
+        "action",
+    ] {
+        if t.get(key).is_none() {
+            cx.report(t.span.clone(), t.field(key), "is required");
+        }
+    }
+    let mut problems = Vec::new();
+    let action = read_action(cx, t).resolve(None, &mut problems);
+    for (span, field, message) in problems {
+        cx.report(span, field, message);
+    }
+    let mut messages: Vec<Message> = Vec::new();
+    for m in t.tables(cx, "messages") {
+        m.check_keys(cx, &["text", "when", "key"]);
+        let text = m.required_string(cx, "text");
+        let when = m.required_string(cx, "when");
+        let key = m.string(cx, "key");
+        if let Some(k) = &key {
+            let span = m.get("key").map(Spanned::span).unwrap_or(m.span.clone());
+            if !is_id(k) {
+                cx.report(
+                    span,
+                    m.field("key"),
+                    format!("\"{k}\" is not a valid key (lowercase letters, digits and '-', starting with a letter)"),
+                );
+            } else if keys.contains(k) {
+                cx.report(
+                    span,
+                    m.field("key"),
+                    format!("the key \"{k}\" is used by another message of this API"),
+                );
+            } else {
+                keys.push(k.clone());
+            }
+        }
+        if let (Some(text), Some(when)) = (text, when) {
+            if text.is_empty() {
+                cx.report(m.span.clone(), m.field("text"), "must not be empty");
+            } else if messages.iter().any(|x| x.text == text) {
+                cx.report(
+                    m.span.clone(),
+                    m.field("text"),
+                    format!("the message \"{text}\" is listed twice for this code"),
+                );
+            }
+            messages.push(Message { text, when, key });
+        }
+    }
+    if t.get("messages").is_some() && messages.is_empty() {
+        cx.report(
+            t.span.clone(),
+            t.field("messages"),
+            "needs at least one { text, when }",
+        );
+    } else if t.get("messages").is_none() {
+        cx.report(t.span.clone(), t.field("messages"), "is required");
+    }
+    Some(AppCode {
+        code: code?.0 as u32,
+        http_status: http_status?.0 as u16,
+        outcome: outcome?,
+        category: category?,
+        action: action?,
+        meaning: meaning?,
+        rule: t.string(cx, "rule"),
+        messages,
+        seed_duplicate: t.boolean(cx, "seed_duplicate").unwrap_or(false),
+    })
+}
+
+/// The contract's error body and its APIs: the file's over the base's, an API of the same
+/// id replacing the base's. A problem body carries the tracking id of a contract that has
+/// one as an extension member.
+pub(super) fn resolve_bodies(
+    doc: &Document,
+    base: Option<&Contract>,
+    headers: &Headers,
+) -> (ErrorBody, Vec<Api>) {
+    let tracked = |body: &mut ErrorBody| {
+        if body.is_problem() && body.tracking_id.is_none() && headers.tracking_id.is_some() {
+            body.tracking_id = Some("/trackingId".parse().expect("a valid pointer"));
+        }
+    };
+    let mut error_body = doc
+        .error_body
+        .clone()
+        .or_else(|| base.map(|b| b.error_body.clone()))
+        .unwrap_or_default();
+    tracked(&mut error_body);
+    let mut own_apis = doc.apis.clone();
+    for api in &mut own_apis {
+        if let Some(body) = &mut api.error_body {
+            tracked(body);
+        }
+    }
+    let mut apis: Vec<Api> = base
+        .map(|b| b.apis.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !own_apis.iter().any(|o| o.id == a.id))
+        .collect();
+    apis.extend(own_apis);
+    (error_body, apis)
+}

@@ -1,0 +1,254 @@
+//! The `[emulator]` table: the emulator's settings, quotas and answers.
+
+use super::*;
+
+const EMULATOR_KEYS: &[&str] = &[
+    "vendor",
+    "base_path",
+    "id_style",
+    "create_status",
+    "update_status",
+    "delete_status",
+    "update_methods",
+    "location_on_create",
+    "list_key",
+    "page_param",
+    "page_default",
+    "page_limit",
+    "page_limit_status",
+    "link_pagination",
+    "media_types",
+    "https_only",
+    "quota",
+    "store_limit",
+    "resource",
+    "missing_field_status",
+    "unknown_fields",
+    "unknown_field_status",
+    "idempotency_limit",
+    "accept_unmet",
+    "content_type_missing",
+    "content_type_wrong",
+    "rate_limit_group",
+    "error_codes",
+];
+
+pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
+    t.check_keys(cx, EMULATOR_KEYS);
+    let base_path = t.string(cx, "base_path").unwrap_or_default();
+    if !base_path.is_empty() && (!base_path.starts_with('/') || base_path.ends_with('/')) {
+        cx.report(
+            t.get("base_path").map(Spanned::span).unwrap_or_default(),
+            t.field("base_path"),
+            "must start with '/' and not end with one (or be empty)",
+        );
+    }
+    let page_default = t
+        .integer(cx, "page_default", 1..100_001)
+        .map_or(100, |(n, _)| n as u32);
+    let page_limit = t
+        .integer(cx, "page_limit", 1..1_000_001)
+        .map_or(1000, |(n, _)| n as u32);
+    if page_default > page_limit {
+        cx.report(
+            t.span.clone(),
+            t.field("page_default"),
+            format!("{page_default} is larger than page_limit ({page_limit})"),
+        );
+    }
+    let quotas = read_quotas(cx, t);
+    let update_methods =
+        methods_in(cx, t, "update_methods").unwrap_or_else(|| vec![Method::PUT, Method::PATCH]);
+    let inherited = resource::Inherited {
+        update_methods: &update_methods,
+        unknown_fields: t
+            .parsed(cx, "unknown_fields")
+            .unwrap_or(UnknownFields::Ignore),
+    };
+    let resources = read_resources(cx, t, &inherited);
+    EmulatorSpec {
+        vendor: t.parsed(cx, "vendor"),
+        base_path,
+        id_style: t.parsed(cx, "id_style").unwrap_or(IdStyle::Uuid),
+        create_status: success_in(cx, t, "create_status", 201),
+        update_status: success_in(cx, t, "update_status", 200),
+        delete_status: success_in(cx, t, "delete_status", 204),
+        update_methods,
+        location_on_create: t.boolean(cx, "location_on_create").unwrap_or(false),
+        list_key: t.string(cx, "list_key"),
+        page_param: t.string(cx, "page_param"),
+        page_default,
+        page_limit,
+        page_limit_status: refusal_in(cx, t, "page_limit_status", 400),
+        link_pagination: t.boolean(cx, "link_pagination").unwrap_or(false),
+        media_types: t
+            .list::<String>(cx, "media_types")
+            .unwrap_or_else(|| vec!["application/json".into()]),
+        https_only: t.boolean(cx, "https_only").unwrap_or(false),
+        quotas,
+        rate_limit_group: t.string(cx, "rate_limit_group"),
+        error_codes: read_error_codes(cx, t),
+        store_limit: t
+            .integer(cx, "store_limit", 1..100_000_001)
+            .map_or(100_000, |(n, _)| n as usize),
+        missing_field_status: client_error_in(cx, t, "missing_field_status", 400),
+        unknown_field_status: client_error_in(cx, t, "unknown_field_status", 400),
+        idempotency_limit: t
+            .integer(cx, "idempotency_limit", 1..1_000_001)
+            .map_or(10_000, |(n, _)| n as usize),
+        accept_unmet: emulator_answer(cx, t, "accept_unmet", 406),
+        content_type_missing: emulator_answer(cx, t, "content_type_missing", 415),
+        content_type_wrong: emulator_answer(cx, t, "content_type_wrong", 415),
+        resources,
+    }
+}
+
+/// `error_codes = { 400 = "CMN-101", 5xx = "CMN-211" }`: a status (400 to 599) or a class
+/// (`4xx`, `5xx`) to the vendor's code.
+pub(super) fn read_error_codes(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<ErrorCode> {
+    let Some(table) = t.table(cx, "error_codes") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, value) in table.map.iter() {
+        let name: &str = key.get_ref();
+        let entry = match name {
+            "4xx" | "5xx" => Some((u16::from(name.as_bytes()[0] - b'0'), true)),
+            n => n
+                .parse::<u16>()
+                .ok()
+                .filter(|s| (400..600).contains(s))
+                .map(|s| (s, false)),
+        };
+        let Some((status, class)) = entry else {
+            cx.report(
+                key.span(),
+                table.field(name),
+                "expected an error status (400 to 599) or a class (4xx, 5xx)",
+            );
+            continue;
+        };
+        match value.get_ref().as_str() {
+            Some(code) if !code.is_empty() => out.push(ErrorCode {
+                status,
+                class,
+                code: code.to_owned(),
+            }),
+            _ => cx.report(
+                value.span(),
+                table.field(name),
+                "expected the vendor's code as a non-empty string",
+            ),
+        }
+    }
+    out
+}
+
+/// `key = { status = N, origin = "…" }`: a 4xx status, from the document (`seed`) unless
+/// `origin` says otherwise; RFC 9110's `default` when the key is left out.
+pub(super) fn emulator_answer(
+    cx: &mut Cx<'_>,
+    t: &Obj<'_, '_>,
+    key: &str,
+    default: u16,
+) -> EmulatorAnswer {
+    let Some(a) = t.table(cx, key) else {
+        return EmulatorAnswer::rfc(default);
+    };
+    a.check_keys(cx, &["status", "origin"]);
+    let status = a.integer(cx, "status", 400..500).map(|(n, _)| n as u16);
+    if status.is_none() && a.get("status").is_none() {
+        cx.report(
+            a.span.clone(),
+            a.path.clone(),
+            "needs a status (400 to 499)",
+        );
+    }
+    EmulatorAnswer {
+        status: status.unwrap_or(default),
+        origin: a.parsed(cx, "origin").unwrap_or(Origin::Seed),
+    }
+}
+
+/// The emulator's answers that say they come from the document name statuses the
+/// document has.
+pub(super) fn check_emulator_answers(
+    spec: &EmulatorSpec,
+    statuses: &[StatusEntry],
+) -> Vec<(Span, String, String)> {
+    let answers = [
+        ("accept_unmet", spec.accept_unmet),
+        ("content_type_missing", spec.content_type_missing),
+        ("content_type_wrong", spec.content_type_wrong),
+    ];
+    answers
+        .into_iter()
+        .filter(|(_, a)| a.origin == Origin::Seed)
+        .filter(|(_, a)| !statuses.iter().any(|s| s.code == a.status && s.documented))
+        .map(|(key, a)| {
+            (
+                0..0,
+                format!("emulator.{key}.status"),
+                format!(
+                    "status {} is not one the document names; document it, or say origin = \"inferred\"",
+                    a.status
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The `[[emulator.quota]]` tables.
+fn read_quotas(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<Quota> {
+    let mut quotas = Vec::new();
+    for q in t.tables(cx, "quota") {
+        q.check_keys(cx, &["requests", "window_s", "status"]);
+        let requests = q
+            .integer(cx, "requests", 1..1_000_000_001)
+            .map(|(n, _)| n as u32);
+        let window_s = q.integer(cx, "window_s", 1..86_401).map(|(n, _)| n as u32);
+        let status = refusal_in(cx, &q, "status", 429);
+        // A value out of range has been reported where it is written.
+        if q.get("requests").is_none() || q.get("window_s").is_none() {
+            cx.report(
+                q.span.clone(),
+                q.path.clone(),
+                "a quota needs requests and window_s",
+            );
+        }
+        if let (Some(requests), Some(window_s)) = (requests, window_s) {
+            quotas.push(Quota {
+                requests,
+                window_s,
+                status,
+            });
+        }
+    }
+    quotas
+}
+
+/// The `[[emulator.resource]]` tables, each name and path once.
+fn read_resources(
+    cx: &mut Cx<'_>,
+    t: &Obj<'_, '_>,
+    inherited: &resource::Inherited<'_>,
+) -> Vec<ResourceSpec> {
+    let mut resources: Vec<ResourceSpec> = Vec::new();
+    for r in t.tables(cx, "resource") {
+        if let Some(res) = resource::read_resource(cx, &r, inherited) {
+            if resources
+                .iter()
+                .any(|x| x.name == res.name || x.path == res.path)
+            {
+                cx.report(
+                    r.span.clone(),
+                    r.field("name"),
+                    format!("resource \"{}\" ({}) is listed twice", res.name, res.path),
+                );
+            } else {
+                resources.push(res);
+            }
+        }
+    }
+    resources
+}
