@@ -147,17 +147,43 @@ fn random_token() -> String {
 }
 
 pub(crate) fn serve(args: ServeArgs) -> Outcome {
-    let redis_url = match args.state.as_str() {
-        "memory" => None,
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
-        other => {
-            return Err(
-                anyhow!("--state {other}: expected memory or a redis://HOST:PORT/DB URL").into(),
-            );
-        }
-    };
+    let redis_url = state_url(&args.state)?;
     let (catalog, id) = crate::catalog_cmds::open(&args.contract)?;
     let contract = catalog.contract(&id)?.clone();
+    let config = config(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let emulator = open(contract, &config, redis_url.as_deref(), &args).await?;
+        let listeners = Listeners::bind(&args, &emulator).await?;
+        announce(&args, &emulator, &config, &listeners);
+        let limits = ServerLimits {
+            body_limit: args.body_limit,
+            ..ServerLimits::default()
+        };
+        listeners.run(emulator, limits).await;
+        eprintln!("verdict serve: stopped");
+        Ok::<_, Failure>(())
+    })
+}
+
+/// `--state`: `memory` (none) or a Redis URL.
+fn state_url(state: &str) -> Result<Option<String>, Failure> {
+    match state {
+        "memory" => Ok(None),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Ok(Some(url.to_owned()))
+        }
+        other => {
+            Err(anyhow!("--state {other}: expected memory or a redis://HOST:PORT/DB URL").into())
+        }
+    }
+}
+
+/// The emulator's settings from the flags.
+fn config(args: &ServeArgs) -> Result<Config, Failure> {
     let quotas = if args.quota.is_empty() {
         None
     } else {
@@ -168,7 +194,7 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
                 .collect::<Result<Vec<_>, _>>()?,
         )
     };
-    let config = Config {
+    Ok(Config {
         token: args.token.clone().unwrap_or_else(random_token),
         admin_token: args.admin_token.clone(),
         seed: args.seed.unwrap_or_else(|| std::process::id().into()),
@@ -185,92 +211,80 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
             access_ttl: args.token_ttl.map(|s| Duration::from_secs(s.max(1))),
             refresh_ttl: None,
         },
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let emulator = match &redis_url {
-            None => Emulator::new(contract, config.clone()).map_err(|e| anyhow!("{e}"))?,
-            Some(url) => {
-                let group = args.group.clone().unwrap_or_else(|| contract.id.clone());
-                let store = verdict_server::RedisState::connect(url, &group).await.map_err(|e| anyhow!("--state: {e}"))?;
-                Emulator::shared(contract, config.clone(), store).await.map_err(|e| anyhow!("--state: {e}"))?
-            }
-        };
-        let emulator = Arc::new(emulator);
-        let state_shown = match emulator.state_store() {
-            Some(store) => format!("{} (group {})", store.url(), store.group()),
-            None => "memory".to_owned(),
-        };
-        let bind = |port: u16| {
-            let host = args.host.clone();
-            async move { tokio::net::TcpListener::bind((host.as_str(), port)).await.with_context(|| format!("cannot listen on {host}:{port}")) }
-        };
-        let listener = bind(args.port).await?;
-        let addr = listener.local_addr().context("cannot read the listening address")?;
-        // An API that refuses plain HTTP gets a TLS port too, next to the plain one.
-        let tls_port = args.tls_port.or_else(|| emulator.https_only().then(|| if args.port == 0 { 0 } else { args.port.saturating_add(1) }));
-        let tls = match tls_port {
-            Some(port) => {
-                let tls = verdict_server::Tls::self_signed().map_err(|e| anyhow!("{e}"))?;
-                emulator.set_certificate(tls.certificate_pem.clone());
-                if let Some(path) = &args.cert_out {
-                    std::fs::write(path, &tls.certificate_pem).with_context(|| format!("cannot write the certificate to {}", path.display()))?;
-                }
-                let l = bind(port).await?;
-                let a = l.local_addr().context("cannot read the listening address")?;
-                Some((tls, l, a))
-            }
-            None => None,
-        };
-        let origin = format!("http://{addr}");
-        let tls_origin = tls.as_ref().map(|(_, _, a)| format!("https://{a}"));
-        let base = tls_origin.as_deref().filter(|_| emulator.https_only()).unwrap_or(&origin);
-        let base_url = format!("{base}{}", emulator.base_path());
-        let credentials = emulator.credential_headers();
-        let mut out = std::io::stdout().lock();
-        if args.json {
-            let v = serde_json::json!({
-                "contract": emulator.contract().id,
-                "base_url": base_url,
-                "origin": origin,
-                "tls_origin": tls_origin,
-                "token": config.token,
-                "credentials": credentials,
-                "admin": format!("{origin}/_verdict"),
-                "admin_token_required": config.admin_token.is_some(),
-                "state": state_shown,
-                "openapi": format!("{origin}/_verdict/openapi.json"),
-                "oauth": emulator.oauth().map(|o| serde_json::json!({
-                    "client_id": o.client_id,
-                    "client_secret": o.client_secret,
-                    "username": o.username,
-                    "password": o.password,
-                    "token_ttl_s": o.access_ttl.as_secs(),
-                })),
-            });
-            writeln!(out, "{v}").ok();
-        } else {
-            writeln!(out, "verdict serve: {} ({})", emulator.contract().id, emulator.contract().name).ok();
-            writeln!(out, "  base URL     {base_url}").ok();
-            if let Some(t) = &tls_origin {
-                writeln!(out, "  TLS          {t} (self-signed; certificate at {origin}/_verdict/certificate.pem)").ok();
-            }
-            for c in &credentials {
-                writeln!(out, "  credentials  {c}").ok();
-            }
-            let admin_note = if config.admin_token.is_some() { " (send X-Verdict-Admin-Token)" } else { "" };
-            writeln!(out, "  admin API    {origin}/_verdict{admin_note}").ok();
-            writeln!(out, "  OpenAPI      {origin}/_verdict/openapi.json").ok();
-            writeln!(out, "  state        {state_shown}").ok();
-            writeln!(out, "  faults       send X-Verdict-Fault: status=429; retry-after=3 on any request").ok();
-            writeln!(out, "  stop with Ctrl-C").ok();
+    })
+}
+
+/// The emulator, with its state in memory or shared through Redis.
+async fn open(
+    contract: verdict::Contract,
+    config: &Config,
+    redis_url: Option<&str>,
+    args: &ServeArgs,
+) -> Result<Arc<Emulator>, Failure> {
+    let emulator = match redis_url {
+        None => Emulator::new(contract, config.clone()).map_err(|e| anyhow!("{e}"))?,
+        Some(url) => {
+            let group = args.group.clone().unwrap_or_else(|| contract.id.clone());
+            let store = verdict_server::RedisState::connect(url, &group)
+                .await
+                .map_err(|e| anyhow!("--state: {e}"))?;
+            Emulator::shared(contract, config.clone(), store)
+                .await
+                .map_err(|e| anyhow!("--state: {e}"))?
         }
-        out.flush().ok();
-        drop(out);
-        let limits = ServerLimits { body_limit: args.body_limit, ..ServerLimits::default() };
+    };
+    Ok(Arc::new(emulator))
+}
+
+/// The plain port, and a TLS port beside it when asked for or when the API refuses plain
+/// HTTP.
+struct Listeners {
+    plain: tokio::net::TcpListener,
+    origin: String,
+    tls: Option<(verdict_server::Tls, tokio::net::TcpListener, String)>,
+}
+
+impl Listeners {
+    async fn bind(args: &ServeArgs, emulator: &Emulator) -> Result<Listeners, Failure> {
+        let plain = listen(&args.host, args.port).await?;
+        let origin = format!("http://{}", local_addr(&plain)?);
+        let tls_port = args.tls_port.or_else(|| {
+            emulator.https_only().then(|| {
+                if args.port == 0 {
+                    0
+                } else {
+                    args.port.saturating_add(1)
+                }
+            })
+        });
+        let Some(port) = tls_port else {
+            return Ok(Listeners {
+                plain,
+                origin,
+                tls: None,
+            });
+        };
+        let tls = verdict_server::Tls::self_signed().map_err(|e| anyhow!("{e}"))?;
+        emulator.set_certificate(tls.certificate_pem.clone());
+        if let Some(path) = &args.cert_out {
+            std::fs::write(path, &tls.certificate_pem)
+                .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
+        }
+        let l = listen(&args.host, port).await?;
+        let tls_origin = format!("https://{}", local_addr(&l)?);
+        Ok(Listeners {
+            plain,
+            origin,
+            tls: Some((tls, l, tls_origin)),
+        })
+    }
+
+    fn tls_origin(&self) -> Option<&str> {
+        self.tls.as_ref().map(|(_, _, o)| o.as_str())
+    }
+
+    /// Serves on every port until Ctrl-C or a termination signal.
+    async fn run(self, emulator: Arc<Emulator>, limits: ServerLimits) {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             stop_signal().await;
@@ -279,17 +293,100 @@ pub(crate) fn serve(args: ServeArgs) -> Outcome {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let plain = verdict_server::serve_with(emulator.clone(), listener, None, limits, stopped(stop_rx.clone()));
-        match tls {
+        let plain = verdict_server::serve_with(
+            emulator.clone(),
+            self.plain,
+            None,
+            limits,
+            stopped(stop_rx.clone()),
+        );
+        match self.tls {
             Some((tls, l, _)) => {
-                let secure = verdict_server::serve_with(emulator, l, Some(tls), limits, stopped(stop_rx));
+                let secure =
+                    verdict_server::serve_with(emulator, l, Some(tls), limits, stopped(stop_rx));
                 tokio::join!(plain, secure);
             }
             None => plain.await,
         }
-        eprintln!("verdict serve: stopped");
-        Ok::<_, Failure>(())
-    })
+    }
+}
+
+async fn listen(host: &str, port: u16) -> Result<tokio::net::TcpListener, Failure> {
+    Ok(tokio::net::TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("cannot listen on {host}:{port}"))?)
+}
+
+fn local_addr(l: &tokio::net::TcpListener) -> Result<std::net::SocketAddr, Failure> {
+    Ok(l.local_addr()
+        .context("cannot read the listening address")?)
+}
+
+/// The start-up lines: one JSON object with `--json`, a short table otherwise.
+fn announce(args: &ServeArgs, emulator: &Emulator, config: &Config, at: &Listeners) {
+    let state_shown = match emulator.state_store() {
+        Some(store) => format!("{} (group {})", store.url(), store.group()),
+        None => "memory".to_owned(),
+    };
+    let origin = &at.origin;
+    let base = at
+        .tls_origin()
+        .filter(|_| emulator.https_only())
+        .unwrap_or(origin);
+    let base_url = format!("{base}{}", emulator.base_path());
+    let credentials = emulator.credential_headers();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = serde_json::json!({
+            "contract": emulator.contract().id,
+            "base_url": base_url,
+            "origin": origin,
+            "tls_origin": at.tls_origin(),
+            "token": config.token,
+            "credentials": credentials,
+            "admin": format!("{origin}/_verdict"),
+            "admin_token_required": config.admin_token.is_some(),
+            "state": state_shown,
+            "openapi": format!("{origin}/_verdict/openapi.json"),
+            "oauth": emulator.oauth().map(|o| serde_json::json!({
+                "client_id": o.client_id,
+                "client_secret": o.client_secret,
+                "username": o.username,
+                "password": o.password,
+                "token_ttl_s": o.access_ttl.as_secs(),
+            })),
+        });
+        writeln!(out, "{v}").ok();
+        out.flush().ok();
+        return;
+    }
+    let c = emulator.contract();
+    let mut lines = vec![
+        format!("verdict serve: {} ({})", c.id, c.name),
+        format!("  base URL     {base_url}"),
+    ];
+    if let Some(t) = at.tls_origin() {
+        lines.push(format!(
+            "  TLS          {t} (self-signed; certificate at {origin}/_verdict/certificate.pem)"
+        ));
+    }
+    lines.extend(credentials.iter().map(|c| format!("  credentials  {c}")));
+    let admin_note = if config.admin_token.is_some() {
+        " (send X-Verdict-Admin-Token)"
+    } else {
+        ""
+    };
+    lines.push(format!("  admin API    {origin}/_verdict{admin_note}"));
+    lines.push(format!("  OpenAPI      {origin}/_verdict/openapi.json"));
+    lines.push(format!("  state        {state_shown}"));
+    lines.push(
+        "  faults       send X-Verdict-Fault: status=429; retry-after=3 on any request".into(),
+    );
+    lines.push("  stop with Ctrl-C".into());
+    for l in lines {
+        writeln!(out, "{l}").ok();
+    }
+    out.flush().ok();
 }
 
 async fn stop_signal() {
