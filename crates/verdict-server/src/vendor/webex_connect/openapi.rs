@@ -69,12 +69,20 @@ fn expiry_param() -> Value {
 
 /// The routes, for the OpenAPI document.
 pub(crate) fn routes(c: &Contract) -> Vec<Route> {
-    let records = json!({"type": "object", "required": ["Records"], "properties": {
-        "expiry": {"type": "string", "format": "date-time"},
-        "Records": {"type": "array", "maxItems": 100, "items": {"type": "object",
-            "required": ["customerId"], "properties": {
-                "customerId": {"type": "string"},
-                "Attributes": {"type": "object"}}}}}});
+    let mut routes = messaging_routes(c);
+    routes.extend(profile_routes(c));
+    routes
+}
+
+fn route(path: &str, ops: Vec<Operation>) -> Route {
+    Route {
+        path: path.into(),
+        ops,
+    }
+}
+
+/// Sending messages, their delivery state and custom events.
+fn messaging_routes(c: &Contract) -> Vec<Route> {
     let message = json!({"type": "object", "required": ["deliverychannel", "destination", "channels"], "properties": {
         "deliverychannel": {"type": "string", "enum": ["sms", "push", "rt", "fb", "voice"]},
         "destination": {"type": "array", "items": {"type": "object"}},
@@ -88,16 +96,12 @@ pub(crate) fn routes(c: &Contract) -> Vec<Route> {
             "evtid": {"type": "string"},
             "correlationid": {"type": "string"},
             "parameters": {"type": "object"}}}}}});
-    let done = (
+    let sent = (200, "7501 Submited, with a transid per destination");
+    let state = (
         200,
-        "1000 Success, or 1002 Partial success with a result per record",
+        "7501 until delivered, then 7500, 7502 or the failure its test destination names",
     );
-    let route = |path: &str, ops: Vec<Operation>| Route {
-        path: path.into(),
-        ops,
-    };
-    let id = || path_param("customerId");
-    let app = || path_param("appid");
+    let status_params = [path_param("transid"), expiry_param()];
     vec![
         route(
             "/resources/v1/messaging",
@@ -105,7 +109,7 @@ pub(crate) fn routes(c: &Contract) -> Vec<Route> {
                 c,
                 (MESSAGING, Method::POST),
                 "Send a message to up to 1000 destinations",
-                (200, "7501 Submited, with a transid per destination"),
+                sent,
                 Some(message),
                 &[],
             )],
@@ -116,12 +120,9 @@ pub(crate) fn routes(c: &Contract) -> Vec<Route> {
                 c,
                 (STATUS, Method::GET),
                 "The delivery state of one transaction",
-                (
-                    200,
-                    "7501 until delivered, then 7500, 7502 or the failure its test destination names",
-                ),
+                state,
                 None,
-                &[path_param("transid"), expiry_param()],
+                &status_params,
             )],
         ),
         route(
@@ -135,131 +136,90 @@ pub(crate) fn routes(c: &Contract) -> Vec<Route> {
                 &[],
             )],
         ),
+    ]
+}
+
+/// Customer profiles and app profiles: each operation answers 200 with a result per
+/// record.
+fn profile_routes(c: &Contract) -> Vec<Route> {
+    let records = json!({"type": "object", "required": ["Records"], "properties": {
+        "expiry": {"type": "string", "format": "date-time"},
+        "Records": {"type": "array", "maxItems": 100, "items": {"type": "object",
+            "required": ["customerId"], "properties": {
+                "customerId": {"type": "string"},
+                "Attributes": {"type": "object"}}}}}});
+    let done = (
+        200,
+        "1000 Success, or 1002 Partial success with a result per record",
+    );
+    // A write takes the records as its body; a read or delete names them in the query.
+    let write = |method: Method, summary: &str, params: &[Value]| {
+        op(
+            c,
+            (PROFILE, method),
+            summary,
+            done,
+            Some(records.clone()),
+            params,
+        )
+    };
+    let read = |method: Method, summary: &str, params: &[Value]| {
+        op(c, (PROFILE, method), summary, done, None, params)
+    };
+    let (id, app, ids, expiry) = (
+        path_param("customerId"),
+        path_param("appid"),
+        ids_param(),
+        expiry_param(),
+    );
+    let by_ids = [ids.clone(), expiry.clone()];
+    let one = [id.clone(), expiry.clone()];
+    let app_by_ids = [app.clone(), ids, expiry.clone()];
+    let app_one = [app.clone(), id, expiry];
+    let app_only = [app];
+    vec![
         route(
             "/resources/v2/customerprofile",
             vec![
-                op(
-                    c,
-                    (PROFILE, Method::POST),
-                    "Create customer profiles",
-                    done,
-                    Some(records.clone()),
-                    &[],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::PUT),
-                    "Update customer profiles",
-                    done,
-                    Some(records.clone()),
-                    &[],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::GET),
-                    "Read customer profiles",
-                    done,
-                    None,
-                    &[ids_param(), expiry_param()],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::DELETE),
-                    "Delete customer profiles",
-                    done,
-                    None,
-                    &[ids_param(), expiry_param()],
-                ),
+                write(Method::POST, "Create customer profiles", &[]),
+                write(Method::PUT, "Update customer profiles", &[]),
+                read(Method::GET, "Read customer profiles", &by_ids),
+                read(Method::DELETE, "Delete customer profiles", &by_ids),
             ],
         ),
         route(
             "/resources/v2/customerprofile/{customerId}",
             vec![
-                op(
-                    c,
-                    (PROFILE, Method::GET),
-                    "Read a customer profile",
-                    done,
-                    None,
-                    &[id(), expiry_param()],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::DELETE),
+                read(Method::GET, "Read a customer profile", &one),
+                read(
+                    Method::DELETE,
                     "Delete a customer profile and its app profiles",
-                    done,
-                    None,
-                    &[id(), expiry_param()],
+                    &one,
                 ),
             ],
         ),
         route(
             "/resources/v2/customerappprofile/{appid}",
             vec![
-                op(
-                    c,
-                    (PROFILE, Method::POST),
-                    "Create app profiles",
-                    done,
-                    Some(records.clone()),
-                    &[app()],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::PUT),
-                    "Update app profiles",
-                    done,
-                    Some(records.clone()),
-                    &[app()],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::GET),
-                    "Read app profiles",
-                    done,
-                    None,
-                    &[app(), ids_param(), expiry_param()],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::DELETE),
-                    "Delete app profiles",
-                    done,
-                    None,
-                    &[app(), ids_param(), expiry_param()],
-                ),
+                write(Method::POST, "Create app profiles", &app_only),
+                write(Method::PUT, "Update app profiles", &app_only),
+                read(Method::GET, "Read app profiles", &app_by_ids),
+                read(Method::DELETE, "Delete app profiles", &app_by_ids),
             ],
         ),
         route(
             "/resources/v2/customerappprofile/{appid}/{customerId}",
             vec![
-                op(
-                    c,
-                    (PROFILE, Method::GET),
-                    "Read an app profile",
-                    done,
-                    None,
-                    &[app(), id(), expiry_param()],
-                ),
-                op(
-                    c,
-                    (PROFILE, Method::DELETE),
-                    "Delete an app profile",
-                    done,
-                    None,
-                    &[app(), id(), expiry_param()],
-                ),
+                read(Method::GET, "Read an app profile", &app_one),
+                read(Method::DELETE, "Delete an app profile", &app_one),
             ],
         ),
         route(
             "/resources/v2/customerprofiles/{appid}",
-            vec![op(
-                c,
-                (PROFILE, Method::PUT),
+            vec![write(
+                Method::PUT,
                 "Update app profiles (the path the vendor documents for it)",
-                done,
-                Some(records),
-                &[app()],
+                &app_only,
             )],
         ),
     ]
