@@ -214,76 +214,101 @@ fn handle(
         ),
     };
     let results = match op {
-        Op::Create | Op::Update => {
-            let body = json_object(em, ctx, PROFILE)?;
-            if expired(body.get("expiry")) {
-                return Err(REQUEST_EXPIRED.into());
-            }
-            let records = body
-                .get("Records")
-                .and_then(Value::as_array)
-                .filter(|r| !r.is_empty())
-                .ok_or(CUSTOMER_ID_MISSING)?;
-            if records.len() > MAX_BATCH {
-                return Err(BATCH_TOO_LARGE.into());
-            }
-            spend(em, ctx, PROFILE, &who.credential, records.len() as u64)?;
-            if op == Op::Create {
-                let kept = {
-                    let mut state = em.lock();
-                    state.collection(CUSTOMERS).len() + state.collection(APP_PROFILES).len()
-                };
-                if kept + records.len() > em.spec.store_limit {
-                    return Err(Refusal::Reply(em.error(
-                        ctx,
-                        507,
-                        Some(&format!(
-                            "The emulator already holds its limit of {} profiles; delete some or reset it.",
-                            em.spec.store_limit
-                        )),
-                        &[],
-                    )));
-                }
-            }
-            records
-                .iter()
-                .map(|r| write(em, who, app, op, r))
-                .collect::<Vec<_>>()
-        }
-        Op::Get | Op::Delete => {
-            if expired(ctx.req.query_value("expiry").map(Value::String).as_ref()) {
-                return Err(REQUEST_EXPIRED.into());
-            }
-            let ids: Vec<String> = match id {
-                Some(id) => vec![id],
-                None => ctx
-                    .req
-                    .query_pairs()
-                    .into_iter()
-                    .filter(|(k, v)| k.eq_ignore_ascii_case("customerid") && !v.trim().is_empty())
-                    .map(|(_, v)| v)
-                    .collect(),
-            };
-            if ids.is_empty() {
-                return Err(CUSTOMER_ID_MISSING.into());
-            }
-            if ids.len() > MAX_BATCH {
-                return Err(BATCH_TOO_LARGE.into());
-            }
-            spend(em, ctx, PROFILE, &who.credential, ids.len() as u64)?;
-            ids.into_iter()
-                .map(|id| {
-                    let r = if op == Op::Get {
-                        read(em, who, app, &id)
-                    } else {
-                        remove(em, who, app, &id)
-                    };
-                    (id, r)
-                })
-                .collect()
-        }
+        Op::Create | Op::Update => write_all(em, ctx, who, app, op)?,
+        Op::Get | Op::Delete => read_all(em, ctx, who, app, op, id)?,
     };
     Ok(batch(em, ctx, results))
+}
+
+type Results = Vec<(String, Result<Value, Msg>)>;
+
+/// A create or update: the records of the body, each written on its own.
+fn write_all(
+    em: &Emulator,
+    ctx: &Ctx<'_>,
+    who: &Principal,
+    app: Option<&AppProfileDef>,
+    op: Op,
+) -> Result<Results, Refusal> {
+    let body = json_object(em, ctx, PROFILE)?;
+    if expired(body.get("expiry")) {
+        return Err(REQUEST_EXPIRED.into());
+    }
+    let records = body
+        .get("Records")
+        .and_then(Value::as_array)
+        .filter(|r| !r.is_empty())
+        .ok_or(CUSTOMER_ID_MISSING)?;
+    if records.len() > MAX_BATCH {
+        return Err(BATCH_TOO_LARGE.into());
+    }
+    spend(em, ctx, PROFILE, &who.credential, records.len() as u64)?;
+    if op == Op::Create {
+        room_for(em, ctx, records.len())?;
+    }
+    Ok(records.iter().map(|r| write(em, who, app, op, r)).collect())
+}
+
+/// Whether the store has room for `more` profiles; 507 when it has not.
+fn room_for(em: &Emulator, ctx: &Ctx<'_>, more: usize) -> Result<(), Refusal> {
+    let kept = {
+        let mut state = em.lock();
+        state.collection(CUSTOMERS).len() + state.collection(APP_PROFILES).len()
+    };
+    if kept + more <= em.spec.store_limit {
+        return Ok(());
+    }
+    Err(Refusal::Reply(em.error(
+        ctx,
+        507,
+        Some(&format!(
+            "The emulator already holds its limit of {} profiles; delete some or reset it.",
+            em.spec.store_limit
+        )),
+        &[],
+    )))
+}
+
+/// A read or delete: the customer of the path, or the `customerId`s of the query.
+fn read_all(
+    em: &Emulator,
+    ctx: &Ctx<'_>,
+    who: &Principal,
+    app: Option<&AppProfileDef>,
+    op: Op,
+    id: Option<String>,
+) -> Result<Results, Refusal> {
+    if expired(ctx.req.query_value("expiry").map(Value::String).as_ref()) {
+        return Err(REQUEST_EXPIRED.into());
+    }
+    let ids: Vec<String> = match id {
+        Some(id) => vec![id],
+        None => ctx
+            .req
+            .query_pairs()
+            .into_iter()
+            .filter(|(k, v)| k.eq_ignore_ascii_case("customerid") && !v.trim().is_empty())
+            .map(|(_, v)| v)
+            .collect(),
+    };
+    if ids.is_empty() {
+        return Err(CUSTOMER_ID_MISSING.into());
+    }
+    if ids.len() > MAX_BATCH {
+        return Err(BATCH_TOO_LARGE.into());
+    }
+    spend(em, ctx, PROFILE, &who.credential, ids.len() as u64)?;
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let r = if op == Op::Get {
+                read(em, who, app, &id)
+            } else {
+                remove(em, who, app, &id)
+            };
+            (id, r)
+        })
+        .collect())
 }
 
 /// The answer to a batch: 1000 when every record succeeded, 1002 when some did, the first
@@ -360,6 +385,37 @@ fn valid_attribute(name: &str, v: &Value) -> bool {
     }
 }
 
+/// Checks a record against what the operation takes: a customer's attributes (a create
+/// needs an msisdn), or an app profile's.
+fn check_written(
+    app: Option<&AppProfileDef>,
+    op: Op,
+    record: &Value,
+) -> Result<(String, Map<String, Value>), Msg> {
+    match app {
+        None => check_record(
+            record,
+            &[CUSTOMER_ATTRIBUTES],
+            if op == Op::Create {
+                &[("msisdn", MSISDN_MISSING)]
+            } else {
+                &[]
+            },
+            false,
+        ),
+        Some(a) => check_record(
+            record,
+            &[
+                APP_ATTRIBUTES,
+                a.more,
+                &a.create.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            ],
+            if op == Op::Create { a.create } else { a.update },
+            true,
+        ),
+    }
+}
+
 /// The checks every written record goes through: its customer id, its Attributes object,
 /// a record-level status, unknown attributes, attribute values, the status attribute.
 fn check_record(
@@ -416,58 +472,50 @@ fn write(
     record: &Value,
 ) -> (String, Result<Value, Msg>) {
     let fallback_id = record.as_object().and_then(customer_id).unwrap_or_default();
-    let checked = match app {
-        None => check_record(
-            record,
-            &[CUSTOMER_ATTRIBUTES],
-            if op == Op::Create {
-                &[("msisdn", MSISDN_MISSING)]
-            } else {
-                &[]
-            },
-            false,
-        ),
-        Some(a) => check_record(
-            record,
-            &[
-                APP_ATTRIBUTES,
-                a.more,
-                &a.create.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-            ],
-            if op == Op::Create { a.create } else { a.update },
-            true,
-        ),
-    };
+    let checked = check_written(app, op, record);
     let (id, attrs) = match checked {
         Ok(v) => v,
         Err(m) => return (fallback_id, Err(m)),
     };
+    let result = store(em, who, app, op, &id, attrs);
+    (id, result)
+}
+
+/// Writes one checked record: a create of what does not exist, an update of what does.
+fn store(
+    em: &Emulator,
+    who: &Principal,
+    app: Option<&AppProfileDef>,
+    op: Op,
+    id: &str,
+    attrs: Map<String, Value>,
+) -> Result<Value, Msg> {
     let now = now_stamp();
     let mut state = em.lock();
     let customer_exists = state
         .collection(CUSTOMERS)
-        .contains(&customer_key(&who.account, &id));
+        .contains(&customer_key(&who.account, id));
     let (collection, key, exists_msg, missing_msg) = match app {
         None => (
             CUSTOMERS,
-            customer_key(&who.account, &id),
+            customer_key(&who.account, id),
             CUSTOMER_EXISTS,
             CUSTOMER_NOT_FOUND,
         ),
         Some(a) => {
             if !customer_exists {
-                return (id, Err(CUSTOMER_NOT_FOUND));
+                return Err(CUSTOMER_NOT_FOUND);
             }
             (
                 APP_PROFILES,
-                app_key(&who.account, a.id, &id),
+                app_key(&who.account, a.id, id),
                 APP_PROFILE_EXISTS,
                 APP_PROFILE_NOT_FOUND,
             )
         }
     };
     let exists = state.collection(collection).contains(&key);
-    let result = match (op, exists) {
+    match (op, exists) {
         (Op::Create, true) => Err(exists_msg),
         (Op::Create, false) => {
             let mut value = json!({
@@ -497,8 +545,7 @@ fn write(
             });
             updated.map(|item| item.value.clone()).ok_or(missing_msg)
         }
-    };
-    (id, result)
+    }
 }
 
 /// Reads one profile.
