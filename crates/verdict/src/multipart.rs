@@ -269,74 +269,25 @@ pub fn boundary(content_type: &str) -> Result<String, BatchError> {
     }
 
     let mut found: Option<String> = None;
-    let bytes = params.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        // One parameter: `name=value` or `name="quoted value"`, up to the next ';'.
-        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b';') {
-            i += 1;
-        }
-        let start = i;
-        while i < bytes.len() && !matches!(bytes[i], b'=' | b';') {
-            i += 1;
-        }
-        if i >= bytes.len() || bytes[i] == b';' {
-            continue; // a parameter without '=': ignore it
-        }
-        let name = params[start..i].trim();
-        i += 1; // '='
-        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
-            i += 1;
-        }
-        let is_boundary = name.eq_ignore_ascii_case("boundary");
-        let value = if bytes.get(i) == Some(&b'"') {
-            i += 1;
-            let mut value = Vec::new();
-            let mut closed = false;
-            while i < bytes.len() {
-                match bytes[i] {
-                    b'"' => {
-                        closed = true;
-                        i += 1;
-                        break;
-                    }
-                    b'\\' if i + 1 < bytes.len() => {
-                        value.push(bytes[i + 1]);
-                        i += 2;
-                    }
-                    other => {
-                        value.push(other);
-                        i += 1;
-                    }
-                }
+    for p in Params::new(params) {
+        let is_boundary = p.name.eq_ignore_ascii_case("boundary");
+        if !p.closed {
+            if is_boundary {
+                return Err(invalid_boundary(
+                    &p.value,
+                    "its quoted string is not closed",
+                ));
             }
-            let value = String::from_utf8_lossy(&value).into_owned();
-            if !closed {
-                if is_boundary {
-                    return Err(invalid_boundary(&value, "its quoted string is not closed"));
-                }
-                break;
-            }
-            // Skip anything between the closing quote and the next ';'.
-            while i < bytes.len() && bytes[i] != b';' {
-                i += 1;
-            }
-            value
-        } else {
-            let start = i;
-            while i < bytes.len() && bytes[i] != b';' {
-                i += 1;
-            }
-            params[start..i].trim().to_owned()
-        };
+            break;
+        }
         if is_boundary {
             if found.is_some() {
                 return Err(invalid_boundary(
-                    &value,
+                    &p.value,
                     "the boundary parameter is given twice",
                 ));
             }
-            found = Some(value);
+            found = Some(p.value);
         }
     }
 
@@ -345,6 +296,94 @@ pub fn boundary(content_type: &str) -> Result<String, BatchError> {
     })?;
     check_boundary(&boundary)?;
     Ok(boundary)
+}
+
+/// One `name=value` parameter of a media type; `closed` is false for a quoted value that
+/// runs to the end without its closing quote.
+struct Param<'a> {
+    name: &'a str,
+    value: String,
+    closed: bool,
+}
+
+/// The parameters after a media type's first ';': `name=value` or `name="quoted value"`,
+/// separated by ';'. A parameter without '=' is passed over.
+struct Params<'a> {
+    src: &'a str,
+    i: usize,
+}
+
+impl<'a> Params<'a> {
+    fn new(src: &'a str) -> Params<'a> {
+        Params { src, i: 0 }
+    }
+
+    fn skip_while(&mut self, f: impl Fn(u8) -> bool) {
+        let bytes = self.src.as_bytes();
+        while self.i < bytes.len() && f(bytes[self.i]) {
+            self.i += 1;
+        }
+    }
+
+    /// A quoted string from its opening quote: the value with escapes removed, and
+    /// whether it was closed.
+    fn quoted(&mut self) -> (String, bool) {
+        let bytes = self.src.as_bytes();
+        self.i += 1;
+        let mut value = Vec::new();
+        while self.i < bytes.len() {
+            match bytes[self.i] {
+                b'"' => {
+                    self.i += 1;
+                    // Anything between the closing quote and the next ';' is ignored.
+                    self.skip_while(|b| b != b';');
+                    return (String::from_utf8_lossy(&value).into_owned(), true);
+                }
+                b'\\' if self.i + 1 < bytes.len() => {
+                    value.push(bytes[self.i + 1]);
+                    self.i += 2;
+                }
+                other => {
+                    value.push(other);
+                    self.i += 1;
+                }
+            }
+        }
+        (String::from_utf8_lossy(&value).into_owned(), false)
+    }
+}
+
+impl<'a> Iterator for Params<'a> {
+    type Item = Param<'a>;
+
+    fn next(&mut self) -> Option<Param<'a>> {
+        let bytes = self.src.as_bytes();
+        loop {
+            self.skip_while(|b| matches!(b, b' ' | b'\t' | b';'));
+            if self.i >= bytes.len() {
+                return None;
+            }
+            let start = self.i;
+            self.skip_while(|b| !matches!(b, b'=' | b';'));
+            if self.i < bytes.len() && bytes[self.i] == b'=' {
+                let name = self.src[start..self.i].trim();
+                self.i += 1;
+                self.skip_while(|b| matches!(b, b' ' | b'\t'));
+                let (value, closed) = if bytes.get(self.i) == Some(&b'"') {
+                    self.quoted()
+                } else {
+                    let start = self.i;
+                    self.skip_while(|b| b != b';');
+                    (self.src[start..self.i].trim().to_owned(), true)
+                };
+                return Some(Param {
+                    name,
+                    value,
+                    closed,
+                });
+            }
+        }
+    }
 }
 
 fn invalid_boundary(boundary: &str, reason: impl Into<String>) -> BatchError {
