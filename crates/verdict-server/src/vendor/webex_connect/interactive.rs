@@ -195,17 +195,7 @@ pub(crate) fn check(interactive: &Value, channel: Channel) -> Result<(), Msg> {
         .and_then(Value::as_array)
         .filter(|a| !a.is_empty())
         .ok_or(DEVICE_TYPES_MISSING)?;
-    let mut seen: Vec<&str> = Vec::new();
-    for d in devices {
-        let d = d
-            .as_str()
-            .filter(|d| matches!(*d, "ios" | "android"))
-            .ok_or(INVALID_DEVICE_TYPE)?;
-        if seen.contains(&d) {
-            return Err(DUPLICATE_DEVICE_TYPE);
-        }
-        seen.push(d);
-    }
+    check_devices(devices)?;
     let name = obj
         .get("category")
         .and_then(Value::as_str)
@@ -224,51 +214,84 @@ pub(crate) fn check(interactive: &Value, channel: Channel) -> Result<(), Msg> {
     }
     let mut positions: Vec<i64> = Vec::new();
     for a in actions {
-        let a = a.as_object().unwrap_or(&empty);
-        let pos = a.get("pos").filter(|p| !p.is_null()).ok_or(POS_MISSING)?;
-        let pos = pos_of(pos).ok_or(POS_NOT_ALLOWED)?;
-        if positions.contains(&pos) {
-            return Err(DUPLICATE_POS);
+        check_action(
+            a.as_object().unwrap_or(&empty),
+            category,
+            channel,
+            &mut positions,
+        )?;
+    }
+    Ok(())
+}
+
+/// `device_types`: each of `ios` and `android` at most once.
+fn check_devices(devices: &[Value]) -> Result<(), Msg> {
+    let mut seen: Vec<&str> = Vec::new();
+    for d in devices {
+        let d = d
+            .as_str()
+            .filter(|d| matches!(*d, "ios" | "android"))
+            .ok_or(INVALID_DEVICE_TYPE)?;
+        if seen.contains(&d) {
+            return Err(DUPLICATE_DEVICE_TYPE);
         }
-        positions.push(pos);
-        let button = category
+        seen.push(d);
+    }
+    Ok(())
+}
+
+/// One button of the category: its position, an action the channel offers and the button
+/// takes, the value that action needs, and the identifier that names the position.
+/// `positions` holds those of the buttons before it.
+fn check_action(
+    a: &Map<String, Value>,
+    category: &Category,
+    channel: Channel,
+    positions: &mut Vec<i64>,
+) -> Result<(), Msg> {
+    let pos = a.get("pos").filter(|p| !p.is_null()).ok_or(POS_MISSING)?;
+    let pos = pos_of(pos).ok_or(POS_NOT_ALLOWED)?;
+    if positions.contains(&pos) {
+        return Err(DUPLICATE_POS);
+    }
+    positions.push(pos);
+    let button = category
+        .identifiers
+        .iter()
+        .find(|i| i.pos == pos)
+        .ok_or(POS_NOT_ALLOWED)?;
+    let action = a
+        .get("action")
+        .and_then(Value::as_str)
+        .and_then(|n| ACTIONS.iter().find(|x| x.name == n))
+        .filter(|x| match channel {
+            Channel::Push => x.push,
+            Channel::Rt => x.rt,
+            _ => false,
+        })
+        .ok_or(INVALID_ACTION)?;
+    if action.value != ValueKind::Nothing {
+        let value = a
+            .get("value")
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or(VALUE_MISSING)?;
+        if !value_ok(action.value, value) {
+            return Err(INVALID_VALUE);
+        }
+    }
+    if let Some(named) = a.get("identifier").and_then(Value::as_str) {
+        let found = category
             .identifiers
             .iter()
-            .find(|i| i.pos == pos)
-            .ok_or(POS_NOT_ALLOWED)?;
-        let action = a
-            .get("action")
-            .and_then(Value::as_str)
-            .and_then(|n| ACTIONS.iter().find(|x| x.name == n))
-            .filter(|x| match channel {
-                Channel::Push => x.push,
-                Channel::Rt => x.rt,
-                _ => false,
-            })
-            .ok_or(INVALID_ACTION)?;
-        if action.value != ValueKind::Nothing {
-            let value = a
-                .get("value")
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .ok_or(VALUE_MISSING)?;
-            if !value_ok(action.value, value) {
-                return Err(INVALID_VALUE);
-            }
+            .find(|i| i.name == named)
+            .ok_or(UNKNOWN_IDENTIFIER)?;
+        if found.pos != pos {
+            return Err(NO_IDENTIFIER_AT_POS);
         }
-        if let Some(named) = a.get("identifier").and_then(Value::as_str) {
-            let found = category
-                .identifiers
-                .iter()
-                .find(|i| i.name == named)
-                .ok_or(UNKNOWN_IDENTIFIER)?;
-            if found.pos != pos {
-                return Err(NO_IDENTIFIER_AT_POS);
-            }
-        }
-        if !button.actions.contains(&action.name) {
-            return Err(ACTION_NOT_FOR_IDENTIFIER);
-        }
+    }
+    if !button.actions.contains(&action.name) {
+        return Err(ACTION_NOT_FOR_IDENTIFIER);
     }
     Ok(())
 }
