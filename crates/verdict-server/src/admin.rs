@@ -206,7 +206,9 @@ fn dispatch(em: &Emulator, ctx: &Ctx<'_>, method: &str, route: &str) -> Answer {
             200,
             &crate::openapi::document(em, &ctx.req.origin()),
         )),
-        ("GET", "/_verdict/faults") => Ok(Reply::json(200, &json!({ "faults": em.lock().faults }))),
+        ("GET", "/_verdict/faults") => {
+            Ok(Reply::json(200, &json!({ "faults": em.lock().faults() })))
+        }
         ("POST", "/_verdict/faults") => add_fault(em, ctx),
         ("DELETE", "/_verdict/faults") => Ok(clear_faults(em)),
         ("PUT", "/_verdict/maintenance") => set_maintenance(em, ctx),

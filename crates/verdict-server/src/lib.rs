@@ -234,7 +234,7 @@ impl Emulator {
             ));
         }
         let mut state = state::State::default();
-        state.tokens.put(state::Token {
+        state.put_token(state::Token {
             token: config.token.clone(),
             account: "account-1".into(),
             revoked: false,

@@ -157,7 +157,7 @@ impl crate::Emulator {
         }
         if let (true, Some(q)) = (names.fields.draft(), quota) {
             let state = self.lock();
-            let in_force = self.quotas_in_force(state.quotas.as_deref());
+            let in_force = self.quotas_in_force(state.quotas());
             crate::ratelimit::append(&mut reply.headers, in_force, q, remaining, reset);
         }
         reply
@@ -166,9 +166,7 @@ impl crate::Emulator {
     /// The quota the rate-limit headers describe: the first of those in force.
     pub(crate) fn first_quota(&self) -> Option<verdict::emulate::Quota> {
         let state = self.lock();
-        self.quotas_in_force(state.quotas.as_deref())
-            .first()
-            .cloned()
+        self.quotas_in_force(state.quotas()).first().cloned()
     }
 
     /// The quotas that count: those set through the admin API (`admin`), else the
@@ -191,7 +189,7 @@ impl crate::Emulator {
         let now = crate::util::wall_ms();
         let mut first = None;
         let mut state = self.lock();
-        let admin_set = state.quotas.clone();
+        let admin_set = state.quotas().map(<[_]>::to_vec);
         let quotas = self.quotas_in_force(admin_set.as_deref());
         for (i, q) in quotas.iter().enumerate() {
             match state.count(

@@ -306,7 +306,11 @@ impl Emulator {
                 return r;
             }
         }
-        if let Some(secs) = if quiet { None } else { self.lock().maintenance } {
+        if let Some(secs) = if quiet {
+            None
+        } else {
+            self.lock().maintenance()
+        } {
             return self.error(ctx, 503, Some("The service is down for maintenance; try again after the time in Retry-After."), &[])
                 .number_header(&self.contract.headers.retry_after, secs);
         }
@@ -407,7 +411,7 @@ impl Emulator {
         }
         let m = self
             .lock()
-            .moves
+            .moves()
             .iter()
             .find(|m| m.from == ctx.req.path)
             .cloned()?;
@@ -474,7 +478,7 @@ impl Emulator {
         if self.quiet.load(std::sync::atomic::Ordering::Acquire) {
             return None;
         }
-        let lock = self.lock().locks.get(&ctx.req.path).cloned()?;
+        let lock = self.lock().lock_on(&ctx.req.path).cloned()?;
         (lock.until > Instant::now()).then(|| {
             self.error(ctx, 423, Some("The resource is locked for now."), &[])
                 .number_header(&self.contract.headers.retry_after, lock.retry_after)

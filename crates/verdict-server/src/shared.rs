@@ -12,7 +12,6 @@
 //!
 //! Keys live under `verdict:{GROUP}:` (the braces keep a group in one Redis Cluster slot).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use redis::Value as RedisValue;
@@ -20,7 +19,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::state::{Changes, Item, Lock, Move, QueuedFault, State, Token};
+use crate::state::{Changes, Item, State};
 
 /// How a request ended against the shared state.
 #[derive(Debug)]
@@ -282,7 +281,7 @@ impl RedisState {
         let settings = it.next().map(|v| text(&v)).unwrap_or_default();
         let mut fresh = State::default();
         // Kept where Redis does not know them (see `apply_settings`).
-        fresh.tokens = lock(state).tokens.clone();
+        fresh.keep_tokens_of(&lock(state));
         apply_counters(&mut fresh, &counters);
         if !settings.is_empty() {
             apply_settings(&mut fresh, &settings).map_err(|e| self.corrupt(e))?;
@@ -569,7 +568,7 @@ impl StoredItem {
             value: self.value,
             etag: self.etag,
             owner: self.owner,
-            ready_at: self.ready_ms.map(instant_of),
+            ready_at: self.ready_ms.map(crate::util::instant_of),
             modified_ms: self.modified_ms,
         }
     }
@@ -581,89 +580,20 @@ fn item_json(item: &Item) -> String {
         value: item.value.clone(),
         etag: item.etag.clone(),
         owner: item.owner.clone(),
-        ready_ms: item.ready_at.map(epoch_ms),
+        ready_ms: item.ready_at.map(crate::util::epoch_ms),
         modified_ms: item.modified_ms,
     })
     .unwrap_or_default()
 }
 
-/// Tokens, faults, locks, moves, maintenance and quotas as Redis holds them.
-#[derive(Serialize, Deserialize, Default)]
-struct Settings {
-    tokens: Vec<Token>,
-    faults: Vec<QueuedFault>,
-    locks: HashMap<String, (u64, u64)>,
-    moves: Vec<Move>,
-    maintenance: Option<u64>,
-    quotas: Option<Vec<verdict::emulate::Quota>>,
-}
-
 fn settings_json(s: &State) -> String {
-    serde_json::to_string(&Settings {
-        tokens: s.tokens.as_slice().to_vec(),
-        faults: s.faults.clone(),
-        locks: s
-            .locks
-            .iter()
-            .map(|(p, l)| (p.clone(), (epoch_ms(l.until), l.retry_after)))
-            .collect(),
-        moves: s.moves.clone(),
-        maintenance: s.maintenance,
-        quotas: s.quotas.clone(),
-    })
-    .unwrap_or_default()
+    serde_json::to_string(&s.settings()).unwrap_or_default()
 }
 
 fn apply_settings(s: &mut State, json: &str) -> Result<(), String> {
-    let set: Settings = serde_json::from_str(json).map_err(|e| format!("settings: {e}"))?;
-    // Tokens only this emulator knows (the credential it was started with is its own, not
-    // shared) stay.
-    let mut tokens: crate::state::Tokens = set.tokens.into_iter().collect();
-    for t in s.tokens.iter() {
-        if tokens.get(&t.token).is_none() {
-            tokens.put(t.clone());
-        }
-    }
-    s.tokens = tokens;
-    s.faults = set.faults;
-    s.locks = set
-        .locks
-        .into_iter()
-        .map(|(p, (until, retry_after))| {
-            (
-                p,
-                Lock {
-                    until: instant_of(until),
-                    retry_after,
-                },
-            )
-        })
-        .collect();
-    s.moves = set.moves;
-    s.maintenance = set.maintenance;
-    s.quotas = set.quotas;
+    let set = serde_json::from_str(json).map_err(|e| format!("settings: {e}"))?;
+    s.adopt_settings(set);
     Ok(())
-}
-
-/// Milliseconds since the epoch of a moment on this machine's monotonic clock.
-fn epoch_ms(at: Instant) -> u64 {
-    let (now, wall) = (Instant::now(), crate::util::wall_ms());
-    if at >= now {
-        wall.saturating_add((at - now).as_millis() as u64)
-    } else {
-        wall.saturating_sub((now - at).as_millis() as u64)
-    }
-}
-
-/// The moment on this machine's monotonic clock of a time in milliseconds since the epoch.
-fn instant_of(ms: u64) -> Instant {
-    let (now, wall) = (Instant::now(), crate::util::wall_ms());
-    if ms >= wall {
-        now + Duration::from_millis(ms - wall)
-    } else {
-        now.checked_sub(Duration::from_millis(wall - ms))
-            .unwrap_or(now)
-    }
 }
 
 /// The copy's version, and the keys changed after it with their values; `full` when the
@@ -845,7 +775,7 @@ return out
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Changes, Slide};
+    use crate::state::{Changes, Lock, Slide, Token};
     use proptest::prelude::*;
 
     /// One spend of the Lua quota at a time given as ARGV[1]: {1, remaining, reset} or
@@ -968,14 +898,14 @@ return {0, a}
     #[test]
     fn settings_keep_this_emulators_own_token() {
         let mut a = State::default();
-        a.tokens.put(Token {
+        a.put_token(Token {
             token: "shared".into(),
             account: "account-1".into(),
             revoked: false,
             read_only: false,
         });
-        a.maintenance = Some(7);
-        a.locks.insert(
+        a.set_maintenance(Some(7));
+        a.add_lock(
             "/v1/rooms/x".into(),
             Lock {
                 until: Instant::now() + Duration::from_secs(30),
@@ -984,17 +914,17 @@ return {0, a}
         );
         let json = settings_json(&a);
         let mut b = State::default();
-        b.tokens.put(Token {
+        b.put_token(Token {
             token: "own".into(),
             account: "account-1".into(),
             revoked: false,
             read_only: false,
         });
         apply_settings(&mut b, &json).unwrap();
-        let tokens: Vec<&str> = b.tokens.iter().map(|t| t.token.as_str()).collect();
-        assert_eq!(tokens, ["shared", "own"]);
-        assert_eq!(b.maintenance, Some(7));
-        assert!(b.locks["/v1/rooms/x"].until > Instant::now() + Duration::from_secs(28));
+        assert!(b.token("shared").is_some() && b.token("own").is_some());
+        assert_eq!(b.maintenance(), Some(7));
+        let lock = b.lock_on("/v1/rooms/x").unwrap();
+        assert!(lock.until > Instant::now() + Duration::from_secs(28));
         assert!(apply_settings(&mut b, "{not json").is_err());
     }
 

@@ -456,20 +456,32 @@ impl Slide {
 pub struct State {
     collections: FastMap<String, Collection>,
     seq: u64,
-    pub tokens: Tokens,
+    tokens: Tokens,
     /// Per credential: (quota index, its counter).
     pub quota_windows: FastMap<String, Vec<(usize, Slide)>>,
-    pub faults: Vec<QueuedFault>,
+    faults: Vec<QueuedFault>,
     pub fault_seq: u64,
-    pub locks: HashMap<String, Lock>,
-    pub moves: Vec<Move>,
-    pub maintenance: Option<u64>,
+    locks: HashMap<String, Lock>,
+    moves: Vec<Move>,
+    maintenance: Option<u64>,
     /// Quotas set through the admin API, replacing the configured ones.
-    pub quotas: Option<Vec<verdict::emulate::Quota>>,
+    quotas: Option<Vec<verdict::emulate::Quota>>,
     /// With shared state: the store's version this copy reflects.
     pub version: u64,
     /// With shared state: what the request being answered changed, to be written back.
     pub changes: Option<Changes>,
+}
+
+/// Tokens, faults, locks (until, as milliseconds since the epoch, and `Retry-After`),
+/// moves, maintenance and quotas as a shared store holds them.
+#[derive(Serialize, serde::Deserialize, Default)]
+pub(crate) struct Settings {
+    tokens: Vec<Token>,
+    faults: Vec<QueuedFault>,
+    locks: HashMap<String, (u64, u64)>,
+    moves: Vec<Move>,
+    maintenance: Option<u64>,
+    quotas: Option<Vec<verdict::emulate::Quota>>,
 }
 
 /// What one request changed, so that shared state writes back only that.
@@ -648,6 +660,76 @@ impl State {
         if let Some(c) = &mut self.changes {
             c.settings = true;
         }
+    }
+
+    /// The settings as a shared store keeps them.
+    pub(crate) fn settings(&self) -> Settings {
+        Settings {
+            tokens: self.tokens.as_slice().to_vec(),
+            faults: self.faults.clone(),
+            locks: self
+                .locks
+                .iter()
+                .map(|(p, l)| (p.clone(), (crate::util::epoch_ms(l.until), l.retry_after)))
+                .collect(),
+            moves: self.moves.clone(),
+            maintenance: self.maintenance,
+            quotas: self.quotas.clone(),
+        }
+    }
+
+    /// Takes the settings of a shared store in place of its own. Tokens only this emulator
+    /// knows (the credential it was started with is its own, not shared) stay.
+    pub(crate) fn adopt_settings(&mut self, set: Settings) {
+        let mut tokens: Tokens = set.tokens.into_iter().collect();
+        for t in self.tokens.iter() {
+            if tokens.get(&t.token).is_none() {
+                tokens.put(t.clone());
+            }
+        }
+        self.tokens = tokens;
+        self.faults = set.faults;
+        self.locks = set
+            .locks
+            .into_iter()
+            .map(|(p, (until, retry_after))| {
+                let until = crate::util::instant_of(until);
+                (p, Lock { until, retry_after })
+            })
+            .collect();
+        self.moves = set.moves;
+        self.maintenance = set.maintenance;
+        self.quotas = set.quotas;
+    }
+
+    /// Keeps the credentials of `other` (a copy this one replaces).
+    pub(crate) fn keep_tokens_of(&mut self, other: &State) {
+        self.tokens = other.tokens.clone();
+    }
+
+    /// The queued faults, oldest first.
+    pub fn faults(&self) -> &[QueuedFault] {
+        &self.faults
+    }
+
+    /// The quotas set through the admin API, in place of the configured ones.
+    pub fn quotas(&self) -> Option<&[verdict::emulate::Quota]> {
+        self.quotas.as_deref()
+    }
+
+    /// The `Retry-After` of maintenance answers, while maintenance is on.
+    pub fn maintenance(&self) -> Option<u64> {
+        self.maintenance
+    }
+
+    /// The moved paths.
+    pub fn moves(&self) -> &[Move] {
+        &self.moves
+    }
+
+    /// The lock on `path`, if any.
+    pub fn lock_on(&self, path: &str) -> Option<&Lock> {
+        self.locks.get(path)
     }
 
     /// Queues `fault` under the next fault id, and gives it back with that id.

@@ -207,6 +207,27 @@ pub fn timestamp(t: SystemTime) -> String {
     )
 }
 
+/// Milliseconds since the epoch of a moment on this machine's monotonic clock.
+pub(crate) fn epoch_ms(at: std::time::Instant) -> u64 {
+    let (now, wall) = (std::time::Instant::now(), wall_ms());
+    if at >= now {
+        wall.saturating_add((at - now).as_millis() as u64)
+    } else {
+        wall.saturating_sub((now - at).as_millis() as u64)
+    }
+}
+
+/// The moment on this machine's monotonic clock of a time in milliseconds since the epoch.
+pub(crate) fn instant_of(ms: u64) -> std::time::Instant {
+    let (now, wall) = (std::time::Instant::now(), wall_ms());
+    if ms >= wall {
+        now + std::time::Duration::from_millis(ms - wall)
+    } else {
+        now.checked_sub(std::time::Duration::from_millis(wall - ms))
+            .unwrap_or(now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
