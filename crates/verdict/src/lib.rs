@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod body_check;
 pub mod breaker;
 pub mod budget;
 mod builtin;

@@ -10,6 +10,7 @@ use http::Method;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::body_check::{BodyCheck, Shape};
 use crate::emulate::{EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, ResourceSpec};
 use crate::model::Condition;
 use crate::model::{

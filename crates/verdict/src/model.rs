@@ -606,6 +606,8 @@ pub enum Condition {
     /// The JSON body has this value at the pointer: a string equal to it, or a number
     /// or boolean written as it.
     Body(crate::pointer::JsonPointer, String),
+    /// The JSON body has a value other than null at the pointer.
+    BodyHas(crate::pointer::JsonPointer),
 }
 
 impl Condition {
@@ -626,12 +628,13 @@ impl Condition {
                 serde_json::Value::Bool(b) => want == if *b { "true" } else { "false" },
                 _ => false,
             }),
+            Condition::BodyHas(p) => body.and_then(|b| p.find(b)).is_some_and(|v| !v.is_null()),
         }
     }
 
     /// Whether it reads the body.
     pub fn needs_body(&self) -> bool {
-        matches!(self, Condition::Body(..))
+        matches!(self, Condition::Body(..) | Condition::BodyHas(_))
     }
 }
 
@@ -641,6 +644,7 @@ impl fmt::Display for Condition {
             Condition::Header(h) => write!(f, "the answer carries {h}"),
             Condition::HeaderEquals(h, v) => write!(f, "{h} is {v}"),
             Condition::Body(p, v) => write!(f, "the body has \"{v}\" at {}", p.as_str()),
+            Condition::BodyHas(p) => write!(f, "the body has a value at {}", p.as_str()),
         }
     }
 }
@@ -785,6 +789,8 @@ pub struct Api {
     pub error_body: Option<ErrorBody>,
     /// Its codes in document order.
     pub codes: Vec<AppCode>,
+    /// The checks it applies to request bodies, in the order it applies them.
+    pub checks: Vec<crate::body_check::BodyCheck>,
 }
 
 impl Api {
@@ -801,6 +807,11 @@ impl Api {
                 .find(|m| m.key.as_deref() == Some(key))
                 .map(|m| (c, m))
         })
+    }
+
+    /// The first of its checks that `body` fails.
+    pub fn failed_check(&self, body: &serde_json::Value) -> Option<&crate::body_check::BodyCheck> {
+        self.checks.iter().find(|c| !c.passes(body))
     }
 
     /// The code whose messages include exactly `text`.

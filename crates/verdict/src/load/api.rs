@@ -84,7 +84,10 @@ pub(super) fn read_error_body(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> ErrorBody {
 }
 
 pub(super) fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
-    t.check_keys(cx, &["id", "name", "summary", "error_body", "code"]);
+    t.check_keys(
+        cx,
+        &["id", "name", "summary", "error_body", "code", "check"],
+    );
     let id = t.required_string(cx, "id");
     if let Some(id) = &id {
         if !is_id(id) {
@@ -119,12 +122,109 @@ pub(super) fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
             codes.push(code);
         }
     }
+    let checks = t
+        .tables(cx, "check")
+        .iter()
+        .filter_map(|c| read_check(cx, c, &keys))
+        .collect();
     Some(Api {
         id: id?,
         name: name?,
         summary,
         error_body,
         codes,
+        checks,
+    })
+}
+
+/// `when` of a check: one condition table or a list of them, each on the body.
+fn read_body_conditions(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Vec<Condition>> {
+    let tables = match t.get("when").map(|v| v.get_ref().as_array().is_some()) {
+        None => return Some(Vec::new()),
+        Some(true) => t.tables(cx, "when"),
+        Some(false) => vec![t.table(cx, "when")?],
+    };
+    let mut out = Vec::new();
+    for w in tables {
+        match condition_from(cx, &w)? {
+            Condition::Header(_) | Condition::HeaderEquals(..) => cx.report(
+                w.span.clone(),
+                w.path.clone(),
+                "a check on a request body has pointer conditions, not header ones",
+            ),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// One `[[api.check]]`: `pointer` (or `any_of`), `is`, an optional `range`, `optional` and
+/// `when`, and the `key` of the API's message that answers a failure.
+fn read_check(cx: &mut Cx<'_>, t: &Obj<'_, '_>, keys: &[String]) -> Option<BodyCheck> {
+    t.check_keys(
+        cx,
+        &[
+            "when", "pointer", "any_of", "is", "range", "optional", "key",
+        ],
+    );
+    let when = read_body_conditions(cx, t)?;
+    let pointers: Vec<JsonPointer> = match (
+        t.parsed::<JsonPointer>(cx, "pointer"),
+        t.list::<JsonPointer>(cx, "any_of"),
+    ) {
+        (Some(p), None) => vec![p],
+        (None, Some(list)) if !list.is_empty() => list,
+        _ => {
+            cx.report(
+                t.span.clone(),
+                t.path.clone(),
+                "a check names one pointer or a non-empty any_of list",
+            );
+            return None;
+        }
+    };
+    let shape: Shape = t.parsed(cx, "is").unwrap_or(Shape::Present);
+    let range = t.get("range").and_then(|v| {
+        let bound = |i: &toml::Spanned<DeValue<'_>>| {
+            i.get_ref()
+                .as_integer()
+                .and_then(|n| i64::from_str_radix(n.as_str(), n.radix()).ok())
+        };
+        let bounds: Vec<i64> = v
+            .get_ref()
+            .as_array()
+            .map_or(Vec::new(), |a| a.iter().filter_map(bound).collect());
+        match bounds.as_slice() {
+            [lo, hi] if lo <= hi && shape == Shape::Integer => Some((*lo, *hi)),
+            _ => {
+                cx.report(
+                    v.span(),
+                    t.field("range"),
+                    "a range is [lowest, highest] on a check whose shape is integer",
+                );
+                None
+            }
+        }
+    });
+    let key = t.required_string(cx, "key")?;
+    if !keys.contains(&key) {
+        let hint = match crate::suggest::closest(&key, keys.iter().map(String::as_str)) {
+            Some(m) => format!("; did you mean \"{m}\"?"),
+            None => String::new(),
+        };
+        cx.report(
+            t.get("key").map(Spanned::span).unwrap_or(t.span.clone()),
+            t.field("key"),
+            format!("no message of this API has the key \"{key}\"{hint}"),
+        );
+    }
+    Some(BodyCheck {
+        when,
+        pointers,
+        shape,
+        range,
+        optional: t.boolean(cx, "optional").unwrap_or(false),
+        key,
     })
 }
 

@@ -321,6 +321,12 @@ pub(super) fn read_condition(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Conditi
         cx.report(t.span.clone(), t.field("when"), "is required");
         return None;
     };
+    condition_from(cx, &w)
+}
+
+/// One condition table: `{ header }`, `{ header, equals }`, `{ pointer }` or
+/// `{ pointer, equals }`.
+pub(super) fn condition_from(cx: &mut Cx<'_>, w: &Obj<'_, '_>) -> Option<Condition> {
     w.check_keys(cx, &["header", "pointer", "equals"]);
     let equals = w.string(cx, "equals");
     let header: Option<Header> = w.parsed(cx, "header");
@@ -329,19 +335,12 @@ pub(super) fn read_condition(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Conditi
         (Some(h), None, None) => Some(Condition::Header(h)),
         (Some(h), None, Some(v)) => Some(Condition::HeaderEquals(h, v)),
         (None, Some(p), Some(v)) => Some(Condition::Body(p, v)),
-        (None, Some(_), None) => {
-            cx.report(
-                w.span.clone(),
-                w.field("equals"),
-                "a pointer condition needs the value it equals",
-            );
-            None
-        }
+        (None, Some(p), None) => Some(Condition::BodyHas(p)),
         _ => {
             cx.report(
                 w.span.clone(),
                 w.path.clone(),
-                "a condition names a header (with or without equals) or a pointer with equals",
+                "a condition names a header or a pointer (each with or without equals)",
             );
             None
         }

@@ -446,8 +446,10 @@ fn a_variant_needs_one_clear_condition() {
     let p = problems(&text);
     let has = |field: &str, words: &str| p.iter().any(|(_, f, m)| f == field && m.contains(words));
     assert!(has("status[0].variant[0].when", "required"), "{p:?}");
+    // A pointer alone is a condition: the body has a value there.
     assert!(
-        has("status[0].variant[1].when.equals", "needs the value"),
+        !p.iter()
+            .any(|(_, f, _)| f.starts_with("status[0].variant[1]")),
         "{p:?}"
     );
     assert!(has("status[0].variant[2].when", "names a header"), "{p:?}");
@@ -547,4 +549,43 @@ fn the_emulator_table_and_apis_are_inherited_through_extends() {
     let spec = own.get("mine").unwrap().emulator.clone().unwrap();
     assert_eq!((spec.vendor, spec.base_path.as_str()), (None, "/v2"));
     assert!(spec.resources.is_empty());
+}
+
+#[test]
+fn body_checks_name_a_message_of_their_api_and_say_one_clear_thing() {
+    let api = "[[api]]\nid = \"send\"\nname = \"Send\"\n\n[[api.code]]\ncode = 10\nhttp_status = 400\noutcome = \"error\"\ncategory = \"validation\"\naction = \"fail\"\nmeaning = \"m\"\nmessages = [{ key = \"text-missing\", text = \"param 'text' missing\", when = \"w\" }]\n";
+    let text = format!(
+        "{HEAD}{api}\n[[api.check]]\npointer = \"/text\"\nis = \"text\"\nkey = \"text-mising\"\n\n[[api.check]]\npointer = \"/a\"\nany_of = [\"/b\"]\nkey = \"text-missing\"\n\n[[api.check]]\npointer = \"/n\"\nis = \"text\"\nrange = [1, 2]\nkey = \"text-missing\"\n\n[[api.check]]\nwhen = {{ header = \"x-a\" }}\npointer = \"/n\"\nis = \"numbr\"\nkey = \"text-missing\"\n"
+    );
+    let p = problems(&text);
+    let has = |field: &str, words: &str| p.iter().any(|(_, f, m)| f == field && m.contains(words));
+    assert!(
+        has("api[0].check[0].key", "did you mean \"text-missing\""),
+        "{p:?}"
+    );
+    assert!(
+        has("api[0].check[1]", "one pointer or a non-empty any_of"),
+        "{p:?}"
+    );
+    assert!(has("api[0].check[2].range", "integer"), "{p:?}");
+    assert!(has("api[0].check[3].when", "pointer conditions"), "{p:?}");
+    assert!(has("api[0].check[3].is", "unknown shape"), "{p:?}");
+
+    // A valid list runs in order; the first failure names the message.
+    let ok = format!(
+        "{HEAD}{api}\n[[api.check]]\nwhen = [{{ pointer = \"/kind\", equals = \"sms\" }}, {{ pointer = \"/sms\" }}]\npointer = \"/sms/text\"\nis = \"text\"\nkey = \"text-missing\"\n"
+    );
+    let c = load(&ok).unwrap();
+    let api = c.get("t").unwrap().api("send").unwrap();
+    let body = |v: serde_json::Value| api.failed_check(&v).map(|c| c.key.clone());
+    assert_eq!(
+        body(serde_json::json!({"kind": "sms", "sms": {}})),
+        Some("text-missing".into())
+    );
+    assert_eq!(
+        body(serde_json::json!({"kind": "sms", "sms": {"text": "hi"}})),
+        None
+    );
+    assert_eq!(body(serde_json::json!({"kind": "sms"})), None);
+    assert_eq!(body(serde_json::json!({"kind": "push", "sms": {}})), None);
 }
