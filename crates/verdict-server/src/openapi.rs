@@ -215,10 +215,10 @@ fn scope_params(r: &ResourceSpec, count: usize) -> Vec<Value> {
     r.params.iter().take(count).map(|p| path_param(p)).collect()
 }
 
-fn list_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
+fn list_operation(em: &Emulator, r: &ResourceSpec, own_key: Option<&String>) -> Operation {
     let spec = &em.spec;
     let items = json!({"type": "array", "items": reference(&r.name)});
-    let list = match r.list_key.as_ref().or(spec.list_key.as_ref()) {
+    let list = match own_key.or(r.list_key.as_ref()).or(spec.list_key.as_ref()) {
         Some(k) => {
             let key = if k == "{resource}" {
                 r.name.clone()
@@ -433,7 +433,7 @@ fn resource_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
     let allowed = em.allowed(r, false);
     let mut collection = Vec::new();
     if allowed.contains(&Method::GET) {
-        collection.push(list_operation(em, r));
+        collection.push(list_operation(em, r, None));
     }
     if allowed.contains(&Method::POST) {
         collection.push(create_operation(em, r));
@@ -488,7 +488,7 @@ fn operation_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
         .iter()
         .map(|o| {
             let mut op = match o.kind {
-                verdict::emulate::OperationKind::List => list_operation(em, r),
+                verdict::emulate::OperationKind::List => list_operation(em, r, o.list_key.as_ref()),
                 verdict::emulate::OperationKind::Create => create_operation(em, r),
             };
             op.method = o.method.clone();

@@ -163,7 +163,10 @@ impl Emulator {
     /// envelope's members.
     fn list_body(&self, t: &Target<'_>, page: Vec<Value>) -> Value {
         let r = t.r;
-        let key = r.list_key.as_ref().or(self.spec.list_key.as_ref());
+        let key =
+            t.op.and_then(|o| o.list_key.as_ref())
+                .or(r.list_key.as_ref())
+                .or(self.spec.list_key.as_ref());
         match key {
             Some(key) => {
                 let key = if key == "{resource}" {

@@ -318,6 +318,8 @@ pub struct RpcOperation {
     pub path: String,
     /// The value of the `[rate_limit] group` header on its answers, over the resource's.
     pub rate_limit_group: Option<String>,
+    /// A list's own list key, over the resource's (GitHub's search answers `items`).
+    pub list_key: Option<String>,
 }
 
 fn method<S: Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {

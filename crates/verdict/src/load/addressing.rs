@@ -106,7 +106,7 @@ pub(super) fn read_operations(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut Resource
         let Some(op) = ops.table(cx, kind.as_str()) else {
             continue;
         };
-        op.check_keys(cx, &["path", "method", "rate_limit_group"]);
+        op.check_keys(cx, &["path", "method", "rate_limit_group", "list_key"]);
         let path = op.required_string(cx, "path").unwrap_or_default();
         let params = if path.is_empty() {
             Vec::new()
@@ -132,6 +132,13 @@ pub(super) fn read_operations(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut Resource
                 ),
             );
         }
+        if kind == OperationKind::Create && op.get("list_key").is_some() {
+            cx.report(
+                span_of(&op, "list_key"),
+                op.field("list_key"),
+                "only a list operation has a list key",
+            );
+        }
         let method = op
             .parsed::<MethodName>(cx, "method")
             .map_or(default, |m| m.0);
@@ -141,6 +148,7 @@ pub(super) fn read_operations(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut Resource
                 method,
                 path,
                 rate_limit_group: op.string(cx, "rate_limit_group"),
+                list_key: op.string(cx, "list_key"),
             });
         }
     }
