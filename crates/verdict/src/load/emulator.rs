@@ -40,6 +40,24 @@ const EMULATOR_KEYS: &[&str] = &[
     "envelope",
 ];
 
+/// `page_default` and `page_limit`, the default no larger than the limit.
+fn page_sizes(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> (u32, u32) {
+    let page_default = t
+        .integer(cx, "page_default", 1..100_001)
+        .map_or(100, |(n, _)| n as u32);
+    let page_limit = t
+        .integer(cx, "page_limit", 1..1_000_001)
+        .map_or(1000, |(n, _)| n as u32);
+    if page_default > page_limit {
+        cx.report(
+            t.span.clone(),
+            t.field("page_default"),
+            format!("{page_default} is larger than page_limit ({page_limit})"),
+        );
+    }
+    (page_default, page_limit)
+}
+
 /// How lists page: the style, the parameter that says where a page starts, the pointer
 /// of the next cursor in the body, and the policy for an oversize page.
 struct Paging {
@@ -101,19 +119,7 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             "must start with '/' and not end with one (or be empty)",
         );
     }
-    let page_default = t
-        .integer(cx, "page_default", 1..100_001)
-        .map_or(100, |(n, _)| n as u32);
-    let page_limit = t
-        .integer(cx, "page_limit", 1..1_000_001)
-        .map_or(1000, |(n, _)| n as u32);
-    if page_default > page_limit {
-        cx.report(
-            t.span.clone(),
-            t.field("page_default"),
-            format!("{page_default} is larger than page_limit ({page_limit})"),
-        );
-    }
+    let (page_default, page_limit) = page_sizes(cx, t);
     let quotas = read_quotas(cx, t);
     let update_methods =
         methods_in(cx, t, "update_methods").unwrap_or_else(|| vec![Method::PUT, Method::PATCH]);

@@ -96,24 +96,8 @@ pub(super) fn read_resource(
         .as_ref()
         .map(|p| check_path(cx, t, "path", p))
         .unwrap_or_default();
-    let mut fields = t
-        .table(cx, "fields")
-        .map(|f| read_fields(cx, &f))
-        .unwrap_or_default();
+    let (fields, required) = read_schema(cx, t);
     let known: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
-    let mut required: Vec<String> = t.list(cx, "required").unwrap_or_default();
-    check_known(cx, t, "required", &known, &required);
-    for f in &fields {
-        if f.required && !required.contains(&f.name) {
-            required.push(f.name.clone());
-        }
-    }
-    for f in &mut fields {
-        f.required = required.contains(&f.name);
-    }
-    if let Some(d) = t.table(cx, "defaults") {
-        read_defaults(cx, &d, &mut fields);
-    }
     let one_of = groups(cx, t, "one_of", &known);
     let unique = groups(cx, t, "unique", &known);
     let filters: Vec<String> = t.list(cx, "filters").unwrap_or_default();
@@ -176,6 +160,29 @@ pub(super) fn read_resource(
     super::addressing::read_references(cx, t, &mut spec, up);
     super::addressing::read_seed(cx, t, &mut spec);
     Some(spec)
+}
+
+/// The fields with their rules and defaults, and the names a create must give.
+fn read_schema(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> (Vec<FieldSpec>, Vec<String>) {
+    let mut fields = t
+        .table(cx, "fields")
+        .map(|f| read_fields(cx, &f))
+        .unwrap_or_default();
+    let known: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+    let mut required: Vec<String> = t.list(cx, "required").unwrap_or_default();
+    check_known(cx, t, "required", &known, &required);
+    for f in &fields {
+        if f.required && !required.contains(&f.name) {
+            required.push(f.name.clone());
+        }
+    }
+    for f in &mut fields {
+        f.required = required.contains(&f.name);
+    }
+    if let Some(d) = t.table(cx, "defaults") {
+        read_defaults(cx, &d, &mut fields);
+    }
+    (fields, required)
 }
 
 /// Checks a path (`path`, or an operation's) and gives the names of its parameters.
