@@ -379,7 +379,11 @@ fn set_quotas(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
 
 /// `POST /_verdict/reset`: back to the state at start.
 fn reset(em: &Emulator) -> Reply {
-    em.lock().reset();
+    {
+        let mut state = em.lock();
+        state.reset();
+        em.plant_seeds(&mut state);
+    }
     em.keys.clear();
     Reply::empty(204)
 }

@@ -206,7 +206,7 @@ impl crate::Emulator {
             reply = reply.number_header(&self.contract.headers.retry_after, secs);
         }
         if reply.status.as_u16() == 429 {
-            reply = self.quota_headers(reply, 0, f.retry_after.unwrap_or(60));
+            reply = self.quota_headers(ctx, reply, 0, f.retry_after.unwrap_or(60));
         }
         reply
     }

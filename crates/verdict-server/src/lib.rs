@@ -26,11 +26,13 @@
 // not a failure), so its size is that of a response.
 #![allow(clippy::result_large_err)]
 
+mod address;
 mod admin;
 pub mod fault;
 mod idempotency;
 mod idle;
 mod openapi;
+mod paging;
 mod problem;
 mod ratelimit;
 mod reply;
@@ -259,6 +261,10 @@ impl Emulator {
             error_templates: foldhash::HashMap::default(),
             keys,
         };
+        {
+            let mut state = em.lock();
+            em.plant_seeds(&mut state);
+        }
         // Problem details hold the request path, so they are written for each answer.
         let templated = !em.contract.error_body.is_problem();
         em.error_templates = em

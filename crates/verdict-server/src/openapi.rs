@@ -159,10 +159,8 @@ fn reference(name: &str) -> Value {
 fn body_answers(em: &Emulator, r: &ResourceSpec) -> Vec<Answer> {
     let spec = &em.spec;
     let mut a = vec![
-        Answer::bare(
-            400,
-            "The body is not a JSON object, or a field's value is invalid",
-        ),
+        Answer::bare(400, "The body is not a JSON object"),
+        Answer::bare(r.invalid_status, "A field's value is invalid"),
         Answer::bare(spec.missing_field_status, "A required field is missing"),
         Answer::bare(
             415,
@@ -178,32 +176,111 @@ fn body_answers(em: &Emulator, r: &ResourceSpec) -> Vec<Answer> {
     }
     if !r.unique.is_empty() {
         a.push(Answer::bare(
-            409,
+            r.conflict_status,
             "Another resource has the same unique fields",
+        ));
+    }
+    if !r.references.is_empty() {
+        a.push(Answer::bare(
+            r.reference_status,
+            "A field names an item that does not exist",
         ));
     }
     a
 }
 
-fn list_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
+/// The schema of a successful body of `r` that holds `inner`: under the item key, with
+/// the envelope's members.
+fn shaped_schema(r: &ResourceSpec, inner: Value) -> Value {
+    let (mut props, mut required) = (Map::new(), Vec::new());
+    for (k, v) in &r.envelope {
+        props.insert(k.clone(), json!({"enum": [v]}));
+        required.push(k.clone());
+    }
+    match &r.item_key {
+        Some(k) => {
+            props.insert(k.clone(), inner);
+            required.push(k.clone());
+            json!({"type": "object", "required": required, "properties": props})
+        }
+        None if props.is_empty() => inner,
+        None => {
+            json!({"allOf": [inner, {"type": "object", "required": required, "properties": props}]})
+        }
+    }
+}
+
+/// The path parameters of a route of `r` whose path names `count` of them.
+fn scope_params(r: &ResourceSpec, count: usize) -> Vec<Value> {
+    r.params.iter().take(count).map(|p| path_param(p)).collect()
+}
+
+fn list_operation(em: &Emulator, r: &ResourceSpec, own_key: Option<&String>) -> Operation {
     let spec = &em.spec;
     let items = json!({"type": "array", "items": reference(&r.name)});
-    let list = match &spec.list_key {
+    let list = match own_key.or(r.list_key.as_ref()).or(spec.list_key.as_ref()) {
         Some(k) => {
             let key = if k == "{resource}" {
                 r.name.clone()
             } else {
                 k.clone()
             };
-            json!({"type": "object", "required": [key], "properties": { key.clone(): items }})
+            let mut body =
+                json!({"type": "object", "required": [key], "properties": { key.clone(): items }});
+            for (k, v) in &r.envelope {
+                body["properties"][k] = json!({"enum": [v]});
+                if let Some(req) = body["required"].as_array_mut() {
+                    req.push(Value::String(k.clone()));
+                }
+            }
+            if let Some(p) = &spec.next_cursor {
+                let mut cursor = json!({});
+                p.put(&mut cursor, json!({"type": "string"}));
+                body = json!({"allOf": [body, pointer_schema(&cursor)]});
+            }
+            body
         }
         None => items,
     };
+    Operation::new(Method::GET, format!("List {}", r.name))
+        .params(page_params(em, r))
+        .answer(Answer::with(200, "The page", &media(em, r), list))
+        .errors(&[
+            (400, "The page size or start is not valid"),
+            (
+                spec.page_limit_status,
+                "The page size is larger than the API allows",
+            ),
+        ])
+}
+
+/// `{"a": {"b": S}}` as the schema of objects with that nesting and S at its end.
+fn pointer_schema(nested: &Value) -> Value {
+    match nested.as_object() {
+        Some(o) if o.len() == 1 && !o.contains_key("type") => {
+            let props: Map<String, Value> = o
+                .iter()
+                .map(|(k, v)| (k.clone(), pointer_schema(v)))
+                .collect();
+            json!({"type": "object", "properties": props})
+        }
+        _ => nested.clone(),
+    }
+}
+
+/// The query parameters of a list: its page size, where the page starts, its filters.
+fn page_params(em: &Emulator, r: &ResourceSpec) -> Vec<Value> {
+    let spec = &em.spec;
     let mut params = Vec::new();
     if let Some(p) = &spec.page_param {
         // The size is read as a 32-bit number: a larger one is not a size (400).
         let mut schema = json!({"type": "integer", "minimum": 1, "maximum": u32::MAX});
-        let description = if spec.page_limit_status == 400 {
+        let description = if spec.page_oversize == verdict::PageOversize::Cap {
+            format!(
+                "The page size (default {}); more than {} is served as {}.",
+                spec.page_default, spec.page_limit, spec.page_limit
+            )
+        } else if spec.page_limit_status == 400 {
             schema["maximum"] = json!(spec.page_limit);
             format!("The page size (default {}).", spec.page_default)
         } else {
@@ -215,23 +292,18 @@ fn list_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
         params
             .push(json!({"name": p, "in": "query", "schema": schema, "description": description}));
     }
-    params.push(
-        json!({"name": "cursor", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u64::MAX},
-        "description": "Where the next page starts, as a Link header gave it."}),
-    );
+    let (minimum, description) = match spec.page_style {
+        verdict::PageStyle::Cursor => (0, "Where the next page starts, as the last page gave it."),
+        verdict::PageStyle::Page => (1, "The page number, from 1."),
+        verdict::PageStyle::Offset => (0, "How many items to skip."),
+    };
+    params.push(json!({"name": spec.cursor_param, "in": "query",
+        "schema": {"type": "integer", "minimum": minimum, "maximum": u64::MAX},
+        "description": description}));
     for f in &r.filters {
         params.push(json!({"name": f, "in": "query", "schema": {"type": "string"}}));
     }
-    Operation::new(Method::GET, format!("List {}", r.name))
-        .params(params)
-        .answer(Answer::with(200, "The page", &media(em, r), list))
-        .errors(&[
-            (400, "The page size or cursor is not valid"),
-            (
-                spec.page_limit_status,
-                "The page size is larger than the API allows",
-            ),
-        ])
+    params
 }
 
 fn media(em: &Emulator, r: &ResourceSpec) -> String {
@@ -261,7 +333,7 @@ fn create_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
             em.spec.create_status,
             "Created",
             &media(em, r),
-            reference(&r.name),
+            shaped_schema(r, reference(&r.name)),
         )),
     };
     op.answers.extend(body_answers(em, r));
@@ -282,7 +354,12 @@ pub(crate) fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation>
         let op = match method.clone() {
             Method::GET => {
                 let mut op = Operation::new(Method::GET, format!("Get a {kind}"))
-                    .answer(Answer::with(200, "The resource", &m, reference(&r.name)))
+                    .answer(Answer::with(
+                        200,
+                        "The resource",
+                        &m,
+                        shaped_schema(r, reference(&r.name)),
+                    ))
                     .answer(Answer::bare(
                         304,
                         "It has not changed since the ETag given in If-None-Match",
@@ -306,7 +383,7 @@ pub(crate) fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation>
                         spec.update_status,
                         "Updated",
                         &m,
-                        reference(&r.name),
+                        shaped_schema(r, reference(&r.name)),
                     ))
                 };
                 op.answers.extend(body_answers(em, r));
@@ -349,10 +426,14 @@ fn not_implemented(r: &ResourceSpec) -> Vec<Operation> {
 }
 
 fn resource_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
+    let mut out = operation_routes(em, r);
+    if !r.rest {
+        return out;
+    }
     let allowed = em.allowed(r, false);
     let mut collection = Vec::new();
     if allowed.contains(&Method::GET) {
-        collection.push(list_operation(em, r));
+        collection.push(list_operation(em, r, None));
     }
     if allowed.contains(&Method::POST) {
         collection.push(create_operation(em, r));
@@ -362,24 +443,66 @@ fn resource_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
             .into_iter()
             .filter(|o| !allowed.contains(&o.method)),
     );
+    let key = r.key.as_deref().unwrap_or("id");
     let mut item = item_operations(em, r);
     for op in &mut item {
-        op.params.insert(0, path_param("id"));
+        op.params.insert(0, key_param(r, key));
     }
     for op in &mut collection {
         resource_answers(op);
     }
+    for op in collection.iter_mut().chain(item.iter_mut()) {
+        let mut params = scope_params(r, r.params.len());
+        params.append(&mut op.params);
+        op.params = params;
+    }
     let base = format!("{}{}", em.spec.base_path, r.path);
-    vec![
-        Route {
-            path: base.clone(),
-            ops: collection,
-        },
-        Route {
-            path: format!("{base}/{{id}}"),
-            ops: item,
-        },
-    ]
+    out.push(Route {
+        path: base.clone(),
+        ops: collection,
+    });
+    out.push(Route {
+        path: format!("{base}/{{{key}}}"),
+        ops: item,
+    });
+    out
+}
+
+/// The path parameter that names an item: an integer for a numbered key or sequential
+/// ids, else a string.
+fn key_param(r: &ResourceSpec, key: &str) -> Value {
+    let integer = match r.field(key) {
+        Some(f) => f.ty == verdict::FieldType::Integer,
+        None => r.id_style == verdict::IdStyle::Sequential,
+    };
+    let mut p = path_param(key);
+    if integer {
+        p["schema"] = json!({"type": "integer", "minimum": 1, "maximum": u64::MAX});
+    }
+    p
+}
+
+/// The routes of the operations `r` serves at paths of their own.
+fn operation_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
+    r.operations
+        .iter()
+        .map(|o| {
+            let mut op = match o.kind {
+                verdict::emulate::OperationKind::List => list_operation(em, r, o.list_key.as_ref()),
+                verdict::emulate::OperationKind::Create => create_operation(em, r),
+            };
+            op.method = o.method.clone();
+            let named = verdict::emulate::path_params(&o.path).map_or(0, |p| p.len());
+            let mut params = scope_params(r, named);
+            params.append(&mut op.params);
+            op.params = params;
+            resource_answers(&mut op);
+            Route {
+                path: format!("{}{}", em.spec.base_path, o.path),
+                ops: vec![op],
+            }
+        })
+        .collect()
 }
 
 /// The `content` of an error response: the vendor's JSON, or problem details.
@@ -540,6 +663,16 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
         AuthScheme::Basic => json!({"type": "http", "scheme": "basic"}),
         _ => json!({"type": "http", "scheme": "bearer"}),
     };
+    // Each further Authorization word the API takes is a scheme of its own; any one of
+    // them will do.
+    let mut schemes = Map::new();
+    schemes.insert("credentials".into(), security);
+    let mut any_of = vec![json!({"credentials": []})];
+    for word in em.contract.auth.authorization.iter().skip(1) {
+        let name = format!("credentials-{}", word.to_ascii_lowercase());
+        schemes.insert(name.clone(), json!({"type": "http", "scheme": word}));
+        any_of.push(json!({ name: [] }));
+    }
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -549,7 +682,7 @@ pub fn document(em: &Emulator, origin: &str) -> Value {
         },
         "servers": [{"url": origin}],
         "paths": paths,
-        "components": {"schemas": schemas(em), "securitySchemes": {"credentials": security}},
-        "security": [{"credentials": []}],
+        "components": {"schemas": schemas(em), "securitySchemes": schemes},
+        "security": any_of,
     })
 }

@@ -66,9 +66,32 @@ pub(crate) fn set_limit(
 }
 
 impl crate::Emulator {
-    pub(crate) fn quota_headers(&self, reply: Reply, remaining: u32, reset: u64) -> Reply {
+    pub(crate) fn quota_headers(
+        &self,
+        ctx: &Ctx<'_>,
+        reply: Reply,
+        remaining: u32,
+        reset: u64,
+    ) -> Reply {
         let first = self.first_quota();
-        self.quota_headers_for(reply, remaining, reset, first.as_ref())
+        let group = self.route_group(&ctx.req.path);
+        self.quota_headers_for(reply, remaining, reset, first.as_ref(), group.as_deref())
+    }
+
+    /// The value of the `[rate_limit] group` header for a request of `path`: its route's
+    /// own (an operation's or resource's), else the `[emulator]` one.
+    pub(crate) fn route_group(&self, path: &str) -> Option<String> {
+        // No group header: nothing to work out.
+        self.contract.rate_limit.group.as_ref()?;
+        let own = self.spec.resources.iter().any(|r| {
+            r.rate_limit_group.is_some()
+                || r.operations.iter().any(|o| o.rate_limit_group.is_some())
+        });
+        let routed = own
+            .then(|| self.resolve(path))
+            .flatten()
+            .and_then(|t| t.group().map(str::to_owned));
+        routed.or_else(|| self.spec.rate_limit_group.clone())
     }
 
     /// With shared state, the first quota's headers as the group counted it (the answer
@@ -128,6 +151,7 @@ impl crate::Emulator {
         remaining: u32,
         reset: u64,
         quota: Option<&verdict::emulate::Quota>,
+        group: Option<&str>,
     ) -> Reply {
         let names = &self.contract.rate_limit;
         let numbers = [
@@ -146,11 +170,7 @@ impl crate::Emulator {
                 .headers
                 .append(h.name().clone(), self.reset_value(reset));
         }
-        if let (true, Some(h), Some(group)) = (
-            names.fields.named(),
-            &names.group,
-            &self.spec.rate_limit_group,
-        ) {
+        if let (true, Some(h), Some(group)) = (names.fields.named(), &names.group, group) {
             if let Ok(value) = HeaderValue::from_str(group) {
                 reply.headers.append(h.name().clone(), value);
             }
@@ -185,6 +205,7 @@ impl crate::Emulator {
         &self,
         ctx: &Ctx<'_>,
         who: &Principal,
+        group: Option<&str>,
     ) -> Result<Option<(u32, u64, verdict::emulate::Quota)>, Reply> {
         let now = crate::util::wall_ms();
         let mut first = None;
@@ -210,7 +231,7 @@ impl crate::Emulator {
                     let reply = self
                         .error(ctx, q.status, Some(&msg), &[])
                         .number_header(&self.contract.headers.retry_after, reset);
-                    return Err(self.quota_headers_for(reply, 0, reset, Some(q)));
+                    return Err(self.quota_headers_for(reply, 0, reset, Some(q), group));
                 }
             }
         }

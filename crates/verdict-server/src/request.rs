@@ -359,14 +359,15 @@ impl Emulator {
             Ok(p) => p,
             Err(r) => return r,
         };
-        let quota = match self.count_quota(ctx, &who) {
+        let group = self.route_group(&ctx.req.path);
+        let quota = match self.count_quota(ctx, &who, group.as_deref()) {
             Ok(v) => v,
             Err(r) => return r,
         };
         let reply = self.keyed(ctx, &who, || self.route(ctx, &who));
         match quota {
             Some((remaining, reset, q)) if reply.status.is_success() => {
-                self.quota_headers_for(reply, remaining, reset, Some(&q))
+                self.quota_headers_for(reply, remaining, reset, Some(&q), group.as_deref())
             }
             _ => reply,
         }
@@ -381,26 +382,52 @@ impl Emulator {
         if let Some(reply) = self.vendor.route(self, ctx, who) {
             return reply;
         }
-        let Some((resource, id)) = self.resolve(&ctx.req.path) else {
+        let Some(target) = self.resolve(&ctx.req.path) else {
             let message = format!("No resource lives at {}.", ctx.req.path);
             return self.error(ctx, 404, Some(&message), &[]);
         };
+        if let Some(op) = target.op {
+            return self.operation(ctx, &target, op, who);
+        }
+        let resource = target.r;
         let refusal = self
-            .method_refusal(ctx, resource, id.is_some())
+            .method_refusal(ctx, resource, target.item.is_some())
             .or_else(|| self.locked(ctx))
             .or_else(|| self.check_accept(ctx, resource));
         if let Some(reply) = refusal {
             return reply;
         }
-        match (ctx.req.method.clone(), id) {
-            (Method::GET, None) => self.list(ctx, resource, who),
-            (Method::POST, None) => self.create(ctx, resource, who),
-            (Method::GET, Some(id)) => self.get(ctx, resource, id, who),
-            (Method::DELETE, Some(id)) => self.delete(ctx, resource, id, who),
-            (m, Some(id)) if self.spec.update_methods.contains(&m) => {
-                self.update(ctx, resource, id, who)
-            }
+        match (ctx.req.method.clone(), target.item.is_some()) {
+            (Method::GET, false) => self.list(ctx, &target, who),
+            (Method::POST, false) => self.create(ctx, &target, who),
+            (Method::GET, true) => self.get(ctx, &target, who),
+            (Method::DELETE, true) => self.delete(ctx, &target, who),
+            (m, true) if self.spec.update_methods.contains(&m) => self.update(ctx, &target, who),
             _ => self.error(ctx, 405, None, &[]),
+        }
+    }
+
+    /// An operation served at a path of its own: its one method, then as the resource's
+    /// list or create.
+    fn operation(
+        &self,
+        ctx: &Ctx<'_>,
+        target: &crate::address::Target<'_>,
+        op: &verdict::emulate::RpcOperation,
+        who: &Principal,
+    ) -> Reply {
+        if ctx.req.method != op.method {
+            return crate::vendor::not_allowed(self, ctx, std::slice::from_ref(&op.method));
+        }
+        if let Some(reply) = self
+            .locked(ctx)
+            .or_else(|| self.check_accept(ctx, target.r))
+        {
+            return reply;
+        }
+        match op.kind {
+            verdict::emulate::OperationKind::List => self.list(ctx, target, who),
+            verdict::emulate::OperationKind::Create => self.create(ctx, target, who),
         }
     }
 
@@ -421,24 +448,6 @@ impl Emulator {
             format!("{}{}", ctx.req.origin(), m.to)
         };
         Some(Reply::empty(m.status).header("Location", to))
-    }
-
-    /// The resource a path names, and the item id when it names one item.
-    fn resolve<'p>(
-        &self,
-        path: &'p str,
-    ) -> Option<(&verdict::emulate::ResourceSpec, Option<&'p str>)> {
-        let rest = path.strip_prefix(&self.spec.base_path)?;
-        self.spec
-            .resources
-            .iter()
-            .find_map(|r| match rest.strip_prefix(&r.path)? {
-                "" => Some((r, None)),
-                t => t
-                    .strip_prefix('/')
-                    .filter(|id| !id.is_empty() && !id.contains('/'))
-                    .map(|id| (r, Some(id))),
-            })
     }
 
     /// The 501 or 405 (with `Allow`) for a method the resource does not answer.

@@ -5,12 +5,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderValue, Method};
 use serde_json::{Map, Value, json};
+use verdict::IdStyle;
 use verdict::emulate::ResourceSpec;
 use verdict::schema::BodyError;
 
+use crate::address::{Target, collection_name, key_text, stored_id, visible};
 use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
-use crate::state::{Item, NewItem};
+use crate::state::{Item, NewItem, State};
 use crate::util::timestamp;
 use crate::{Emulator, Req};
 
@@ -79,7 +81,11 @@ impl Emulator {
     }
 
     /// The JSON object of a request body, or the refusal.
-    fn body_object(&self, ctx: &Ctx<'_>, r: &ResourceSpec) -> Result<Map<String, Value>, Reply> {
+    pub(crate) fn body_object(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &ResourceSpec,
+    ) -> Result<Map<String, Value>, Reply> {
         let req = ctx.req;
         let types = self.media_types(r);
         let ct = req.header(http::header::CONTENT_TYPE).map(|c| {
@@ -144,7 +150,7 @@ impl Emulator {
         if let Err(e) = verdict::schema::check(r, method, body) {
             let status = match e {
                 BodyError::Unknown(_) => self.spec.unknown_field_status,
-                BodyError::Invalid(_) => 400,
+                BodyError::Invalid(_) => r.invalid_status,
                 BodyError::Missing(_) | BodyError::OneOf(_) => self.spec.missing_field_status,
             };
             return Err(self.error(ctx, status, Some(&e.to_string()), &e.details()));
@@ -152,11 +158,16 @@ impl Emulator {
         self.vendor.check(self, ctx, r, body, creating)
     }
 
-    fn location(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str) -> String {
-        format!("{}{}{}/{id}", ctx.req.origin(), self.spec.base_path, r.path)
+    fn location(&self, ctx: &Ctx<'_>, t: &Target<'_>, key: &str) -> String {
+        let path = if t.r.key.is_some() || !t.r.params.is_empty() {
+            t.item_path(&self.spec.base_path, key)
+        } else {
+            format!("{}{}/{key}", self.spec.base_path, t.r.path)
+        };
+        format!("{}{path}", ctx.req.origin())
     }
 
-    fn content_type(&self, reply: Reply, r: &ResourceSpec) -> Reply {
+    pub(crate) fn content_type(&self, reply: Reply, r: &ResourceSpec) -> Reply {
         match &r.media_type {
             Some(m) => {
                 let mut reply = reply;
@@ -167,67 +178,124 @@ impl Emulator {
         }
     }
 
-    fn unique_clash(
-        &self,
-        r: &ResourceSpec,
-        items: &crate::state::Collection,
-        body: &Map<String, Value>,
-        skip: Option<&str>,
-    ) -> Option<Vec<String>> {
-        r.unique.iter().find_map(|set| {
-            let values: Option<Vec<&Value>> = set
-                .iter()
-                .map(|f| body.get(f).filter(|v| !v.is_null()))
-                .collect();
-            let values = values?;
-            let clash = items.iter().any(|(id, it)| {
-                Some(id.as_str()) != skip
-                    && set
-                        .iter()
-                        .zip(&values)
-                        .all(|(f, v)| it.value.get(f).is_some_and(|x| x == *v))
-            });
-            clash.then(|| set.clone())
-        })
+    /// A successful body of `r` as the contract lays it out: the item under `item_key`
+    /// (or the item itself), with the envelope's members.
+    pub(crate) fn shaped(&self, r: &ResourceSpec, value: Value) -> Value {
+        if r.envelope.is_empty() && r.item_key.is_none() {
+            return value;
+        }
+        let mut out = match (&r.item_key, value) {
+            (Some(k), v) => {
+                let mut m = Map::new();
+                m.insert(k.clone(), v);
+                m
+            }
+            (None, Value::Object(m)) => m,
+            (None, v) => return v,
+        };
+        for (k, v) in &r.envelope {
+            out.insert(k.clone(), v.clone());
+        }
+        Value::Object(out)
     }
 
-    pub(crate) fn create(&self, ctx: &Ctx<'_>, r: &ResourceSpec, who: &Principal) -> Reply {
-        if who.read_only {
-            return self.read_only(ctx);
+    /// Why `body` cannot be stored in `t`'s collection (as item `skip`, for an update):
+    /// a unique set another item holds, or a reference to an item that does not exist;
+    /// the status and message.
+    fn clash(
+        &self,
+        t: &Target<'_>,
+        state: &mut State,
+        body: &Map<String, Value>,
+        skip: Option<&str>,
+        who: &Principal,
+    ) -> Option<(u16, String)> {
+        let r = t.r;
+        if let Some(set) = unique_clash(r, state.collection(&t.collection()), body, skip) {
+            let message = format!(
+                "A {} with the same {} already exists.",
+                r.kind.to_lowercase(),
+                set.join(" and ")
+            );
+            return Some((r.conflict_status, message));
         }
-        let mut body = match self.body_object(ctx, r) {
-            Ok(b) => b,
-            Err(reply) => return reply,
-        };
-        if let Err(reply) = self.validate(ctx, r, &body, true) {
-            return reply;
+        for reference in &r.references {
+            let values: Vec<&Value> = match body.get(&reference.field) {
+                Some(Value::Array(a)) => a.iter().collect(),
+                Some(Value::Null) | None => Vec::new(),
+                Some(v) => vec![v],
+            };
+            let target = self
+                .spec
+                .resources
+                .iter()
+                .find(|x| x.name == reference.resource)?;
+            let scope = &t.scope[..target.params.len().min(t.scope.len())];
+            let coll = collection_name(target, scope);
+            for v in values {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let found = stored_id(state, &coll, target, &text).is_some_and(|id| {
+                    state
+                        .collection(&coll)
+                        .get(&id)
+                        .is_some_and(|it| visible(it, who))
+                });
+                if !found {
+                    let kind = target.kind.to_lowercase();
+                    let message =
+                        format!("{} {text} names no {kind} that exists.", reference.field);
+                    return Some((r.reference_status, message));
+                }
+            }
         }
+        None
+    }
+
+    /// The body of a create as it is stored: checked, with what the create does not take
+    /// dropped and the defaults filled in.
+    fn new_body(&self, ctx: &Ctx<'_>, r: &ResourceSpec) -> Result<Map<String, Value>, Reply> {
+        let mut body = self.body_object(ctx, r)?;
+        self.validate(ctx, r, &body, true)?;
         body.retain(|k, _| r.create.accepts.contains(k));
         for f in &r.fields {
             if let (None, Some(d)) = (body.get(&f.name), &f.default) {
                 body.insert(f.name.clone(), d.clone());
             }
         }
-        let id = self.vendor.new_id(self, r);
+        Ok(body)
+    }
+
+    pub(crate) fn create(&self, ctx: &Ctx<'_>, t: &Target<'_>, who: &Principal) -> Reply {
+        let r = t.r;
+        if who.read_only {
+            return self.read_only(ctx);
+        }
+        let mut body = match self.new_body(ctx, r) {
+            Ok(b) => b,
+            Err(reply) => return reply,
+        };
+        let drawn = (r.id_style != IdStyle::Sequential).then(|| self.vendor.new_id(self, r));
+        let coll = t.collection();
         let mut state = self.lock();
         if state.stored() >= self.spec.store_limit {
             drop(state);
             return self.error(ctx, 507, Some(&format!("The emulator already holds its limit of {} resources; delete some or reset it.", self.spec.store_limit)), &[]);
         }
-        if let Some(set) = self.unique_clash(r, state.collection(&r.name), &body, None) {
+        if let Some((status, message)) = self.clash(t, &mut state, &body, None, who) {
             drop(state);
-            return self.error(
-                ctx,
-                409,
-                Some(&format!(
-                    "A {} with the same {} already exists.",
-                    r.kind.to_lowercase(),
-                    set.join(" and ")
-                )),
-                &[],
+            return self.error(ctx, status, Some(&message), &[]);
+        }
+        let id = drawn.unwrap_or_else(|| (state.seq() + 1).to_string());
+        body.insert("id".into(), id_value(r, &id));
+        if let Some(seq) = &r.sequence {
+            body.insert(
+                seq.clone(),
+                next_number(state.collection(&coll), seq).into(),
             );
         }
-        body.insert("id".into(), Value::String(id.clone()));
         self.vendor.decorate(self, r, &mut body, who, &mut state);
         let ready_at = self
             .config
@@ -240,59 +308,61 @@ impl Emulator {
             owner: who.account.clone(),
             ready_at,
         };
-        let item = state.insert(&r.name, &id, new, self.spec.store_limit);
+        let item = state.insert(&coll, &id, new, self.spec.store_limit);
         let (value, etag) = (item.value.clone(), item.etag.clone());
         drop(state);
+        let key = key_text(r, &value).unwrap_or_else(|| id.clone());
         if ready_at.is_some() {
             return self
                 .content_type(
                     Reply::json(202, &json!({"id": id, "status": "accepted"})),
                     r,
                 )
-                .header("Location", self.location(ctx, r, &id))
+                .header("Location", self.location(ctx, t, &key))
                 .number_header(&self.contract.headers.retry_after, 1);
         }
         let mut reply = self
-            .content_type(Reply::json(self.spec.create_status, &value), r)
+            .content_type(
+                Reply::json(self.spec.create_status, &self.shaped(r, value)),
+                r,
+            )
             .header("ETag", etag);
-        if self.spec.location_on_create || self.spec.create_status == 201 {
-            reply = reply.header("Location", self.location(ctx, r, &id));
+        if r.rest && (self.spec.location_on_create || self.spec.create_status == 201) {
+            reply = reply.header("Location", self.location(ctx, t, &key));
         }
         reply
     }
 
-    /// The item, or the 404/410 that says why not.
+    /// The item the route names with its stored id, or the 404/410 that says why not.
     fn find(
         &self,
         ctx: &Ctx<'_>,
-        r: &ResourceSpec,
-        id: &str,
+        t: &Target<'_>,
         who: &Principal,
-    ) -> Result<Item, Reply> {
+    ) -> Result<(String, Item), Reply> {
+        let key = t.item.as_deref().unwrap_or_default();
+        let coll = t.collection();
         let mut state = self.lock();
-        let c = state.collection(&r.name);
-        match c.get(id) {
-            Some(item) if item.owner == who.account => Ok(item.clone()),
-            Some(_) | None if c.is_gone(id) => {
+        let id = stored_id(&mut state, &coll, t.r, key);
+        let c = state.collection(&coll);
+        let kind = t.r.kind.to_lowercase();
+        match id.as_deref().and_then(|id| c.get(id)) {
+            Some(item) if visible(item, who) => Ok((id.unwrap_or_default(), item.clone())),
+            _ if id.as_deref().is_some_and(|id| c.is_gone(id)) => {
                 drop(state);
                 Err(self.error(
                     ctx,
                     410,
                     Some(&format!(
-                        "The {} {id} was deleted and is gone for good.",
-                        r.kind.to_lowercase()
+                        "The {kind} {key} was deleted and is gone for good."
                     )),
                     &[],
                 ))
             }
             _ => {
                 drop(state);
-                Err(self.error(
-                    ctx,
-                    404,
-                    Some(&format!("No {} with id {id}.", r.kind.to_lowercase())),
-                    &[],
-                ))
+                let by = t.r.key.as_deref().unwrap_or("id");
+                Err(self.error(ctx, 404, Some(&format!("No {kind} with {by} {key}.")), &[]))
             }
         }
     }
@@ -302,23 +372,38 @@ impl Emulator {
             .is_some_and(|v| v.trim() != "*" && !v.split(',').any(|t| t.trim() == etag))
     }
 
-    pub(crate) fn get(&self, ctx: &Ctx<'_>, r: &ResourceSpec, id: &str, who: &Principal) -> Reply {
-        // The hot path: the body is serialized once per version of the item (its ETag)
-        // and kept, rather than on every read.
-        let found = {
-            let mut state = self.lock();
-            let c = state.collection(&r.name);
-            match c.get(id) {
-                Some(item) if item.owner == who.account => {
-                    let (ready_at, modified_ms) = (item.ready_at, item.modified_ms);
-                    c.body(id)
-                        .map(|(etag, body)| (etag, ready_at, modified_ms, body))
-                }
-                _ => None,
-            }
+    /// The item's ETag, readiness, change time and body as the route shows it.
+    fn read_item(
+        &self,
+        t: &Target<'_>,
+        who: &Principal,
+    ) -> Option<(HeaderValue, Option<Instant>, u64, bytes::Bytes)> {
+        let r = t.r;
+        let key = t.item.as_deref().unwrap_or_default();
+        let coll = t.collection();
+        let mut state = self.lock();
+        let id = match &r.key {
+            None => std::borrow::Cow::Borrowed(key),
+            Some(_) => std::borrow::Cow::Owned(stored_id(&mut state, &coll, r, key)?),
         };
-        let Some((etag, ready_at, modified_ms, body)) = found else {
-            return match self.find(ctx, r, id, who) {
+        let c = state.collection(&coll);
+        let item = c.get(&id).filter(|item| visible(item, who))?;
+        let (ready_at, modified_ms) = (item.ready_at, item.modified_ms);
+        if r.envelope.is_empty() && r.item_key.is_none() {
+            // The hot path: the body is serialized once per version of the item (its
+            // ETag) and kept, rather than on every read.
+            let (etag, body) = c.body(&id)?;
+            return Some((etag, ready_at, modified_ms, body));
+        }
+        let etag = HeaderValue::from_str(&item.etag).ok()?;
+        let body = serde_json::to_vec(&self.shaped(r, item.value.clone())).unwrap_or_default();
+        Some((etag, ready_at, modified_ms, body.into()))
+    }
+
+    pub(crate) fn get(&self, ctx: &Ctx<'_>, t: &Target<'_>, who: &Principal) -> Reply {
+        let r = t.r;
+        let Some((etag, ready_at, modified_ms, body)) = self.read_item(t, who) else {
+            return match self.find(ctx, t, who) {
                 Err(reply) => reply,
                 Ok(_) => self.error(ctx, 404, None, &[]),
             };
@@ -327,12 +412,13 @@ impl Emulator {
             let now = Instant::now();
             if at > now {
                 let secs = (at - now).as_secs_f64().ceil().max(1.0) as u64;
+                let id = t.item.as_deref().unwrap_or_default();
                 return self
                     .content_type(
                         Reply::json(202, &json!({"id": id, "status": "processing"})),
                         r,
                     )
-                    .header("Location", self.location(ctx, r, id))
+                    .header("Location", self.location(ctx, t, id))
                     .number_header(&self.contract.headers.retry_after, secs);
             }
         }
@@ -370,16 +456,15 @@ impl Emulator {
         )
     }
 
-    /// The item a write may change: it exists for this caller, the caller may write, and
-    /// `If-Match` (when sent) matches.
+    /// The item a write may change, with its stored id: it exists for this caller, the
+    /// caller may write, and `If-Match` (when sent) matches.
     fn writable(
         &self,
         ctx: &Ctx<'_>,
-        r: &ResourceSpec,
-        id: &str,
+        t: &Target<'_>,
         who: &Principal,
-    ) -> Result<Item, Reply> {
-        let item = self.find(ctx, r, id, who)?;
+    ) -> Result<(String, Item), Reply> {
+        let (id, item) = self.find(ctx, t, who)?;
         if who.read_only {
             return Err(self.read_only(ctx));
         }
@@ -391,19 +476,15 @@ impl Emulator {
                 &[],
             ));
         }
-        Ok(item)
+        Ok((id, item))
     }
 
-    pub(crate) fn update(
-        &self,
-        ctx: &Ctx<'_>,
-        r: &ResourceSpec,
-        id: &str,
-        who: &Principal,
-    ) -> Reply {
-        if let Err(reply) = self.writable(ctx, r, id, who) {
-            return reply;
-        }
+    pub(crate) fn update(&self, ctx: &Ctx<'_>, t: &Target<'_>, who: &Principal) -> Reply {
+        let r = t.r;
+        let id = match self.writable(ctx, t, who) {
+            Ok((id, _)) => id,
+            Err(reply) => return reply,
+        };
         let mut body = match self.body_object(ctx, r) {
             Ok(b) => b,
             Err(reply) => return reply,
@@ -414,21 +495,13 @@ impl Emulator {
         // What the method does not take (where the policy ignores it) changes nothing.
         let accepts = r.rules(&ctx.req.method).map(|u| u.accepts.as_slice());
         body.retain(|k, _| accepts.is_some_and(|a| a.contains(k)));
+        let coll = t.collection();
         let mut state = self.lock();
-        if let Some(set) = self.unique_clash(r, state.collection(&r.name), &body, Some(id)) {
+        if let Some((status, message)) = self.clash(t, &mut state, &body, Some(&id), who) {
             drop(state);
-            return self.error(
-                ctx,
-                409,
-                Some(&format!(
-                    "A {} with the same {} already exists.",
-                    r.kind.to_lowercase(),
-                    set.join(" and ")
-                )),
-                &[],
-            );
+            return self.error(ctx, status, Some(&message), &[]);
         }
-        let updated = state.update(&r.name, id, |value| {
+        let updated = state.update(&coll, &id, |value| {
             if let Value::Object(obj) = value {
                 obj.extend(body);
             }
@@ -442,152 +515,100 @@ impl Emulator {
         if self.spec.update_status == 204 {
             return Reply::empty(204).header("ETag", etag);
         }
-        self.content_type(Reply::json(self.spec.update_status, &value), r)
-            .header("ETag", etag)
+        self.content_type(
+            Reply::json(self.spec.update_status, &self.shaped(r, value)),
+            r,
+        )
+        .header("ETag", etag)
     }
 
-    pub(crate) fn delete(
-        &self,
-        ctx: &Ctx<'_>,
-        r: &ResourceSpec,
-        id: &str,
-        who: &Principal,
-    ) -> Reply {
-        if let Err(reply) = self.writable(ctx, r, id, who) {
-            return reply;
-        }
-        self.lock().remove(&r.name, id, r.gone_after_delete);
+    pub(crate) fn delete(&self, ctx: &Ctx<'_>, t: &Target<'_>, who: &Principal) -> Reply {
+        let id = match self.writable(ctx, t, who) {
+            Ok((id, _)) => id,
+            Err(reply) => return reply,
+        };
+        self.lock()
+            .remove(&t.collection(), &id, t.r.gone_after_delete);
         Reply::empty(self.spec.delete_status)
     }
+}
 
-    /// `GET` of a collection: a page of the caller's items that pass the filters.
-    pub(crate) fn list(&self, ctx: &Ctx<'_>, r: &ResourceSpec, who: &Principal) -> Reply {
-        let pairs = ctx.req.query_pairs();
-        let size = match self.page_size(ctx, &pairs) {
-            Ok(size) => size,
-            Err(refused) => return refused,
-        };
-        let after = match self.cursor(ctx, &pairs) {
-            Ok(after) => after,
-            Err(refused) => return refused,
-        };
-        let (page, more) = self.page(r, who, &pairs, size, after);
-        let reply = self.content_type(Reply::json(200, &self.list_body(r, page)), r);
-        match more {
-            Some(cursor) if self.spec.link_pagination => next_link(reply, ctx, pairs, cursor),
-            _ => reply,
-        }
-    }
-
-    /// The page size the query asks for (the contract's default when it names none), or
-    /// the refusal of one out of range.
-    fn page_size(&self, ctx: &Ctx<'_>, pairs: &[(String, String)]) -> Result<u32, Reply> {
-        let asked = self
-            .spec
-            .page_param
-            .as_ref()
-            .and_then(|p| pairs.iter().find(|(k, _)| k == p));
-        let Some((k, v)) = asked else {
-            return Ok(self.spec.page_default);
-        };
-        let limit = self.spec.page_limit;
-        match v.parse::<u32>() {
-            Ok(n) if n >= 1 && n <= limit => Ok(n),
-            Ok(n) if n > limit => Err(self.error(
-                ctx,
-                self.spec.page_limit_status,
-                Some(&format!(
-                    "{k}={n} asks for more than the {limit} items a page may hold; ask for fewer."
-                )),
-                &[],
-            )),
-            _ => Err(self.error(
-                ctx,
-                400,
-                Some(&format!("{k} must be a number from 1 to {limit}.")),
-                &[format!("{k} is invalid")],
-            )),
-        }
-    }
-
-    /// The sequence number the page starts after (0 without a cursor), or the refusal of a
-    /// cursor this emulator did not give out.
-    fn cursor(&self, ctx: &Ctx<'_>, pairs: &[(String, String)]) -> Result<u64, Reply> {
-        match pairs.iter().find(|(k, _)| k == "cursor") {
-            None => Ok(0),
-            Some((_, v)) => v.parse().map_err(|_| {
-                self.error(
-                    ctx,
-                    400,
-                    Some("cursor is not one this emulator gave out."),
-                    &["cursor is invalid".into()],
-                )
-            }),
-        }
-    }
-
-    /// Up to `size` of the caller's items after `after` that pass the query's filters, and
-    /// the cursor of the next page when there are more.
-    fn page(
-        &self,
-        r: &ResourceSpec,
-        who: &Principal,
-        pairs: &[(String, String)],
-        size: u32,
-        after: u64,
-    ) -> (Vec<Value>, Option<u64>) {
-        let filters: Vec<(&String, &String)> = pairs
-            .iter()
-            .filter(|(k, _)| r.filters.contains(k))
-            .map(|(k, v)| (k, v))
-            .collect();
-        let mut state = self.lock();
-        let c = state.collection(&r.name);
-        let mut page = Vec::new();
-        for (seq, item) in c.after(after) {
-            if item.owner != who.account
-                || !filters.iter().all(|(k, v)| {
-                    item.value.get(k.as_str()).and_then(Value::as_str) == Some(v.as_str())
-                })
-            {
-                continue;
-            }
-            if page.len() == size as usize {
-                return (page, Some(seq - 1));
-            }
-            page.push(item.value.clone());
-        }
-        (page, None)
-    }
-
-    /// A page as the contract's list body holds it: bare, or under its list key.
-    fn list_body(&self, r: &ResourceSpec, page: Vec<Value>) -> Value {
-        match &self.spec.list_key {
-            Some(key) => {
-                let key = if key == "{resource}" {
-                    r.name.clone()
-                } else {
-                    key.clone()
+impl Emulator {
+    /// Stores the items the contract seeds (at start and after a reset), visible to every
+    /// caller: as a create would store them, with the id each one names or a new one.
+    pub(crate) fn plant_seeds(&self, state: &mut State) {
+        for r in self.spec.resources.iter().filter(|r| r.params.is_empty()) {
+            for seed in &r.seed {
+                let mut body = seed.clone();
+                for f in &r.fields {
+                    if let (None, Some(d)) = (body.get(&f.name), &f.default) {
+                        body.insert(f.name.clone(), d.clone());
+                    }
+                }
+                let id = match body.get("id") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ if r.id_style == IdStyle::Sequential => (state.seq() + 1).to_string(),
+                    _ => self.vendor.new_id(self, r),
                 };
-                json!({ key: page })
+                body.insert("id".into(), id_value(r, &id));
+                if let Some(seq) = &r.sequence {
+                    body.insert(
+                        seq.clone(),
+                        next_number(state.collection(&r.name), seq).into(),
+                    );
+                }
+                let new = NewItem {
+                    value: Value::Object(body),
+                    owner: String::new(),
+                    ready_at: None,
+                };
+                state.insert(&r.name, &id, new, self.spec.store_limit);
             }
-            None => Value::Array(page),
         }
     }
 }
 
-/// `reply` with a `Link` to the next page: the same query with `cursor`.
-fn next_link(reply: Reply, ctx: &Ctx<'_>, pairs: Vec<(String, String)>, cursor: u64) -> Reply {
-    let req = ctx.req;
-    let mut q: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "cursor").collect();
-    q.push(("cursor".into(), cursor.to_string()));
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(q)
-        .finish();
-    reply.header(
-        "Link",
-        format!("<{}{}?{query}>; rel=\"next\"", req.origin(), req.path),
-    )
+/// The first unique set of `r` whose values in `body` another item of `items` holds.
+fn unique_clash(
+    r: &ResourceSpec,
+    items: &crate::state::Collection,
+    body: &Map<String, Value>,
+    skip: Option<&str>,
+) -> Option<Vec<String>> {
+    r.unique.iter().find_map(|set| {
+        let values: Option<Vec<&Value>> = set
+            .iter()
+            .map(|f| body.get(f).filter(|v| !v.is_null()))
+            .collect();
+        let values = values?;
+        let clash = items.iter().any(|(id, it)| {
+            Some(id.as_str()) != skip
+                && set
+                    .iter()
+                    .zip(&values)
+                    .all(|(f, v)| it.value.get(f).is_some_and(|x| x == *v))
+        });
+        clash.then(|| set.clone())
+    })
+}
+
+/// An id as items hold it: a JSON number for sequential ids, else a string.
+fn id_value(r: &ResourceSpec, id: &str) -> Value {
+    match (r.id_style, id.parse::<u64>()) {
+        (IdStyle::Sequential, Ok(n)) => Value::from(n),
+        _ => Value::String(id.to_owned()),
+    }
+}
+
+/// One more than the highest `field` of the collection's items (1 for the first).
+fn next_number(items: &crate::state::Collection, field: &str) -> u64 {
+    items
+        .iter()
+        .filter_map(|(_, it)| it.value.get(field).and_then(Value::as_u64))
+        .max()
+        .unwrap_or(0)
+        + 1
 }
 
 /// Whether a read of a resource with `etag`, last changed at `modified`, is answered with

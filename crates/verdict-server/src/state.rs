@@ -794,6 +794,18 @@ impl State {
         }
     }
 
+    /// The collections whose names start with `prefix` (a resource's collections under
+    /// the parameters given so far).
+    pub fn collections_under<'s>(
+        &'s self,
+        prefix: &'s str,
+    ) -> impl Iterator<Item = &'s Collection> {
+        self.collections
+            .iter()
+            .filter(move |(name, _)| name.starts_with(prefix))
+            .map(|(_, c)| c)
+    }
+
     pub fn collection(&mut self, name: &str) -> &mut Collection {
         // Looked up first so that the common case allocates no key.
         if !self.collections.contains_key(name) {

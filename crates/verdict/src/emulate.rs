@@ -39,6 +39,15 @@ pub struct EmulatorSpec {
     pub page_limit_status: u16,
     /// Lists are paged with a `Link: <…>; rel="next"` header.
     pub link_pagination: bool,
+    /// How a list says where its next page starts: a cursor, a page number or an offset.
+    pub page_style: crate::names::PageStyle,
+    /// The query parameter that says where a page starts (`cursor`, `page`, `offset`).
+    pub cursor_param: String,
+    /// Where in a list body the next page's cursor is written (a JSON pointer such as
+    /// `/response_metadata/next_cursor`; `""` on the last page); none: not in the body.
+    pub next_cursor: Option<crate::JsonPointer>,
+    /// What a page size over `page_limit` gets: refused, or capped to the limit.
+    pub page_oversize: crate::names::PageOversize,
     /// Request media types accepted on bodies.
     pub media_types: Vec<String>,
     /// Plain HTTP is refused with 403.
@@ -239,6 +248,170 @@ pub struct ResourceSpec {
     pub media_type: Option<String>,
     /// Fields a list may be filtered by through the query string.
     pub filters: Vec<String>,
+    /// The names of the parameters of `path` (`/repos/{owner}/{repo}/issues`: owner and
+    /// repo), in order: items live under their values.
+    pub params: Vec<String>,
+    /// It is served at `path` (collection and items); false when only `operations` serve it.
+    pub rest: bool,
+    /// The field that addresses an item in its route (none: `id`); unique in a collection.
+    pub key: Option<String>,
+    /// An integer field numbered 1, 2, 3 … per collection (GitHub's issue `number`).
+    pub sequence: Option<String>,
+    /// How its ids look (its own `id_style`, else the `[emulator]` one).
+    pub id_style: crate::names::IdStyle,
+    /// Text put before each id it makes (Slack's channel ids start with `C`).
+    pub id_prefix: Option<String>,
+    /// The status of a create or update that breaks a `unique` set (409 by default).
+    pub conflict_status: u16,
+    /// The status of a value of the wrong type or out of bounds (400 by default).
+    pub invalid_status: u16,
+    /// The value of the `[rate_limit] group` header on its answers.
+    pub rate_limit_group: Option<String>,
+    /// Operations served at paths of their own (RPC-style APIs).
+    pub operations: Vec<RpcOperation>,
+    /// Members every successful JSON body of it carries (Slack's `"ok": true`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub envelope: serde_json::Map<String, serde_json::Value>,
+    /// The key an item is put under in create, read and update bodies (none: the item is
+    /// the body).
+    pub item_key: Option<String>,
+    /// Its own list key, over `[emulator] list_key`.
+    pub list_key: Option<String>,
+    /// Items present from the start (and again after a reset), visible to every caller.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seed: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Fields whose values must name an existing item of another resource.
+    pub references: Vec<Reference>,
+    /// The status of a reference to an item that does not exist (404 by default).
+    pub reference_status: u16,
+}
+
+/// What an operation served at a path of its own does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationKind {
+    /// Lists the resource's items, paged.
+    List,
+    /// Creates an item.
+    Create,
+}
+
+impl OperationKind {
+    /// Its name in a contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationKind::List => "list",
+            OperationKind::Create => "create",
+        }
+    }
+}
+
+/// One operation of a resource at a path of its own (`POST /chat.postMessage`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpcOperation {
+    /// What it does.
+    pub kind: OperationKind,
+    /// The method it answers.
+    #[serde(serialize_with = "method")]
+    pub method: Method,
+    /// Its path under the base path; may name the resource's parameters.
+    pub path: String,
+    /// The value of the `[rate_limit] group` header on its answers, over the resource's.
+    pub rate_limit_group: Option<String>,
+    /// A list's own list key, over the resource's (GitHub's search answers `items`).
+    pub list_key: Option<String>,
+}
+
+fn method<S: Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
+}
+
+/// A field whose value (or each value, for an array) names an item of another resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    /// The field.
+    pub field: String,
+    /// The resource whose item it names, by that resource's key (or id).
+    pub resource: String,
+}
+
+/// The parameter names of a path template such as `/repos/{owner}/{repo}/issues`, in
+/// order; the reason when a segment is neither plain text nor one whole `{name}`.
+///
+/// ```
+/// assert_eq!(verdict::emulate::path_params("/repos/{owner}/{repo}/issues").unwrap(), ["owner", "repo"]);
+/// assert!(verdict::emulate::path_params("/repos/x{owner}").is_err());
+/// ```
+pub fn path_params(template: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for seg in template.split('/').skip(1) {
+        match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => {
+                let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !ok {
+                    return Err(format!(
+                        "\"{{{name}}}\" is not a parameter name (letters, digits and _)"
+                    ));
+                }
+                if out.iter().any(|n| n == name) {
+                    return Err(format!("the parameter {{{name}}} is named twice"));
+                }
+                out.push(name.to_owned());
+            }
+            None if seg.contains(['{', '}']) => {
+                return Err(format!(
+                    "\"{seg}\": a parameter is a whole segment, such as {{owner}}"
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Matches the start of `path` against `template` segment by segment: the parameters'
+/// values (percent-decoded, never empty) and what follows the template in `path`.
+///
+/// ```
+/// let (values, rest) = verdict::emulate::match_template("/repos/{owner}/{repo}/labels", "/repos/octo/hello/labels/good%20first").unwrap();
+/// assert_eq!((values, rest), (vec!["octo".to_owned(), "hello".to_owned()], "/good%20first"));
+/// ```
+pub fn match_template<'p>(template: &str, path: &'p str) -> Option<(Vec<String>, &'p str)> {
+    let mut values = Vec::new();
+    let mut rest = path;
+    for seg in template.split('/').skip(1) {
+        let after = rest.strip_prefix('/')?;
+        let end = after.find('/').unwrap_or(after.len());
+        let (got, tail) = after.split_at(end);
+        if seg.starts_with('{') {
+            values.push(percent_decode(got).filter(|v| !v.is_empty())?);
+        } else if got != seg {
+            return None;
+        }
+        rest = tail;
+    }
+    Some((values, rest))
+}
+
+/// `%XX` escapes decoded; none when the text is not UTF-8 afterwards, or holds a control
+/// character or `/`.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let text = String::from_utf8(out).ok()?;
+    (!text.chars().any(|c| c.is_control() || c == '/')).then_some(text)
 }
 
 fn updates<S: Serializer>(u: &[(Method, BodyRules)], s: S) -> Result<S::Ok, S::Error> {

@@ -52,7 +52,7 @@ pub use model::{
 };
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,
-    Outcome, QuotaFields, RedirectMethod, ResetFormat, SchemeKind, UnknownFields, UnknownName,
-    VendorModule,
+    Outcome, PageOversize, PageStyle, QuotaFields, RedirectMethod, ResetFormat, SchemeKind,
+    UnknownFields, UnknownName, VendorModule,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -21,9 +21,10 @@ use crate::model::{
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
 };
-use crate::names::{IdStyle, QuotaFields, UnknownFields};
+use crate::names::{IdStyle, PageOversize, PageStyle, QuotaFields, UnknownFields};
 use crate::pointer::JsonPointer;
 
+mod addressing;
 mod api;
 mod emulator;
 mod policy;
@@ -362,6 +363,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         .unwrap_or(Auth {
             scheme: AuthScheme::None,
             credential_headers: Vec::new(),
+            authorization: Vec::new(),
         });
     let rate_limit = doc
         .rate_limit

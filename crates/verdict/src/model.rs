@@ -357,6 +357,35 @@ pub struct Auth {
     pub scheme: AuthScheme,
     /// Request headers that carry a secret and never cross to another origin.
     pub credential_headers: Vec<Header>,
+    /// For `bearer` and `oauth2`: the words a token may follow in `Authorization`, compared
+    /// without regard to case (GitHub takes `Bearer` and `token`); the first is the one
+    /// clients send. Empty for the other schemes.
+    #[serde(skip_serializing_if = "one_or_none")]
+    pub authorization: Vec<String>,
+}
+
+fn one_or_none(v: &[String]) -> bool {
+    v.len() <= 1
+}
+
+impl Auth {
+    /// The token of an `Authorization` value, when it follows one of the scheme words the
+    /// contract accepts.
+    ///
+    /// ```
+    /// let mut auth = verdict::Catalog::builtin().get("webex").unwrap().auth.clone();
+    /// assert_eq!(auth.token_in("Bearer abc"), Some("abc"));
+    /// assert_eq!(auth.token_in("token abc"), None);
+    /// auth.authorization.push("token".into());
+    /// assert_eq!(auth.token_in("TOKEN abc"), Some("abc"));
+    /// ```
+    pub fn token_in<'v>(&self, value: &'v str) -> Option<&'v str> {
+        let (word, token) = value.split_once(' ')?;
+        self.authorization
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(word))
+            .then(|| token.trim())
+    }
 }
 
 /// When and how requests are repeated.

@@ -330,6 +330,31 @@ names! {
         Numeric => "numeric",
         /// 32 hexadecimal characters.
         Hex => "hex",
+        /// 1, 2, 3 …: the emulator's running count of stored items, written as a JSON number
+        /// (GitHub's numeric `id`).
+        Sequential => "sequential",
+    }
+}
+
+names! {
+    /// How a list says where its next page starts.
+    PageStyle, "page style" {
+        /// An opaque cursor the previous page gave out.
+        Cursor => "cursor",
+        /// A page number from 1 (`page` and `per_page`).
+        Page => "page",
+        /// How many items to skip (`offset` and `limit`).
+        Offset => "offset",
+    }
+}
+
+names! {
+    /// What a list does with a page size over its limit.
+    PageOversize, "oversize page policy" {
+        /// Refused with `page_limit_status`.
+        Refuse => "refuse",
+        /// Served with the limit instead, without a word (GitHub's `per_page`).
+        Cap => "cap",
     }
 }
 

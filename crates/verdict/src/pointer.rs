@@ -39,6 +39,44 @@ impl JsonPointer {
     pub fn find<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         value.pointer(&self.0)
     }
+
+    /// Writes `new` where the pointer designates in `value`, making the objects on the way;
+    /// false (and nothing written) when a step is not an object or the pointer is empty.
+    ///
+    /// ```
+    /// use verdict::JsonPointer;
+    /// let p: JsonPointer = "/response_metadata/next_cursor".parse().unwrap();
+    /// let mut body = serde_json::json!({"ok": true});
+    /// assert!(p.put(&mut body, "2".into()));
+    /// assert_eq!(body, serde_json::json!({"ok": true, "response_metadata": {"next_cursor": "2"}}));
+    /// ```
+    pub fn put(&self, value: &mut Value, new: Value) -> bool {
+        let tokens: Vec<String> = self
+            .0
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        let Some((last, steps)) = tokens.split_last() else {
+            return false;
+        };
+        let mut at = value;
+        for step in steps {
+            let Value::Object(map) = at else {
+                return false;
+            };
+            at = map
+                .entry(step.clone())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        }
+        match at {
+            Value::Object(map) => {
+                map.insert(last.clone(), new);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl FromStr for JsonPointer {

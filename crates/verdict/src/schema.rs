@@ -261,11 +261,20 @@ pub fn request_schema(r: &ResourceSpec, rules: &BodyRules) -> Value {
 /// the vendor adds are allowed beside them).
 pub fn resource_schema(r: &ResourceSpec) -> Value {
     let mut props = Map::new();
-    props.insert("id".into(), json!({"type": "string", "readOnly": true}));
+    let id_type = match r.id_style {
+        crate::names::IdStyle::Sequential => "integer",
+        _ => "string",
+    };
+    props.insert("id".into(), json!({"type": id_type, "readOnly": true}));
     for f in &r.fields {
-        props.insert(f.name.clone(), field_schema(f, false));
+        let mut s = field_schema(f, false);
+        if r.sequence.as_deref() == Some(f.name.as_str()) {
+            s["readOnly"] = Value::Bool(true);
+        }
+        props.insert(f.name.clone(), s);
     }
     let mut required = vec!["id".to_owned()];
+    required.extend(r.sequence.iter().cloned());
     required.extend(r.create.required.iter().cloned());
     json!({"type": "object", "properties": props, "required": required})
 }

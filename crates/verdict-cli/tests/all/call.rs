@@ -80,8 +80,13 @@ impl Drop for Emulator {
 }
 
 async fn emulator(contract: &str, tls: bool) -> Emulator {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let c = verdict::Catalog::builtin().get(contract).unwrap().clone();
+    emulator_of(c, tls).await
+}
+
+/// An emulator of `c` (a contract of any origin) on 127.0.0.1, as [`emulator`].
+async fn emulator_of(c: verdict::Contract, tls: bool) -> Emulator {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let config = verdict_server::Config {
         token: "t0".into(),
         seed: 7,
@@ -1008,4 +1013,70 @@ async fn json_errors_carry_problem_details() {
     assert_eq!(p["detail"], "Item 7 does not exist.");
     assert_eq!(p["instance"], "/v1/items/7");
     assert_eq!(p["hint"], "list the items");
+}
+
+/// The GitHub example contract's 403: a rate limit when it carries Retry-After (waited,
+/// then repeated), a permission refusal otherwise (fails at once).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_403_is_waited_out_when_a_rate_limit_and_fails_when_a_refusal() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/contracts/github.toml"
+    );
+    let text = std::fs::read_to_string(file).unwrap();
+    let (catalog, id) = verdict::Catalog::builtin()
+        .with_file(verdict::SourceFile::new("github.toml", &text))
+        .unwrap();
+    let em = emulator_of(catalog.get(&id).unwrap().clone(), false).await;
+    let http = reqwest::Client::new();
+    let admin =
+        |path: &str, body: Value| http.post(format!("{}{path}", em.origin)).json(&body).send();
+    let queued = admin(
+        "/_verdict/faults",
+        serde_json::json!({"path": "/repos/octo/hello/issues", "status": 403, "retry_after": 1}),
+    )
+    .await
+    .unwrap();
+    assert!(queued.status().is_success());
+    let url = format!("{}/repos/octo/hello/issues", em.origin);
+    let o = verdict(args(&[
+        "call",
+        "--contract",
+        file,
+        "-H",
+        "Authorization: token t0",
+        &url,
+    ]))
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "[]");
+    in_order(
+        &stderr(&o),
+        &[
+            "* attempt 1: 403 Forbidden -> retry in 1 s (Retry-After)",
+            "* attempt 2: 200 OK -> done",
+        ],
+    );
+    admin(
+        "/_verdict/tokens",
+        serde_json::json!({"token": "ro", "read_only": true}),
+    )
+    .await
+    .unwrap();
+    let o = verdict(args(&[
+        "call",
+        "--contract",
+        file,
+        "-H",
+        "Authorization: token ro",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        "{\"name\": \"bug\"}",
+        &format!("{}/repos/octo/hello/labels", em.origin),
+    ]))
+    .await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("403") && !err.contains("attempt 2"), "{err}");
 }

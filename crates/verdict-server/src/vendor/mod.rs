@@ -86,12 +86,19 @@ pub trait Vendor: Send + Sync {
         None
     }
 
-    /// The id of a new item of `r`, in the contract's id style.
-    fn new_id(&self, em: &Emulator, _r: &ResourceSpec) -> String {
-        match em.spec.id_style {
+    /// The id of a new item of `r`, in its id style, after its prefix. (Sequential ids
+    /// are counted where the item is stored, not drawn here.)
+    fn new_id(&self, em: &Emulator, r: &ResourceSpec) -> String {
+        let id = match r.id_style {
             IdStyle::Uuid => em.rng.uuid(),
             IdStyle::Hex => em.rng.hex(),
-            IdStyle::Numeric => (em.rng.next_u64() % 9_000_000_000 + 1_000_000_000).to_string(),
+            IdStyle::Numeric | IdStyle::Sequential => {
+                (em.rng.next_u64() % 9_000_000_000 + 1_000_000_000).to_string()
+            }
+        };
+        match &r.id_prefix {
+            Some(p) => format!("{p}{id}"),
+            None => id,
         }
     }
 
@@ -152,10 +159,7 @@ pub fn presented<'a>(em: &Emulator, ctx: &Ctx<'a>) -> Option<Cow<'a, str>> {
         }
         AuthScheme::Bearer | AuthScheme::Oauth2 { .. } => {
             let v = req.header(http::header::AUTHORIZATION)?;
-            let (scheme, token) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| Cow::Borrowed(token.trim()))
+            em.contract.auth.token_in(v).map(Cow::Borrowed)
         }
     }
 }

@@ -315,8 +315,9 @@ fn concrete(path: &str, id: &str) -> String {
     out
 }
 
-async fn walk(contract: &str) -> (usize, Vec<String>) {
-    let config = Config {
+/// A configuration whose quota no walk uses up.
+fn roomy() -> Config {
+    Config {
         token: "t0".into(),
         seed: 7,
         quotas: Some(vec![Quota {
@@ -325,14 +326,22 @@ async fn walk(contract: &str) -> (usize, Vec<String>) {
             status: 429,
         }]),
         ..Config::default()
-    };
+    }
+}
+
+async fn walk(contract: &str) -> (usize, Vec<String>) {
     let s = start_with(
         contract,
-        config,
+        roomy(),
         contract == "whispir",
         ServerLimits::default(),
     )
     .await;
+    walk_served(&s, contract).await
+}
+
+/// Walks the document of the emulator `s` serves for `contract`.
+async fn walk_served(s: &Running, contract: &str) -> (usize, Vec<String>) {
     let doc: Value = s
         .http
         .get(s.url("/_verdict/openapi.json"))
@@ -343,7 +352,7 @@ async fn walk(contract: &str) -> (usize, Vec<String>) {
         .await
         .unwrap();
     let mut w = Walk {
-        s: &s,
+        s,
         contract,
         doc: doc.clone(),
         found: Vec::new(),
@@ -481,6 +490,37 @@ async fn every_answer_of_every_emulator_is_in_its_openapi_document() {
     }
     all.sort();
     all.dedup();
+    assert!(
+        all.is_empty(),
+        "{} answers off their documents:\n{}",
+        all.len(),
+        all.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// The example contracts (GitHub's nested, numbered and key-addressed resources, Slack's
+/// operations at paths of their own with an envelope) answer as their documents say.
+#[tokio::test]
+async fn the_example_contracts_answer_as_their_openapi_documents_say() {
+    let mut all = Vec::new();
+    for (name, text) in [
+        (
+            "github.toml",
+            include_str!("../../../../examples/contracts/github.toml"),
+        ),
+        (
+            "slack.toml",
+            include_str!("../../../../examples/contracts/slack.toml"),
+        ),
+    ] {
+        let contract = crate::support::contract_from(name, text);
+        let em = verdict_server::Emulator::new(contract, roomy()).unwrap();
+        let s =
+            crate::support::serve_emulator(em, "t0".into(), false, ServerLimits::default()).await;
+        let (calls, found) = walk_served(&s, name).await;
+        assert!(calls > 20, "{name}: only {calls} requests");
+        all.extend(found);
+    }
     assert!(
         all.is_empty(),
         "{} answers off their documents:\n{}",

@@ -31,18 +31,17 @@ const EMULATOR_KEYS: &[&str] = &[
     "content_type_wrong",
     "rate_limit_group",
     "error_codes",
+    "page_style",
+    "cursor_param",
+    "next_cursor",
+    "page_oversize",
+    "conflict_status",
+    "invalid_status",
+    "envelope",
 ];
 
-pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
-    t.check_keys(cx, EMULATOR_KEYS);
-    let base_path = t.string(cx, "base_path").unwrap_or_default();
-    if !base_path.is_empty() && (!base_path.starts_with('/') || base_path.ends_with('/')) {
-        cx.report(
-            t.get("base_path").map(Spanned::span).unwrap_or_default(),
-            t.field("base_path"),
-            "must start with '/' and not end with one (or be empty)",
-        );
-    }
+/// `page_default` and `page_limit`, the default no larger than the limit.
+fn page_sizes(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> (u32, u32) {
     let page_default = t
         .integer(cx, "page_default", 1..100_001)
         .map_or(100, |(n, _)| n as u32);
@@ -56,20 +55,94 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             format!("{page_default} is larger than page_limit ({page_limit})"),
         );
     }
+    (page_default, page_limit)
+}
+
+/// How lists page: the style, the parameter that says where a page starts, the pointer
+/// of the next cursor in the body, and the policy for an oversize page.
+struct Paging {
+    style: PageStyle,
+    cursor_param: String,
+    next_cursor: Option<JsonPointer>,
+    oversize: PageOversize,
+}
+
+fn read_paging(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Paging {
+    let style: PageStyle = t.parsed(cx, "page_style").unwrap_or(PageStyle::Cursor);
+    let cursor_param = t.string(cx, "cursor_param").unwrap_or_else(|| {
+        match style {
+            PageStyle::Cursor => "cursor",
+            PageStyle::Page => "page",
+            PageStyle::Offset => "offset",
+        }
+        .to_owned()
+    });
+    let next_cursor: Option<JsonPointer> = t.parsed(cx, "next_cursor");
+    if next_cursor.as_ref().is_some_and(|p| p.as_str().is_empty()) {
+        cx.report(
+            t.get("next_cursor").map(Spanned::span).unwrap_or_default(),
+            t.field("next_cursor"),
+            "the next cursor needs a place in the body, such as /response_metadata/next_cursor",
+        );
+    }
+    if next_cursor.is_some() && t.get("list_key").is_none() {
+        cx.report(
+            t.get("next_cursor").map(Spanned::span).unwrap_or_default(),
+            t.field("next_cursor"),
+            "a cursor in the body needs list bodies that are objects: set list_key",
+        );
+    }
+    if t.string(cx, "page_param").as_deref() == Some(cursor_param.as_str()) {
+        cx.report(
+            t.get("page_param").map(Spanned::span).unwrap_or_default(),
+            t.field("page_param"),
+            format!("\"{cursor_param}\" cannot name both the page size and where a page starts"),
+        );
+    }
+    Paging {
+        style,
+        cursor_param,
+        next_cursor,
+        oversize: t
+            .parsed(cx, "page_oversize")
+            .unwrap_or(PageOversize::Refuse),
+    }
+}
+
+pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
+    t.check_keys(cx, EMULATOR_KEYS);
+    let base_path = t.string(cx, "base_path").unwrap_or_default();
+    if !base_path.is_empty() && (!base_path.starts_with('/') || base_path.ends_with('/')) {
+        cx.report(
+            t.get("base_path").map(Spanned::span).unwrap_or_default(),
+            t.field("base_path"),
+            "must start with '/' and not end with one (or be empty)",
+        );
+    }
+    let (page_default, page_limit) = page_sizes(cx, t);
     let quotas = read_quotas(cx, t);
     let update_methods =
         methods_in(cx, t, "update_methods").unwrap_or_else(|| vec![Method::PUT, Method::PATCH]);
+    let envelope = addressing::read_envelope(cx, t);
+    let id_style = t.parsed(cx, "id_style").unwrap_or(IdStyle::Uuid);
     let inherited = resource::Inherited {
         update_methods: &update_methods,
         unknown_fields: t
             .parsed(cx, "unknown_fields")
             .unwrap_or(UnknownFields::Ignore),
+        id_style,
+        conflict_status: client_error_in(cx, t, "conflict_status", 409),
+        invalid_status: client_error_in(cx, t, "invalid_status", 400),
+        envelope: &envelope,
+        list_key: t.get("list_key").is_some(),
+        resources: resource_names(t),
     };
     let resources = read_resources(cx, t, &inherited);
+    let paging = read_paging(cx, t);
     EmulatorSpec {
         vendor: t.parsed(cx, "vendor"),
         base_path,
-        id_style: t.parsed(cx, "id_style").unwrap_or(IdStyle::Uuid),
+        id_style,
         create_status: success_in(cx, t, "create_status", 201),
         update_status: success_in(cx, t, "update_status", 200),
         delete_status: success_in(cx, t, "delete_status", 204),
@@ -81,6 +154,10 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         page_limit,
         page_limit_status: refusal_in(cx, t, "page_limit_status", 400),
         link_pagination: t.boolean(cx, "link_pagination").unwrap_or(false),
+        page_style: paging.style,
+        cursor_param: paging.cursor_param,
+        next_cursor: paging.next_cursor,
+        page_oversize: paging.oversize,
         media_types: t
             .list::<String>(cx, "media_types")
             .unwrap_or_else(|| vec!["application/json".into()]),
@@ -227,6 +304,23 @@ fn read_quotas(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<Quota> {
     quotas
 }
 
+/// Each resource's name and path as written, for references between resources.
+fn resource_names(t: &Obj<'_, '_>) -> Vec<(String, String)> {
+    let Some(list) = t.get("resource").and_then(|v| v.get_ref().as_array()) else {
+        return Vec::new();
+    };
+    let text = |r: &DeTable<'_>, key: &str| {
+        r.get(key)
+            .and_then(|v| v.get_ref().as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    list.iter()
+        .filter_map(|r| r.get_ref().as_table())
+        .map(|r| (text(r, "name"), text(r, "path")))
+        .collect()
+}
+
 /// The `[[emulator.resource]]` tables, each name and path once.
 fn read_resources(
     cx: &mut Cx<'_>,
@@ -238,7 +332,7 @@ fn read_resources(
         if let Some(res) = resource::read_resource(cx, &r, inherited) {
             if resources
                 .iter()
-                .any(|x| x.name == res.name || x.path == res.path)
+                .any(|x| x.name == res.name || (x.rest && res.rest && x.path == res.path))
             {
                 cx.report(
                     r.span.clone(),

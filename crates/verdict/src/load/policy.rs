@@ -49,7 +49,13 @@ pub(super) struct PartialHeaders {
 pub(super) fn read_auth(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Auth> {
     t.check_keys(
         cx,
-        &["scheme", "header", "token_path", "credential_headers"],
+        &[
+            "scheme",
+            "header",
+            "token_path",
+            "credential_headers",
+            "authorization",
+        ],
     );
     let kind: SchemeKind = t.parsed(cx, "scheme")?;
     let header: Option<Header> = t.parsed(cx, "header");
@@ -95,10 +101,59 @@ pub(super) fn read_auth(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Auth> {
         }
         v
     });
+    let authorization = read_authorization(cx, t, &scheme);
     Some(Auth {
         scheme,
         credential_headers,
+        authorization,
     })
+}
+
+/// `authorization = ["Bearer", "token"]`: the words a bearer token may follow.
+fn read_authorization(cx: &mut Cx<'_>, t: &Obj<'_, '_>, scheme: &AuthScheme) -> Vec<String> {
+    let bearer = matches!(scheme, AuthScheme::Bearer | AuthScheme::Oauth2 { .. });
+    let words: Option<Vec<String>> = t.list(cx, "authorization");
+    let span = t
+        .get("authorization")
+        .map(Spanned::span)
+        .unwrap_or_default();
+    match words {
+        Some(_) if !bearer => {
+            cx.report(
+                span,
+                t.field("authorization"),
+                "only the bearer and oauth2 schemes take authorization words",
+            );
+            Vec::new()
+        }
+        Some(w) if w.is_empty() => {
+            cx.report(
+                span,
+                t.field("authorization"),
+                "name at least one word, such as \"Bearer\"",
+            );
+            vec!["Bearer".into()]
+        }
+        Some(w) => {
+            for bad in w.iter().filter(|x| {
+                x.is_empty()
+                    || !x
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._~+".contains(c))
+            }) {
+                cx.report(
+                    span.clone(),
+                    t.field("authorization"),
+                    format!(
+                        "\"{bad}\" is not an authentication scheme name (a token such as Bearer)"
+                    ),
+                );
+            }
+            w
+        }
+        None if bearer => vec!["Bearer".into()],
+        None => Vec::new(),
+    }
 }
 
 pub(super) fn read_rate_limit(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> RateLimitHeaders {

@@ -5,9 +5,9 @@
 use http::Method;
 use toml::Spanned;
 
-use super::{Cx, Obj, methods_in, to_json};
-use crate::emulate::{BodyRules, FieldSpec, ResourceSpec};
-use crate::names::{FieldType, UnknownFields};
+use super::{Cx, Obj, client_error_in, methods_in, to_json};
+use crate::emulate::{BodyRules, FieldSpec, ResourceSpec, path_params};
+use crate::names::{FieldType, IdStyle, UnknownFields};
 
 /// What a resource inherits from its `[emulator]` table.
 pub(super) struct Inherited<'a> {
@@ -15,7 +15,52 @@ pub(super) struct Inherited<'a> {
     pub update_methods: &'a [Method],
     /// The unknown-field policy when the resource states none.
     pub unknown_fields: UnknownFields,
+    /// How ids look when the resource does not say.
+    pub id_style: IdStyle,
+    /// The status of a uniqueness conflict when the resource does not say.
+    pub conflict_status: u16,
+    /// The status of a wrong value when the resource does not say.
+    pub invalid_status: u16,
+    /// The members of every successful body when the resource names none.
+    pub envelope: &'a serde_json::Map<String, serde_json::Value>,
+    /// The `[emulator]` table names a list key.
+    pub list_key: bool,
+    /// Every resource's name and path as written (for references).
+    pub resources: Vec<(String, String)>,
 }
+
+const RESOURCE_KEYS: &[&str] = &[
+    "name",
+    "path",
+    "kind",
+    "fields",
+    "required",
+    "defaults",
+    "one_of",
+    "update",
+    "unknown_fields",
+    "unique",
+    "methods",
+    "not_implemented",
+    "gone_after_delete",
+    "accept_delay_ms",
+    "media_type",
+    "filters",
+    "key",
+    "sequence",
+    "id_style",
+    "id_prefix",
+    "conflict_status",
+    "invalid_status",
+    "rate_limit_group",
+    "operations",
+    "envelope",
+    "item_key",
+    "list_key",
+    "seed",
+    "references",
+    "reference_status",
+];
 
 const FIELD_KEYS: &[&str] = &[
     "type",
@@ -37,50 +82,22 @@ pub(super) fn read_resource(
     t: &Obj<'_, '_>,
     up: &Inherited<'_>,
 ) -> Option<ResourceSpec> {
-    t.check_keys(
-        cx,
-        &[
-            "name",
-            "path",
-            "kind",
-            "fields",
-            "required",
-            "defaults",
-            "one_of",
-            "update",
-            "unknown_fields",
-            "unique",
-            "methods",
-            "not_implemented",
-            "gone_after_delete",
-            "accept_delay_ms",
-            "media_type",
-            "filters",
-        ],
-    );
+    t.check_keys(cx, RESOURCE_KEYS);
     let name = t.required_string(cx, "name");
-    let path = t.required_string(cx, "path");
-    if let Some(p) = &path {
-        check_path(cx, t, p);
+    let path = t.string(cx, "path");
+    if path.is_none() && t.get("operations").is_none() {
+        cx.report(
+            t.span.clone(),
+            t.field("path"),
+            "is required (unless operations give every route)",
+        );
     }
-    let mut fields = t
-        .table(cx, "fields")
-        .map(|f| read_fields(cx, &f))
+    let params = path
+        .as_ref()
+        .map(|p| check_path(cx, t, "path", p))
         .unwrap_or_default();
+    let (fields, required) = read_schema(cx, t);
     let known: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
-    let mut required: Vec<String> = t.list(cx, "required").unwrap_or_default();
-    check_known(cx, t, "required", &known, &required);
-    for f in &fields {
-        if f.required && !required.contains(&f.name) {
-            required.push(f.name.clone());
-        }
-    }
-    for f in &mut fields {
-        f.required = required.contains(&f.name);
-    }
-    if let Some(d) = t.table(cx, "defaults") {
-        read_defaults(cx, &d, &mut fields);
-    }
     let one_of = groups(cx, t, "one_of", &known);
     let unique = groups(cx, t, "unique", &known);
     let filters: Vec<String> = t.list(cx, "filters").unwrap_or_default();
@@ -101,12 +118,13 @@ pub(super) fn read_resource(
     };
     let updates = read_updates(cx, t, &known, &create, &methods, up);
     let name = name?;
-    Some(ResourceSpec {
+    let mut spec = ResourceSpec {
         kind: t
             .string(cx, "kind")
             .unwrap_or_else(|| name.trim_end_matches('s').to_ascii_uppercase()),
         name,
-        path: path?,
+        rest: path.is_some(),
+        path: path.unwrap_or_default(),
         fields,
         create,
         updates,
@@ -120,26 +138,93 @@ pub(super) fn read_resource(
             .map(|(n, _)| n as u64),
         media_type: t.string(cx, "media_type"),
         filters,
-    })
+        params,
+        key: None,
+        sequence: None,
+        id_style: t.parsed(cx, "id_style").unwrap_or(up.id_style),
+        id_prefix: t.string(cx, "id_prefix"),
+        conflict_status: client_error_in(cx, t, "conflict_status", up.conflict_status),
+        invalid_status: client_error_in(cx, t, "invalid_status", up.invalid_status),
+        rate_limit_group: t.string(cx, "rate_limit_group"),
+        operations: Vec::new(),
+        envelope: serde_json::Map::new(),
+        item_key: t.string(cx, "item_key"),
+        list_key: t.string(cx, "list_key"),
+        seed: Vec::new(),
+        references: Vec::new(),
+        reference_status: client_error_in(cx, t, "reference_status", 404),
+    };
+    super::addressing::read_addressing(cx, t, &mut spec);
+    super::addressing::read_operations(cx, t, &mut spec);
+    super::addressing::read_bodies(cx, t, &mut spec, up);
+    super::addressing::read_references(cx, t, &mut spec, up);
+    super::addressing::read_seed(cx, t, &mut spec);
+    Some(spec)
 }
 
-fn check_path(cx: &mut Cx<'_>, t: &Obj<'_, '_>, p: &str) {
+/// The fields with their rules and defaults, and the names a create must give.
+fn read_schema(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> (Vec<FieldSpec>, Vec<String>) {
+    let mut fields = t
+        .table(cx, "fields")
+        .map(|f| read_fields(cx, &f))
+        .unwrap_or_default();
+    let known: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+    let mut required: Vec<String> = t.list(cx, "required").unwrap_or_default();
+    check_known(cx, t, "required", &known, &required);
+    for f in &fields {
+        if f.required && !required.contains(&f.name) {
+            required.push(f.name.clone());
+        }
+    }
+    for f in &mut fields {
+        f.required = required.contains(&f.name);
+    }
+    if let Some(d) = t.table(cx, "defaults") {
+        read_defaults(cx, &d, &mut fields);
+    }
+    (fields, required)
+}
+
+/// Checks a path (`path`, or an operation's) and gives the names of its parameters.
+pub(super) fn check_path(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, p: &str) -> Vec<String> {
+    let span = t.get(key).map(Spanned::span).unwrap_or_default();
     let ok = p.starts_with('/')
         && p.len() > 1
         && !p.ends_with('/')
         && !p.contains("//")
-        && !p.contains(['{', '}', '?', '#']);
+        && !p.contains(['?', '#']);
     if !ok {
         cx.report(
-            t.get("path").map(Spanned::span).unwrap_or_default(),
-            t.field("path"),
-            format!("\"{p}\" must be a plain path such as /rooms"),
+            span,
+            t.field(key),
+            format!("\"{p}\" must be a path such as /rooms or /repos/{{owner}}/{{repo}}/issues"),
+        );
+        return Vec::new();
+    }
+    if p.rsplit('/')
+        .next()
+        .is_some_and(|last| last.starts_with('{'))
+    {
+        cx.report(
+            span.clone(),
+            t.field(key),
+            format!("\"{p}\" ends in a parameter; a collection's path ends in its name"),
         );
     }
+    path_params(p).unwrap_or_else(|e| {
+        cx.report(span, t.field(key), e);
+        Vec::new()
+    })
 }
 
 /// Reports each name of `names` (under `key` of `t`) that is not a field.
-fn check_known(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str, known: &[String], names: &[String]) {
+pub(super) fn check_known(
+    cx: &mut Cx<'_>,
+    t: &Obj<'_, '_>,
+    key: &str,
+    known: &[String],
+    names: &[String],
+) {
     for n in names {
         if !known.contains(n) {
             let hint = crate::suggest::closest(n, known.iter().map(String::as_str))

@@ -8,5 +8,6 @@ mod idempotency_rules;
 mod multipart;
 mod problem_format;
 mod ratelimit;
+mod resources;
 mod support;
 mod validation;

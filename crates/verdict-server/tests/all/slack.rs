@@ -1,0 +1,255 @@
+//! The Slack example contract served on 127.0.0.1: methods at paths of their own, `"ok":
+//! true` on every successful body, a workspace that starts with #general, messages that
+//! must name an existing conversation, cursor paging with the next cursor in the body,
+//! and 429 with Retry-After over the quota. Also offset paging, from a contract of its own.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Running, contract_from, start_contract};
+
+const SLACK: &str = include_str!("../../../../examples/contracts/slack.toml");
+
+async fn slack() -> Running {
+    start_contract(contract_from("slack.toml", SLACK)).await
+}
+
+async fn call(s: &Running, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut r = s.http.request(method, s.url(path)).bearer_auth("t0");
+    if let Some(b) = body {
+        r = r
+            .header("content-type", "application/json; charset=utf-8")
+            .body(b.to_string());
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_workspace_starts_with_general_and_lists_in_an_envelope() {
+    let s = slack().await;
+    let (status, body) = call(&s, Method::GET, "/api/conversations.list", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["channels"][0]["name"], "general");
+    assert_eq!(body["channels"][0]["id"], "C0GENERAL");
+    assert_eq!(
+        body["response_metadata"]["next_cursor"], "",
+        "the last page: {body}"
+    );
+    // Seeds come back after a reset.
+    s.admin(Method::POST, "/_verdict/reset", json!({})).await;
+    let (_, body) = call(&s, Method::GET, "/api/conversations.list", None).await;
+    assert_eq!(body["channels"].as_array().unwrap().len(), 1);
+    // Only the method each path names.
+    let (status, _) = call(&s, Method::POST, "/api/conversations.list", Some(json!({}))).await;
+    assert_eq!(status, 405);
+    let (status, _) = call(&s, Method::GET, "/api/conversations", None).await;
+    assert_eq!(status, 404, "no REST routes for an RPC resource");
+}
+
+#[tokio::test]
+async fn a_message_goes_to_an_existing_conversation() {
+    let s = slack().await;
+    let (status, posted) = call(
+        &s,
+        Method::POST,
+        "/api/chat.postMessage",
+        Some(json!({"channel": "C0GENERAL", "text": "hello"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{posted}");
+    assert_eq!(posted["ok"], true);
+    assert_eq!(posted["message"]["text"], "hello");
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/api/chat.postMessage",
+        Some(json!({"channel": "C_NOWHERE", "text": "hello"})),
+    )
+    .await;
+    assert_eq!(status, 404, "the channel must name a conversation");
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/api/chat.postMessage",
+        Some(json!({"channel": "C0GENERAL"})),
+    )
+    .await;
+    assert_eq!(status, 400, "text, blocks or attachments");
+    let (status, created) = call(
+        &s,
+        Method::POST,
+        "/api/conversations.create",
+        Some(json!({"name": "random"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = created["channel"]["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with('C'), "{id}");
+    assert_eq!(created["ok"], true);
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/api/chat.postMessage",
+        Some(json!({"channel": id, "text": "there"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn conversations_page_by_cursor_in_the_body() {
+    let s = slack().await;
+    for n in 0..4 {
+        let (status, _) = call(
+            &s,
+            Method::POST,
+            "/api/conversations.create",
+            Some(json!({"name": format!("c{n}")})),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let mut names = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..5 {
+        let path = format!("/api/conversations.list?limit=2&cursor={cursor}");
+        let (status, body) = call(&s, Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{body}");
+        for c in body["channels"].as_array().unwrap() {
+            names.push(c["name"].as_str().unwrap().to_owned());
+        }
+        cursor = body["response_metadata"]["next_cursor"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if cursor.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(names, ["general", "c0", "c1", "c2", "c3"]);
+    let (status, _) = call(&s, Method::GET, "/api/conversations.list?cursor=zz", None).await;
+    assert_eq!(status, 400);
+    let (status, body) = call(&s, Method::GET, "/api/conversations.list?limit=5000", None).await;
+    assert_eq!(
+        (status, body["channels"].as_array().unwrap().len()),
+        (200, 5)
+    );
+}
+
+#[tokio::test]
+async fn over_the_quota_is_a_429_with_retry_after() {
+    let s = slack().await;
+    let send = async || {
+        s.http
+            .get(s.url("/api/conversations.list"))
+            .bearer_auth("t0")
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = s.over_quota(send).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let r = s
+        .http
+        .get(s.url("/api/conversations.list"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "no token");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_methods_at_their_paths() {
+    let s = slack().await;
+    let doc: Value = s
+        .http
+        .get(s.url("/_verdict/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = &doc["paths"]["/api/conversations.list"]["get"];
+    let body = list["responses"]["200"]["content"]["application/json"]["schema"].to_string();
+    assert!(
+        body.contains("next_cursor") && body.contains("\"channels\""),
+        "{body}"
+    );
+    let post = &doc["paths"]["/api/chat.postMessage"]["post"]["responses"];
+    assert!(post["200"].is_object() && post["404"].is_object());
+    assert!(doc["paths"].get("/api/conversations").is_none());
+}
+
+const OFFSETS: &str = r#"
+[contract]
+id = "offsets"
+name = "Offsets"
+extends = "http"
+
+[auth]
+scheme = "bearer"
+
+[emulator]
+page_style = "offset"
+page_param = "limit"
+page_default = 2
+page_limit = 3
+list_key = "data"
+envelope = { object = "list" }
+link_pagination = true
+
+[[emulator.resource]]
+name = "things"
+path = "/things"
+fields = { name = "string" }
+conflict_status = 422
+unique = [["name"]]
+"#;
+
+#[tokio::test]
+async fn offset_paging_and_the_refusal_of_an_oversize_page() {
+    let s = start_contract(contract_from("offsets.toml", OFFSETS)).await;
+    for n in 0..5 {
+        let (status, body) = call(
+            &s,
+            Method::POST,
+            "/things",
+            Some(json!({"name": format!("t{n}")})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["object"].as_str()),
+            (201, Some("list")),
+            "{body}"
+        );
+    }
+    let (status, _) = call(&s, Method::POST, "/things", Some(json!({"name": "t0"}))).await;
+    assert_eq!(status, 422, "the resource's own conflict status");
+    let r = s
+        .http
+        .get(s.url("/things?offset=2"))
+        .bearer_auth("t0")
+        .send()
+        .await
+        .unwrap();
+    let link = r.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.contains("offset=4"), "{link}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["object"], "list");
+    let names: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["t2", "t3"]);
+    let (status, _) = call(&s, Method::GET, "/things?limit=4", None).await;
+    assert_eq!(status, 400, "over the limit, refused by default");
+    let (status, _) = call(&s, Method::GET, "/things?offset=-1", None).await;
+    assert_eq!(status, 400);
+}

@@ -1,0 +1,289 @@
+//! What a resource says beyond its bodies: how its items are addressed (a key field, a
+//! sequence number, an id style), operations at paths of their own, the members its
+//! successful bodies carry, references to other resources, and the items it starts with.
+
+use http::Method;
+use serde_json::{Map, Value};
+use toml::Spanned;
+
+use super::resource::{Inherited, check_known, check_path};
+use super::{Cx, MethodName, Obj, to_json};
+use crate::emulate::{OperationKind, Reference, ResourceSpec, RpcOperation, path_params};
+use crate::names::{FieldType, IdStyle};
+
+fn span_of(t: &Obj<'_, '_>, key: &str) -> super::Span {
+    t.get(key).map(Spanned::span).unwrap_or(t.span.clone())
+}
+
+fn field_names(r: &ResourceSpec) -> Vec<String> {
+    r.fields.iter().map(|f| f.name.clone()).collect()
+}
+
+/// `key`, `sequence` and `id_prefix`: which field addresses an item, which one the
+/// emulator numbers, and what ids start with.
+pub(super) fn read_addressing(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec) {
+    let known = field_names(r);
+    r.sequence = t.string(cx, "sequence");
+    if let Some(seq) = r.sequence.clone() {
+        check_known(cx, t, "sequence", &known, std::slice::from_ref(&seq));
+        if let Some(f) = r.field(&seq).filter(|f| f.ty != FieldType::Integer) {
+            let ty = f.ty;
+            cx.report(
+                span_of(t, "sequence"),
+                t.field("sequence"),
+                format!("the sequence field must be an integer, not {ty}"),
+            );
+        }
+        // The emulator numbers it: no request gives it.
+        r.create.accepts.retain(|n| *n != seq);
+        r.create.required.retain(|n| *n != seq);
+        for (_, rules) in &mut r.updates {
+            rules.accepts.retain(|n| *n != seq);
+            rules.required.retain(|n| *n != seq);
+        }
+        if let Some(f) = r.fields.iter_mut().find(|f| f.name == seq) {
+            f.required = false;
+        }
+    }
+    r.key = t.string(cx, "key").filter(|k| k != "id");
+    if let Some(key) = r.key.clone() {
+        check_key(cx, t, r, &known, &key);
+    }
+    if r.id_prefix.is_some() && r.id_style == IdStyle::Sequential {
+        cx.report(
+            span_of(t, "id_prefix"),
+            t.field("id_prefix"),
+            "sequential ids are numbers and take no prefix",
+        );
+    }
+}
+
+fn check_key(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec, known: &[String], key: &str) {
+    let span = span_of(t, "key");
+    check_known(cx, t, "key", known, &[key.to_owned()]);
+    let numbered = r.sequence.as_deref() == Some(key);
+    if let Some(f) = r.field(key) {
+        if !matches!(
+            f.ty,
+            FieldType::String | FieldType::Email | FieldType::Integer
+        ) {
+            let ty = f.ty;
+            cx.report(
+                span.clone(),
+                t.field("key"),
+                format!("a key is a string or integer field, not {ty}"),
+            );
+        } else if !numbered && !r.create.required.iter().any(|n| n == key) {
+            cx.report(
+                span.clone(),
+                t.field("key"),
+                format!("every item needs its key: make {key} required, or the sequence"),
+            );
+        }
+    }
+    if r.params.iter().any(|p| p == key) {
+        cx.report(
+            span,
+            t.field("key"),
+            format!("{key} already names a parameter of the path"),
+        );
+    }
+    if !numbered && !r.unique.iter().any(|u| u.as_slice() == [key]) {
+        r.unique.push(vec![key.to_owned()]);
+    }
+}
+
+/// `operations`: `list` and `create` at paths of their own.
+pub(super) fn read_operations(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec) {
+    let Some(ops) = t.table(cx, "operations") else {
+        return;
+    };
+    ops.check_keys(cx, &["list", "create"]);
+    for (kind, default) in [
+        (OperationKind::List, Method::GET),
+        (OperationKind::Create, Method::POST),
+    ] {
+        let Some(op) = ops.table(cx, kind.as_str()) else {
+            continue;
+        };
+        op.check_keys(cx, &["path", "method", "rate_limit_group", "list_key"]);
+        let path = op.required_string(cx, "path").unwrap_or_default();
+        let params = if path.is_empty() {
+            Vec::new()
+        } else {
+            check_path(cx, &op, "path", &path)
+        };
+        let fits = match kind {
+            OperationKind::List => r.params.starts_with(&params),
+            OperationKind::Create => params == r.params,
+        };
+        if !fits && !path.is_empty() {
+            let need = match kind {
+                OperationKind::List => "the first of the resource's parameters, in order",
+                OperationKind::Create => "every parameter of the resource's path, in order",
+            };
+            cx.report(
+                span_of(&op, "path"),
+                op.field("path"),
+                format!(
+                    "a {} path names {need} ({})",
+                    kind.as_str(),
+                    r.params.join(", ")
+                ),
+            );
+        }
+        if kind == OperationKind::Create && op.get("list_key").is_some() {
+            cx.report(
+                span_of(&op, "list_key"),
+                op.field("list_key"),
+                "only a list operation has a list key",
+            );
+        }
+        let method = op
+            .parsed::<MethodName>(cx, "method")
+            .map_or(default, |m| m.0);
+        if !path.is_empty() {
+            r.operations.push(RpcOperation {
+                kind,
+                method,
+                path,
+                rate_limit_group: op.string(cx, "rate_limit_group"),
+                list_key: op.string(cx, "list_key"),
+            });
+        }
+    }
+}
+
+/// A table of fixed members (`envelope = { ok = true }`).
+pub(super) fn read_envelope(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Map<String, Value> {
+    t.table(cx, "envelope")
+        .map(|e| {
+            e.map
+                .iter()
+                .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `envelope`, `item_key` and `list_key`: how successful bodies are laid out.
+pub(super) fn read_bodies(
+    cx: &mut Cx<'_>,
+    t: &Obj<'_, '_>,
+    r: &mut ResourceSpec,
+    up: &Inherited<'_>,
+) {
+    r.envelope = read_envelope(cx, t);
+    if r.envelope.is_empty() {
+        r.envelope = up.envelope.clone();
+    }
+    let lists = (r.rest && r.methods.contains(&Method::GET))
+        || r.operations.iter().any(|o| o.kind == OperationKind::List);
+    if !r.envelope.is_empty() && lists && r.list_key.is_none() && !up.list_key {
+        cx.report(
+            span_of(t, "envelope"),
+            t.field("envelope"),
+            "a list body with an envelope is an object: set list_key",
+        );
+    }
+    for key in [&r.item_key, &r.list_key].into_iter().flatten() {
+        if r.envelope.contains_key(key) {
+            cx.report(
+                t.span.clone(),
+                t.field("envelope"),
+                format!("\"{key}\" is both an envelope member and where the items go"),
+            );
+        }
+    }
+}
+
+/// `references = { channel = "conversations" }`: fields that name items of other
+/// resources, which must exist.
+pub(super) fn read_references(
+    cx: &mut Cx<'_>,
+    t: &Obj<'_, '_>,
+    r: &mut ResourceSpec,
+    up: &Inherited<'_>,
+) {
+    let Some(refs) = t.table(cx, "references") else {
+        return;
+    };
+    let known = field_names(r);
+    for (key, value) in refs.map.iter() {
+        let field = key.get_ref().to_string();
+        check_known(cx, &refs, &field, &known, std::slice::from_ref(&field));
+        let Some(target) = value.get_ref().as_str() else {
+            cx.report(
+                value.span(),
+                refs.field(&field),
+                "expected the name of a resource",
+            );
+            continue;
+        };
+        let names = up.resources.iter().map(|(n, _)| n.as_str());
+        let Some((_, path)) = up.resources.iter().find(|(n, _)| n == target) else {
+            let hint = crate::suggest::closest(target, names)
+                .map(|b| format!("; did you mean \"{b}\"?"))
+                .unwrap_or_default();
+            cx.report(
+                value.span(),
+                refs.field(&field),
+                format!("there is no resource \"{target}\"{hint}"),
+            );
+            continue;
+        };
+        let theirs = path_params(path).unwrap_or_default();
+        if !r.params.starts_with(&theirs) {
+            cx.report(
+                value.span(),
+                refs.field(&field),
+                format!("{target} lives under parameters this resource does not have"),
+            );
+        }
+        r.references.push(Reference {
+            field,
+            resource: target.to_owned(),
+        });
+    }
+}
+
+/// `seed`: items present from the start, each a body a create would take, and an `id`.
+pub(super) fn read_seed(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec) {
+    for item in t.tables(cx, "seed") {
+        if !r.params.is_empty() {
+            cx.report(
+                item.span.clone(),
+                item.path.clone(),
+                "seed items need a resource whose path has no parameters",
+            );
+            return;
+        }
+        let mut body: Map<String, Value> = item
+            .map
+            .iter()
+            .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
+            .collect();
+        let id = body.remove("id");
+        if let Some(seq) = &r.sequence {
+            body.remove(seq);
+        }
+        if let Err(e) = crate::schema::check(r, &Method::POST, &body) {
+            cx.report(item.span.clone(), item.path.clone(), e.to_string());
+        }
+        match id {
+            Some(Value::String(s)) if !s.is_empty() && !s.contains('/') => {
+                body.insert("id".into(), Value::String(s));
+            }
+            Some(Value::Number(n)) if r.id_style == IdStyle::Sequential => {
+                body.insert("id".into(), Value::Number(n));
+            }
+            Some(_) => cx.report(
+                span_of(&item, "id"),
+                item.field("id"),
+                "a seed item's id is a non-empty string without '/'",
+            ),
+            None => {}
+        }
+        r.seed.push(body);
+    }
+}

@@ -1,0 +1,260 @@
+//! The loader's checks of what resources say about real APIs: path parameters, key
+//! fields, id styles, paging, per-resource statuses, Authorization words, rate-limit groups
+//! per route, operations at paths of their own, envelopes, seeds and references. Each
+//! mistake is reported with its line, field and, for a misspelling, the closest name.
+
+use crate::support::{HEAD, load, problems};
+
+/// A contract with an `[emulator]` table of `emulator` lines and one resource of `resource`
+/// lines (named `items`, at `/items` unless the lines give a path).
+fn with_resource(emulator: &str, resource: &str) -> String {
+    let path = if resource.contains("path =") || resource.contains("operations") {
+        ""
+    } else {
+        "path = \"/items\"\n"
+    };
+    format!(
+        "{HEAD}[auth]\nscheme = \"bearer\"\n\n[emulator]\n{emulator}\n[[emulator.resource]]\nname = \"items\"\n{path}fields = {{ name = \"string\", n = \"integer\", tags = \"array\" }}\nrequired = [\"name\"]\n{resource}"
+    )
+}
+
+fn one_problem(text: &str, field: &str, needle: &str) {
+    let p = problems(text);
+    assert!(
+        p.iter().any(|(_, f, m)| f == field && m.contains(needle)),
+        "no {field:?} problem with {needle:?} in {p:#?}"
+    );
+}
+
+#[test]
+fn a_path_with_parameters_is_read_and_a_malformed_one_is_refused() {
+    let text = with_resource("", "path = \"/repos/{owner}/{repo}/items\"\n");
+    let c = load(&text).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    assert_eq!(r.params, ["owner", "repo"]);
+    one_problem(
+        &with_resource("", "path = \"/repos/x{owner}/items\"\n"),
+        "emulator.resource[0].path",
+        "a parameter is a whole segment",
+    );
+    one_problem(
+        &with_resource("", "path = \"/repos/{owner}\"\n"),
+        "emulator.resource[0].path",
+        "ends in a parameter",
+    );
+    one_problem(
+        &with_resource("", "path = \"/repos/{owner}/{owner}/items\"\n"),
+        "emulator.resource[0].path",
+        "named twice",
+    );
+}
+
+#[test]
+fn a_key_is_a_required_field_and_unique() {
+    let text = with_resource("", "key = \"name\"\n");
+    let c = load(&text).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    assert_eq!(r.key.as_deref(), Some("name"));
+    assert!(r.unique.contains(&vec!["name".to_owned()]));
+    one_problem(
+        &with_resource("", "key = \"nmae\"\n"),
+        "emulator.resource[0].key",
+        "did you mean \"name\"",
+    );
+    one_problem(
+        &with_resource("", "key = \"n\"\n"),
+        "emulator.resource[0].key",
+        "make n required",
+    );
+    one_problem(
+        &with_resource("", "key = \"tags\"\n"),
+        "emulator.resource[0].key",
+        "a key is a string or integer field",
+    );
+}
+
+#[test]
+fn id_styles_and_sequences() {
+    let text = with_resource(
+        "id_style = \"sequential\"\n",
+        "sequence = \"n\"\nkey = \"n\"\n",
+    );
+    let c = load(&text).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    assert_eq!(r.id_style, verdict::IdStyle::Sequential);
+    assert!(
+        !r.create.accepts.contains(&"n".to_owned()),
+        "no request gives the number"
+    );
+    one_problem(
+        &with_resource("id_style = \"sequental\"\n", ""),
+        "emulator.id_style",
+        "did you mean \"sequential\"",
+    );
+    one_problem(
+        &with_resource("", "sequence = \"name\"\n"),
+        "emulator.resource[0].sequence",
+        "must be an integer",
+    );
+    one_problem(
+        &with_resource("", "id_style = \"sequential\"\nid_prefix = \"C\"\n"),
+        "emulator.resource[0].id_prefix",
+        "take no prefix",
+    );
+}
+
+#[test]
+fn paging_styles_and_the_oversize_policy() {
+    let text = with_resource(
+        "page_style = \"offset\"\npage_param = \"limit\"\npage_oversize = \"cap\"\n",
+        "",
+    );
+    let c = load(&text).unwrap();
+    let spec = c.get("t").unwrap().emulator.as_ref().unwrap();
+    assert_eq!(spec.cursor_param, "offset");
+    assert_eq!(spec.page_oversize, verdict::PageOversize::Cap);
+    one_problem(
+        &with_resource("page_style = \"pages\"\n", ""),
+        "emulator.page_style",
+        "did you mean \"page\"",
+    );
+    one_problem(
+        &with_resource("page_oversize = \"capp\"\n", ""),
+        "emulator.page_oversize",
+        "did you mean \"cap\"",
+    );
+    one_problem(
+        &with_resource("next_cursor = \"/meta/next\"\n", ""),
+        "emulator.next_cursor",
+        "set list_key",
+    );
+    one_problem(
+        &with_resource("page_param = \"cursor\"\n", ""),
+        "emulator.page_param",
+        "cannot name both",
+    );
+}
+
+#[test]
+fn per_resource_statuses_default_to_the_emulator_ones() {
+    let text = with_resource("conflict_status = 422\n", "invalid_status = 422\n");
+    let c = load(&text).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    assert_eq!(
+        (r.conflict_status, r.invalid_status, r.reference_status),
+        (422, 422, 404)
+    );
+    let plain = load(&with_resource("", "")).unwrap();
+    let r = &plain.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    assert_eq!((r.conflict_status, r.invalid_status), (409, 400));
+    one_problem(
+        &with_resource("", "conflict_status = 700\n"),
+        "emulator.resource[0].conflict_status",
+        "",
+    );
+}
+
+#[test]
+fn authorization_words_belong_to_bearer_schemes() {
+    let ok =
+        format!("{HEAD}[auth]\nscheme = \"bearer\"\nauthorization = [\"Bearer\", \"token\"]\n");
+    let c = load(&ok).unwrap();
+    let auth = &c.get("t").unwrap().auth;
+    assert_eq!(auth.token_in("token abc"), Some("abc"));
+    assert_eq!(auth.token_in("Basic abc"), None);
+    let bad = format!("{HEAD}[auth]\nscheme = \"basic\"\nauthorization = [\"token\"]\n");
+    one_problem(&bad, "auth.authorization", "only the bearer and oauth2");
+    let typo = format!("{HEAD}[auth]\nscheme = \"bearer\"\nauthorisation = [\"token\"]\n");
+    one_problem(
+        &typo,
+        "auth.authorisation",
+        "did you mean \"authorization\"",
+    );
+    let word = format!("{HEAD}[auth]\nscheme = \"bearer\"\nauthorization = [\"to ken\"]\n");
+    one_problem(
+        &word,
+        "auth.authorization",
+        "not an authentication scheme name",
+    );
+}
+
+#[test]
+fn operations_at_their_own_paths() {
+    let text = with_resource(
+        "list_key = \"items\"\n",
+        "operations.list = { path = \"/items.list\", rate_limit_group = \"search\" }\n",
+    );
+    let c = load(&text).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    assert!(!r.rest);
+    assert_eq!(r.operations[0].method, http::Method::GET);
+    assert_eq!(r.operations[0].rate_limit_group.as_deref(), Some("search"));
+    one_problem(
+        &with_resource("", "operations.lst = { path = \"/items.list\" }\n"),
+        "emulator.resource[0].operations.lst",
+        "did you mean \"list\"",
+    );
+    one_problem(
+        &with_resource(
+            "",
+            "path = \"/repos/{owner}/items\"\noperations.create = { path = \"/items.create\" }\n",
+        ),
+        "emulator.resource[0].operations.create.path",
+        "every parameter",
+    );
+    one_problem(
+        &with_resource(
+            "",
+            "operations.create = { path = \"/x\", method = \"PSOT\" }\n",
+        ),
+        "emulator.resource[0].operations.create.method",
+        "did you mean POST",
+    );
+    let p = problems(&format!(
+        "{HEAD}[emulator]\n[[emulator.resource]]\nname = \"items\"\n"
+    ));
+    assert!(
+        p.iter()
+            .any(|(_, f, m)| f == "emulator.resource[0].path" && m.contains("operations")),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn envelopes_seeds_and_references() {
+    one_problem(
+        &with_resource("", "envelope = { ok = true }\n"),
+        "emulator.resource[0].envelope",
+        "set list_key",
+    );
+    one_problem(
+        &with_resource("", "seed = [{ id = \"a\", name = 5 }]\n"),
+        "emulator.resource[0].seed[0]",
+        "name must be a string",
+    );
+    one_problem(
+        &with_resource(
+            "",
+            "path = \"/r/{owner}/items\"\nseed = [{ name = \"x\" }]\n",
+        ),
+        "emulator.resource[0].seed[0]",
+        "no parameters",
+    );
+    let refs = format!(
+        "{}\n[[emulator.resource]]\nname = \"others\"\npath = \"/others\"\nfields = {{ item = \"string\" }}\nreferences = {{ item = \"itmes\" }}\n",
+        with_resource("", "")
+    );
+    one_problem(
+        &refs,
+        "emulator.resource[1].references.item",
+        "did you mean \"items\"",
+    );
+    let good = format!(
+        "{}\n[[emulator.resource]]\nname = \"others\"\npath = \"/others\"\nfields = {{ item = \"string\" }}\nreferences = {{ item = \"items\" }}\n",
+        with_resource("", "seed = [{ id = \"a\", name = \"first\" }]\n")
+    );
+    let c = load(&good).unwrap();
+    let spec = c.get("t").unwrap().emulator.as_ref().unwrap();
+    assert_eq!(spec.resources[0].seed.len(), 1);
+    assert_eq!(spec.resources[1].references[0].resource, "items");
+}
