@@ -10,12 +10,14 @@ use http::Method;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::code::CodeValue;
 use crate::emulate::{EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, ResourceSpec};
 use crate::model::Condition;
 use crate::model::{
-    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
-    IdempotencyAnswer, IdempotencyRules, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
-    RetryPolicy, Shrink, Source, StatusEntry, Variant,
+    Action, Api, AppCode, Auth, AuthScheme, Contract, DataValue, DataValues, Deprecation,
+    ErrorBody, FailureFlag, FieldErrorShape, Header, Headers, IdempotencyAnswer, IdempotencyRules,
+    Message, MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Shrink, Source,
+    StatusEntry, Variant,
 };
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,

@@ -1363,17 +1363,18 @@ fn the_sandbox_document_lists_every_test_destination() {
     let wc = contract();
     let mut codes: Vec<u32> = Vec::new();
     for row in &wc.api("transaction-status").unwrap().codes {
-        if row.code != 7501 && !codes.contains(&row.code) {
-            codes.push(row.code);
-            check("1555000", "transaction-status", row.code);
+        let n = row.code.number().unwrap();
+        if n != 7501 && !codes.contains(&n) {
+            codes.push(n);
+            check("1555000", "transaction-status", n);
         }
     }
     codes.clear();
     for row in &wc.api("messaging").unwrap().codes {
-        if row.code >= 7101 && row.outcome == verdict::Outcome::Error && !codes.contains(&row.code)
-        {
-            codes.push(row.code);
-            check("1555001", "messaging", row.code);
+        let n = row.code.number().unwrap();
+        if n >= 7101 && row.outcome == verdict::Outcome::Error && !codes.contains(&n) {
+            codes.push(n);
+            check("1555001", "messaging", n);
         }
     }
     assert!(checked > 150, "{checked}");
@@ -1599,7 +1600,7 @@ async fn every_application_code_is_produced_with_its_exact_message() {
     let mut dests = Vec::new();
     for row in &contract().api("transaction-status").unwrap().codes {
         for (i, _) in row.messages.iter().enumerate() {
-            let dest = test_destination("1555000", row.code, i);
+            let dest = test_destination("1555000", row.code.number().unwrap(), i);
             if !dests.contains(&dest) {
                 dests.push(dest);
             }
@@ -1628,24 +1629,29 @@ async fn every_application_code_is_produced_with_its_exact_message() {
             if seen_codes.contains(&row.code) {
                 continue;
             }
-            seen_codes.push(row.code);
-            for (index, (status, text)) in messages(&api.id, row.code).into_iter().enumerate() {
-                let (how, a) = match produce(&s, &submitted, &api.id, row.code, &text).await {
-                    Some(v) => v,
-                    None => {
-                        let fault = format!(
-                            "code={}; api={}; status={status}; message={text}",
-                            row.code, api.id
-                        );
-                        (
-                            How::Injected,
-                            Call::post(path_of(&api.id), json!({}))
-                                .header("x-verdict-fault", &fault)
-                                .send(&s)
-                                .await,
-                        )
-                    }
-                };
+            seen_codes.push(row.code.clone());
+            for (index, (status, text)) in messages(&api.id, row.code.number().unwrap())
+                .into_iter()
+                .enumerate()
+            {
+                let (how, a) =
+                    match produce(&s, &submitted, &api.id, row.code.number().unwrap(), &text).await
+                    {
+                        Some(v) => v,
+                        None => {
+                            let fault = format!(
+                                "code={}; api={}; status={status}; message={text}",
+                                row.code, api.id
+                            );
+                            (
+                                How::Injected,
+                                Call::post(path_of(&api.id), json!({}))
+                                    .header("x-verdict-fault", &fault)
+                                    .send(&s)
+                                    .await,
+                            )
+                        }
+                    };
                 assert_eq!(
                     a.body["code"],
                     json!(row.code.to_string()),
@@ -1665,7 +1671,7 @@ async fn every_application_code_is_produced_with_its_exact_message() {
                     "{} {} #{index} ({how:?})",
                     api.id, row.code
                 );
-                table.push((row.code, text, how));
+                table.push((row.code.clone(), text, how));
             }
         }
         println!("\n{} ({} messages)", api.id, table.len());

@@ -387,7 +387,8 @@ fn check_addresses(em: &Emulator, who: &Principal, addresses: &[Address]) -> Res
             let c = &em.contract;
             let fate = keys::chosen(c, MESSAGING, sb.code, sb.index).filter(|key| {
                 keys::message(c, MESSAGING, key).is_some_and(|(row, _)| {
-                    row.code >= 7101 && row.outcome == verdict::Outcome::Error
+                    row.code.number().is_some_and(|n| n >= 7101)
+                        && row.outcome == verdict::Outcome::Error
                 })
             });
             if let Some(key) = fate {
