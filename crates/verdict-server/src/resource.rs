@@ -147,7 +147,7 @@ impl Emulator {
                 BodyError::Invalid(_) => 400,
                 BodyError::Missing(_) | BodyError::OneOf(_) => self.spec.missing_field_status,
             };
-            return Err(self.error(ctx, status, Some(&e.to_string()), &e.details()));
+            return Err(self.body_refused(ctx, status, r, &e));
         }
         self.vendor.check(self, ctx, r, body, creating)
     }

@@ -148,6 +148,18 @@ impl Serialize for CodeValue {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for CodeValue {
+    /// A number, or a string read as [`FromStr`] reads it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        match &v {
+            Value::String(s) => s.parse().map_err(serde::de::Error::custom),
+            _ => CodeValue::from_json(&v)
+                .ok_or_else(|| serde::de::Error::custom(format!("{v} is not an application code"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +192,9 @@ mod tests {
         assert_eq!(serde_json::to_value(&n).unwrap(), json!(7109));
         assert_eq!(serde_json::to_value(&t).unwrap(), json!("007"));
         assert_eq!(n.to_json(), json!(7109));
+        let back: CodeValue = serde_json::from_value(json!("CMN-102")).unwrap();
+        assert_eq!(back.to_string(), "CMN-102");
+        assert_eq!(serde_json::from_value::<CodeValue>(json!(7)).unwrap(), 7);
+        assert!(serde_json::from_value::<CodeValue>(json!([1])).is_err());
     }
 }

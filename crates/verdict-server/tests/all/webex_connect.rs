@@ -1742,3 +1742,42 @@ async fn every_application_code_is_produced_with_its_exact_message() {
         "only what no request can provoke is injected"
     );
 }
+
+#[tokio::test]
+async fn a_deprecated_channel_is_refused_with_the_message_the_contract_names() {
+    let channels = contract()
+        .api("messaging")
+        .unwrap()
+        .values_of("/deliverychannel")
+        .unwrap()
+        .clone();
+    assert!(channels.deprecated("wechat").is_some());
+    assert!(channels.deprecated("sms").is_none());
+    let s = start("webex-connect").await;
+    let wechat = set(sms(), "/deliverychannel", json!("WeChat"));
+    Call::post(MESSAGING, wechat.clone())
+        .send(&s)
+        .await
+        .is("messaging", 7106, "");
+    // The contract decides the answer: name another message and the refusal follows.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/webex-connect.toml"
+    ))
+    .unwrap()
+    .replacen("id = \"webex-connect\"", "id = \"wc-deprecated\"", 1)
+    .replace(
+        "refused_with = \"channel-not-configured\"",
+        "refused_with = \"invalid-app\"",
+    );
+    let s = crate::support::start_contract(crate::support::contract_from("wc.toml", &text)).await;
+    Call::post(MESSAGING, wechat)
+        .send(&s)
+        .await
+        .is("messaging", 7104, "");
+    // A channel that is merely unknown is not configured, as before.
+    Call::post(MESSAGING, set(sms(), "/deliverychannel", json!("telex")))
+        .send(&s)
+        .await
+        .is("messaging", 7106, "");
+}

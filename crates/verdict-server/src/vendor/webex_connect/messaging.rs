@@ -208,6 +208,24 @@ fn destinations(body: &Map<String, Value>) -> Result<Vec<Address>, Msg> {
     Ok(out)
 }
 
+/// A channel the contract marks deprecated (`[[api.enum]]` of `/deliverychannel`, such as
+/// WeChat) is refused with the message the contract names for it, before the channel's
+/// own fields are read.
+fn refuse_deprecated_channel(em: &Emulator, body: &Map<String, Value>) -> Result<(), Refusal> {
+    let values = em
+        .contract
+        .api(MESSAGING)
+        .and_then(|a| a.values_of("/deliverychannel"));
+    let (Some(values), Some(Value::String(channel))) = (values, body.get("deliverychannel")) else {
+        return Ok(());
+    };
+    match (values.deprecated(channel.trim()), &values.refused_with) {
+        (Some(_), Some(key)) => Err(Refusal::Chosen(MESSAGING, key.clone())),
+        (Some(_), None) => Err(CHANNEL_NOT_CONFIGURED.into()),
+        (None, _) => Ok(()),
+    }
+}
+
 fn channel_of(body: &Map<String, Value>) -> Result<Channel, Msg> {
     match body.get("deliverychannel") {
         None => Err(DELIVERYCHANNEL_MISSING),
@@ -431,6 +449,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
         return Err(REQUEST_EXPIRED.into());
     }
     let addresses = destinations(&body)?;
+    refuse_deprecated_channel(em, &body)?;
     let channel = channel_of(&body)?;
     let texts = channel_content(&body, channel)?;
     check_app(&body, channel)?;
