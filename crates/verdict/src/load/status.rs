@@ -405,6 +405,16 @@ pub(super) fn resolve_classes(
     classes
 }
 
+/// The entry's own value of a field, else the inherited entry's.
+fn own_or<T: Clone>(
+    own: &Option<T>,
+    inherited: Option<&StatusEntry>,
+    field: impl Fn(&StatusEntry) -> &Option<T>,
+) -> Option<T> {
+    own.clone()
+        .or_else(|| inherited.and_then(|i| field(i).clone()))
+}
+
 /// One `[[status]]` (or `[[class]]`, `what_kind`) entry with what it inherits filled in;
 /// `None` after reporting what it lacks.
 pub(super) fn resolve_entry(
@@ -459,15 +469,9 @@ pub(super) fn resolve_entry(
     };
     Some(StatusEntry {
         code: p.code,
-        title: p
-            .title
-            .clone()
-            .or_else(|| inherited.and_then(|i| i.title.clone())),
+        title: own_or(&p.title, inherited, |i| &i.title),
         meaning,
-        wire_message: p
-            .wire_message
-            .clone()
-            .or_else(|| inherited.and_then(|i| i.wire_message.clone())),
+        wire_message: own_or(&p.wire_message, inherited, |i| &i.wire_message),
         category,
         action,
         replay_safe: p
@@ -483,10 +487,7 @@ pub(super) fn resolve_entry(
         origin,
         overrides,
         variants,
-        shrink: p
-            .shrink
-            .clone()
-            .or_else(|| inherited.and_then(|i| i.shrink.clone())),
+        shrink: own_or(&p.shrink, inherited, |i| &i.shrink),
         documented: true,
     })
 }
