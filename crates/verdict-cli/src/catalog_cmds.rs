@@ -34,9 +34,12 @@ pub(crate) fn open(arg: &str) -> Result<(Cow<'static, Catalog>, String), Failure
     Ok((Cow::Owned(catalog), id))
 }
 
-fn parse_code(s: &str) -> Result<u32, Failure> {
-    s.parse()
-        .map_err(|_| anyhow!("\"{s}\" is not a code: expected a number such as 429 or 7109").into())
+/// A status or application code as `explain` is given it: a number (`429`, `7109`) or a
+/// vendor's text code (`invalid_auth`, `CMN-102`).
+fn parse_code(s: &str) -> Result<verdict::CodeValue, Failure> {
+    s.trim().parse().map_err(|_| {
+        anyhow!("\"{s}\" is not a code: expected a number such as 429 or 7109, or a vendor's code such as invalid_auth").into()
+    })
 }
 
 /// The request methods of RFC 9110 and PATCH; anything else is refused with a usage error.
@@ -133,6 +136,16 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
         field(out, label, &format!("\"{m}\" — {when}"));
     }
     field(out, "meaning", &e.meaning);
+    if let Some(d) = &e.deprecated {
+        field(out, "status", &d.to_string());
+    }
+    if let Some(flag) = &e.failure {
+        let text = format!("a 2xx whose body has {flag} is a failure, decided by its code");
+        field(out, "failure", &text);
+    }
+    for r in &e.refuses {
+        field(out, "refuses", r);
+    }
     field(out, "category", e.category.as_str());
     field(
         out,
@@ -214,7 +227,7 @@ fn describe_notes(out: &mut String, c: &Contract, e: &Entry) {
         None if !e.documented && e.origin == verdict::Origin::Seed => Some(format!(
             "{}'s document does not name this status; its rule for {}xx answers applies, the meaning comes from {base}",
             c.name,
-            e.code / 100
+            e.http_status / 100
         )),
         None if !e.documented => Some(format!(
             "{}'s document does not name this status; the entry comes from {base}",

@@ -50,7 +50,8 @@ enum Command {
     Explain {
         /// A built-in contract id or a contract file.
         contract: String,
-        /// The HTTP status or application code.
+        /// The HTTP status or application code: a number, or a vendor's text code such
+        /// as invalid_auth.
         code: String,
         /// Only this API of the contract (e.g. messaging, transaction-status).
         #[arg(long)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use url::Url;
 use verdict::decide::{DecisionKind, Failure, Reason, Seconds, WaitCause};
 use verdict::problem::Problem;
-use verdict::{Category, Contract, ErrorBody};
+use verdict::{Category, CodeValue, Contract, ErrorBody};
 
 /// The error under a verdict error: reqwest's, the file system's, a refresh hook's or the
 /// OAuth client's. Shared, so that [`Error`] stays cheap to clone.
@@ -175,6 +175,8 @@ struct Inner {
     status: Option<StatusCode>,
     title: Option<String>,
     vendor_code: Option<String>,
+    /// The application code the body carried, as the contract reads it.
+    app_code: Option<CodeValue>,
     vendor_message: Option<String>,
     field_errors: Vec<String>,
     tracking_id: Option<String>,
@@ -259,6 +261,13 @@ impl Error {
     /// token endpoint's `error`.
     pub fn vendor_code(&self) -> Option<&str> {
         self.inner.vendor_code.as_deref()
+    }
+
+    /// The application code the body carried, read at the contract's `code` pointer (a
+    /// number, or text such as `invalid_auth`), whether or not the contract lists it.
+    /// [`Error::vendor_code`] is the same as text, with what else the body says.
+    pub fn app_code(&self) -> Option<&CodeValue> {
+        self.inner.app_code.as_ref()
     }
 
     /// The vendor's message, exactly as sent: from the body, a problem's `detail` (or
@@ -400,6 +409,7 @@ impl Error {
             status: None,
             title: None,
             vendor_code: None,
+            app_code: None,
             vendor_message: None,
             field_errors: Vec::new(),
             tracking_id: None,
@@ -495,7 +505,7 @@ impl Error {
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
-        app_code: Option<u32>,
+        app_code: Option<CodeValue>,
     ) -> Self {
         let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         let i = &mut *self.inner;
@@ -508,7 +518,16 @@ impl Error {
             i.contract_advice = Some(s.rule.clone().unwrap_or_else(|| s.action.advice()));
             i.category = Some(s.category);
         }
-        if let Some(code) = app_code {
+        let flagged =
+            verdict::decide::flagged_failure(contract, api, status.as_u16(), json.as_ref());
+        if flagged {
+            // The status says success; the body says otherwise.
+            let flag = contract.error_body_for(api).failure.as_ref();
+            i.meaning = flag.map(|f| format!("the body says the request failed ({f})"));
+            i.contract_advice = Some(verdict::Action::Fail.advice());
+            i.category = None;
+        }
+        if let Some(code) = &app_code {
             let found = contract
                 .apis
                 .iter()
@@ -520,6 +539,7 @@ impl Error {
                 i.category = Some(c.category);
             }
         }
+        i.app_code = app_code;
         if let Some(json) = &json {
             let declared = headers
                 .get(http::header::CONTENT_TYPE)

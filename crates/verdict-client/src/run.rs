@@ -9,13 +9,13 @@ use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 use url::Url;
-use verdict::Contract;
 use verdict::breaker::{Admission, Outcome};
 use verdict::decide::{
     Decision, DecisionKind, Failure, History, Limits, Reason, RequestFacts, ResponseFacts, Seconds,
     WaitCause, decide, decide_failure,
 };
 use verdict::headers::RetryAfterError;
+use verdict::{CodeValue, Contract};
 
 use crate::breaker::Breakers;
 use crate::cache::Revalidated;
@@ -243,7 +243,7 @@ impl Run<'_> {
         } else {
             (response, None, None)
         };
-        let decision = self.decide_on(&response, code, json.as_deref(), sent, now);
+        let decision = self.decide_on(&response, code.clone(), json.as_deref(), sent, now);
         if let Some(t) = sent.ticket.take() {
             let status = response.status().as_u16();
             self.judge(t, host_outcome(status, Some(&decision))).await;
@@ -303,7 +303,7 @@ impl Run<'_> {
     fn decide_on(
         &self,
         response: &Response,
-        code: Option<u32>,
+        code: Option<CodeValue>,
         body: Option<&serde_json::Value>,
         sent: &Sent,
         now: SystemTime,
@@ -380,16 +380,28 @@ impl Run<'_> {
     }
 
     /// Whether the body may hold an application code: JSON, within the limit, for a
-    /// contract that has application codes.
+    /// contract that has application codes, a status variant that reads the body, or a
+    /// failure flag (`[error_body] failure`) a 2xx body may carry.
     fn worth_inspecting(&self, response: &Response) -> bool {
         let c = self.contract();
         let variants_read_it = || {
             c.rule(response.status().as_u16())
                 .is_some_and(|s| s.reads_body())
         };
-        (!c.apis.is_empty() || variants_read_it())
+        (!c.apis.is_empty() || self.may_flag_failure(response.status()) || variants_read_it())
             && is_json(response.headers())
             && declared_length(response.headers()).is_none_or(|n| n <= self.v.body_limit)
+    }
+
+    /// Whether an answer of `status` may say failure in its body: a 2xx, where the
+    /// contract (or the request's API) declares a failure flag.
+    fn may_flag_failure(&self, status: StatusCode) -> bool {
+        status.is_success()
+            && self
+                .contract()
+                .error_body_for(self.api.as_deref())
+                .failure
+                .is_some()
     }
 
     /// Reads a JSON body that may hold an application code.
@@ -401,11 +413,15 @@ impl Run<'_> {
         match read_limited(response, limit).await {
             Ok(Ok(body)) => {
                 let code = app_code(contract, self.api.as_deref(), &body);
-                // Parsed again only for a status whose variants look into the body.
-                let json = contract
-                    .rule(head.status.as_u16())
-                    .filter(|s| s.reads_body())
-                    .and_then(|_| serde_json::from_slice(&body).ok())
+                // Parsed again only for a status whose variants look into the body, or a
+                // success whose body may say failure.
+                let wanted = self.may_flag_failure(head.status)
+                    || contract
+                        .rule(head.status.as_u16())
+                        .is_some_and(|s| s.reads_body());
+                let json = wanted
+                    .then(|| serde_json::from_slice(&body).ok())
+                    .flatten()
                     .map(Box::new);
                 Inspected::Read(head.into_response(body), code, json)
             }
@@ -687,7 +703,7 @@ impl Run<'_> {
         hop: Hop,
         response: Response,
         sent: &'s Sent,
-        code: Option<u32>,
+        code: Option<CodeValue>,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             let next = match &self.template {
@@ -742,7 +758,7 @@ impl Run<'_> {
         &'s mut self,
         response: Response,
         sent: &'s Sent,
-        code: Option<u32>,
+        code: Option<CodeValue>,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             let (Some(c), false, Some(seen)) =
@@ -1018,7 +1034,7 @@ impl Run<'_> {
         kind: ErrorKind,
         method: Method,
         response: Response,
-        code: Option<u32>,
+        code: Option<CodeValue>,
     ) -> Error {
         let head = Head::of(&response);
         let body = match read_limited(response, self.v.body_limit).await {
@@ -1121,7 +1137,7 @@ fn host_outcome(status: u16, decision: Option<&Decision>) -> Outcome {
 /// An answer the engine decided on, with what was read from it.
 struct Answer {
     response: Response,
-    code: Option<u32>,
+    code: Option<CodeValue>,
     now: SystemTime,
 }
 
@@ -1145,7 +1161,7 @@ struct Hop {
 enum Inspected {
     /// The response (its body in memory), the code found, and the body as JSON when a
     /// status variant reads it.
-    Read(Response, Option<u32>, Option<Box<serde_json::Value>>),
+    Read(Response, Option<CodeValue>, Option<Box<serde_json::Value>>),
     /// The request has failed (a body over the limit).
     Failed(Box<Error>),
     /// The body stopped short.

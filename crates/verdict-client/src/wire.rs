@@ -10,8 +10,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Version, header};
 use reqwest::{Request, Response, ResponseBuilderExt};
 use url::Url;
-use verdict::Contract;
 use verdict::decide::Failure;
+use verdict::{CodeValue, Contract};
 
 use crate::error::Source;
 
@@ -166,15 +166,12 @@ pub(crate) fn declared_length(headers: &HeaderMap) -> Option<usize> {
         .ok()
 }
 
-/// The application code at the contract's code pointer: a number or a numeric string.
-pub(crate) fn app_code(contract: &Contract, api: Option<&str>, body: &[u8]) -> Option<u32> {
+/// The application code at the contract's code pointer (which may lead into an array,
+/// `/errors/0/code`): a number, or a string (a string of digits is that number).
+pub(crate) fn app_code(contract: &Contract, api: Option<&str>, body: &[u8]) -> Option<CodeValue> {
     let pointer = contract.error_body_for(api).code.as_ref()?;
     let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-    match pointer.find(&json)? {
-        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    CodeValue::from_json(pointer.find(&json)?)
 }
 
 /// Request headers that never follow a redirect to another origin.
@@ -270,10 +267,28 @@ mod tests {
         let c = verdict::Catalog::builtin().get("webex-connect").unwrap();
         assert_eq!(
             app_code(c, None, br#"{"code":"7109","description":"User in DnD"}"#),
-            Some(7109)
+            Some(7109.into())
         );
-        assert_eq!(app_code(c, None, br#"{"code":7500}"#), Some(7500));
+        assert_eq!(app_code(c, None, br#"{"code":7500}"#), Some(7500.into()));
         assert_eq!(app_code(c, None, b"not json"), None);
-        assert_eq!(app_code(c, None, br#"{"code":"abc"}"#), None);
+        assert_eq!(app_code(c, None, br#"{"code":true}"#), None);
+        assert_eq!(app_code(c, None, br#"{"code":""}"#), None);
+        // Text codes are codes too; the contract decides whether it knows them.
+        assert_eq!(
+            app_code(c, None, br#"{"code":"abc"}"#),
+            Some("abc".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn app_codes_inside_an_array() {
+        let mut c = verdict::Catalog::builtin().get("webex").unwrap().clone();
+        c.error_body.code = Some("/errors/0/code".parse().unwrap());
+        let body = br#"{"errors":[{"code":"already_exists"},{"code":"x"}]}"#;
+        assert_eq!(
+            app_code(&c, None, body),
+            Some("already_exists".parse().unwrap())
+        );
+        assert_eq!(app_code(&c, None, br#"{"errors":[]}"#), None);
     }
 }

@@ -18,7 +18,7 @@ pub struct Fault {
     /// A delay before answering.
     pub delay_ms: Option<u64>,
     /// An application code to put in the body (with its exact vendor message).
-    pub code: Option<u32>,
+    pub code: Option<verdict::CodeValue>,
     /// The API the code belongs to, when the contract has several.
     pub api: Option<String>,
     /// A message to put in the body instead of the contract's.
@@ -120,7 +120,10 @@ impl FromStr for Fault {
                 }
                 "delay-ms" => f.delay_ms = Some(number(60_000, "milliseconds, at most 60000")?),
                 "code" | "body" => {
-                    f.code = Some(number(u64::from(u32::MAX), "an application code number")? as u32)
+                    let code = v
+                        .parse()
+                        .map_err(|_| bad("an application code such as 7109 or invalid_auth"))?;
+                    f.code = Some(code)
                 }
                 "api" => f.api = Some(v.to_owned()),
                 _ => f.message = Some(v.to_owned()),
@@ -157,7 +160,7 @@ impl fmt::Display for Fault {
         if let Some(d) = self.delay_ms {
             parts.push(format!("delay-ms={d}"));
         }
-        if let Some(c) = self.code {
+        if let Some(c) = &self.code {
             parts.push(format!("code={c}"));
         }
         if let Some(a) = &self.api {
@@ -176,7 +179,7 @@ use crate::request::Ctx;
 impl crate::Emulator {
     /// The answer a fault asks for.
     pub fn fault_reply(&self, ctx: &Ctx<'_>, f: &Fault) -> Reply {
-        let mut reply = match (f.code, f.status) {
+        let mut reply = match (&f.code, f.status) {
             (Some(code), status) => {
                 match self.app_code_reply(ctx, f.api.as_deref(), code, status, f.message.as_deref())
                 {
@@ -253,7 +256,12 @@ mod tests {
         assert_eq!(f.to_string().parse::<Fault>().unwrap(), f);
         let f: Fault = " Status = 503 ;delay-ms=20;".parse().unwrap();
         assert_eq!((f.status, f.delay_ms), (Some(503), Some(20)));
-        assert_eq!("body=7109".parse::<Fault>().unwrap().code, Some(7109));
+        assert_eq!(
+            "body=7109".parse::<Fault>().unwrap().code,
+            Some(7109.into())
+        );
+        let text: Fault = "code=invalid_auth".parse().unwrap();
+        assert_eq!(text.code.unwrap().to_string(), "invalid_auth");
         for bad in [
             "",
             "status",
@@ -290,7 +298,7 @@ mod tests {
             assert!(matches!(e, FaultError::NotFinal(_)), "{e}");
         }
         let f: Fault = "code=7109; API=sms; message=a=b".parse().unwrap();
-        assert_eq!((f.code, f.api.as_deref()), (Some(7109), Some("sms")));
+        assert_eq!((f.code, f.api.as_deref()), (Some(7109.into()), Some("sms")));
         assert_eq!(f.message.as_deref(), Some("a=b"));
     }
 }

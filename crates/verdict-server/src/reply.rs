@@ -197,6 +197,9 @@ pub fn error_body(
 ) -> Value {
     let shape = contract.error_body_for(api);
     let mut doc = Value::Object(Map::new());
+    if let Some(flag) = &shape.failure {
+        set(&mut doc, &flag.pointer, flag.equals.clone());
+    }
     match &shape.message {
         Some(p) => set(&mut doc, p, Value::String(parts.message)),
         None => {
@@ -236,7 +239,12 @@ pub fn error_json(
     let shape = contract.error_body_for(api);
     // The parts in the order the document sets them (a later part replaces an earlier one
     // under the same name); the message goes under "message" when the shape names no place.
+    let flag = shape.failure.as_ref();
     let wanted = [
+        (
+            flag.map(|f| &f.pointer),
+            flag.map(|f| Leaf::Value(&f.equals)),
+        ),
         (shape.message.as_ref(), Some(Leaf::Text(&parts.message))),
         (shape.code.as_ref(), parts.code.as_ref().map(Leaf::Value)),
         (
@@ -250,7 +258,7 @@ pub fn error_json(
     for (i, (pointer, leaf)) in wanted.into_iter().enumerate() {
         let key = match pointer {
             Some(p) => top_key(p),
-            None if i == 0 => Some("message"),
+            None if i == 1 => Some("message"),
             None => continue,
         };
         let Some(leaf) = leaf else { continue };
@@ -398,7 +406,8 @@ impl crate::Emulator {
         self.render_error(ctx, Failure::new(status, parts))
     }
 
-    /// What an error body of `status` says: `message`, or the contract's meaning.
+    /// What an error body of `status` says: `message`, else the vendor's own text for
+    /// the status (`wire_message`), else the contract's meaning.
     pub(crate) fn error_parts(
         &self,
         status: u16,
@@ -406,9 +415,10 @@ impl crate::Emulator {
         fields: &[String],
     ) -> ErrorParts {
         let message = message.map(str::to_owned).unwrap_or_else(|| {
-            self.contract
-                .rule(status)
-                .map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone())
+            self.contract.rule(status).map_or_else(
+                || format!("HTTP {status}"),
+                |s| s.wire_message.clone().unwrap_or_else(|| s.meaning.clone()),
+            )
         });
         let fields = if fields.is_empty() {
             self.vendor.fields_without_detail(&message)
@@ -425,12 +435,14 @@ impl crate::Emulator {
         }
     }
 
-    /// An application code answer with its exact vendor message.
+    /// An application code answer with its exact vendor message, sent with the status
+    /// the code travels with (a 200 for an API that answers errors with 200 and a failure
+    /// flag, which the body then carries).
     pub fn app_code_reply(
         &self,
         ctx: &Ctx<'_>,
         api: Option<&str>,
-        code: u32,
+        code: &verdict::CodeValue,
         status: Option<u16>,
         message: Option<&str>,
     ) -> Option<Reply> {
@@ -454,6 +466,105 @@ impl crate::Emulator {
             ..Failure::new(status, parts)
         };
         Some(self.render_error(ctx, failure))
+    }
+}
+
+/// One field a request body is refused for: its name and the vendor's code for the
+/// fault (`missing_field`, `invalid`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldFault<'a> {
+    /// The field's name.
+    pub field: &'a str,
+    /// The code the entry carries.
+    pub code: &'a str,
+}
+
+/// The field errors for `faults` on `resource`, laid out as `shape` says: one object per
+/// fault with the resource, the field and the code at the shape's pointers.
+pub fn field_errors_value(
+    shape: &verdict::FieldErrorShape,
+    resource: &str,
+    faults: &[FieldFault<'_>],
+) -> Value {
+    let entry = |f: &FieldFault<'_>| {
+        let mut e = Value::Object(Map::new());
+        if let Some(p) = &shape.resource {
+            set(&mut e, p, Value::String(resource.to_owned()));
+        }
+        set(&mut e, &shape.field, Value::String(f.field.to_owned()));
+        if let Some(p) = &shape.code {
+            set(&mut e, p, Value::String(f.code.to_owned()));
+        }
+        e
+    };
+    Value::Array(faults.iter().map(entry).collect())
+}
+
+impl crate::Emulator {
+    /// A request body refused for `faults` on `resource`, with `status`: the field errors
+    /// in the contract's field-error layout (`[error_body] field_error`), or one line per
+    /// fault where it has none. The message is `message`, else the status's wire message
+    /// or meaning.
+    pub fn refuse_fields(
+        &self,
+        ctx: &Ctx<'_>,
+        status: u16,
+        message: Option<&str>,
+        resource: &str,
+        faults: &[FieldFault<'_>],
+    ) -> Reply {
+        let Some(shape) = self.contract.error_body.field_error.as_ref() else {
+            let lines: Vec<String> = faults
+                .iter()
+                .map(|f| format!("{} ({})", f.field, f.code))
+                .collect();
+            return self.error(ctx, status, message, &lines);
+        };
+        let mut parts = self.error_parts(status, message, &[]);
+        parts.fields = Some(field_errors_value(shape, resource, faults));
+        self.render_error(ctx, Failure::new(status, parts))
+    }
+
+    /// The answer to a body the resource's schema refuses: the vendor's field errors
+    /// where the contract lays them out (a missing, invalid or unknown field each with
+    /// its code, under the status's wire message), else the lines of the refusal.
+    pub(crate) fn body_refused(
+        &self,
+        ctx: &Ctx<'_>,
+        status: u16,
+        r: &verdict::emulate::ResourceSpec,
+        e: &verdict::schema::BodyError,
+    ) -> Reply {
+        use verdict::schema::BodyError;
+        let Some(shape) = self.contract.error_body.field_error.as_ref() else {
+            return self.error(ctx, status, Some(&e.to_string()), &e.details());
+        };
+        // Each line of a refusal starts with the field's name.
+        let named = |line: &String| {
+            r.fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .filter(|n| line.starts_with(&format!("{n} ")))
+                .max_by_key(|n| n.len())
+                .map(str::to_owned)
+        };
+        let (names, code): (Vec<String>, &str) = match e {
+            BodyError::Unknown(names) => (names.clone(), &shape.unknown),
+            BodyError::Invalid(lines) => (lines.iter().filter_map(named).collect(), &shape.invalid),
+            BodyError::Missing(lines) => (lines.iter().filter_map(named).collect(), &shape.missing),
+            BodyError::OneOf(group) => (group.clone(), &shape.missing),
+        };
+        let faults: Vec<FieldFault<'_>> = names
+            .iter()
+            .map(|field| FieldFault { field, code })
+            .collect();
+        let wire = self
+            .contract
+            .rule(status)
+            .and_then(|s| s.wire_message.clone());
+        let message = wire.unwrap_or_else(|| e.to_string());
+        let resource = if r.kind.is_empty() { &r.name } else { &r.kind };
+        self.refuse_fields(ctx, status, Some(&message), resource, &faults)
     }
 }
 
@@ -523,6 +634,26 @@ mod tests {
         clash.error_body.fields = Some("/x".parse().unwrap());
         clash.error_body.tracking_id = Some("/trackingId".parse().unwrap());
         shapes.push(clash);
+        // A failure flag at the top (flat) and nested (the general path).
+        for pointer in ["/ok", "/meta/ok"] {
+            let mut flagged = shapes[0].clone();
+            flagged.error_body.failure = Some(verdict::FailureFlag {
+                pointer: pointer.parse().unwrap(),
+                equals: Value::Bool(false),
+            });
+            let doc = error_body(&flagged, None, parts.clone(), "T1");
+            assert_eq!(
+                flagged
+                    .error_body
+                    .failure
+                    .as_ref()
+                    .unwrap()
+                    .pointer
+                    .find(&doc),
+                Some(&Value::Bool(false))
+            );
+            shapes.push(flagged);
+        }
         for c in &shapes {
             // The contract's own shape, and each API's where it has APIs (Webex Connect).
             let apis = std::iter::once(None).chain(c.apis.iter().map(|a| Some(a.id.as_str())));
@@ -534,6 +665,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn field_errors_follow_the_shape() {
+        let shape = verdict::FieldErrorShape {
+            resource: Some("/resource".parse().unwrap()),
+            field: "/field".parse().unwrap(),
+            code: Some("/detail/code".parse().unwrap()),
+            missing: "missing_field".into(),
+            invalid: "invalid".into(),
+            unknown: "unprocessable".into(),
+        };
+        let faults = [
+            FieldFault {
+                field: "title",
+                code: "missing_field",
+            },
+            FieldFault {
+                field: "body",
+                code: "invalid",
+            },
+        ];
+        assert_eq!(
+            field_errors_value(&shape, "Issue", &faults),
+            serde_json::json!([
+                {"resource": "Issue", "field": "title", "detail": {"code": "missing_field"}},
+                {"resource": "Issue", "field": "body", "detail": {"code": "invalid"}}
+            ])
+        );
+        let bare = verdict::FieldErrorShape {
+            resource: None,
+            code: None,
+            ..shape
+        };
+        assert_eq!(
+            field_errors_value(&bare, "Issue", &faults[..1]),
+            serde_json::json!([{"field": "title"}])
+        );
     }
 
     #[test]

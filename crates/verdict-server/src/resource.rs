@@ -153,7 +153,7 @@ impl Emulator {
                 BodyError::Invalid(_) => r.invalid_status,
                 BodyError::Missing(_) | BodyError::OneOf(_) => self.spec.missing_field_status,
             };
-            return Err(self.error(ctx, status, Some(&e.to_string()), &e.details()));
+            return Err(self.body_refused(ctx, status, r, &e));
         }
         self.vendor.check(self, ctx, r, body, creating)
     }

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use http::Method;
 use serde::Serialize;
 
+use crate::code::CodeValue;
 use crate::decide::{Decision, DecisionKind, decide_first};
 use crate::load::{self, Document, LoadError, LoadErrors};
 use crate::model::{Action, Api, AppCode, Contract, Header, StatusEntry};
@@ -72,7 +73,7 @@ pub enum LookupError {
         /// The API searched, if one was named.
         api: Option<String>,
         /// What was asked for.
-        code: u32,
+        code: CodeValue,
         /// Nearby codes it does know.
         close: Vec<String>,
     },
@@ -159,7 +160,7 @@ pub struct Entry {
     /// The API of an application code; `None` for an HTTP status.
     pub api: Option<String>,
     /// The status or application code.
-    pub code: u32,
+    pub code: CodeValue,
     /// The HTTP status the answer travels with.
     pub http_status: u16,
     /// The reason phrase (statuses only).
@@ -205,6 +206,33 @@ pub struct Entry {
     pub shrink: Option<crate::model::Shrink>,
     /// Response headers the client also heeds for this answer, and what they do.
     pub signals: Vec<Signal>,
+    /// Set when the vendor no longer sends or accepts the code (application codes only).
+    pub deprecated: Option<crate::model::Deprecation>,
+    /// The body member that says failure on a 2xx, in words (`/ok is false`), where the
+    /// contract (or the code's API) declares one.
+    pub failure: Option<String>,
+    /// Deprecated request values the API refuses with this code's messages, in words
+    /// (`/deliverychannel "wechat": deprecated: …`).
+    pub refuses: Vec<String>,
+}
+
+/// Deprecated values of `api`'s request fields that it refuses with a message of `code`.
+fn refused_values(api: &Api, code: &AppCode) -> Vec<String> {
+    let keys: Vec<&str> = code
+        .messages
+        .iter()
+        .filter_map(|m| m.key.as_deref())
+        .collect();
+    api.enums
+        .iter()
+        .filter(|e| e.refused_with.as_deref().is_some_and(|k| keys.contains(&k)))
+        .flat_map(|e| {
+            e.values.iter().filter_map(move |v| {
+                let d = v.deprecated.as_ref()?;
+                Some(format!("{} \"{}\": {d}", e.field, v.value))
+            })
+        })
+        .collect()
 }
 
 /// A response header the client heeds beyond the entry's action, in plain words.
@@ -301,7 +329,7 @@ impl Entry {
         Entry {
             contract: contract.id.clone(),
             api: None,
-            code: u32::from(s.code),
+            code: CodeValue::from(u32::from(s.code)),
             http_status: s.code,
             title: s.title,
             messages: Vec::new(),
@@ -324,6 +352,18 @@ impl Entry {
             variants: s.variants.clone(),
             shrink: s.shrink.clone(),
             signals: signals(contract, s.code, s.action, s.category),
+            deprecated: None,
+            failure: (200..300)
+                .contains(&s.code)
+                .then(|| {
+                    contract
+                        .error_body
+                        .failure
+                        .as_ref()
+                        .map(ToString::to_string)
+                })
+                .flatten(),
+            refuses: Vec::new(),
         }
     }
 
@@ -346,7 +386,7 @@ impl Entry {
         Entry {
             contract: contract.id.clone(),
             api: Some(api.id.clone()),
-            code: code.code,
+            code: code.code.clone(),
             http_status: code.http_status,
             title: None,
             messages: code.messages.iter().map(|m| m.text.clone()).collect(),
@@ -370,6 +410,13 @@ impl Entry {
             variants: Vec::new(),
             shrink: None,
             signals: signals(contract, code.http_status, code.action, code.category),
+            deprecated: code.deprecated.clone(),
+            failure: contract
+                .error_body_for(Some(&api.id))
+                .failure
+                .as_ref()
+                .map(ToString::to_string),
+            refuses: refused_values(api, code),
         }
     }
 }
@@ -540,7 +587,12 @@ impl Catalog {
     /// let dnd = c.app_code("webex-connect", "transaction-status", 7109).unwrap();
     /// assert_eq!(dnd.messages[0].text, "User in DnD");
     /// ```
-    pub fn app_code(&self, contract: &str, api: &str, code: u32) -> Option<&AppCode> {
+    pub fn app_code(
+        &self,
+        contract: &str,
+        api: &str,
+        code: impl Into<CodeValue>,
+    ) -> Option<&AppCode> {
         self.get(contract)?.api(api)?.code(code).next()
     }
 
@@ -559,10 +611,11 @@ impl Catalog {
     pub fn explain(
         &self,
         contract: &str,
-        code: u32,
+        code: impl Into<CodeValue>,
         api: Option<&str>,
         asked: Option<Asked<'_>>,
     ) -> Result<Vec<Entry>, LookupError> {
+        let code = code.into();
         let c = self.contract(contract)?;
         let apis: Vec<&Api> = match api {
             Some(id) => vec![c.api(id).ok_or_else(|| LookupError::UnknownApi {
@@ -573,8 +626,11 @@ impl Catalog {
             None => c.apis.iter().collect(),
         };
         let mut out = Vec::new();
+        let status = code
+            .number()
+            .and_then(|n| u16::try_from(n).ok())
+            .filter(|c| (100..=599).contains(c));
         if api.is_none() {
-            let status = u16::try_from(code).ok().filter(|c| (100..=599).contains(c));
             if let Some(s) = status.and_then(|code| c.status(code)) {
                 out.push(Entry::from_status(c, s, asked));
             } else if let Some(code) = status {
@@ -582,20 +638,22 @@ impl Catalog {
             }
         }
         for a in &apis {
-            out.extend(a.code(code).map(|x| Entry::from_app_code(c, a, x)));
+            out.extend(a.code(&code).map(|x| Entry::from_app_code(c, a, x)));
         }
         if out.is_empty() {
             // Suggest codes of the same kind: statuses for a status, application codes
             // (of every API of the contract) for anything else.
-            let is_status = api.is_none() && (100..=599).contains(&code);
-            let known: Vec<u32> = if is_status {
-                c.documented_statuses().map(|s| u32::from(s.code)).collect()
+            let is_status = api.is_none() && status.is_some();
+            let known: Vec<CodeValue> = if is_status {
+                c.documented_statuses()
+                    .map(|s| CodeValue::from(u32::from(s.code)))
+                    .collect()
             } else {
                 // Every API of the contract: a code may be in an API other than the one named.
-                let mut codes: Vec<u32> = c
+                let mut codes: Vec<CodeValue> = c
                     .apis
                     .iter()
-                    .flat_map(|a| a.codes.iter().map(|x| x.code))
+                    .flat_map(|a| a.codes.iter().map(|x| x.code.clone()))
                     .collect();
                 codes.sort_unstable();
                 codes.dedup();
@@ -604,11 +662,11 @@ impl Catalog {
             return Err(LookupError::UnknownCode {
                 contract: c.id.clone(),
                 api: api.map(str::to_owned),
-                code,
-                close: close_codes(code, &known)
+                close: close_codes(&code, &known)
                     .into_iter()
                     .map(|close| where_else(c, api, is_status, close))
                     .collect(),
+                code,
             });
         }
         Ok(out)
@@ -636,13 +694,13 @@ fn where_else(c: &Contract, asked: Option<&str>, is_status: bool, close: String)
     if is_status {
         return close;
     }
-    let Ok(n) = close.parse::<u32>() else {
+    let Ok(n) = close.parse::<CodeValue>() else {
         return close;
     };
     let apis: Vec<&str> = c
         .apis
         .iter()
-        .filter(|a| a.code(n).next().is_some())
+        .filter(|a| a.code(&n).next().is_some())
         .map(|a| a.id.as_str())
         .collect();
     match asked {
@@ -651,14 +709,19 @@ fn where_else(c: &Contract, asked: Option<&str>, is_status: bool, close: String)
     }
 }
 
-/// Known codes near `code`: those one edit away as text, then the numerically closest.
-fn close_codes(code: u32, known: &[u32]) -> Vec<String> {
+/// Known codes near `code`: those one edit away as text, then the numerically closest
+/// (for a number), else those fewest edits away (for text, up to a third of its length).
+fn close_codes(code: &CodeValue, known: &[CodeValue]) -> Vec<String> {
     let text = code.to_string();
-    let mut scored: Vec<(usize, u32, u32)> = known
+    let mut scored: Vec<(usize, u64, &CodeValue)> = known
         .iter()
-        .map(|&k| {
+        .filter_map(|k| {
             let edit = crate::suggest::distance(&text, &k.to_string());
-            (usize::from(edit > 1), k.abs_diff(code), k)
+            match (code.number(), k.number()) {
+                (Some(a), Some(b)) => Some((usize::from(edit > 1), u64::from(a.abs_diff(b)), k)),
+                _ if edit <= (text.chars().count() / 3).max(2) => Some((edit, 0, k)),
+                _ => None,
+            }
         })
         .collect();
     scored.sort();
@@ -676,8 +739,21 @@ mod tests {
 
     #[test]
     fn close_codes_prefer_typos_then_neighbours() {
-        let known = [7108, 7109, 7110, 7190, 400];
-        assert_eq!(close_codes(7910, &known), vec!["7190", "7110", "7109"]);
-        assert_eq!(close_codes(401, &known)[0], "400");
+        let known: Vec<CodeValue> = [7108, 7109, 7110, 7190, 400].map(CodeValue::from).into();
+        assert_eq!(
+            close_codes(&7910.into(), &known),
+            vec!["7190", "7110", "7109"]
+        );
+        assert_eq!(close_codes(&401.into(), &known)[0], "400");
+    }
+
+    #[test]
+    fn close_text_codes_are_the_fewest_edits_away() {
+        let known: Vec<CodeValue> = ["invalid_auth", "not_authed", "account_inactive", "7109"]
+            .map(|s| s.parse().unwrap())
+            .into();
+        let close = close_codes(&"invalid_aut".parse().unwrap(), &known);
+        assert_eq!(close, vec!["invalid_auth"]);
+        assert!(close_codes(&"zzz".parse().unwrap(), &known).is_empty());
     }
 }

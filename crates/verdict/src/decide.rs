@@ -33,6 +33,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, Method};
 use url::Url;
 
+use crate::code::CodeValue;
 use crate::headers::{RetryAfterError, retry_after_header};
 use crate::model::{Action, Contract};
 use crate::names::{Jitter, MissingLocation, Outcome, RedirectMethod};
@@ -73,7 +74,7 @@ pub struct ResponseFacts<'a> {
     /// The response headers.
     pub headers: &'a HeaderMap,
     /// The application code found in the body, if the caller looked for one.
-    pub app_code: Option<u32>,
+    pub app_code: Option<CodeValue>,
     /// The JSON body, when the caller read it (status variants may look into it).
     pub body: Option<&'a serde_json::Value>,
 }
@@ -455,15 +456,49 @@ pub enum Reason {
     },
 }
 
+/// Whether a success answer's body says the request failed: the contract (or the
+/// request's API) declares a failure flag (`[error_body] failure`), the status is 2xx,
+/// and the body has the flag's value at its pointer.
+///
+/// ```
+/// use serde_json::json;
+/// let c = verdict::Catalog::builtin().get("webex").unwrap();
+/// // Webex declares no flag: its bodies never say failure on their own.
+/// assert!(!verdict::decide::flagged_failure(c, None, 200, Some(&json!({"ok": false}))));
+/// ```
+pub fn flagged_failure(
+    contract: &Contract,
+    api: Option<&str>,
+    status: u16,
+    body: Option<&serde_json::Value>,
+) -> bool {
+    (200..300).contains(&status)
+        && body.is_some_and(|b| {
+            let flag = contract.error_body_for(api).failure.as_ref();
+            flag.is_some_and(|f| f.holds(b))
+        })
+}
+
 /// The action that applies to a response: its application code's, when the body carries a
 /// known one, else its status's (for the request's method). Also says whether an
 /// application code decided it.
+///
+/// A 2xx whose body says failure ([`flagged_failure`]) is a failure: a known code's
+/// action decides (a retry is a retry), an unknown code or none fails. Where the contract
+/// declares a flag, a 2xx whose flag does not say failure is a success whatever code it
+/// carries.
 pub fn action_for(
     contract: &Contract,
     req: &RequestFacts<'_>,
     resp: &ResponseFacts<'_>,
 ) -> (Action, bool) {
-    if let Some(code) = resp.app_code {
+    let flagged = flagged_failure(contract, req.api, resp.status, resp.body);
+    let has_flag = contract.error_body_for(req.api).failure.is_some();
+    let code = resp
+        .app_code
+        .as_ref()
+        .filter(|_| flagged || !has_flag || !(200..300).contains(&resp.status));
+    if let Some(code) = code {
         let found = contract
             .apis
             .iter()
@@ -472,10 +507,14 @@ pub fn action_for(
         if let Some(c) = found {
             let action = match c.outcome {
                 Outcome::Error => c.action,
+                _ if flagged => Action::Fail,
                 _ => Action::Done,
             };
             return (action, true);
         }
+    }
+    if flagged {
+        return (Action::Fail, false);
     }
     // A status the contract does not list follows its class's rule; a variant whose
     // condition the answer meets decides over the entry.

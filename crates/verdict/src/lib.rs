@@ -28,6 +28,7 @@ pub mod breaker;
 pub mod budget;
 mod builtin;
 mod catalog;
+mod code;
 pub mod decide;
 pub mod emulate;
 pub mod headers;
@@ -44,11 +45,13 @@ pub mod sf;
 pub mod suggest;
 
 pub use catalog::{Applied, Asked, Catalog, Entry, LookupError, Signal, SourceFile};
+pub use code::{CodeValue, InvalidCode};
 pub use load::{LoadError, LoadErrors, Problem};
 pub use model::{
-    Action, Api, AppCode, Auth, AuthScheme, Condition, Contract, ErrorBody, Header, Headers,
-    IdempotencyAnswer, IdempotencyRules, InvalidHeader, Message, MethodOverride, RateLimitHeaders,
-    RedirectPolicy, RetryPolicy, Source, StatusEntry, Variant,
+    Action, Api, AppCode, Auth, AuthScheme, Condition, Contract, DataValue, DataValues,
+    Deprecation, ErrorBody, FailureFlag, FieldErrorShape, Header, Headers, IdempotencyAnswer,
+    IdempotencyRules, InvalidHeader, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
+    RetryPolicy, Source, StatusEntry, Variant,
 };
 pub use names::{
     ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, MissingLocation, Origin,

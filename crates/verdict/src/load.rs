@@ -11,12 +11,14 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::body_check::{BodyCheck, Shape};
+use crate::code::CodeValue;
 use crate::emulate::{EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, ResourceSpec};
 use crate::model::Condition;
 use crate::model::{
-    Action, Api, AppCode, Auth, AuthScheme, Contract, ErrorBody, Header, Headers,
-    IdempotencyAnswer, IdempotencyRules, Message, MethodOverride, RateLimitHeaders, RedirectPolicy,
-    RetryPolicy, Shrink, Source, StatusEntry, Variant,
+    Action, Api, AppCode, Auth, AuthScheme, Contract, DataValue, DataValues, Deprecation,
+    ErrorBody, FailureFlag, FieldErrorShape, Header, Headers, IdempotencyAnswer, IdempotencyRules,
+    Message, MethodOverride, RateLimitHeaders, RedirectPolicy, RetryPolicy, Shrink, Source,
+    StatusEntry, Variant,
 };
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::{HeaderName, Method};
 use serde::{Serialize, Serializer};
 
+use crate::code::CodeValue;
 use crate::names::{
     ActionKind, Category, ErrorFormat, Jitter, MissingLocation, Origin, Outcome, QuotaFields,
     RedirectMethod, SchemeKind,
@@ -556,6 +557,63 @@ pub struct ErrorBody {
     /// Problem details only: the URI every problem `type` starts with (the kind of
     /// problem is appended); `about:blank` types when absent.
     pub type_base: Option<String>,
+    /// A member that says the request failed whatever the status (Slack's `"ok": false`
+    /// on a 200); `None` when the status alone says so.
+    pub failure: Option<FailureFlag>,
+    /// How one entry of the field errors (under `fields`) is laid out, for an API that
+    /// names the resource, the field and a code per refused field (GitHub's 422).
+    pub field_error: Option<FieldErrorShape>,
+}
+
+/// A body member whose value says a request failed (`failure = { pointer = "/ok",
+/// equals = false }`).
+///
+/// ```
+/// use serde_json::json;
+/// let flag = verdict::FailureFlag { pointer: "/ok".parse().unwrap(), equals: json!(false) };
+/// assert!(flag.holds(&json!({"ok": false, "error": "invalid_auth"})));
+/// assert!(!flag.holds(&json!({"ok": true})));
+/// assert!(!flag.holds(&json!({})));
+/// assert_eq!(flag.to_string(), "/ok is false");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureFlag {
+    /// Where the member is.
+    pub pointer: JsonPointer,
+    /// The value that means failure: a boolean, a number or a string.
+    pub equals: serde_json::Value,
+}
+
+impl FailureFlag {
+    /// Whether `body` says the request failed: the member is there and equals the value.
+    pub fn holds(&self, body: &serde_json::Value) -> bool {
+        self.pointer.find(body) == Some(&self.equals)
+    }
+}
+
+impl fmt::Display for FailureFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is {}", self.pointer, self.equals)
+    }
+}
+
+/// The layout of one field error: where it names the resource, the field and the code
+/// (`field_error = { resource = "/resource", field = "/field", code = "/code" }`), each
+/// relative to the entry, and the codes the emulator gives for each kind of fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldErrorShape {
+    /// Where an entry names the resource.
+    pub resource: Option<JsonPointer>,
+    /// Where an entry names the field.
+    pub field: JsonPointer,
+    /// Where an entry carries the code of the fault.
+    pub code: Option<JsonPointer>,
+    /// The code for a required field left out (`missing_field` unless set).
+    pub missing: String,
+    /// The code for a value of the wrong type or out of bounds (`invalid` unless set).
+    pub invalid: String,
+    /// The code for a field the request does not take (`unprocessable` unless set).
+    pub unknown: String,
 }
 
 impl ErrorBody {
@@ -590,6 +648,9 @@ pub struct StatusEntry {
     pub title: Option<String>,
     /// What it means, in our words.
     pub meaning: String,
+    /// The vendor's exact message for it on the wire (GitHub's "Validation Failed"),
+    /// which the emulator sends in preference to `meaning`.
+    pub wire_message: Option<String>,
     /// The kind of situation.
     pub category: Category,
     /// What a client does.
@@ -782,11 +843,58 @@ pub struct Message {
     pub key: Option<String>,
 }
 
+/// The mark of a code or value the vendor no longer supports, with why and since when
+/// where the contract says (`deprecated = "…"`, or `deprecated = true`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deprecation {
+    /// Why, and since when, in the contract's words.
+    pub note: Option<String>,
+}
+
+impl fmt::Display for Deprecation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.note {
+            Some(n) => write!(f, "deprecated: {n}"),
+            None => f.write_str("deprecated"),
+        }
+    }
+}
+
+/// One value of a request field the vendor documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataValue {
+    /// The value as the request carries it.
+    pub value: String,
+    /// Set when the vendor no longer supports it.
+    pub deprecated: Option<Deprecation>,
+}
+
+/// The values a request field of an API takes (`[[api.enum]]`), some perhaps deprecated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataValues {
+    /// Where the field is in a request body.
+    pub field: JsonPointer,
+    /// Its values, in the document's order.
+    pub values: Vec<DataValue>,
+    /// The key of the message the API answers a deprecated value with.
+    pub refused_with: Option<String>,
+}
+
+impl DataValues {
+    /// The deprecation of `value` (compared without regard to case), if it is deprecated.
+    pub fn deprecated(&self, value: &str) -> Option<&Deprecation> {
+        self.values
+            .iter()
+            .find(|v| v.value.eq_ignore_ascii_case(value))
+            .and_then(|v| v.deprecated.as_ref())
+    }
+}
+
 /// One application code carried inside a response body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AppCode {
-    /// The vendor's number.
-    pub code: u32,
+    /// The vendor's number or text.
+    pub code: CodeValue,
     /// The HTTP status it travels with.
     pub http_status: u16,
     /// Error, pending or success.
@@ -803,6 +911,8 @@ pub struct AppCode {
     pub messages: Vec<Message>,
     /// The document repeats this number as a separate row, and this is the repeat.
     pub seed_duplicate: bool,
+    /// Set when the vendor no longer sends or accepts it.
+    pub deprecated: Option<Deprecation>,
 }
 
 /// One API of a contract that carries application codes.
@@ -820,12 +930,20 @@ pub struct Api {
     pub codes: Vec<AppCode>,
     /// The checks it applies to request bodies, in the order it applies them.
     pub checks: Vec<crate::body_check::BodyCheck>,
+    /// The values of request fields it documents (`[[api.enum]]`).
+    pub enums: Vec<DataValues>,
 }
 
 impl Api {
     /// Every entry for `code` (more than one where the document repeats the number).
-    pub fn code(&self, code: u32) -> impl Iterator<Item = &AppCode> {
+    pub fn code(&self, code: impl Into<CodeValue>) -> impl Iterator<Item = &AppCode> {
+        let code = code.into();
         self.codes.iter().filter(move |c| c.code == code)
+    }
+
+    /// The documented values of the request field at `field`.
+    pub fn values_of(&self, field: &str) -> Option<&DataValues> {
+        self.enums.iter().find(|e| e.field.as_str() == field)
     }
 
     /// The message named `key`, with the code that holds it.

@@ -260,6 +260,10 @@ impl Output<'_> {
             }
             self.plain(head, &body, !self.args.fail)?;
         }
+        // The application code the body carried, and what the contract says it means.
+        if let (Some(app), Some(meaning)) = (e.app_code(), e.meaning()) {
+            self.trace.line(&format!("  code {app}: {meaning}"));
+        }
         if let Some(a) = advice {
             self.trace.line(&format!("  advice: {a}"));
         }
@@ -312,6 +316,7 @@ fn error_json(e: &verdict_client::Error, message: String, advice: Option<&str>, 
             _ => None,
         },
         "vendor_code": e.vendor_code(),
+        "app_code": e.app_code(),
         "vendor_message": e.vendor_message(),
         "tracking_id": e.tracking_id(),
         "field_errors": e.field_errors(),

@@ -109,7 +109,15 @@ fn unknown_contract_or_code_is_one_line_with_close_matches_and_exit_2() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("7109") && err.contains("7190"), "{err}");
 
+    // Text is a code too (a vendor's such as invalid_auth); webex has none of that name.
     let o = verdict(&["explain", "webex", "abc"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("webex has no code abc"),
+        "{}",
+        stderr(&o)
+    );
+    let o = verdict(&["explain", "webex", " "]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not a code"));
 

@@ -5,6 +5,7 @@ mod call;
 mod call_oauth;
 mod call_standards;
 mod catalog;
+mod codes;
 mod readme;
 mod serve;
 mod serve_redis;

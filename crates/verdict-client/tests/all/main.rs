@@ -2,6 +2,7 @@
 //! 127.0.0.1; waits go through a fake clock (see `support`), so nothing sleeps.
 
 mod breaker;
+mod codes;
 mod errors;
 mod explain;
 mod failures;

@@ -1,6 +1,7 @@
 //! The emulator's integration tests, in one binary: each module starts emulators on
 //! 127.0.0.1 and speaks to them over real HTTP (see `support`).
 
+mod codes;
 mod conditions;
 mod conformance;
 mod every_status;

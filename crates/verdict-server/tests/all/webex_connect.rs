@@ -1363,17 +1363,18 @@ fn the_sandbox_document_lists_every_test_destination() {
     let wc = contract();
     let mut codes: Vec<u32> = Vec::new();
     for row in &wc.api("transaction-status").unwrap().codes {
-        if row.code != 7501 && !codes.contains(&row.code) {
-            codes.push(row.code);
-            check("1555000", "transaction-status", row.code);
+        let n = row.code.number().unwrap();
+        if n != 7501 && !codes.contains(&n) {
+            codes.push(n);
+            check("1555000", "transaction-status", n);
         }
     }
     codes.clear();
     for row in &wc.api("messaging").unwrap().codes {
-        if row.code >= 7101 && row.outcome == verdict::Outcome::Error && !codes.contains(&row.code)
-        {
-            codes.push(row.code);
-            check("1555001", "messaging", row.code);
+        let n = row.code.number().unwrap();
+        if n >= 7101 && row.outcome == verdict::Outcome::Error && !codes.contains(&n) {
+            codes.push(n);
+            check("1555001", "messaging", n);
         }
     }
     assert!(checked > 150, "{checked}");
@@ -1599,7 +1600,7 @@ async fn every_application_code_is_produced_with_its_exact_message() {
     let mut dests = Vec::new();
     for row in &contract().api("transaction-status").unwrap().codes {
         for (i, _) in row.messages.iter().enumerate() {
-            let dest = test_destination("1555000", row.code, i);
+            let dest = test_destination("1555000", row.code.number().unwrap(), i);
             if !dests.contains(&dest) {
                 dests.push(dest);
             }
@@ -1628,24 +1629,29 @@ async fn every_application_code_is_produced_with_its_exact_message() {
             if seen_codes.contains(&row.code) {
                 continue;
             }
-            seen_codes.push(row.code);
-            for (index, (status, text)) in messages(&api.id, row.code).into_iter().enumerate() {
-                let (how, a) = match produce(&s, &submitted, &api.id, row.code, &text).await {
-                    Some(v) => v,
-                    None => {
-                        let fault = format!(
-                            "code={}; api={}; status={status}; message={text}",
-                            row.code, api.id
-                        );
-                        (
-                            How::Injected,
-                            Call::post(path_of(&api.id), json!({}))
-                                .header("x-verdict-fault", &fault)
-                                .send(&s)
-                                .await,
-                        )
-                    }
-                };
+            seen_codes.push(row.code.clone());
+            for (index, (status, text)) in messages(&api.id, row.code.number().unwrap())
+                .into_iter()
+                .enumerate()
+            {
+                let (how, a) =
+                    match produce(&s, &submitted, &api.id, row.code.number().unwrap(), &text).await
+                    {
+                        Some(v) => v,
+                        None => {
+                            let fault = format!(
+                                "code={}; api={}; status={status}; message={text}",
+                                row.code, api.id
+                            );
+                            (
+                                How::Injected,
+                                Call::post(path_of(&api.id), json!({}))
+                                    .header("x-verdict-fault", &fault)
+                                    .send(&s)
+                                    .await,
+                            )
+                        }
+                    };
                 assert_eq!(
                     a.body["code"],
                     json!(row.code.to_string()),
@@ -1665,7 +1671,7 @@ async fn every_application_code_is_produced_with_its_exact_message() {
                     "{} {} #{index} ({how:?})",
                     api.id, row.code
                 );
-                table.push((row.code, text, how));
+                table.push((row.code.clone(), text, how));
             }
         }
         println!("\n{} ({} messages)", api.id, table.len());
@@ -1735,4 +1741,43 @@ async fn every_application_code_is_produced_with_its_exact_message() {
         ],
         "only what no request can provoke is injected"
     );
+}
+
+#[tokio::test]
+async fn a_deprecated_channel_is_refused_with_the_message_the_contract_names() {
+    let channels = contract()
+        .api("messaging")
+        .unwrap()
+        .values_of("/deliverychannel")
+        .unwrap()
+        .clone();
+    assert!(channels.deprecated("wechat").is_some());
+    assert!(channels.deprecated("sms").is_none());
+    let s = start("webex-connect").await;
+    let wechat = set(sms(), "/deliverychannel", json!("WeChat"));
+    Call::post(MESSAGING, wechat.clone())
+        .send(&s)
+        .await
+        .is("messaging", 7106, "");
+    // The contract decides the answer: name another message and the refusal follows.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/webex-connect.toml"
+    ))
+    .unwrap()
+    .replacen("id = \"webex-connect\"", "id = \"wc-deprecated\"", 1)
+    .replace(
+        "refused_with = \"channel-not-configured\"",
+        "refused_with = \"invalid-app\"",
+    );
+    let s = crate::support::start_contract(crate::support::contract_from("wc.toml", &text)).await;
+    Call::post(MESSAGING, wechat)
+        .send(&s)
+        .await
+        .is("messaging", 7104, "");
+    // A channel that is merely unknown is not configured, as before.
+    Call::post(MESSAGING, set(sms(), "/deliverychannel", json!("telex")))
+        .send(&s)
+        .await
+        .is("messaging", 7106, "");
 }

@@ -30,6 +30,7 @@ pub(super) struct PartialStatus {
     pub(super) path: String,
     pub(super) title: Option<String>,
     pub(super) meaning: Option<String>,
+    pub(super) wire_message: Option<String>,
     pub(super) category: Option<Category>,
     pub(super) action: PartialAction,
     pub(super) replay_safe: Option<bool>,
@@ -162,6 +163,7 @@ impl PartialAction {
 pub(super) const ENTRY_KEYS: &[&str] = &[
     "title",
     "meaning",
+    "wire_message",
     "category",
     "replay_safe",
     "headers",
@@ -273,6 +275,7 @@ pub(super) fn read_entry(cx: &mut Cx<'_>, t: &Obj<'_, '_>, code: u16) -> Partial
         path: t.path.clone(),
         title: t.string(cx, "title"),
         meaning: t.string(cx, "meaning"),
+        wire_message: read_wire_message(cx, t),
         category: t.parsed(cx, "category"),
         action: read_action(cx, t),
         replay_safe: t.boolean(cx, "replay_safe"),
@@ -287,6 +290,22 @@ pub(super) fn read_entry(cx: &mut Cx<'_>, t: &Obj<'_, '_>, code: u16) -> Partial
             .collect(),
         shrink: t.table(cx, "shrink").and_then(|s| read_shrink(cx, &s)),
     }
+}
+
+/// `wire_message = "Validation Failed"`: the vendor's exact text, never empty or padded
+/// (the emulator sends it byte for byte).
+fn read_wire_message(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<String> {
+    let text = t.string(cx, "wire_message")?;
+    let span = t.get("wire_message").map(Spanned::span).unwrap_or_default();
+    if text.trim().is_empty() {
+        cx.report(
+            span,
+            t.field("wire_message"),
+            "must not be empty; leave it out to send the meaning",
+        );
+        return None;
+    }
+    Some(text)
 }
 
 /// `shrink = { param = "max", floor = 10 }`.
@@ -385,6 +404,16 @@ pub(super) fn resolve_classes(
     classes
 }
 
+/// The entry's own value of a field, else the inherited entry's.
+fn own_or<T: Clone>(
+    own: &Option<T>,
+    inherited: Option<&StatusEntry>,
+    field: impl Fn(&StatusEntry) -> &Option<T>,
+) -> Option<T> {
+    own.clone()
+        .or_else(|| inherited.and_then(|i| field(i).clone()))
+}
+
 /// One `[[status]]` (or `[[class]]`, `what_kind`) entry with what it inherits filled in;
 /// `None` after reporting what it lacks.
 pub(super) fn resolve_entry(
@@ -439,11 +468,9 @@ pub(super) fn resolve_entry(
     };
     Some(StatusEntry {
         code: p.code,
-        title: p
-            .title
-            .clone()
-            .or_else(|| inherited.and_then(|i| i.title.clone())),
+        title: own_or(&p.title, inherited, |i| &i.title),
         meaning,
+        wire_message: own_or(&p.wire_message, inherited, |i| &i.wire_message),
         category,
         action,
         replay_safe: p
@@ -459,10 +486,7 @@ pub(super) fn resolve_entry(
         origin,
         overrides,
         variants,
-        shrink: p
-            .shrink
-            .clone()
-            .or_else(|| inherited.and_then(|i| i.shrink.clone())),
+        shrink: own_or(&p.shrink, inherited, |i| &i.shrink),
         documented: true,
     })
 }

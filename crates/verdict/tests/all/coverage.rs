@@ -94,7 +94,7 @@ fn contracts_hold_nothing_the_seeds_do_not_list() {
                 assert!(
                     rows.iter()
                         .any(|r| r.api.as_deref() == Some(api.id.as_str())
-                            && r.code == c.code
+                            && c.code == r.code
                             && r.text.as_deref() == Some(m.text.as_str())),
                     "{} {} {:?} is not in the seed",
                     api.id,

@@ -497,8 +497,8 @@ fn application_codes_decide_over_the_status() {
         api: Some("transaction-status"),
         ..RequestFacts::new(&Method::GET, &u)
     };
-    let with = |code| ResponseFacts {
-        app_code: Some(code),
+    let with = |code: u32| ResponseFacts {
+        app_code: Some(code.into()),
         ..ResponseFacts::new(200, &hm)
     };
     let d = |code| {

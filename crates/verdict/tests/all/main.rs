@@ -2,6 +2,7 @@
 //! (case by case and by property), the parsers, the breaker and the seed coverage.
 
 mod breaker;
+mod codes;
 mod coverage;
 mod decide;
 mod idempotency_rules;

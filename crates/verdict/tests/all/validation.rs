@@ -114,7 +114,7 @@ fn message_keys_are_unique_within_an_api() {
     let c = load(&fine).unwrap();
     let a = c.get("t").unwrap().api("a").unwrap();
     let (code, msg) = a.message("the-x").unwrap();
-    assert_eq!((code.code, msg.text.as_str()), (1, "x"));
+    assert_eq!((code.code.clone(), msg.text.as_str()), (1.into(), "x"));
     assert!(a.message("y").is_none());
 
     // A key repeated in one API, across two codes, is refused at the repeat.

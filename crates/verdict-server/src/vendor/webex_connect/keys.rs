@@ -56,7 +56,12 @@ pub(crate) fn shared(c: &Contract, api: &'static str, msg: Msg) -> Msg {
 /// The key of the message a test destination chooses in `api`: the `n`th (from 0) of all
 /// the messages of `code`, rows in document order. The one place a position means
 /// something, because a phone number can carry digits but not a key.
-pub(crate) fn chosen<'c>(c: &'c Contract, api: &str, code: u32, n: usize) -> Option<&'c str> {
+pub(crate) fn chosen<'c>(
+    c: &'c Contract,
+    api: &str,
+    code: impl Into<verdict::CodeValue>,
+    n: usize,
+) -> Option<&'c str> {
     c.api(api)?
         .code(code)
         .flat_map(|row| row.messages.iter())

@@ -197,6 +197,24 @@ fn destinations(body: &Map<String, Value>) -> Result<Vec<Address>, Msg> {
     Ok(out)
 }
 
+/// A channel the contract marks deprecated (`[[api.enum]]` of `/deliverychannel`, such as
+/// WeChat) is refused with the message the contract names for it, before the channel's
+/// own fields are read.
+fn refuse_deprecated_channel(em: &Emulator, body: &Map<String, Value>) -> Result<(), Refusal> {
+    let values = em
+        .contract
+        .api(MESSAGING)
+        .and_then(|a| a.values_of("/deliverychannel"));
+    let (Some(values), Some(Value::String(channel))) = (values, body.get("deliverychannel")) else {
+        return Ok(());
+    };
+    match (values.deprecated(channel.trim()), &values.refused_with) {
+        (Some(_), Some(key)) => Err(Refusal::Chosen(MESSAGING, key.clone())),
+        (Some(_), None) => Err(CHANNEL_NOT_CONFIGURED.into()),
+        (None, _) => Ok(()),
+    }
+}
+
 fn channel_of(body: &Map<String, Value>) -> Result<Channel, Msg> {
     match body.get("deliverychannel") {
         None => Err(DELIVERYCHANNEL_MISSING),
@@ -371,7 +389,8 @@ fn check_addresses(em: &Emulator, who: &Principal, addresses: &[Address]) -> Res
             let c = &em.contract;
             let fate = keys::chosen(c, MESSAGING, sb.code, sb.index).filter(|key| {
                 keys::message(c, MESSAGING, key).is_some_and(|(row, _)| {
-                    row.code >= 7101 && row.outcome == verdict::Outcome::Error
+                    row.code.number().is_some_and(|n| n >= 7101)
+                        && row.outcome == verdict::Outcome::Error
                 })
             });
             if let Some(key) = fate {
@@ -414,6 +433,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
         return Err(REQUEST_EXPIRED.into());
     }
     let addresses = destinations(&body)?;
+    refuse_deprecated_channel(em, &body)?;
     let channel = channel_of(&body)?;
     run_checks(em, &body, channel)?;
     let texts = channel_content(&body, channel)?;

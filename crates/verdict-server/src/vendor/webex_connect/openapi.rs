@@ -20,17 +20,17 @@ fn coded(status: u16, description: &str) -> Answer {
 
 /// Every HTTP status the application codes of `api` are answered with, and the codes.
 fn statuses(c: &Contract, api: &str) -> Vec<(u16, String)> {
-    let mut by_status: BTreeMap<u16, BTreeSet<u32>> = BTreeMap::new();
+    let mut by_status: BTreeMap<u16, BTreeSet<verdict::CodeValue>> = BTreeMap::new();
     for code in c.api(api).map(|a| a.codes.as_slice()).unwrap_or_default() {
         by_status
             .entry(code.http_status)
             .or_default()
-            .insert(code.code);
+            .insert(code.code.clone());
     }
     by_status
         .into_iter()
         .map(|(status, codes)| {
-            let list: Vec<String> = codes.iter().map(u32::to_string).collect();
+            let list: Vec<String> = codes.iter().map(ToString::to_string).collect();
             (status, format!("Application codes {}", list.join(", ")))
         })
         .collect()

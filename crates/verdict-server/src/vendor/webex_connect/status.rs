@@ -44,7 +44,7 @@ fn lookup(em: &Emulator, ctx: &Ctx<'_>, who: &Principal, transid: &str) -> Resul
         (SUBMITTED.key(), v["date_created"].clone())
     };
     let row = keys::message(&em.contract, STATUS, key).map(|(row, _)| row);
-    let state = match row.map(|r| r.code) {
+    let state = match row.and_then(|r| r.code.number()) {
         _ if !done => "submitted",
         Some(7500) => "delivered",
         Some(7502) => "read",
