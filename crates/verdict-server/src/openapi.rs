@@ -549,8 +549,16 @@ fn responses(em: &Emulator, op: &Operation) -> Value {
             .entry(a.status.to_string())
             .or_insert_with(|| json!({"description": format!("{}: {}", a.status, a.description)}));
         match &a.content {
+            // A contract whose failures travel as 2xx bodies with a failure flag: such a
+            // body is one of the answers too.
+            Some((media, schema)) if flagged(em, a.status) => {
+                let either = json!({"anyOf": [schema, reference("Error")]});
+                entry["content"] = json!({ media: {"schema": either} });
+            }
             Some((media, schema)) => entry["content"] = json!({ media: {"schema": schema} }),
-            None if a.status >= 400 => entry["content"] = error_content(em),
+            None if a.status >= 400 || flagged(em, a.status) => {
+                entry["content"] = error_content(em)
+            }
             None => {}
         }
     }
@@ -572,6 +580,18 @@ fn responses(em: &Emulator, op: &Operation) -> Value {
         });
     }
     Value::Object(out)
+}
+
+/// Whether an answer of `status` may be an error body with the contract's failure flag:
+/// a 2xx of a contract that has one, sent for an application code of that status.
+fn flagged(em: &Emulator, status: u16) -> bool {
+    (200..300).contains(&status)
+        && em.contract.error_body.failure.is_some()
+        && em
+            .contract
+            .apis
+            .iter()
+            .any(|a| a.codes.iter().any(|c| c.http_status == status))
 }
 
 fn operation(em: &Emulator, op: &Operation) -> Value {
@@ -614,9 +634,27 @@ fn schemas(em: &Emulator) -> Map<String, Value> {
             crate::problem::openapi_schema(&em.contract.error_body),
         );
     } else {
-        out.insert("Error".into(), json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."}));
+        out.insert("Error".into(), error_schema(&em.contract.error_body));
     }
     out
+}
+
+/// The vendor's error body: an object, with the failure flag's value where the contract
+/// has one (`{"ok": false, ...}`), so that it is told apart from a successful body.
+fn error_schema(shape: &verdict::ErrorBody) -> Value {
+    let mut schema = json!({"type": "object", "description": "The vendor's error body; see the contract's error_body pointers."});
+    if let Some(flag) = &shape.failure {
+        let mut at = json!({});
+        let kind = match &flag.equals {
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            _ => "string",
+        };
+        flag.pointer
+            .put(&mut at, json!({"type": kind, "enum": [flag.equals]}));
+        schema = json!({"allOf": [schema, pointer_schema(&at)]});
+    }
+    schema
 }
 
 const ADMIN: &[(&str, &str)] = &[

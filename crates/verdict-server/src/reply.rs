@@ -202,6 +202,9 @@ pub fn error_body(
     }
     match &shape.message {
         Some(p) => set(&mut doc, p, Value::String(parts.message)),
+        // A body that answers with a failure flag and names no place for a message
+        // carries none (Slack's `{"ok": false, "error": "..."}`).
+        None if shape.failure.is_some() => {}
         None => {
             if let Value::Object(m) = &mut doc {
                 m.insert("message".into(), Value::String(parts.message));
@@ -238,7 +241,8 @@ pub fn error_json(
     }
     let shape = contract.error_body_for(api);
     // The parts in the order the document sets them (a later part replaces an earlier one
-    // under the same name); the message goes under "message" when the shape names no place.
+    // under the same name); the message goes under "message" when the shape names no place
+    // (and has no failure flag: such bodies carry only the code).
     let flag = shape.failure.as_ref();
     let wanted = [
         (
@@ -258,7 +262,7 @@ pub fn error_json(
     for (i, (pointer, leaf)) in wanted.into_iter().enumerate() {
         let key = match pointer {
             Some(p) => top_key(p),
-            None if i == 1 => Some("message"),
+            None if i == 1 && flag.is_none() => Some("message"),
             None => continue,
         };
         let Some(leaf) = leaf else { continue };
@@ -403,7 +407,53 @@ impl crate::Emulator {
         fields: &[String],
     ) -> Reply {
         let parts = self.error_parts(status, message, fields);
-        self.render_error(ctx, Failure::new(status, parts))
+        self.send_error(ctx, status, parts)
+    }
+
+    /// An error about resource `r`: as [`error`](Self::error), with the resource's own
+    /// vendor code for the status where it names one.
+    pub(crate) fn resource_error(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &verdict::emulate::ResourceSpec,
+        status: u16,
+        message: Option<&str>,
+        fields: &[String],
+    ) -> Reply {
+        let mut parts = self.error_parts(status, message, fields);
+        if let Some(code) = r.error_code(status) {
+            parts.code = Some(Value::String(code.to_owned()));
+        }
+        self.send_error(ctx, status, parts)
+    }
+
+    fn send_error(&self, ctx: &Ctx<'_>, status: u16, parts: ErrorParts) -> Reply {
+        match self.code_status(&parts) {
+            // The vendor's code for this condition is one of its application codes: the
+            // answer travels as that code does (Slack's 200 with "ok": false).
+            Some((api, sent)) => self.render_error(
+                ctx,
+                Failure {
+                    api: Some(api),
+                    ..Failure::new(sent, parts)
+                },
+            ),
+            None => self.render_error(ctx, Failure::new(status, parts)),
+        }
+    }
+
+    /// The API and status of the application code an error body carries, where the
+    /// contract lists it as one.
+    fn code_status(&self, parts: &ErrorParts) -> Option<(&str, u16)> {
+        let Some(Value::String(text)) = &parts.code else {
+            return None;
+        };
+        let code = text.parse::<verdict::CodeValue>().ok()?;
+        self.contract.apis.iter().find_map(|a| {
+            a.code(code.clone())
+                .next()
+                .map(|c| (a.id.as_str(), c.http_status))
+        })
     }
 
     /// What an error body of `status` says: `message`, else the vendor's own text for
@@ -537,7 +587,7 @@ impl crate::Emulator {
     ) -> Reply {
         use verdict::schema::BodyError;
         let Some(shape) = self.contract.error_body.field_error.as_ref() else {
-            return self.error(ctx, status, Some(&e.to_string()), &e.details());
+            return self.resource_error(ctx, r, status, Some(&e.to_string()), &e.details());
         };
         // Each line of a refusal starts with the field's name.
         let named = |line: &String| {

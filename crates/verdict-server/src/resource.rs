@@ -286,7 +286,7 @@ impl Emulator {
         }
         if let Some((status, message)) = self.clash(t, &mut state, &body, None, who) {
             drop(state);
-            return self.error(ctx, status, Some(&message), &[]);
+            return self.resource_error(ctx, r, status, Some(&message), &[]);
         }
         let id = drawn.unwrap_or_else(|| (state.seq() + 1).to_string());
         body.insert("id".into(), id_value(r, &id));
@@ -499,7 +499,7 @@ impl Emulator {
         let mut state = self.lock();
         if let Some((status, message)) = self.clash(t, &mut state, &body, Some(&id), who) {
             drop(state);
-            return self.error(ctx, status, Some(&message), &[]);
+            return self.resource_error(ctx, r, status, Some(&message), &[]);
         }
         let updated = state.update(&coll, &id, |value| {
             if let Value::Object(obj) = value {

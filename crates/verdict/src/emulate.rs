@@ -103,17 +103,15 @@ impl EmulatorSpec {
     /// assert_eq!(spec.error_code(418), None);
     /// ```
     pub fn error_code(&self, status: u16) -> Option<&str> {
-        let own = self
-            .error_codes
-            .iter()
-            .find(|c| !c.class && c.status == status);
-        own.or_else(|| {
-            self.error_codes
-                .iter()
-                .find(|c| c.class && c.status == status / 100)
-        })
-        .map(|c| c.code.as_str())
+        code_for(&self.error_codes, status)
     }
+}
+
+/// The entry of `codes` for `status`: its own, else its class's.
+fn code_for(codes: &[ErrorCode], status: u16) -> Option<&str> {
+    let own = codes.iter().find(|c| !c.class && c.status == status);
+    own.or_else(|| codes.iter().find(|c| c.class && c.status == status / 100))
+        .map(|c| c.code.as_str())
 }
 
 /// The status the emulator answers a condition with, and where that choice comes from: the
@@ -284,6 +282,9 @@ pub struct ResourceSpec {
     pub references: Vec<Reference>,
     /// The status of a reference to an item that does not exist (404 by default).
     pub reference_status: u16,
+    /// The vendor's code in this resource's error bodies, by status, before the
+    /// emulator's (`error_codes`).
+    pub error_codes: Vec<ErrorCode>,
 }
 
 /// What an operation served at a path of its own does.
@@ -419,6 +420,12 @@ fn updates<S: Serializer>(u: &[(Method, BodyRules)], s: S) -> Result<S::Ok, S::E
 }
 
 impl ResourceSpec {
+    /// The vendor's code for `status` in an answer about this resource, where the
+    /// resource names one (`error_codes`; the emulator's apply otherwise).
+    pub fn error_code(&self, status: u16) -> Option<&str> {
+        code_for(&self.error_codes, status)
+    }
+
     /// The field with this name.
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.name == name)

@@ -1080,3 +1080,48 @@ async fn a_github_403_is_waited_out_when_a_rate_limit_and_fails_when_a_refusal()
     let err = stderr(&o);
     assert!(err.contains("403") && !err.contains("attempt 2"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_ok_false_fails_with_its_code_and_a_success_is_done() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/contracts/slack.toml"
+    );
+    let text = std::fs::read_to_string(file).unwrap();
+    let (catalog, id) = verdict::Catalog::builtin()
+        .with_file(verdict::SourceFile::new("slack.toml", &text))
+        .unwrap();
+    let em = emulator_of(catalog.get(&id).unwrap().clone(), false).await;
+    let post = |channel: &str| {
+        let body = format!("{{\"channel\": \"{channel}\", \"text\": \"hi\"}}");
+        let url = format!("{}/api/chat.postMessage", em.origin);
+        let file = file.to_owned();
+        async move {
+            verdict(args(&[
+                "call",
+                "--contract",
+                &file,
+                "--json",
+                "-H",
+                "Authorization: Bearer t0",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                &body,
+                &url,
+            ]))
+            .await
+        }
+    };
+    let o = post("C0GENERAL").await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["status"], 200, "{out}");
+
+    // A 200 whose ok is false is a failure, with Slack's code, and it is not repeated.
+    let o = post("C_NOWHERE").await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["error"]["app_code"], "channel_not_found", "{out}");
+    assert!(!stderr(&o).contains("attempt 2"), "{}", stderr(&o));
+}

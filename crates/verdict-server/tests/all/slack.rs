@@ -62,22 +62,51 @@ async fn a_message_goes_to_an_existing_conversation() {
     assert_eq!(status, 200, "{posted}");
     assert_eq!(posted["ok"], true);
     assert_eq!(posted["message"]["text"], "hello");
-    let (status, _) = call(
+    // Refusals are 200s whose ok is false, with the code the resource names.
+    let (status, body) = call(
         &s,
         Method::POST,
         "/api/chat.postMessage",
         Some(json!({"channel": "C_NOWHERE", "text": "hello"})),
     )
     .await;
-    assert_eq!(status, 404, "the channel must name a conversation");
-    let (status, _) = call(
+    assert_eq!(
+        (status, &body["ok"], &body["error"]),
+        (200, &json!(false), &json!("channel_not_found")),
+        "the channel must name a conversation: {body}"
+    );
+    let (status, body) = call(
         &s,
         Method::POST,
         "/api/chat.postMessage",
         Some(json!({"channel": "C0GENERAL"})),
     )
     .await;
-    assert_eq!(status, 400, "text, blocks or attachments");
+    assert_eq!(
+        (status, &body["ok"], &body["error"]),
+        (200, &json!(false), &json!("no_text")),
+        "text, blocks or attachments: {body}"
+    );
+    let (status, body) = call(
+        &s,
+        Method::POST,
+        "/api/conversations.create",
+        Some(json!({"name": "general"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (200, &json!("name_taken")),
+        "{body}"
+    );
+    let (_, body) = call(
+        &s,
+        Method::POST,
+        "/api/conversations.create",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(body["error"], "invalid_name_required", "{body}");
     let (status, created) = call(
         &s,
         Method::POST,
@@ -130,8 +159,8 @@ async fn conversations_page_by_cursor_in_the_body() {
         }
     }
     assert_eq!(names, ["general", "c0", "c1", "c2", "c3"]);
-    let (status, _) = call(&s, Method::GET, "/api/conversations.list?cursor=zz", None).await;
-    assert_eq!(status, 400);
+    let (status, body) = call(&s, Method::GET, "/api/conversations.list?cursor=zz", None).await;
+    assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
     let (status, body) = call(&s, Method::GET, "/api/conversations.list?limit=5000", None).await;
     assert_eq!(
         (status, body["channels"].as_array().unwrap().len()),
@@ -153,13 +182,23 @@ async fn over_the_quota_is_a_429_with_retry_after() {
     let r = s.over_quota(send).await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["ok"], &body["error"]),
+        (&json!(false), &json!("ratelimited"))
+    );
     let r = s
         .http
         .get(s.url("/api/conversations.list"))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401, "no token");
+    assert_eq!(r.status(), 200, "no token: a 200 whose ok is false");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["ok"], &body["error"]),
+        (&json!(false), &json!("invalid_auth"))
+    );
 }
 
 #[tokio::test]

@@ -208,7 +208,15 @@ fn read_field_error(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<FieldErrorShape>
 pub(super) fn read_api(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<Api> {
     t.check_keys(
         cx,
-        &["id", "name", "summary", "error_body", "code", "check", "enum"],
+        &[
+            "id",
+            "name",
+            "summary",
+            "error_body",
+            "code",
+            "check",
+            "enum",
+        ],
     );
     let id = t.required_string(cx, "id");
     if let Some(id) = &id {

@@ -60,6 +60,7 @@ const RESOURCE_KEYS: &[&str] = &[
     "seed",
     "references",
     "reference_status",
+    "error_codes",
 ];
 
 const FIELD_KEYS: &[&str] = &[
@@ -153,6 +154,7 @@ pub(super) fn read_resource(
         seed: Vec::new(),
         references: Vec::new(),
         reference_status: client_error_in(cx, t, "reference_status", 404),
+        error_codes: super::emulator::read_error_codes(cx, t),
     };
     super::addressing::read_addressing(cx, t, &mut spec);
     super::addressing::read_operations(cx, t, &mut spec);
