@@ -726,6 +726,7 @@ mod tests {
             missing: "missing_field".into(),
             invalid: "invalid".into(),
             unknown: "unprocessable".into(),
+            taken: "already_exists".into(),
         };
         let faults = [
             FieldFault {

@@ -199,9 +199,33 @@ impl Emulator {
         Value::Object(out)
     }
 
+    /// The answer to a clash: the vendor's field errors where the contract lays them out
+    /// (GitHub's `already_exists` under "Validation Failed"), else the clash's message.
+    fn clash_reply(&self, ctx: &Ctx<'_>, r: &ResourceSpec, clash: Clash) -> Reply {
+        let Some(shape) = self.contract.error_body.field_error.as_ref() else {
+            return self.resource_error(ctx, r, clash.status, Some(&clash.message), &[]);
+        };
+        let code = if clash.taken {
+            &shape.taken
+        } else {
+            &shape.invalid
+        };
+        let faults: Vec<crate::reply::FieldFault<'_>> = clash
+            .fields
+            .iter()
+            .map(|field| crate::reply::FieldFault { field, code })
+            .collect();
+        let wire = self
+            .contract
+            .rule(clash.status)
+            .and_then(|s| s.wire_message.clone());
+        let message = wire.unwrap_or(clash.message);
+        let resource = if r.kind.is_empty() { &r.name } else { &r.kind };
+        self.refuse_fields(ctx, clash.status, Some(&message), resource, &faults)
+    }
+
     /// Why `body` cannot be stored in `t`'s collection (as item `skip`, for an update):
-    /// a unique set another item holds, or a reference to an item that does not exist;
-    /// the status and message.
+    /// a unique set another item holds, or a reference to an item that does not exist.
     fn clash(
         &self,
         t: &Target<'_>,
@@ -209,7 +233,7 @@ impl Emulator {
         body: &Map<String, Value>,
         skip: Option<&str>,
         who: &Principal,
-    ) -> Option<(u16, String)> {
+    ) -> Option<Clash> {
         let r = t.r;
         if let Some(set) = unique_clash(r, state.collection(&t.collection()), body, skip) {
             let message = format!(
@@ -217,7 +241,12 @@ impl Emulator {
                 r.kind.to_lowercase(),
                 set.join(" and ")
             );
-            return Some((r.conflict_status, message));
+            return Some(Clash {
+                status: r.conflict_status,
+                message,
+                fields: set.to_vec(),
+                taken: true,
+            });
         }
         for reference in &r.references {
             let values: Vec<&Value> = match body.get(&reference.field) {
@@ -247,7 +276,12 @@ impl Emulator {
                     let kind = target.kind.to_lowercase();
                     let message =
                         format!("{} {text} names no {kind} that exists.", reference.field);
-                    return Some((r.reference_status, message));
+                    return Some(Clash {
+                        status: r.reference_status,
+                        message,
+                        fields: vec![reference.field.clone()],
+                        taken: false,
+                    });
                 }
             }
         }
@@ -284,9 +318,9 @@ impl Emulator {
             drop(state);
             return self.error(ctx, 507, Some(&format!("The emulator already holds its limit of {} resources; delete some or reset it.", self.spec.store_limit)), &[]);
         }
-        if let Some((status, message)) = self.clash(t, &mut state, &body, None, who) {
+        if let Some(clash) = self.clash(t, &mut state, &body, None, who) {
             drop(state);
-            return self.resource_error(ctx, r, status, Some(&message), &[]);
+            return self.clash_reply(ctx, r, clash);
         }
         let id = drawn.unwrap_or_else(|| (state.seq() + 1).to_string());
         body.insert("id".into(), id_value(r, &id));
@@ -497,9 +531,9 @@ impl Emulator {
         body.retain(|k, _| accepts.is_some_and(|a| a.contains(k)));
         let coll = t.collection();
         let mut state = self.lock();
-        if let Some((status, message)) = self.clash(t, &mut state, &body, Some(&id), who) {
+        if let Some(clash) = self.clash(t, &mut state, &body, Some(&id), who) {
             drop(state);
-            return self.resource_error(ctx, r, status, Some(&message), &[]);
+            return self.clash_reply(ctx, r, clash);
         }
         let updated = state.update(&coll, &id, |value| {
             if let Value::Object(obj) = value {
@@ -567,6 +601,15 @@ impl Emulator {
             }
         }
     }
+}
+
+/// Why a body cannot be stored: a unique set another item holds (`taken`), or a field
+/// that names an item that does not exist.
+struct Clash {
+    status: u16,
+    message: String,
+    fields: Vec<String>,
+    taken: bool,
 }
 
 /// The first unique set of `r` whose values in `body` another item of `items` holds.

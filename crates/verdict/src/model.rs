@@ -614,6 +614,9 @@ pub struct FieldErrorShape {
     pub invalid: String,
     /// The code for a field the request does not take (`unprocessable` unless set).
     pub unknown: String,
+    /// The code for a value another item already holds where it must be unique
+    /// (`already_exists` unless set).
+    pub taken: String,
 }
 
 impl ErrorBody {

@@ -141,6 +141,12 @@ async fn labels_are_addressed_by_name_and_unique_per_repository() {
         status, 422,
         "a duplicate label is Validation Failed: {again}"
     );
+    assert_eq!(again["message"], "Validation Failed", "{again}");
+    assert_eq!(
+        again["errors"],
+        json!([{"resource": "Label", "field": "name", "code": "already_exists"}]),
+        "{again}"
+    );
     let (status, _) =
         json_of(call(&s, Method::POST, "/repos/octo/other/labels", Some(bug)).await).await;
     assert_eq!(
@@ -208,7 +214,25 @@ async fn validation_failures_are_422() {
         )
         .await;
         assert_eq!(status, 422, "{body} -> {answer}");
+        assert_eq!(answer["message"], "Validation Failed", "{answer}");
+        assert_eq!(answer["errors"][0]["resource"], "Issue", "{answer}");
     }
+    // GitHub's field-error entries: the resource, the field and what is wrong with it.
+    let (_, answer) = json_of(
+        call(
+            &s,
+            Method::POST,
+            "/repos/octo/hello/issues",
+            Some(json!({"body": "no title"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        answer["errors"],
+        json!([{"resource": "Issue", "field": "title", "code": "missing_field"}]),
+        "{answer}"
+    );
     let (status, _) = json_of(
         call(
             &s,

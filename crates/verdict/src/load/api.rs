@@ -168,7 +168,9 @@ fn read_failure(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<FailureFlag> {
 fn read_field_error(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<FieldErrorShape> {
     t.check_keys(
         cx,
-        &["resource", "field", "code", "missing", "invalid", "unknown"],
+        &[
+            "resource", "field", "code", "missing", "invalid", "unknown", "taken",
+        ],
     );
     let field: Option<JsonPointer> = t.parsed(cx, "field");
     if t.get("field").is_none() {
@@ -195,6 +197,7 @@ fn read_field_error(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<FieldErrorShape>
     let missing = code_of("missing", "missing_field");
     let invalid = code_of("invalid", "invalid");
     let unknown = code_of("unknown", "unprocessable");
+    let taken = code_of("taken", "already_exists");
     Some(FieldErrorShape {
         resource: t.parsed(cx, "resource"),
         field: field?,
@@ -202,6 +205,7 @@ fn read_field_error(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Option<FieldErrorShape>
         missing: missing.unwrap_or_else(|| "missing_field".into()),
         invalid: invalid.unwrap_or_else(|| "invalid".into()),
         unknown: unknown.unwrap_or_else(|| "unprocessable".into()),
+        taken: taken.unwrap_or_else(|| "already_exists".into()),
     })
 }
 
