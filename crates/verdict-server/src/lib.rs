@@ -299,9 +299,30 @@ impl Emulator {
         config.seed ^= nonce.rotate_left(17) ^ u64::from(std::process::id());
         let mut em = Emulator::new(contract, config)?;
         store.reload(&em.state).await?;
+        em.seed_store(&store).await?;
         em.settle_quiet(&em.lock());
         em.shared = Some(store);
         Ok(em)
+    }
+
+    /// Plants the contract's seed items in a store nothing was ever written to, the way a
+    /// lone emulator starts with them. Where another emulator of the group wrote first
+    /// (it planted them too, or the group already has a history), its state is taken.
+    async fn seed_store(&self, store: &RedisState) -> Result<(), StartError> {
+        let seeded = self.spec.resources.iter().any(|r| !r.seed.is_empty());
+        if !seeded || self.lock().version != 0 {
+            return Ok(());
+        }
+        let changes = {
+            let mut state = self.lock();
+            state.changes = Some(state::Changes::default());
+            self.plant_seeds(&mut state);
+            state.changes.take().unwrap_or_default()
+        };
+        match store.finish(&self.state, &changes, None).await? {
+            shared::Finish::Done(_) => Ok(()),
+            _ => Ok(store.reload(&self.state).await?),
+        }
     }
 
     /// The Redis that holds its state, when shared.

@@ -3,7 +3,7 @@
 //! concurrent writes all land, state outlives the emulators, and a Redis outage is a 503
 //! that heals by itself.
 
-use crate::support::{Running, start_shared};
+use crate::support::{Running, contract_from, start_shared, start_shared_contract};
 use reqwest::Method;
 use serde_json::{Value, json};
 use verdict_testkit::RedisServer;
@@ -317,4 +317,59 @@ async fn a_redis_outage_is_a_503_that_heals_by_itself() {
         )
         .await;
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_items_are_planted_once_for_the_group_and_come_back_after_a_reset() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let slack = || {
+        contract_from(
+            "slack.toml",
+            include_str!("../../../../examples/contracts/slack.toml"),
+        )
+    };
+    let a = start_shared_contract(slack(), &redis.url(), "slack").await;
+    let b = start_shared_contract(slack(), &redis.url(), "slack").await;
+    let names = |r: &Running| {
+        let (http, url, token) = (
+            r.http.clone(),
+            r.url("/api/conversations.list"),
+            r.token.clone(),
+        );
+        async move {
+            let body: Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names(&a).await, ["general"], "planted in the store");
+    assert_eq!(names(&b).await, ["general"], "once, not once per emulator");
+    // A third emulator of a group with a history takes the group's state as it is.
+    let r = a
+        .http
+        .post(a.url("/api/conversations.create"))
+        .bearer_auth(&a.token)
+        .json(&json!({"name": "random"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c = start_shared_contract(slack(), &redis.url(), "slack").await;
+    assert_eq!(names(&c).await, ["general", "random"]);
+    a.admin(Method::POST, "/_verdict/reset", json!({})).await;
+    assert_eq!(names(&b).await, ["general"], "a reset plants them again");
 }

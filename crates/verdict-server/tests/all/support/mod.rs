@@ -87,6 +87,11 @@ pub async fn start_with(
 /// An emulator of `contract` whose state lives in the Redis at `url`, shared by `group`.
 pub async fn start_shared(contract: &str, url: &str, group: &str) -> Running {
     let c = verdict::Catalog::builtin().get(contract).unwrap().clone();
+    start_shared_contract(c, url, group).await
+}
+
+/// An emulator of `c` whose state lives in the Redis at `url`, shared with its `group`.
+pub async fn start_shared_contract(c: verdict::Contract, url: &str, group: &str) -> Running {
     let config = Config {
         token: "t0".into(),
         seed: 7,
