@@ -146,6 +146,9 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
     for r in &e.refuses {
         field(out, "refuses", r);
     }
+    for c in &e.checks {
+        field(out, "checks", c);
+    }
     field(out, "category", e.category.as_str());
     field(
         out,

@@ -109,6 +109,30 @@ impl BodyCheck {
     }
 }
 
+impl fmt::Display for BodyCheck {
+    /// In words: `when the body has "sms" at /deliverychannel: /channels/sms is an object`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.when.is_empty() {
+            let when: Vec<String> = self.when.iter().map(ToString::to_string).collect();
+            write!(f, "when {}: ", when.join(" and "))?;
+        }
+        let at: Vec<&str> = self.pointers.iter().map(JsonPointer::as_str).collect();
+        let at = at.join(" or ");
+        let what = match (self.shape, self.range) {
+            (Shape::Present, _) => "has a value".to_owned(),
+            (Shape::Object, _) => "is an object".to_owned(),
+            (Shape::Text, _) => "is text that is not empty".to_owned(),
+            (Shape::Integer, Some((lo, hi))) => format!("is an integer from {lo} to {hi}"),
+            (Shape::Integer, None) => "is an integer".to_owned(),
+        };
+        write!(f, "{at} {what}")?;
+        if self.optional {
+            f.write_str(" (or is absent)")?;
+        }
+        Ok(())
+    }
+}
+
 /// An integer, or a string that holds one (surrounding spaces aside).
 fn integer(v: &Value) -> Option<i64> {
     match v {
@@ -160,6 +184,19 @@ mod tests {
         assert!(!int.passes(&json!({"a": 5})));
         assert!(!int.passes(&json!({"a": "two"})));
         assert!(int.passes(&json!({"a": null})));
+    }
+
+    #[test]
+    fn a_check_reads_as_words() {
+        let mut c = check(&["/sms/type"], Shape::Integer, true);
+        c.range = Some((1, 4));
+        c.when = vec![Condition::Body("/kind".parse().unwrap(), "sms".into())];
+        assert_eq!(
+            c.to_string(),
+            "when the body has \"sms\" at /kind: /sms/type is an integer from 1 to 4 (or is absent)"
+        );
+        let c = check(&["/a", "/b"], Shape::Object, false);
+        assert_eq!(c.to_string(), "/a or /b is an object");
     }
 
     #[test]

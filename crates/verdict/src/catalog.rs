@@ -214,6 +214,22 @@ pub struct Entry {
     /// Deprecated request values the API refuses with this code's messages, in words
     /// (`/deliverychannel "wechat": deprecated: …`).
     pub refuses: Vec<String>,
+    /// The checks of request bodies the API answers with this code's messages, in
+    /// words, each with the key of its message (application codes only).
+    pub checks: Vec<String>,
+}
+
+/// The checks of `api` (`[[api.check]]`) answered with a message of `code`.
+fn checks_of(api: &Api, code: &AppCode) -> Vec<String> {
+    api.checks
+        .iter()
+        .filter(|c| {
+            code.messages
+                .iter()
+                .any(|m| m.key.as_deref() == Some(c.key.as_str()))
+        })
+        .map(|c| format!("{c} (else {})", c.key))
+        .collect()
 }
 
 /// Deprecated values of `api`'s request fields that it refuses with a message of `code`.
@@ -364,6 +380,7 @@ impl Entry {
                 })
                 .flatten(),
             refuses: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
@@ -417,6 +434,7 @@ impl Entry {
                 .as_ref()
                 .map(ToString::to_string),
             refuses: refused_values(api, code),
+            checks: checks_of(api, code),
         }
     }
 }

@@ -589,3 +589,26 @@ fn body_checks_name_a_message_of_their_api_and_say_one_clear_thing() {
     assert_eq!(body(serde_json::json!({"kind": "sms"})), None);
     assert_eq!(body(serde_json::json!({"kind": "push", "sms": {}})), None);
 }
+
+#[test]
+fn explain_lists_the_body_checks_a_code_answers() {
+    let c = Catalog::builtin();
+    let e = c
+        .explain("webex-connect", 7003u32, Some("messaging"), None)
+        .unwrap();
+    let checks = &e[0].checks;
+    assert!(
+        checks.iter().any(|l| l
+            == "when the body has \"sms\" at /deliverychannel: /channels/sms is an object (else sms-missing)"),
+        "{checks:?}"
+    );
+    // 7004's checks are its own: the ranges, not the required objects.
+    let e = c
+        .explain("webex-connect", 7004u32, Some("messaging"), None)
+        .unwrap();
+    assert!(
+        e[0].checks.iter().all(|l| l.contains("integer")) && e[0].checks.len() == 2,
+        "{:?}",
+        e[0].checks
+    );
+}
