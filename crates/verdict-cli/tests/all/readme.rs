@@ -19,7 +19,9 @@ const SUBCOMMANDS: &[&str] = &[
 
 fn run(args: &[&str], columns: Option<&str>) -> String {
     let mut c = Command::new(env!("CARGO_BIN_EXE_verdict"));
-    c.args(args);
+    // README's paths are relative to the repository's root.
+    c.args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     if let Some(n) = columns {
         c.env("COLUMNS", n);
     }
@@ -71,7 +73,7 @@ fn readme_examples_print_what_readme_shows() {
             None => (command, None),
         };
         let args: Vec<&str> = first.split_whitespace().collect();
-        if !matches!(args.first(), Some(&"explain") | Some(&"list")) {
+        if !matches!(args.first(), Some(&"explain" | &"list" | &"check")) {
             continue;
         }
         let shown: String = lines[i + 1..]
