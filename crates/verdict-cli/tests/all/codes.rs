@@ -6,43 +6,7 @@ use verdict_testkit::{Reply, Server};
 
 use crate::call::{args, stderr, verdict};
 
-const CHAT: &str = r#"[contract]
-id = "chat"
-name = "Chat (test)"
-extends = "http"
-
-[retry]
-max_retries = 1
-methods = ["GET", "POST"]
-
-[error_body]
-message = "/error"
-code = "/error"
-failure = { pointer = "/ok", equals = false }
-
-[[api]]
-id = "web"
-name = "Web API"
-
-[[api.code]]
-code = "invalid_auth"
-http_status = 200
-outcome = "error"
-category = "authentication"
-action = "fail"
-meaning = "The token is not valid."
-messages = [{ text = "invalid_auth", when = "the token is unknown or revoked" }]
-
-[[api.code]]
-code = "account_inactive"
-http_status = 200
-outcome = "error"
-category = "authentication"
-action = "fail"
-meaning = "The account was deactivated."
-deprecated = "Not sent since 2023; deleted accounts give invalid_auth."
-messages = [{ text = "account_inactive", when = "the token's account is deactivated" }]
-"#;
+const CHAT: &str = include_str!("../../../../tests/fixtures/chat.toml");
 
 fn contract_file(dir: &tempfile::TempDir) -> String {
     let file = dir.path().join("chat.toml");

@@ -13,52 +13,7 @@ use verdict_testkit::{Reply, Server};
 
 use crate::support::{FakeTimer, client, contract_from, verdict_error};
 
-const CHAT: &str = r#"[contract]
-id = "chat"
-name = "Chat (test)"
-extends = "http"
-
-[retry]
-max_retries = 2
-methods = ["GET", "POST"]
-
-[error_body]
-message = "/error"
-code = "/error"
-failure = { pointer = "/ok", equals = false }
-
-[[api]]
-id = "web"
-name = "Web API"
-
-[[api.code]]
-code = "invalid_auth"
-http_status = 200
-outcome = "error"
-category = "authentication"
-action = "fail"
-meaning = "The token is not valid."
-messages = [{ text = "invalid_auth", when = "the token is unknown or revoked" }]
-
-[[api.code]]
-code = "internal_error"
-http_status = 200
-outcome = "error"
-category = "server"
-action = "retry"
-meaning = "The service failed; a repeat may succeed."
-messages = [{ text = "internal_error", when = "the service failed" }]
-
-[emulator]
-base_path = "/api"
-
-[[emulator.resource]]
-name = "messages"
-path = "/messages"
-kind = "Message"
-fields = { text = "string" }
-required = ["text"]
-"#;
+const CHAT: &str = include_str!("../../../../tests/fixtures/chat.toml");
 
 fn chat() -> Contract {
     contract_from("chat.toml", CHAT)

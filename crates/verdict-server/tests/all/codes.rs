@@ -8,52 +8,7 @@ use serde_json::{Value, json};
 use crate::support::{Running, contract_from, start_contract};
 
 /// A Slack-like API: errors are 200 with `"ok": false` and a text code at `/error`.
-pub const CHAT: &str = r#"[contract]
-id = "chat"
-name = "Chat (test)"
-extends = "http"
-
-[retry]
-max_retries = 2
-methods = ["GET", "POST"]
-
-[error_body]
-message = "/error"
-code = "/error"
-failure = { pointer = "/ok", equals = false }
-
-[[api]]
-id = "web"
-name = "Web API"
-
-[[api.code]]
-code = "invalid_auth"
-http_status = 200
-outcome = "error"
-category = "authentication"
-action = "fail"
-meaning = "The token is not valid."
-messages = [{ text = "invalid_auth", when = "the token is unknown or revoked" }]
-
-[[api.code]]
-code = "internal_error"
-http_status = 200
-outcome = "error"
-category = "server"
-action = "retry"
-meaning = "The service failed; a repeat may succeed."
-messages = [{ text = "internal_error", when = "the service failed" }]
-
-[emulator]
-base_path = "/api"
-
-[[emulator.resource]]
-name = "messages"
-path = "/messages"
-kind = "Message"
-fields = { text = "string" }
-required = ["text"]
-"#;
+pub const CHAT: &str = include_str!("../../../../tests/fixtures/chat.toml");
 
 /// A GitHub-like API: the vendor's exact messages and a list of field errors.
 pub const ISSUES: &str = r#"[contract]

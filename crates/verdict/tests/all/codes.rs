@@ -14,55 +14,10 @@ use verdict::{Catalog, CodeValue, Contract};
 use crate::support::{HEAD, load, problems, problems_at};
 
 /// A Slack-like contract: 200 with `ok: false` and a text code at `/error`.
-pub(crate) const FLAGGED: &str = r#"[contract]
-id = "t"
-name = "T"
-extends = "http"
-
-[retry]
-max_retries = 2
-methods = ["GET", "POST"]
-
-[error_body]
-message = "/error"
-code = "/error"
-failure = { pointer = "/ok", equals = false }
-
-[[api]]
-id = "web"
-name = "Web API"
-
-[[api.code]]
-code = "invalid_auth"
-http_status = 200
-outcome = "error"
-category = "authentication"
-action = "fail"
-meaning = "The token is not valid."
-messages = [{ text = "invalid_auth", when = "the token is unknown or revoked" }]
-
-[[api.code]]
-code = "internal_error"
-http_status = 200
-outcome = "error"
-category = "server"
-action = "retry"
-meaning = "The service failed."
-messages = [{ text = "internal_error", when = "the service failed" }]
-
-[[api.code]]
-code = "account_inactive"
-http_status = 200
-outcome = "error"
-category = "authentication"
-action = "fail"
-meaning = "The account was deactivated."
-deprecated = "No longer sent since 2023; tokens of deleted accounts give invalid_auth."
-messages = [{ text = "account_inactive", when = "the token's account is deactivated" }]
-"#;
+pub(crate) const FLAGGED: &str = include_str!("../../../../tests/fixtures/chat.toml");
 
 fn flagged() -> Contract {
-    load(FLAGGED).unwrap().get("t").unwrap().clone()
+    load(FLAGGED).unwrap().get("chat").unwrap().clone()
 }
 
 fn decide_on(c: &Contract, status: u16, body: &Value, history: &History) -> Decision {
@@ -135,7 +90,7 @@ fn explain_finds_text_codes_and_suggests_close_ones() {
     let cat = load(FLAGGED).unwrap();
     let e = cat
         .explain(
-            "t",
+            "chat",
             "invalid_auth".parse::<CodeValue>().unwrap(),
             None,
             None,
@@ -145,22 +100,27 @@ fn explain_finds_text_codes_and_suggests_close_ones() {
     assert_eq!(e[0].code.to_string(), "invalid_auth");
     assert_eq!(e[0].failure.as_deref(), Some("/ok is false"));
     let old = cat.explain(
-        "t",
+        "chat",
         "account_inactive".parse::<CodeValue>().unwrap(),
         None,
         None,
     );
     assert!(old.unwrap()[0].deprecated.is_some());
     let err = cat
-        .explain("t", "invalid_aut".parse::<CodeValue>().unwrap(), None, None)
+        .explain(
+            "chat",
+            "invalid_aut".parse::<CodeValue>().unwrap(),
+            None,
+            None,
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("did you mean invalid_auth?"), "{err}");
     // A status of a flagged contract names the flag when it is a success.
-    let ok = cat.explain("t", 200, None, None).unwrap();
+    let ok = cat.explain("chat", 200, None, None).unwrap();
     assert_eq!(ok[0].failure.as_deref(), Some("/ok is false"));
     assert!(
-        cat.explain("t", 404, None, None).unwrap()[0]
+        cat.explain("chat", 404, None, None).unwrap()[0]
             .failure
             .is_none()
     );
@@ -375,7 +335,7 @@ fn enum_values_and_deprecations_are_checked() {
     );
     let cat = load(&keyed).unwrap();
     let values = cat
-        .get("t")
+        .get("chat")
         .unwrap()
         .api("web")
         .unwrap()
@@ -387,7 +347,7 @@ fn enum_values_and_deprecations_are_checked() {
     assert!(values.deprecated("sms").is_none());
     let e = cat
         .explain(
-            "t",
+            "chat",
             "invalid_auth".parse::<CodeValue>().unwrap(),
             None,
             None,
@@ -434,7 +394,7 @@ fn a_flag_on_an_api_applies_to_that_api_alone() {
         "name = \"Web API\"\n",
         "name = \"Web API\"\nerror_body = { code = \"/error\", failure = { pointer = \"/status\", equals = \"error\" } }\n",
     );
-    let c = load(&text).unwrap().get("t").unwrap().clone();
+    let c = load(&text).unwrap().get("chat").unwrap().clone();
     assert!(c.error_body.failure.is_none());
     let body = json!({"status": "error"});
     assert!(verdict::decide::flagged_failure(
