@@ -608,13 +608,26 @@ impl crate::Emulator {
             .iter()
             .map(|field| FieldFault { field, code })
             .collect();
+        self.resource_fields_refused(ctx, status, r, e.to_string(), &faults)
+    }
+
+    /// Field errors about resource `r` (named by its kind, else its name) under the
+    /// status's wire message, else `message`.
+    pub(crate) fn resource_fields_refused(
+        &self,
+        ctx: &Ctx<'_>,
+        status: u16,
+        r: &verdict::emulate::ResourceSpec,
+        message: String,
+        faults: &[FieldFault<'_>],
+    ) -> Reply {
         let wire = self
             .contract
             .rule(status)
             .and_then(|s| s.wire_message.clone());
-        let message = wire.unwrap_or_else(|| e.to_string());
+        let message = wire.unwrap_or(message);
         let resource = if r.kind.is_empty() { &r.name } else { &r.kind };
-        self.refuse_fields(ctx, status, Some(&message), resource, &faults)
+        self.refuse_fields(ctx, status, Some(&message), resource, faults)
     }
 }
 

@@ -215,13 +215,7 @@ impl Emulator {
             .iter()
             .map(|field| crate::reply::FieldFault { field, code })
             .collect();
-        let wire = self
-            .contract
-            .rule(clash.status)
-            .and_then(|s| s.wire_message.clone());
-        let message = wire.unwrap_or(clash.message);
-        let resource = if r.kind.is_empty() { &r.name } else { &r.kind };
-        self.refuse_fields(ctx, clash.status, Some(&message), resource, &faults)
+        self.resource_fields_refused(ctx, clash.status, r, clash.message, &faults)
     }
 
     /// Why `body` cannot be stored in `t`'s collection (as item `skip`, for an update):
