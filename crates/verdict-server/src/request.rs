@@ -216,7 +216,7 @@ impl Emulator {
             });
             match store.finish(&self.state, &changes, entry.as_ref()).await {
                 Ok(shared::Finish::Done(counted)) => {
-                    self.quota_headers_shared(&mut reply, &changes.asks, &counted);
+                    self.quota_headers_shared(&mut reply, &ctx.req.path, &changes.asks, &counted);
                     return Ok((reply, delay));
                 }
                 Ok(shared::Finish::Conflict) => own = shared::keys_of(&changes),

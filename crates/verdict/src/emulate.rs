@@ -148,6 +148,27 @@ pub struct Quota {
     pub window_s: u32,
     /// The status that refuses a request over the quota (429, or Whispir's 403).
     pub status: u16,
+    /// The rate-limit group whose routes it counts (GitHub's `search`); none: every route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl Quota {
+    /// Whether a request of a route in rate-limit group `route` counts against it.
+    ///
+    /// ```
+    /// use verdict::emulate::Quota;
+    /// let search = Quota { requests: 30, window_s: 60, status: 403, group: Some("search".into()) };
+    /// assert!(search.counts(Some("search")));
+    /// assert!(!search.counts(Some("core")) && !search.counts(None));
+    /// assert!(Quota { group: None, ..search }.counts(Some("core")));
+    /// ```
+    pub fn counts(&self, route: Option<&str>) -> bool {
+        match &self.group {
+            None => true,
+            Some(g) => route == Some(g.as_str()),
+        }
+    }
 }
 
 /// One field of a resource: its type and the rules its value must meet.

@@ -324,6 +324,7 @@ fn roomy() -> Config {
             requests: 1_000_000,
             window_s: 60,
             status: 429,
+            group: None,
         }]),
         ..Config::default()
     }

@@ -258,3 +258,24 @@ fn envelopes_seeds_and_references() {
     assert_eq!(spec.resources[0].seed.len(), 1);
     assert_eq!(spec.resources[1].references[0].resource, "items");
 }
+
+#[test]
+fn a_quota_counts_a_group_some_route_is_in() {
+    let quotas = "rate_limit_group = \"core\"\n\n[[emulator.quota]]\nrequests = 5000\nwindow_s = 3600\ngroup = \"core\"\n\n[[emulator.quota]]\nrequests = 30\nwindow_s = 60\ngroup = \"GROUP\"\n";
+    let ops = "operations.list = { path = \"/search/items\", rate_limit_group = \"search\" }\n";
+    let c = load(&with_resource(&quotas.replace("GROUP", "search"), ops)).unwrap();
+    let spec = c.get("t").unwrap().emulator.clone().unwrap();
+    let groups: Vec<Option<&str>> = spec.quotas.iter().map(|q| q.group.as_deref()).collect();
+    assert_eq!(groups, [Some("core"), Some("search")]);
+    one_problem(
+        &with_resource(&quotas.replace("GROUP", "serch"), ops),
+        "emulator.quota[1].group",
+        "did you mean \"search\"",
+    );
+    // A group only a quota names counts no route at all.
+    one_problem(
+        &with_resource(&quotas.replace("GROUP", "graphql"), ops),
+        "emulator.quota[1].group",
+        "no route is in the rate-limit group \"graphql\"",
+    );
+}
