@@ -316,15 +316,46 @@ pub enum OperationKind {
     List,
     /// Creates an item.
     Create,
+    /// Reads the item a query parameter or body member names.
+    Get,
+    /// Changes the item a query parameter or body member names.
+    Update,
+    /// Deletes the item a query parameter or body member names.
+    Delete,
 }
 
 impl OperationKind {
+    /// Every kind, in the order a contract's messages list them.
+    pub const ALL: [OperationKind; 5] = [
+        OperationKind::List,
+        OperationKind::Create,
+        OperationKind::Get,
+        OperationKind::Update,
+        OperationKind::Delete,
+    ];
+
     /// Its name in a contract.
     pub fn as_str(self) -> &'static str {
         match self {
             OperationKind::List => "list",
             OperationKind::Create => "create",
+            OperationKind::Get => "get",
+            OperationKind::Update => "update",
+            OperationKind::Delete => "delete",
         }
+    }
+
+    /// The kind a contract names `name`.
+    pub fn named(name: &str) -> Option<OperationKind> {
+        OperationKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether it works on one item, which a query parameter or body member names.
+    pub fn on_item(self) -> bool {
+        matches!(
+            self,
+            OperationKind::Get | OperationKind::Update | OperationKind::Delete
+        )
     }
 }
 
@@ -342,6 +373,21 @@ pub struct RpcOperation {
     pub rate_limit_group: Option<String>,
     /// A list's own list key, over the resource's (GitHub's search answers `items`).
     pub list_key: Option<String>,
+    /// For a get, update or delete: the query parameter (a method without a body: GET,
+    /// DELETE) or body member (others) whose value is the item's key (or id).
+    pub id_param: Option<String>,
+    /// For an update: the fields its body takes and must give.
+    pub rules: Option<BodyRules>,
+    /// For an update: fields it sets to fixed values (Slack's archive sets `is_archived`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub set: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RpcOperation {
+    /// Whether its item is named in the query string rather than the body.
+    pub fn id_in_query(&self) -> bool {
+        matches!(self.method, Method::GET | Method::HEAD | Method::DELETE)
+    }
 }
 
 fn method<S: Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
