@@ -199,6 +199,13 @@ fn shaped_schema(r: &ResourceSpec, inner: Value) -> Value {
     }
     match &r.item_key {
         Some(k) => {
+            let item = verdict::schema::resource_schema(r);
+            for (member, field) in &r.beside_item {
+                props.insert(member.clone(), item["properties"][field.as_str()].clone());
+                if field == "id" || r.create.required.contains(field) {
+                    required.push(member.clone());
+                }
+            }
             props.insert(k.clone(), inner);
             required.push(k.clone());
             json!({"type": "object", "required": required, "properties": props})

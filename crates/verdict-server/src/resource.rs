@@ -200,6 +200,11 @@ impl Emulator {
         let mut out = match (&r.item_key, value) {
             (Some(k), v) => {
                 let mut m = Map::new();
+                for (member, field) in &r.beside_item {
+                    if let Some(x) = v.get(field) {
+                        m.insert(member.clone(), x.clone());
+                    }
+                }
                 m.insert(k.clone(), v);
                 m
             }

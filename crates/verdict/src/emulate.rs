@@ -294,6 +294,11 @@ pub struct ResourceSpec {
     /// The key an item is put under in create, read and update bodies (none: the item is
     /// the body).
     pub item_key: Option<String>,
+    /// Members put beside the item in create, read and update bodies, each with the value
+    /// of one of the item's fields (Slack's `chat.postMessage` answers `channel` and `ts`
+    /// beside `message`): member name, then field (or `id`). Needs `item_key`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub beside_item: Vec<(String, String)>,
     /// Its own list key, over `[emulator] list_key`.
     pub list_key: Option<String>,
     /// Items present from the start (and again after a reset), visible to every caller.

@@ -558,6 +558,7 @@ operations.update = { path = "/notes.edit", id_param = "number", accepts = ["tex
 [[emulator.resource]]
 name = "memos"
 item_key = "memo"
+beside_item = { title = "title", ref = "id" }
 list_key = "memos"
 envelope = { ok = true }
 unknown_fields = "refuse"
@@ -676,7 +677,11 @@ async fn item_operations_succeed(s: &Running) -> Vec<String> {
         &answers[1]["memo"]["done"],
         &answers[2],
     ];
-    if edited["text"] != "edited" || done != [&json!(false), &json!(true), &json!({"ok": true})] {
+    let beside = (&made["title"], &made["ref"]) == (&json!("a memo"), &made["memo"]["id"]);
+    if !beside
+        || edited["text"] != "edited"
+        || done != [&json!(false), &json!(true), &json!({"ok": true})]
+    {
         w.found.push(format!(
             "the operations did not succeed: {edited} {answers:?}"
         ));

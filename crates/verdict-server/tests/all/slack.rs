@@ -62,6 +62,10 @@ async fn a_message_goes_to_an_existing_conversation() {
     assert_eq!(status, 200, "{posted}");
     assert_eq!(posted["ok"], true);
     assert_eq!(posted["message"]["text"], "hello");
+    // Slack's channel and ts beside the message: its channel and its id.
+    assert_eq!(posted["channel"], "C0GENERAL");
+    assert_eq!(posted["ts"], posted["message"]["id"]);
+    assert!(posted["ts"].as_str().is_some_and(|ts| !ts.is_empty()));
     // Refusals are 200s whose ok is false, with the code the resource names.
     let (status, body) = call(
         &s,
@@ -221,6 +225,15 @@ async fn the_openapi_document_lists_the_methods_at_their_paths() {
     );
     let post = &doc["paths"]["/api/chat.postMessage"]["post"]["responses"];
     assert!(post["200"].is_object() && post["404"].is_object());
+    let posted = &post["200"]["content"]["application/json"]["schema"];
+    let members = posted["anyOf"][0]
+        .as_object()
+        .map_or(posted, |_| &posted["anyOf"][0]);
+    assert_eq!(
+        members["required"],
+        json!(["ok", "channel", "ts", "message"]),
+        "{posted}"
+    );
     assert!(doc["paths"].get("/api/conversations").is_none());
     let info = &doc["paths"]["/api/conversations.info"]["get"];
     let param = &info["parameters"][0];

@@ -331,6 +331,7 @@ pub(super) fn read_bodies(
             "a list body with an envelope is an object: set list_key",
         );
     }
+    read_beside_item(cx, t, r);
     for key in [&r.item_key, &r.list_key].into_iter().flatten() {
         if r.envelope.contains_key(key) {
             cx.report(
@@ -339,6 +340,45 @@ pub(super) fn read_bodies(
                 format!("\"{key}\" is both an envelope member and where the items go"),
             );
         }
+    }
+}
+
+/// `beside_item = { channel = "channel", ts = "id" }`: members beside the item under
+/// `item_key`, each the value of a field of the item (or its id).
+fn read_beside_item(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec) {
+    let Some(table) = t.table(cx, "beside_item") else {
+        return;
+    };
+    if r.item_key.is_none() {
+        cx.report(
+            span_of(t, "beside_item"),
+            t.field("beside_item"),
+            "members beside the item need an item_key to put the item under",
+        );
+    }
+    let mut known = field_names(r);
+    known.push("id".into());
+    for (key, value) in table.map.iter() {
+        let member = key.get_ref().to_string();
+        let Some(field) = value.get_ref().as_str() else {
+            cx.report(
+                value.span(),
+                table.field(&member),
+                "expected the name of a field of the item (or id)",
+            );
+            continue;
+        };
+        check_known(cx, &table, &member, &known, &[field.to_owned()]);
+        let clash =
+            r.item_key.as_deref() == Some(member.as_str()) || r.envelope.contains_key(&member);
+        if clash {
+            cx.report(
+                key.span(),
+                table.field(&member),
+                format!("\"{member}\" is already the item's key or an envelope member"),
+            );
+        }
+        r.beside_item.push((member, field.to_owned()));
     }
 }
 

@@ -349,3 +349,36 @@ fn operations_on_one_item_name_it_and_say_what_they_change() {
         "\"x\" is not an operation kind",
     );
 }
+
+#[test]
+fn members_beside_the_item_name_its_fields() {
+    let text = with_resource(
+        "",
+        "item_key = \"item\"\nbeside_item = { label = \"name\", ref = \"id\" }\n",
+    );
+    let c = load(&text).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    let pairs = [("label", "name"), ("ref", "id")].map(|(m, f)| (m.to_owned(), f.to_owned()));
+    assert_eq!(r.beside_item, pairs);
+    one_problem(
+        &with_resource(
+            "",
+            "item_key = \"item\"\nbeside_item = { label = \"nmae\" }\n",
+        ),
+        "emulator.resource[0].beside_item.label",
+        "did you mean \"name\"",
+    );
+    one_problem(
+        &with_resource("", "beside_item = { label = \"name\" }\n"),
+        "emulator.resource[0].beside_item",
+        "need an item_key",
+    );
+    one_problem(
+        &with_resource(
+            "",
+            "item_key = \"item\"\nbeside_item = { item = \"name\" }\n",
+        ),
+        "emulator.resource[0].beside_item.item",
+        "already the item's key",
+    );
+}
