@@ -127,6 +127,7 @@ fn parse_quota(s: &str) -> Result<Quota, Failure> {
         requests,
         window_s,
         status,
+        group: None,
     })
 }
 
@@ -427,7 +428,8 @@ mod tests {
             Quota {
                 requests: 10,
                 window_s: 1,
-                status: 429
+                status: 429,
+                group: None,
             }
         );
         assert_eq!(parse_quota("1000/86400:403").unwrap().status, 403);

@@ -48,6 +48,7 @@ fn handle(c: &mut Criterion) {
             requests: u32::MAX,
             window_s: 1,
             status: 429,
+            group: None,
         }]),
         ..Config::default()
     };

@@ -63,7 +63,7 @@ const MAINTENANCE_KEYS: &[&str] = &["on", "retry_after"];
 const LOCK_KEYS: &[&str] = &["path", "seconds", "retry_after"];
 const MOVE_KEYS: &[&str] = &["from", "to", "status"];
 const TOKEN_KEYS: &[&str] = &["token", "account", "revoked", "read_only"];
-const QUOTA_KEYS: &[&str] = &["requests", "window_s", "status"];
+const QUOTA_KEYS: &[&str] = &["requests", "window_s", "status", "group"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +90,8 @@ struct QuotaBody {
     window_s: u32,
     #[serde(default = "too_many")]
     status: u16,
+    #[serde(default)]
+    group: Option<String>,
 }
 
 fn five() -> u64 {
@@ -371,6 +373,7 @@ fn set_quotas(em: &Emulator, ctx: &Ctx<'_>) -> Answer {
             requests: q.requests,
             window_s: q.window_s,
             status: q.status,
+            group: q.group,
         })
         .collect();
     em.lock().set_quotas(quotas.clone());

@@ -38,6 +38,7 @@ mod ratelimit;
 mod reply;
 mod request;
 mod resource;
+mod rpc;
 mod server;
 mod shared;
 mod state;

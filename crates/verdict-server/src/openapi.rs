@@ -199,6 +199,13 @@ fn shaped_schema(r: &ResourceSpec, inner: Value) -> Value {
     }
     match &r.item_key {
         Some(k) => {
+            let item = verdict::schema::resource_schema(r);
+            for (member, field) in &r.beside_item {
+                props.insert(member.clone(), item["properties"][field.as_str()].clone());
+                if field == "id" || r.create.required.contains(field) {
+                    required.push(member.clone());
+                }
+            }
             props.insert(k.clone(), inner);
             required.push(k.clone());
             json!({"type": "object", "required": required, "properties": props})
@@ -487,9 +494,13 @@ fn operation_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
     r.operations
         .iter()
         .map(|o| {
+            use verdict::emulate::OperationKind;
             let mut op = match o.kind {
-                verdict::emulate::OperationKind::List => list_operation(em, r, o.list_key.as_ref()),
-                verdict::emulate::OperationKind::Create => create_operation(em, r),
+                OperationKind::List => list_operation(em, r, o.list_key.as_ref()),
+                OperationKind::Create => create_operation(em, r),
+                OperationKind::Get | OperationKind::Update | OperationKind::Delete => {
+                    named_operation(em, r, o)
+                }
             };
             op.method = o.method.clone();
             let named = verdict::emulate::path_params(&o.path).map_or(0, |p| p.len());
@@ -503,6 +514,103 @@ fn operation_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
             }
         })
         .collect()
+}
+
+/// The schema of an item's key (or id) as a query parameter or body member gives it.
+fn key_schema(r: &ResourceSpec) -> Value {
+    let integer = match &r.key {
+        Some(key) => r
+            .field(key)
+            .is_some_and(|f| f.ty == verdict::FieldType::Integer),
+        None => r.id_style == verdict::IdStyle::Sequential,
+    };
+    match integer {
+        true => json!({"type": "integer", "minimum": 1, "maximum": u64::MAX}),
+        false => json!({"type": "string", "minLength": 1}),
+    }
+}
+
+/// A get, update or delete at a path of its own, on the item its `id_param` names: in
+/// the query, or as a required member of the body beside the fields the update takes.
+fn named_operation(
+    em: &Emulator,
+    r: &ResourceSpec,
+    o: &verdict::emulate::RpcOperation,
+) -> Operation {
+    use verdict::emulate::OperationKind;
+    let (kind, m) = (r.kind.to_lowercase(), media(em, r));
+    let param = o.id_param.clone().unwrap_or_else(|| "id".into());
+    let mut op = match o.kind {
+        OperationKind::Get => Operation::new(o.method.clone(), format!("Get a {kind}"))
+            .answer(Answer::with(
+                200,
+                "The resource",
+                &m,
+                shaped_schema(r, reference(&r.name)),
+            ))
+            .answer(Answer::bare(
+                304,
+                "It has not changed since the ETag given in If-None-Match",
+            )),
+        OperationKind::Delete if r.envelope.is_empty() => {
+            Operation::new(o.method.clone(), format!("Delete a {kind}"))
+                .answer(Answer::bare(em.spec.delete_status, "Deleted"))
+        }
+        OperationKind::Delete => Operation::new(o.method.clone(), format!("Delete a {kind}"))
+            .answer(Answer::with(200, "Deleted", &m, envelope_schema(r))),
+        _ => {
+            let op = Operation::new(o.method.clone(), format!("Update a {kind}"));
+            match em.spec.update_status {
+                204 => op.answer(Answer::bare(204, "Updated")),
+                status => op.answer(Answer::with(
+                    status,
+                    "Updated",
+                    &m,
+                    shaped_schema(r, reference(&r.name)),
+                )),
+            }
+        }
+    };
+    if o.kind == OperationKind::Get && r.accept_delay_ms.is_some() {
+        op = op.answer(Answer::with(202, "Not ready yet", &m, accepted()));
+    }
+    let missing = format!("{param} names no {kind} this credential can see");
+    op = op.errors(&[(r.reference_status, missing.as_str())]);
+    if o.id_in_query() {
+        op.params
+            .push(json!({"name": param, "in": "query", "required": true, "schema": key_schema(r)}));
+    } else {
+        let rules = o.rules.clone().unwrap_or(BodyRules {
+            accepts: Vec::new(),
+            required: Vec::new(),
+            one_of: Vec::new(),
+        });
+        let mut body = verdict::schema::request_schema(r, &rules);
+        body["properties"][param.as_str()] = key_schema(r);
+        let mut required = body["required"].as_array().cloned().unwrap_or_default();
+        required.insert(0, Value::String(param.clone()));
+        body["required"] = Value::Array(required);
+        op = op.body(&m, body);
+        op.answers.extend(body_answers(em, r));
+    }
+    if o.kind != OperationKind::Get {
+        op = op.errors(&[
+            (403, "The credential may read but not write"),
+            (412, "If-Match does not match the current ETag"),
+        ]);
+    }
+    op
+}
+
+/// The schema of a body that holds only the resource's envelope (`{"ok": true}`).
+fn envelope_schema(r: &ResourceSpec) -> Value {
+    let props: Map<String, Value> = r
+        .envelope
+        .iter()
+        .map(|(k, v)| (k.clone(), json!({"enum": [v]})))
+        .collect();
+    let required: Vec<&String> = r.envelope.keys().collect();
+    json!({"type": "object", "required": required, "properties": props})
 }
 
 /// The `content` of an error response: the vendor's JSON, or problem details.

@@ -73,16 +73,25 @@ impl crate::Emulator {
         remaining: u32,
         reset: u64,
     ) -> Reply {
-        let first = self.first_quota();
         let group = self.route_group(&ctx.req.path);
-        self.quota_headers_for(reply, remaining, reset, first.as_ref(), group.as_deref())
+        let described = self.described_quota(group.as_deref()).map(|(_, q)| q);
+        self.quota_headers_for(
+            reply,
+            remaining,
+            reset,
+            described.as_ref(),
+            group.as_deref(),
+        )
     }
 
-    /// The value of the `[rate_limit] group` header for a request of `path`: its route's
-    /// own (an operation's or resource's), else the `[emulator]` one.
+    /// The rate-limit group of a request of `path`: its route's own (an operation's or
+    /// resource's), else the `[emulator]` one. It chooses the quotas that count the request
+    /// and is the value of the `[rate_limit] group` header.
     pub(crate) fn route_group(&self, path: &str) -> Option<String> {
-        // No group header: nothing to work out.
-        self.contract.rate_limit.group.as_ref()?;
+        // Neither a group header nor a quota of a group: nothing to work out.
+        if self.contract.rate_limit.group.is_none() && !self.grouped_quotas() {
+            return None;
+        }
         let own = self.spec.resources.iter().any(|r| {
             r.rate_limit_group.is_some()
                 || r.operations.iter().any(|o| o.rate_limit_group.is_some())
@@ -94,15 +103,37 @@ impl crate::Emulator {
         routed.or_else(|| self.spec.rate_limit_group.clone())
     }
 
-    /// With shared state, the first quota's headers as the group counted it (the answer
-    /// was made from this emulator's estimate).
+    /// Whether any quota in force counts the routes of one group only.
+    fn grouped_quotas(&self) -> bool {
+        let state = self.lock();
+        self.quotas_in_force(state.quotas())
+            .iter()
+            .any(|q| q.group.is_some())
+    }
+
+    /// The quota (with its place among those in force) the rate-limit headers of a route
+    /// in `group` describe: the first that names the group, else the first that counts it.
+    pub(crate) fn described_quota(&self, group: Option<&str>) -> Option<(usize, Quota)> {
+        let state = self.lock();
+        described(self.quotas_in_force(state.quotas()), group).map(|(i, q)| (i, q.clone()))
+    }
+
+    /// With shared state, the headers of the quota the route's answers describe as the
+    /// emulators of the group counted it (the answer was made from this emulator's
+    /// estimate).
     pub(crate) fn quota_headers_shared(
         &self,
         reply: &mut Reply,
+        path: &str,
         asks: &[crate::state::Ask],
         counted: &[(u32, Duration)],
     ) {
-        let Some((ask, (remaining, left))) = asks.iter().zip(counted).find(|(a, _)| a.index == 0)
+        let group = self.route_group(path);
+        let Some((index, _)) = self.described_quota(group.as_deref()) else {
+            return;
+        };
+        let Some((ask, (remaining, left))) =
+            asks.iter().zip(counted).find(|(a, _)| a.index == index)
         else {
             return;
         };
@@ -177,16 +208,15 @@ impl crate::Emulator {
         }
         if let (true, Some(q)) = (names.fields.draft(), quota) {
             let state = self.lock();
-            let in_force = self.quotas_in_force(state.quotas());
-            crate::ratelimit::append(&mut reply.headers, in_force, q, remaining, reset);
+            let counting: Vec<Quota> = self
+                .quotas_in_force(state.quotas())
+                .iter()
+                .filter(|q| q.counts(group))
+                .cloned()
+                .collect();
+            crate::ratelimit::append(&mut reply.headers, &counting, q, remaining, reset);
         }
         reply
-    }
-
-    /// The quota the rate-limit headers describe: the first of those in force.
-    pub(crate) fn first_quota(&self) -> Option<verdict::emulate::Quota> {
-        let state = self.lock();
-        self.quotas_in_force(state.quotas()).first().cloned()
     }
 
     /// The quotas that count: those set through the admin API (`admin`), else the
@@ -200,7 +230,8 @@ impl crate::Emulator {
             .unwrap_or(&self.spec.quotas)
     }
 
-    /// Counts the request against every quota; the first quota's state when it passes.
+    /// Counts the request against every quota of its route's `group` (and those of every
+    /// route); the state of the quota its headers describe when it passes.
     pub(crate) fn count_quota(
         &self,
         ctx: &Ctx<'_>,
@@ -212,7 +243,8 @@ impl crate::Emulator {
         let mut state = self.lock();
         let admin_set = state.quotas().map(<[_]>::to_vec);
         let quotas = self.quotas_in_force(admin_set.as_deref());
-        for (i, q) in quotas.iter().enumerate() {
+        let shown = described(quotas, group).map(|(i, _)| i);
+        for (i, q) in quotas.iter().enumerate().filter(|(_, q)| q.counts(group)) {
             match state.count(
                 &who.credential,
                 i,
@@ -220,7 +252,7 @@ impl crate::Emulator {
                 Duration::from_secs(u64::from(q.window_s)),
                 now,
             ) {
-                Ok((left, reset)) if i == 0 => first = Some((left, reset, q.clone())),
+                Ok((left, reset)) if Some(i) == shown => first = Some((left, reset, q.clone())),
                 Ok(_) => {}
                 Err(reset) => {
                     drop(state);
@@ -239,6 +271,14 @@ impl crate::Emulator {
     }
 }
 
+/// The quota of `quotas` a route in `group` describes, with its index: the first that names
+/// the group, else the first that counts every route.
+fn described<'q>(quotas: &'q [Quota], group: Option<&str>) -> Option<(usize, &'q Quota)> {
+    let mut counting = quotas.iter().enumerate().filter(|(_, q)| q.counts(group));
+    let own = counting.clone().find(|(_, q)| q.group.is_some());
+    own.or_else(|| counting.next())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +290,7 @@ mod tests {
             requests,
             window_s,
             status: 429,
+            group: None,
         };
         let mut h = HeaderMap::new();
         append(&mut h, &[q(10, 1), q(10000, 86400)], &q(10, 1), 0, 1);

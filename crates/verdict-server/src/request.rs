@@ -216,7 +216,7 @@ impl Emulator {
             });
             match store.finish(&self.state, &changes, entry.as_ref()).await {
                 Ok(shared::Finish::Done(counted)) => {
-                    self.quota_headers_shared(&mut reply, &changes.asks, &counted);
+                    self.quota_headers_shared(&mut reply, &ctx.req.path, &changes.asks, &counted);
                     return Ok((reply, delay));
                 }
                 Ok(shared::Finish::Conflict) => own = shared::keys_of(&changes),
@@ -408,7 +408,7 @@ impl Emulator {
     }
 
     /// An operation served at a path of its own: its one method, then as the resource's
-    /// list or create.
+    /// list or create, or on the item its query or body names.
     fn operation(
         &self,
         ctx: &Ctx<'_>,
@@ -425,9 +425,13 @@ impl Emulator {
         {
             return reply;
         }
+        use verdict::emulate::OperationKind;
         match op.kind {
-            verdict::emulate::OperationKind::List => self.list(ctx, target, who),
-            verdict::emulate::OperationKind::Create => self.create(ctx, target, who),
+            OperationKind::List => self.list(ctx, target, who),
+            OperationKind::Create => self.create(ctx, target, who),
+            OperationKind::Get => self.get_named(ctx, target, op, who),
+            OperationKind::Update => self.update_named(ctx, target, op, who),
+            OperationKind::Delete => self.delete_named(ctx, target, op, who),
         }
     }
 

@@ -147,7 +147,20 @@ impl Emulator {
         } else {
             &ctx.req.method
         };
-        if let Err(e) = verdict::schema::check(r, method, body) {
+        let rules = r.rules(method).unwrap_or(&r.create);
+        self.validate_by(ctx, r, rules, body, creating)
+    }
+
+    /// Checks the body against `rules` over the fields of `r`, then the vendor's own rules.
+    pub(crate) fn validate_by(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &ResourceSpec,
+        rules: &verdict::emulate::BodyRules,
+        body: &Map<String, Value>,
+        creating: bool,
+    ) -> Result<(), Reply> {
+        if let Err(e) = verdict::schema::check_rules(r, rules, body) {
             let status = match e {
                 BodyError::Unknown(_) => self.spec.unknown_field_status,
                 BodyError::Invalid(_) => r.invalid_status,
@@ -187,6 +200,11 @@ impl Emulator {
         let mut out = match (&r.item_key, value) {
             (Some(k), v) => {
                 let mut m = Map::new();
+                for (member, field) in &r.beside_item {
+                    if let Some(x) = v.get(field) {
+                        m.insert(member.clone(), x.clone());
+                    }
+                }
                 m.insert(k.clone(), v);
                 m
             }
@@ -486,7 +504,7 @@ impl Emulator {
 
     /// The item a write may change, with its stored id: it exists for this caller, the
     /// caller may write, and `If-Match` (when sent) matches.
-    fn writable(
+    pub(crate) fn writable(
         &self,
         ctx: &Ctx<'_>,
         t: &Target<'_>,
@@ -523,13 +541,27 @@ impl Emulator {
         // What the method does not take (where the policy ignores it) changes nothing.
         let accepts = r.rules(&ctx.req.method).map(|u| u.accepts.as_slice());
         body.retain(|k, _| accepts.is_some_and(|a| a.contains(k)));
+        self.store_update(ctx, t, who, &id, body)
+    }
+
+    /// Stores a checked update of item `id` and answers with the item as it is now (or the
+    /// clash that keeps it from being stored).
+    pub(crate) fn store_update(
+        &self,
+        ctx: &Ctx<'_>,
+        t: &Target<'_>,
+        who: &Principal,
+        id: &str,
+        body: Map<String, Value>,
+    ) -> Reply {
+        let r = t.r;
         let coll = t.collection();
         let mut state = self.lock();
-        if let Some(clash) = self.clash(t, &mut state, &body, Some(&id), who) {
+        if let Some(clash) = self.clash(t, &mut state, &body, Some(id), who) {
             drop(state);
             return self.clash_reply(ctx, r, clash);
         }
-        let updated = state.update(&coll, &id, |value| {
+        let updated = state.update(&coll, id, |value| {
             if let Value::Object(obj) = value {
                 obj.extend(body);
             }

@@ -148,6 +148,27 @@ pub struct Quota {
     pub window_s: u32,
     /// The status that refuses a request over the quota (429, or Whispir's 403).
     pub status: u16,
+    /// The rate-limit group whose routes it counts (GitHub's `search`); none: every route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl Quota {
+    /// Whether a request of a route in rate-limit group `route` counts against it.
+    ///
+    /// ```
+    /// use verdict::emulate::Quota;
+    /// let search = Quota { requests: 30, window_s: 60, status: 403, group: Some("search".into()) };
+    /// assert!(search.counts(Some("search")));
+    /// assert!(!search.counts(Some("core")) && !search.counts(None));
+    /// assert!(Quota { group: None, ..search }.counts(Some("core")));
+    /// ```
+    pub fn counts(&self, route: Option<&str>) -> bool {
+        match &self.group {
+            None => true,
+            Some(g) => route == Some(g.as_str()),
+        }
+    }
 }
 
 /// One field of a resource: its type and the rules its value must meet.
@@ -273,6 +294,11 @@ pub struct ResourceSpec {
     /// The key an item is put under in create, read and update bodies (none: the item is
     /// the body).
     pub item_key: Option<String>,
+    /// Members put beside the item in create, read and update bodies, each with the value
+    /// of one of the item's fields (Slack's `chat.postMessage` answers `channel` and `ts`
+    /// beside `message`): member name, then field (or `id`). Needs `item_key`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub beside_item: Vec<(String, String)>,
     /// Its own list key, over `[emulator] list_key`.
     pub list_key: Option<String>,
     /// Items present from the start (and again after a reset), visible to every caller.
@@ -295,15 +321,46 @@ pub enum OperationKind {
     List,
     /// Creates an item.
     Create,
+    /// Reads the item a query parameter or body member names.
+    Get,
+    /// Changes the item a query parameter or body member names.
+    Update,
+    /// Deletes the item a query parameter or body member names.
+    Delete,
 }
 
 impl OperationKind {
+    /// Every kind, in the order a contract's messages list them.
+    pub const ALL: [OperationKind; 5] = [
+        OperationKind::List,
+        OperationKind::Create,
+        OperationKind::Get,
+        OperationKind::Update,
+        OperationKind::Delete,
+    ];
+
     /// Its name in a contract.
     pub fn as_str(self) -> &'static str {
         match self {
             OperationKind::List => "list",
             OperationKind::Create => "create",
+            OperationKind::Get => "get",
+            OperationKind::Update => "update",
+            OperationKind::Delete => "delete",
         }
+    }
+
+    /// The kind a contract names `name`.
+    pub fn named(name: &str) -> Option<OperationKind> {
+        OperationKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether it works on one item, which a query parameter or body member names.
+    pub fn on_item(self) -> bool {
+        matches!(
+            self,
+            OperationKind::Get | OperationKind::Update | OperationKind::Delete
+        )
     }
 }
 
@@ -321,6 +378,21 @@ pub struct RpcOperation {
     pub rate_limit_group: Option<String>,
     /// A list's own list key, over the resource's (GitHub's search answers `items`).
     pub list_key: Option<String>,
+    /// For a get, update or delete: the query parameter (a method without a body: GET,
+    /// DELETE) or body member (others) whose value is the item's key (or id).
+    pub id_param: Option<String>,
+    /// For an update: the fields its body takes and must give.
+    pub rules: Option<BodyRules>,
+    /// For an update: fields it sets to fixed values (Slack's archive sets `is_archived`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub set: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RpcOperation {
+    /// Whether its item is named in the query string rather than the body.
+    pub fn id_in_query(&self) -> bool {
+        matches!(self.method, Method::GET | Method::HEAD | Method::DELETE)
+    }
 }
 
 fn method<S: Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {

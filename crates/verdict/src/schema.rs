@@ -80,7 +80,15 @@ pub fn check(
     method: &Method,
     body: &Map<String, Value>,
 ) -> Result<(), BodyError> {
-    let rules = r.rules(method).unwrap_or(&r.create);
+    check_rules(r, r.rules(method).unwrap_or(&r.create), body)
+}
+
+/// Checks `body` against `rules` over the fields of `r`, as [`check`] does for a method.
+pub fn check_rules(
+    r: &ResourceSpec,
+    rules: &BodyRules,
+    body: &Map<String, Value>,
+) -> Result<(), BodyError> {
     if r.unknown_fields == UnknownFields::Refuse {
         let unknown: Vec<String> = body
             .keys()

@@ -1024,6 +1024,7 @@ action = "retry-after"
             requests: 1,
             window_s: 1,
             status: 403,
+            group: None,
         }]),
         ..verdict_server::Config::default()
     };

@@ -324,6 +324,7 @@ fn roomy() -> Config {
             requests: 1_000_000,
             window_s: 60,
             status: 429,
+            group: None,
         }]),
         ..Config::default()
     }
@@ -527,4 +528,163 @@ async fn the_example_contracts_answer_as_their_openapi_documents_say() {
         all.len(),
         all.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
     );
+}
+
+/// Operations on one item at paths of their own: named in the query or the body, by a
+/// numbered key or an id, answering with or without an envelope.
+const ITEM_OPERATIONS: &str = r#"
+[contract]
+id = "items"
+name = "Item operations"
+extends = "http"
+
+[auth]
+scheme = "bearer"
+
+[emulator]
+base_path = "/api"
+id_style = "sequential"
+
+[[emulator.resource]]
+name = "notes"
+path = "/notes"
+key = "number"
+sequence = "number"
+fields = { number = "integer", text = { type = "string", required = true } }
+operations.get = { path = "/notes.get", id_param = "number" }
+operations.delete = { path = "/notes.delete", method = "DELETE", id_param = "number" }
+operations.update = { path = "/notes.edit", id_param = "number", accepts = ["text"], required = ["text"] }
+
+[[emulator.resource]]
+name = "memos"
+item_key = "memo"
+beside_item = { title = "title", ref = "id" }
+list_key = "memos"
+envelope = { ok = true }
+unknown_fields = "refuse"
+fields = { title = { type = "string", required = true }, done = { type = "boolean", default = false } }
+unique = [["title"]]
+operations.create = { path = "/memos.create" }
+operations.list = { path = "/memos.list" }
+operations.get = { path = "/memos.info", method = "POST", id_param = "memo" }
+operations.finish = { kind = "update", path = "/memos.finish", id_param = "memo", accepts = [], set = { done = true } }
+operations.delete = { path = "/memos.delete", id_param = "memo" }
+"#;
+
+#[tokio::test]
+async fn item_operations_answer_as_their_openapi_document_says() {
+    let contract = crate::support::contract_from("items.toml", ITEM_OPERATIONS);
+    let em = verdict_server::Emulator::new(contract, roomy()).unwrap();
+    let s = crate::support::serve_emulator(em, "t0".into(), false, ServerLimits::default()).await;
+    let (calls, mut found) = walk_served(&s, "items.toml").await;
+    assert!(calls > 20, "only {calls} requests");
+    found.extend(item_operations_succeed(&s).await);
+    assert!(
+        found.is_empty(),
+        "{} answers off the document:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}
+
+/// The successful answers of the item operations (the walk names items that do not exist),
+/// each checked against the document.
+async fn item_operations_succeed(s: &Running) -> Vec<String> {
+    let doc: Value = s
+        .http
+        .get(s.url("/_verdict/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut w = Walk {
+        s,
+        contract: "items.toml",
+        doc: doc.clone(),
+        found: Vec::new(),
+        calls: 0,
+    };
+    let json = Some("application/json");
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let note = json!({"text": "a note"});
+    let made = w
+        .call(
+            &Method::POST,
+            "/api/notes",
+            &op("/api/notes", "post"),
+            json,
+            Some(&note),
+            "",
+        )
+        .await;
+    let number = made["number"].to_string();
+    let (get, edit) = (op("/api/notes.get", "get"), op("/api/notes.edit", "post"));
+    let query = format!("?number={number}");
+    w.call(&Method::GET, "/api/notes.get", &get, None, None, &query)
+        .await;
+    let body = json!({"number": made["number"], "text": "edited"});
+    let edited = w
+        .call(
+            &Method::POST,
+            "/api/notes.edit",
+            &edit,
+            json,
+            Some(&body),
+            "",
+        )
+        .await;
+    let delete = op("/api/notes.delete", "delete");
+    w.call(
+        &Method::DELETE,
+        "/api/notes.delete",
+        &delete,
+        None,
+        None,
+        &query,
+    )
+    .await;
+    let memo = json!({"title": "a memo"});
+    let create = op("/api/memos.create", "post");
+    let made = w
+        .call(
+            &Method::POST,
+            "/api/memos.create",
+            &create,
+            json,
+            Some(&memo),
+            "",
+        )
+        .await;
+    let named = json!({"memo": made["memo"]["id"]});
+    let mut answers = Vec::new();
+    for path in ["/api/memos.info", "/api/memos.finish", "/api/memos.delete"] {
+        let answer = w
+            .call(
+                &Method::POST,
+                path,
+                &op(path, "post"),
+                json,
+                Some(&named),
+                "",
+            )
+            .await;
+        answers.push(answer);
+    }
+    let done = [
+        &answers[0]["memo"]["done"],
+        &answers[1]["memo"]["done"],
+        &answers[2],
+    ];
+    let beside = (&made["title"], &made["ref"]) == (&json!("a memo"), &made["memo"]["id"]);
+    if !beside
+        || edited["text"] != "edited"
+        || done != [&json!(false), &json!(true), &json!({"ok": true})]
+    {
+        w.found.push(format!(
+            "the operations did not succeed: {edited} {answers:?}"
+        ));
+    }
+    w.found
 }

@@ -459,6 +459,7 @@ async fn every_documented_whispir_status() {
         requests: 100_000,
         window_s: 1,
         status: 429,
+        group: None,
     }]);
     let config = || verdict_server::Config {
         token: "t0".into(),

@@ -391,6 +391,43 @@ async fn rate_limit_headers_name_each_routes_group() {
 }
 
 #[tokio::test]
+async fn the_search_quota_is_spent_apart_from_core() {
+    let s = github().await;
+    let remaining = |r: &reqwest::Response, name: &str| -> u32 {
+        r.headers()[name].to_str().unwrap().parse().unwrap()
+    };
+    let core = call(&s, Method::GET, "/repos/octo/hello/issues", None).await;
+    assert_eq!(core.headers()["x-ratelimit-limit"], "5000");
+    assert_eq!(remaining(&core, "x-ratelimit-remaining"), 4999);
+    for left in (0..30).rev() {
+        let found = call(&s, Method::GET, "/search/issues", None).await;
+        assert_eq!(found.status(), 200);
+        let h = found.headers();
+        assert_eq!(
+            (&h["x-ratelimit-resource"], &h["x-ratelimit-limit"]),
+            (&"search".parse().unwrap(), &"30".parse().unwrap())
+        );
+        assert_eq!(remaining(&found, "x-ratelimit-remaining"), left);
+        let reset: u64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(reset <= now + 61, "the search window is a minute: {reset}");
+    }
+    let refused = call(&s, Method::GET, "/search/issues", None).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.headers()["x-ratelimit-resource"], "search");
+    assert_eq!(refused.headers()["x-ratelimit-limit"], "30");
+    assert_eq!(remaining(&refused, "x-ratelimit-remaining"), 0);
+    // Thirty-one searches later, core has spent one request only.
+    let core = call(&s, Method::GET, "/repos/octo/hello/issues", None).await;
+    assert_eq!(core.status(), 200);
+    assert_eq!(core.headers()["x-ratelimit-resource"], "core");
+    assert_eq!(remaining(&core, "x-ratelimit-remaining"), 4998);
+}
+
+#[tokio::test]
 async fn a_quota_refusal_is_a_403_the_contract_reads_as_a_rate_limit() {
     let contract = contract_from("github.toml", GITHUB);
     let config = verdict_server::Config {
@@ -400,6 +437,7 @@ async fn a_quota_refusal_is_a_403_the_contract_reads_as_a_rate_limit() {
             requests: 1,
             window_s: 60,
             status: 403,
+            group: None,
         }]),
         ..verdict_server::Config::default()
     };

@@ -34,11 +34,13 @@ fn quotas() -> Vec<Quota> {
             requests: 2,
             window_s: 60,
             status: 429,
+            group: None,
         },
         Quota {
             requests: 1000,
             window_s: 86400,
             status: 429,
+            group: None,
         },
     ]
 }
@@ -240,6 +242,7 @@ async fn on_the_real_clock_the_reset_it_sends_is_when_the_next_request_fits() {
             requests: 2,
             window_s: 1,
             status: 429,
+            group: None,
         }]),
         ..Config::default()
     };

@@ -373,3 +373,62 @@ async fn seed_items_are_planted_once_for_the_group_and_come_back_after_a_reset()
     a.admin(Method::POST, "/_verdict/reset", json!({})).await;
     assert_eq!(names(&b).await, ["general"], "a reset plants them again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_rate_limit_group_spends_its_own_quota_across_the_group() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let github = || contract_from("github.toml", crate::github::GITHUB);
+    let a = start_shared_contract(github(), &redis.url(), "groups").await;
+    let b = start_shared_contract(github(), &redis.url(), "groups").await;
+    let quotas = json!([
+        { "requests": 100, "window_s": 3600, "status": 403, "group": "core" },
+        { "requests": 3, "window_s": 60, "status": 403, "group": "search" },
+    ]);
+    let r = a.admin(Method::PUT, "/_verdict/quotas", quotas).await;
+    assert_eq!(r.status(), 200);
+    let get = |r: &Running, path: &str| {
+        let req = r.http.get(r.url(path)).bearer_auth(&r.token);
+        async move {
+            let answer = req.send().await.unwrap();
+            let h = answer.headers();
+            let text = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_owned());
+            (
+                answer.status().as_u16(),
+                text("x-ratelimit-resource"),
+                text("x-ratelimit-limit"),
+                text("x-ratelimit-remaining"),
+            )
+        }
+    };
+    let row = |status: u16, group: &str, limit: &str, left: &str| {
+        (
+            status,
+            Some(group.into()),
+            Some(limit.into()),
+            Some(left.into()),
+        )
+    };
+    assert_eq!(
+        get(&a, "/repos/o/r/issues").await,
+        row(200, "core", "100", "99")
+    );
+    for (i, left) in ["2", "1", "0"].into_iter().enumerate() {
+        let at = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            get(at, "/search/issues").await,
+            row(200, "search", "3", left)
+        );
+    }
+    assert_eq!(
+        get(&b, "/search/issues").await,
+        row(403, "search", "3", "0"),
+        "the group's fourth search is over the search quota"
+    );
+    assert_eq!(
+        get(&b, "/repos/o/r/issues").await,
+        row(200, "core", "100", "98"),
+        "searching spent nothing of core"
+    );
+}

@@ -62,6 +62,10 @@ async fn a_message_goes_to_an_existing_conversation() {
     assert_eq!(status, 200, "{posted}");
     assert_eq!(posted["ok"], true);
     assert_eq!(posted["message"]["text"], "hello");
+    // Slack's channel and ts beside the message: its channel and its id.
+    assert_eq!(posted["channel"], "C0GENERAL");
+    assert_eq!(posted["ts"], posted["message"]["id"]);
+    assert!(posted["ts"].as_str().is_some_and(|ts| !ts.is_empty()));
     // Refusals are 200s whose ok is false, with the code the resource names.
     let (status, body) = call(
         &s,
@@ -221,7 +225,30 @@ async fn the_openapi_document_lists_the_methods_at_their_paths() {
     );
     let post = &doc["paths"]["/api/chat.postMessage"]["post"]["responses"];
     assert!(post["200"].is_object() && post["404"].is_object());
+    let posted = &post["200"]["content"]["application/json"]["schema"];
+    let members = posted["anyOf"][0]
+        .as_object()
+        .map_or(posted, |_| &posted["anyOf"][0]);
+    assert_eq!(
+        members["required"],
+        json!(["ok", "channel", "ts", "message"]),
+        "{posted}"
+    );
     assert!(doc["paths"].get("/api/conversations").is_none());
+    let info = &doc["paths"]["/api/conversations.info"]["get"];
+    let param = &info["parameters"][0];
+    assert_eq!(
+        (&param["name"], &param["in"], &param["required"]),
+        (&json!("channel"), &json!("query"), &json!(true))
+    );
+    assert!(info["responses"]["404"].is_object());
+    let rename = &doc["paths"]["/api/conversations.rename"]["post"];
+    let schema = &rename["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(schema["required"], json!(["channel", "name"]), "{schema}");
+    let archive = &doc["paths"]["/api/conversations.archive"]["post"];
+    let schema = &archive["requestBody"]["content"]["application/json"]["schema"];
+    let members: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(members, ["channel"], "the archive takes the channel alone");
 }
 
 const OFFSETS: &str = r#"
@@ -291,4 +318,146 @@ async fn offset_paging_and_the_refusal_of_an_oversize_page() {
     assert_eq!(status, 400, "over the limit, refused by default");
     let (status, _) = call(&s, Method::GET, "/things?offset=-1", None).await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn conversations_info_rename_and_archive_name_the_channel_in_the_call() {
+    let s = slack().await;
+    let (status, body) = call(
+        &s,
+        Method::GET,
+        "/api/conversations.info?channel=C0GENERAL",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["channel"]["name"], "general");
+    assert_eq!(body["channel"]["is_archived"], false);
+    let (_, created) = call(
+        &s,
+        Method::POST,
+        "/api/conversations.create",
+        Some(json!({"name": "random"})),
+    )
+    .await;
+    let id = created["channel"]["id"].as_str().unwrap().to_owned();
+    let rename = |body: Value| call(&s, Method::POST, "/api/conversations.rename", Some(body));
+    let (status, renamed) = rename(json!({"channel": id, "name": "chatter"})).await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(renamed["ok"], true);
+    assert_eq!(renamed["channel"]["name"], "chatter");
+    assert_eq!(renamed["channel"]["id"], id.as_str());
+    let (_, taken) = rename(json!({"channel": id, "name": "general"})).await;
+    assert_eq!(taken, json!({"ok": false, "error": "name_taken"}));
+    let (_, nameless) = rename(json!({"channel": id})).await;
+    assert_eq!(
+        nameless,
+        json!({"ok": false, "error": "invalid_name_required"})
+    );
+    // The rename takes the name only: is_archived in its body moves nothing.
+    let (_, kept) = rename(json!({"channel": id, "name": "chat", "is_archived": true})).await;
+    assert_eq!(kept["channel"]["is_archived"], false, "{kept}");
+    let (status, archived) = call(
+        &s,
+        Method::POST,
+        "/api/conversations.archive",
+        Some(json!({"channel": id})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(archived["ok"], true);
+    let info = format!("/api/conversations.info?channel={id}");
+    let (_, body) = call(&s, Method::GET, &info, None).await;
+    assert_eq!(body["channel"]["is_archived"], true);
+    assert_eq!(body["channel"]["name"], "chat");
+}
+
+#[tokio::test]
+async fn an_unknown_channel_is_channel_not_found_on_every_item_method() {
+    let s = slack().await;
+    let unknown = json!({"ok": false, "error": "channel_not_found"});
+    for path in [
+        "/api/conversations.info?channel=CNOSUCH",
+        "/api/conversations.info",
+        "/api/conversations.info?channel=",
+    ] {
+        let (status, body) = call(&s, Method::GET, path, None).await;
+        assert_eq!((status, &body), (200, &unknown), "{path}");
+    }
+    for (path, body) in [
+        (
+            "/api/conversations.rename",
+            json!({"channel": "CNOSUCH", "name": "x"}),
+        ),
+        ("/api/conversations.archive", json!({"channel": "CNOSUCH"})),
+        ("/api/conversations.archive", json!({})),
+    ] {
+        let (status, answer) = call(&s, Method::POST, path, Some(body)).await;
+        assert_eq!((status, &answer), (200, &unknown), "{path}");
+    }
+    // Only the method each path names.
+    let (status, _) = call(&s, Method::POST, "/api/conversations.info", Some(json!({}))).await;
+    assert_eq!(status, 405);
+    let (status, _) = call(&s, Method::GET, "/api/conversations.archive", None).await;
+    assert_eq!(status, 405);
+}
+
+const NOTES: &str = r#"
+[contract]
+id = "notes"
+name = "Notes"
+extends = "http"
+
+[auth]
+scheme = "bearer"
+
+[emulator]
+base_path = "/api"
+id_style = "sequential"
+
+[[emulator.resource]]
+name = "notes"
+path = "/notes"
+key = "number"
+sequence = "number"
+fields = { number = "integer", text = { type = "string", required = true } }
+operations.get = { path = "/notes.get", id_param = "number" }
+operations.delete = { path = "/notes.delete", method = "DELETE", id_param = "number" }
+operations.remove = { kind = "delete", path = "/notes.remove", id_param = "number" }
+"#;
+
+#[tokio::test]
+async fn item_operations_take_a_numbered_key_from_the_query_or_the_body() {
+    let s = start_contract(contract_from("notes.toml", NOTES)).await;
+    for text in ["one", "two"] {
+        let (status, _) = call(&s, Method::POST, "/api/notes", Some(json!({"text": text}))).await;
+        assert_eq!(status, 201);
+    }
+    let (status, got) = call(&s, Method::GET, "/api/notes.get?number=2", None).await;
+    assert_eq!((status, &got["text"]), (200, &json!("two")));
+    let (status, _) = call(&s, Method::DELETE, "/api/notes.delete?number=1", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&s, Method::GET, "/api/notes.get?number=1", None).await;
+    assert_eq!(status, 404, "deleted");
+    let (status, _) = call(&s, Method::GET, "/api/notes/1", None).await;
+    assert_eq!(status, 404, "gone from its REST route too");
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/api/notes.remove",
+        Some(json!({"number": 2})),
+    )
+    .await;
+    assert_eq!(status, 204, "a number in the body names the item");
+    let (status, _) = call(&s, Method::GET, "/api/notes/2", None).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/api/notes.remove",
+        Some(json!({"number": 2})),
+    )
+    .await;
+    assert_eq!(status, 404, "nothing left to delete");
 }

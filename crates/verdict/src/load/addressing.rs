@@ -8,7 +8,9 @@ use toml::Spanned;
 
 use super::resource::{Inherited, check_known, check_path};
 use super::{Cx, MethodName, Obj, to_json};
-use crate::emulate::{OperationKind, Reference, ResourceSpec, RpcOperation, path_params};
+use crate::emulate::{
+    BodyRules, OperationKind, Reference, ResourceSpec, RpcOperation, path_params,
+};
 use crate::names::{FieldType, IdStyle};
 
 fn span_of(t: &Obj<'_, '_>, key: &str) -> super::Span {
@@ -93,70 +95,213 @@ fn check_key(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec, known: &[St
     }
 }
 
-/// `operations`: `list` and `create` at paths of their own.
+/// The keys every operation takes, and those only some kinds take.
+const OPERATION_KEYS: &[&str] = &[
+    "kind",
+    "path",
+    "method",
+    "rate_limit_group",
+    "list_key",
+    "id_param",
+    "accepts",
+    "required",
+    "set",
+];
+
+/// `operations`: a list, create, get, update or delete at a path of its own, each under a
+/// name that is its kind unless `kind` says otherwise (`operations.archive = { kind =
+/// "update", ... }`).
 pub(super) fn read_operations(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec) {
     let Some(ops) = t.table(cx, "operations") else {
         return;
     };
-    ops.check_keys(cx, &["list", "create"]);
-    for (kind, default) in [
-        (OperationKind::List, Method::GET),
-        (OperationKind::Create, Method::POST),
-    ] {
-        let Some(op) = ops.table(cx, kind.as_str()) else {
+    let names: Vec<String> = ops
+        .map
+        .iter()
+        .map(|(k, _)| k.get_ref().to_string())
+        .collect();
+    for name in names {
+        let Some(op) = ops.table(cx, &name) else {
             continue;
         };
-        op.check_keys(cx, &["path", "method", "rate_limit_group", "list_key"]);
+        op.check_keys(cx, OPERATION_KEYS);
+        let Some(kind) = operation_kind(cx, &op, &name) else {
+            continue;
+        };
         let path = op.required_string(cx, "path").unwrap_or_default();
-        let params = if path.is_empty() {
-            Vec::new()
-        } else {
-            check_path(cx, &op, "path", &path)
-        };
-        let fits = match kind {
-            OperationKind::List => r.params.starts_with(&params),
-            OperationKind::Create => params == r.params,
-        };
-        if !fits && !path.is_empty() {
-            let need = match kind {
-                OperationKind::List => "the first of the resource's parameters, in order",
-                OperationKind::Create => "every parameter of the resource's path, in order",
-            };
-            cx.report(
-                span_of(&op, "path"),
-                op.field("path"),
-                format!(
-                    "a {} path names {need} ({})",
-                    kind.as_str(),
-                    r.params.join(", ")
-                ),
-            );
+        if !path.is_empty() {
+            check_operation_path(cx, &op, r, kind, &path);
         }
-        if kind == OperationKind::Create && op.get("list_key").is_some() {
-            cx.report(
-                span_of(&op, "list_key"),
-                op.field("list_key"),
-                "only a list operation has a list key",
-            );
-        }
+        check_kind_keys(cx, &op, kind);
         let method = op
             .parsed::<MethodName>(cx, "method")
-            .map_or(default, |m| m.0);
-        if !path.is_empty() {
-            r.operations.push(RpcOperation {
-                kind,
-                method,
-                path,
-                rate_limit_group: op.string(cx, "rate_limit_group"),
-                list_key: op.string(cx, "list_key"),
-            });
+            .map_or(default_method(kind), |m| m.0);
+        let id_param = kind.on_item().then(|| op.required_string(cx, "id_param"));
+        let (rules, set) = match kind {
+            OperationKind::Update => update_rules(cx, &op, r),
+            _ => (None, Map::new()),
+        };
+        let operation = RpcOperation {
+            kind,
+            method,
+            path,
+            rate_limit_group: op.string(cx, "rate_limit_group"),
+            list_key: op.string(cx, "list_key"),
+            id_param: id_param.flatten(),
+            rules,
+            set,
+        };
+        check_id_param(cx, &op, &operation);
+        if !operation.path.is_empty() {
+            r.operations.push(operation);
         }
+    }
+}
+
+/// The kind of the operation named `name`: its `kind`, else its name.
+fn operation_kind(cx: &mut Cx<'_>, op: &Obj<'_, '_>, name: &str) -> Option<OperationKind> {
+    let kinds = OperationKind::ALL.map(OperationKind::as_str);
+    let (word, span, field) = match op.string(cx, "kind") {
+        Some(k) => (k, span_of(op, "kind"), op.field("kind")),
+        None => (name.to_owned(), op.span.clone(), op.path.clone()),
+    };
+    if let Some(kind) = OperationKind::named(&word) {
+        return Some(kind);
+    }
+    let hint = crate::suggest::closest(&word, kinds.iter().copied())
+        .map(|b| format!("; did you mean \"{b}\"?"))
+        .unwrap_or_default();
+    let how = if op.get("kind").is_some() {
+        String::new()
+    } else {
+        " (name it by its kind, or give kind = ...)".to_owned()
+    };
+    cx.report(
+        span,
+        field,
+        format!(
+            "\"{word}\" is not an operation kind ({}){hint}{how}",
+            kinds.join(", ")
+        ),
+    );
+    None
+}
+
+fn default_method(kind: OperationKind) -> Method {
+    match kind {
+        OperationKind::List | OperationKind::Get => Method::GET,
+        _ => Method::POST,
+    }
+}
+
+/// A path names the parameters the kind needs: a list the first of the resource's, every
+/// other kind all of them.
+fn check_operation_path(
+    cx: &mut Cx<'_>,
+    op: &Obj<'_, '_>,
+    r: &ResourceSpec,
+    kind: OperationKind,
+    path: &str,
+) {
+    let params = check_path(cx, op, "path", path);
+    let fits = match kind {
+        OperationKind::List => r.params.starts_with(&params),
+        _ => params == r.params,
+    };
+    if !fits {
+        let need = match kind {
+            OperationKind::List => "the first of the resource's parameters, in order",
+            _ => "every parameter of the resource's path, in order",
+        };
+        cx.report(
+            span_of(op, "path"),
+            op.field("path"),
+            format!(
+                "a {} path names {need} ({})",
+                kind.as_str(),
+                r.params.join(", ")
+            ),
+        );
+    }
+}
+
+/// Keys only some kinds take, given to another kind.
+fn check_kind_keys(cx: &mut Cx<'_>, op: &Obj<'_, '_>, kind: OperationKind) {
+    let only = [
+        ("list_key", "a list operation", kind == OperationKind::List),
+        ("id_param", "a get, update or delete", kind.on_item()),
+        ("accepts", "an update", kind == OperationKind::Update),
+        ("required", "an update", kind == OperationKind::Update),
+        ("set", "an update", kind == OperationKind::Update),
+    ];
+    for (key, who, fits) in only {
+        if !fits && op.get(key).is_some() {
+            let what = if key == "list_key" {
+                "only a list operation has a list key".to_owned()
+            } else {
+                format!("only {who} takes {key}")
+            };
+            cx.report(span_of(op, key), op.field(key), what);
+        }
+    }
+}
+
+/// An update's `accepts` (default: what a create takes), `required` (default: none) and
+/// `set` (fixed values, each one its field takes).
+fn update_rules(
+    cx: &mut Cx<'_>,
+    op: &Obj<'_, '_>,
+    r: &ResourceSpec,
+) -> (Option<BodyRules>, Map<String, Value>) {
+    let known = field_names(r);
+    let accepts = op.list::<String>(cx, "accepts");
+    let accepts = accepts.unwrap_or_else(|| r.create.accepts.clone());
+    check_known(cx, op, "accepts", &known, &accepts);
+    let required = op.list::<String>(cx, "required").unwrap_or_default();
+    check_known(cx, op, "required", &accepts, &required);
+    let set = read_envelope_at(cx, op, "set");
+    let names: Vec<String> = set.keys().cloned().collect();
+    check_known(cx, op, "set", &known, &names);
+    let fixed = BodyRules {
+        accepts: names,
+        required: Vec::new(),
+        one_of: Vec::new(),
+    };
+    if let Err(e) = crate::schema::check_rules(r, &fixed, &set) {
+        cx.report(span_of(op, "set"), op.field("set"), e.to_string());
+    }
+    let rules = BodyRules {
+        accepts,
+        required,
+        one_of: Vec::new(),
+    };
+    (Some(rules), set)
+}
+
+/// An update's item is not named by a field its body also changes.
+fn check_id_param(cx: &mut Cx<'_>, op: &Obj<'_, '_>, o: &RpcOperation) {
+    let (Some(id), Some(rules)) = (&o.id_param, &o.rules) else {
+        return;
+    };
+    if !o.id_in_query() && rules.accepts.contains(id) {
+        cx.report(
+            span_of(op, "id_param"),
+            op.field("id_param"),
+            format!(
+                "{id} names the item, yet the update takes it as a field: leave it out of accepts"
+            ),
+        );
     }
 }
 
 /// A table of fixed members (`envelope = { ok = true }`).
 pub(super) fn read_envelope(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Map<String, Value> {
-    t.table(cx, "envelope")
+    read_envelope_at(cx, t, "envelope")
+}
+
+/// The table of fixed members at `key`.
+fn read_envelope_at(cx: &mut Cx<'_>, t: &Obj<'_, '_>, key: &str) -> Map<String, Value> {
+    t.table(cx, key)
         .map(|e| {
             e.map
                 .iter()
@@ -186,6 +331,7 @@ pub(super) fn read_bodies(
             "a list body with an envelope is an object: set list_key",
         );
     }
+    read_beside_item(cx, t, r);
     for key in [&r.item_key, &r.list_key].into_iter().flatten() {
         if r.envelope.contains_key(key) {
             cx.report(
@@ -194,6 +340,45 @@ pub(super) fn read_bodies(
                 format!("\"{key}\" is both an envelope member and where the items go"),
             );
         }
+    }
+}
+
+/// `beside_item = { channel = "channel", ts = "id" }`: members beside the item under
+/// `item_key`, each the value of a field of the item (or its id).
+fn read_beside_item(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec) {
+    let Some(table) = t.table(cx, "beside_item") else {
+        return;
+    };
+    if r.item_key.is_none() {
+        cx.report(
+            span_of(t, "beside_item"),
+            t.field("beside_item"),
+            "members beside the item need an item_key to put the item under",
+        );
+    }
+    let mut known = field_names(r);
+    known.push("id".into());
+    for (key, value) in table.map.iter() {
+        let member = key.get_ref().to_string();
+        let Some(field) = value.get_ref().as_str() else {
+            cx.report(
+                value.span(),
+                table.field(&member),
+                "expected the name of a field of the item (or id)",
+            );
+            continue;
+        };
+        check_known(cx, &table, &member, &known, &[field.to_owned()]);
+        let clash =
+            r.item_key.as_deref() == Some(member.as_str()) || r.envelope.contains_key(&member);
+        if clash {
+            cx.report(
+                key.span(),
+                table.field(&member),
+                format!("\"{member}\" is already the item's key or an envelope member"),
+            );
+        }
+        r.beside_item.push((member, field.to_owned()));
     }
 }
 

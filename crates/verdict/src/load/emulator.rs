@@ -138,6 +138,8 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         resources: resource_names(t),
     };
     let resources = read_resources(cx, t, &inherited);
+    let rate_limit_group = t.string(cx, "rate_limit_group");
+    let quotas = check_quota_groups(cx, quotas, rate_limit_group.as_deref(), &resources);
     let paging = read_paging(cx, t);
     EmulatorSpec {
         vendor: t.parsed(cx, "vendor"),
@@ -163,7 +165,7 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
             .unwrap_or_else(|| vec!["application/json".into()]),
         https_only: t.boolean(cx, "https_only").unwrap_or(false),
         quotas,
-        rate_limit_group: t.string(cx, "rate_limit_group"),
+        rate_limit_group,
         error_codes: read_error_codes(cx, t),
         store_limit: t
             .integer(cx, "store_limit", 1..100_000_001)
@@ -275,11 +277,20 @@ pub(super) fn check_emulator_answers(
         .collect()
 }
 
+/// A quota as read, with where its `group` is written (to check it once the resources
+/// are read).
+struct ReadQuota {
+    quota: Quota,
+    group_at: Option<(Span, String)>,
+}
+
 /// The `[[emulator.quota]]` tables.
-fn read_quotas(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<Quota> {
+fn read_quotas(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<ReadQuota> {
     let mut quotas = Vec::new();
     for q in t.tables(cx, "quota") {
-        q.check_keys(cx, &["requests", "window_s", "status"]);
+        q.check_keys(cx, &["requests", "window_s", "status", "group"]);
+        let group = q.string(cx, "group");
+        let group_at = q.get("group").map(|v| (v.span(), q.field("group")));
         let requests = q
             .integer(cx, "requests", 1..1_000_000_001)
             .map(|(n, _)| n as u32);
@@ -294,14 +305,55 @@ fn read_quotas(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<Quota> {
             );
         }
         if let (Some(requests), Some(window_s)) = (requests, window_s) {
-            quotas.push(Quota {
-                requests,
-                window_s,
-                status,
+            quotas.push(ReadQuota {
+                quota: Quota {
+                    requests,
+                    window_s,
+                    status,
+                    group,
+                },
+                group_at,
             });
         }
     }
     quotas
+}
+
+/// The quotas, each `group` one the emulator, a resource or an operation names (a group no
+/// route is in would count nothing); a misspelling is reported with the closest name.
+fn check_quota_groups(
+    cx: &mut Cx<'_>,
+    quotas: Vec<ReadQuota>,
+    emulator_group: Option<&str>,
+    resources: &[crate::emulate::ResourceSpec],
+) -> Vec<Quota> {
+    let mut named: Vec<&str> = emulator_group.into_iter().collect();
+    for r in resources {
+        named.extend(r.rate_limit_group.as_deref());
+        named.extend(
+            r.operations
+                .iter()
+                .filter_map(|o| o.rate_limit_group.as_deref()),
+        );
+    }
+    for q in &quotas {
+        let (Some(group), Some((span, field))) = (&q.quota.group, &q.group_at) else {
+            continue;
+        };
+        if named.contains(&group.as_str()) {
+            continue;
+        }
+        let hint = match crate::suggest::closest(group, named.iter().copied()) {
+            Some(best) => format!("; did you mean \"{best}\"?"),
+            None => " (no route names a rate_limit_group)".to_owned(),
+        };
+        cx.report(
+            span.clone(),
+            field.clone(),
+            format!("no route is in the rate-limit group \"{group}\"{hint}"),
+        );
+    }
+    quotas.into_iter().map(|q| q.quota).collect()
 }
 
 /// Each resource's name and path as written, for references between resources.

@@ -258,3 +258,127 @@ fn envelopes_seeds_and_references() {
     assert_eq!(spec.resources[0].seed.len(), 1);
     assert_eq!(spec.resources[1].references[0].resource, "items");
 }
+
+#[test]
+fn a_quota_counts_a_group_some_route_is_in() {
+    let quotas = "rate_limit_group = \"core\"\n\n[[emulator.quota]]\nrequests = 5000\nwindow_s = 3600\ngroup = \"core\"\n\n[[emulator.quota]]\nrequests = 30\nwindow_s = 60\ngroup = \"GROUP\"\n";
+    let ops = "operations.list = { path = \"/search/items\", rate_limit_group = \"search\" }\n";
+    let c = load(&with_resource(&quotas.replace("GROUP", "search"), ops)).unwrap();
+    let spec = c.get("t").unwrap().emulator.clone().unwrap();
+    let groups: Vec<Option<&str>> = spec.quotas.iter().map(|q| q.group.as_deref()).collect();
+    assert_eq!(groups, [Some("core"), Some("search")]);
+    one_problem(
+        &with_resource(&quotas.replace("GROUP", "serch"), ops),
+        "emulator.quota[1].group",
+        "did you mean \"search\"",
+    );
+    // A group only a quota names counts no route at all.
+    one_problem(
+        &with_resource(&quotas.replace("GROUP", "graphql"), ops),
+        "emulator.quota[1].group",
+        "no route is in the rate-limit group \"graphql\"",
+    );
+}
+
+#[test]
+fn operations_on_one_item_name_it_and_say_what_they_change() {
+    let ops = "operations.get = { path = \"/items.info\", id_param = \"item\" }\noperations.rename = { kind = \"update\", path = \"/items.rename\", id_param = \"item\", accepts = [\"name\"], required = [\"name\"] }\noperations.close = { kind = \"update\", path = \"/items.close\", id_param = \"item\", accepts = [], set = { n = 0 } }\noperations.delete = { path = \"/items.delete\", method = \"DELETE\", id_param = \"item\" }\n";
+    let c = load(&with_resource("", ops)).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    let at = |path: &str| r.operations.iter().find(|o| o.path == path).unwrap();
+    let (info, rename) = (at("/items.info"), at("/items.rename"));
+    let (close, delete) = (at("/items.close"), at("/items.delete"));
+    let kinds = [info, rename, close, delete].map(|o| o.kind.as_str());
+    assert_eq!(kinds, ["get", "update", "update", "delete"]);
+    assert_eq!(info.method, http::Method::GET);
+    assert_eq!(rename.method, http::Method::POST);
+    assert!(delete.id_in_query() && !rename.id_in_query());
+    assert_eq!(delete.id_param.as_deref(), Some("item"));
+    let rules = rename.rules.as_ref().unwrap();
+    let name = vec!["name".to_owned()];
+    assert_eq!((&rules.accepts, &rules.required), (&name, &name));
+    assert_eq!(close.set["n"], 0);
+    assert!(close.rules.as_ref().unwrap().accepts.is_empty());
+    let op = |line: &str| with_resource("", &format!("operations.x = {{ {line} }}\n"));
+    let field = "emulator.resource[0].operations.x";
+    one_problem(
+        &op("kind = \"udpate\", path = \"/x\", id_param = \"i\""),
+        &format!("{field}.kind"),
+        "did you mean \"update\"",
+    );
+    one_problem(
+        &op("kind = \"get\", path = \"/x\""),
+        &format!("{field}.id_param"),
+        "is required",
+    );
+    one_problem(
+        &op("kind = \"update\", path = \"/x\", id_param = \"i\", set = { nn = 1 }"),
+        &format!("{field}.set"),
+        "did you mean \"n\"",
+    );
+    one_problem(
+        &op("kind = \"update\", path = \"/x\", id_param = \"i\", set = { n = \"one\" }"),
+        &format!("{field}.set"),
+        "n",
+    );
+    one_problem(
+        &op("kind = \"update\", path = \"/x\", id_param = \"name\""),
+        &format!("{field}.id_param"),
+        "leave it out of accepts",
+    );
+    one_problem(
+        &op(
+            "kind = \"update\", path = \"/x\", id_param = \"i\", required = [\"tags\"], accepts = [\"name\"]",
+        ),
+        &format!("{field}.required"),
+        "not one of",
+    );
+    one_problem(
+        &op("kind = \"get\", path = \"/x\", id_param = \"i\", list_key = \"k\""),
+        &format!("{field}.list_key"),
+        "only a list operation",
+    );
+    one_problem(
+        &op("kind = \"delete\", path = \"/x\", id_param = \"i\", set = { n = 1 }"),
+        &format!("{field}.set"),
+        "only an update takes set",
+    );
+    one_problem(
+        &op("path = \"/x\""),
+        field,
+        "\"x\" is not an operation kind",
+    );
+}
+
+#[test]
+fn members_beside_the_item_name_its_fields() {
+    let text = with_resource(
+        "",
+        "item_key = \"item\"\nbeside_item = { label = \"name\", ref = \"id\" }\n",
+    );
+    let c = load(&text).unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
+    let pairs = [("label", "name"), ("ref", "id")].map(|(m, f)| (m.to_owned(), f.to_owned()));
+    assert_eq!(r.beside_item, pairs);
+    one_problem(
+        &with_resource(
+            "",
+            "item_key = \"item\"\nbeside_item = { label = \"nmae\" }\n",
+        ),
+        "emulator.resource[0].beside_item.label",
+        "did you mean \"name\"",
+    );
+    one_problem(
+        &with_resource("", "beside_item = { label = \"name\" }\n"),
+        "emulator.resource[0].beside_item",
+        "need an item_key",
+    );
+    one_problem(
+        &with_resource(
+            "",
+            "item_key = \"item\"\nbeside_item = { item = \"name\" }\n",
+        ),
+        "emulator.resource[0].beside_item.item",
+        "already the item's key",
+    );
+}
