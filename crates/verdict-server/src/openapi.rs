@@ -304,9 +304,13 @@ fn page_params(em: &Emulator, r: &ResourceSpec) -> Vec<Value> {
         verdict::PageStyle::Page => (1, "The page number, from 1."),
         verdict::PageStyle::Offset => (0, "How many items to skip."),
     };
+    let mut schema = json!({"type": "integer", "minimum": minimum, "maximum": u64::MAX});
+    if spec.page_style == verdict::PageStyle::Cursor {
+        // An empty cursor asks for the first page, as Slack's clients send it.
+        schema = json!({"anyOf": [schema, {"type": "string", "enum": [""]}]});
+    }
     params.push(json!({"name": spec.cursor_param, "in": "query",
-        "schema": {"type": "integer", "minimum": minimum, "maximum": u64::MAX},
-        "description": description}));
+        "schema": schema, "description": description}));
     for f in &r.filters {
         params.push(json!({"name": f, "in": "query", "schema": {"type": "string"}}));
     }
