@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run schemathesis against the OpenAPI document of each of the five emulators.
+# Run schemathesis against the OpenAPI document of each of the five emulators, and of the
+# two example contracts (examples/contracts/github.toml and slack.toml).
 #
 #   bash tests/schemathesis/run.sh [CONTRACT...]
 #
@@ -30,7 +31,8 @@ RUN_TIMEOUT_S=$((MAX_TIME_S + 60))
 SEED="${ST_SEED:-20261202}"
 seed_args=(--seed "$SEED")
 [[ "$SEED" == random ]] && seed_args=()
-CONTRACTS=(webex whispir ringcentral token-api webex-connect)
+CONTRACTS=(webex whispir ringcentral token-api webex-connect
+    examples/contracts/github.toml examples/contracts/slack.toml)
 ((${#@} == 0)) || CONTRACTS=("$@")
 
 # shellcheck source-path=SCRIPTDIR source=../sdk/common.sh
@@ -118,13 +120,17 @@ for contract in "${CONTRACTS[@]}"; do
         webex-connect) auth=(-H "key: $token") ;;
         *) auth=(-H "Authorization: Bearer $token") ;;
     esac
+    # Checks off for one contract: given on the command line, where `--checks all` would
+    # override the config file. The reasons are in schemathesis.toml beside its project.
+    excluded=()
+    [[ "$contract" == */slack.toml ]] && excluded=(--exclude-checks ignored_auth,negative_data_rejection,missing_required_header)
     echo "== schemathesis: $contract ($url)"
     status=0
     # In the scratch directory: schemathesis keeps its example database and cache there.
     (cd "$work" && SCHEMATHESIS_HOOKS="$root/tests/schemathesis/hooks.py" timeout "$RUN_TIMEOUT_S" "$venv/bin/schemathesis" --config-file "$config" \
         run "$url" --checks all --phases examples,coverage,fuzzing,stateful \
         --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME_S" --workers 1 "${seed_args[@]}" \
-        "${tls[@]}" "${auth[@]}" --no-color) >"$work/st.log" 2>&1 </dev/null || status=$?
+        "${excluded[@]}" "${tls[@]}" "${auth[@]}" --no-color) >"$work/st.log" 2>&1 </dev/null || status=$?
     cat "$work/st.log"
     stop_server
     line="$(grep -E '^=+ .* in [0-9.]+s =+$' "$work/st.log" | tail -n 1 | tr -d '=' | sed 's/^ *//; s/ *$//')" || true
