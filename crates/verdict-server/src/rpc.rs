@@ -78,12 +78,8 @@ impl Emulator {
         op: &RpcOperation,
         who: &Principal,
     ) -> Reply {
-        let body = match self.op_body(ctx, target, op) {
-            Ok(b) => b,
-            Err(reply) => return reply,
-        };
-        match self.named_item(ctx, target, op, who, body.as_ref()) {
-            Ok(t) => self.get(ctx, &t, who),
+        match self.named(ctx, target, op, who) {
+            Ok((t, _)) => self.get(ctx, &t, who),
             Err(reply) => reply,
         }
     }
@@ -98,14 +94,11 @@ impl Emulator {
         who: &Principal,
     ) -> Reply {
         let r = target.r;
-        let mut body = match self.op_body(ctx, target, op) {
-            Ok(b) => b.unwrap_or_default(),
+        let (t, body) = match self.named(ctx, target, op, who) {
+            Ok(named) => named,
             Err(reply) => return reply,
         };
-        let t = match self.named_item(ctx, target, op, who, Some(&body)) {
-            Ok(t) => t,
-            Err(reply) => return reply,
-        };
+        let mut body = body.unwrap_or_default();
         let id = match self.writable(ctx, &t, who) {
             Ok((id, _)) => id,
             Err(reply) => return reply,
@@ -133,12 +126,8 @@ impl Emulator {
         op: &RpcOperation,
         who: &Principal,
     ) -> Reply {
-        let body = match self.op_body(ctx, target, op) {
-            Ok(b) => b,
-            Err(reply) => return reply,
-        };
-        let t = match self.named_item(ctx, target, op, who, body.as_ref()) {
-            Ok(t) => t,
+        let t = match self.named(ctx, target, op, who) {
+            Ok((t, _)) => t,
             Err(reply) => return reply,
         };
         let id = match self.writable(ctx, &t, who) {
@@ -152,6 +141,20 @@ impl Emulator {
         }
         let envelope = Value::Object(t.r.envelope.clone());
         self.content_type(Reply::json(200, &envelope), t.r)
+    }
+
+    /// The item `op` names (as [`named_item`](Self::named_item)) and the body it came in,
+    /// for an operation that names it in the body.
+    fn named<'a>(
+        &self,
+        ctx: &Ctx<'_>,
+        target: &Target<'a>,
+        op: &RpcOperation,
+        who: &Principal,
+    ) -> Result<(Target<'a>, Option<Map<String, Value>>), Reply> {
+        let body = self.op_body(ctx, target, op)?;
+        let t = self.named_item(ctx, target, op, who, body.as_ref())?;
+        Ok((t, body))
     }
 
     /// The JSON object body of an operation that names its item in the body; none for one
