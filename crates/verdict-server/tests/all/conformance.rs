@@ -343,15 +343,7 @@ async fn walk(contract: &str) -> (usize, Vec<String>) {
 
 /// Walks the document of the emulator `s` serves for `contract`.
 async fn walk_served(s: &Running, contract: &str) -> (usize, Vec<String>) {
-    let doc: Value = s
-        .http
-        .get(s.url("/_verdict/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     let mut w = Walk {
         s,
         contract,
@@ -590,15 +582,7 @@ async fn item_operations_answer_as_their_openapi_document_says() {
 /// The successful answers of the item operations (the walk names items that do not exist),
 /// each checked against the document.
 async fn item_operations_succeed(s: &Running) -> Vec<String> {
-    let doc: Value = s
-        .http
-        .get(s.url("/_verdict/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     let mut w = Walk {
         s,
         contract: "items.toml",

@@ -255,15 +255,7 @@ async fn a_problem_contract_refuses_a_reused_key_with_a_problem() {
 #[tokio::test]
 async fn openapi_describes_the_header_and_the_refusals() {
     let s = start("token-api").await;
-    let doc: Value = s
-        .http
-        .get(s.url("/_verdict/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     let has_key = |op: &Value| {
         op["parameters"]
             .as_array()

@@ -142,15 +142,7 @@ async fn injected_faults_are_answered_as_problems() {
 #[tokio::test]
 async fn openapi_describes_problem_errors() {
     let s = start().await;
-    let doc: Value = s
-        .http
-        .get(s.url("/_verdict/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     let not_found = &doc["paths"]["/v1/items/{id}"]["get"]["responses"]["404"]["content"];
     assert_eq!(
         not_found["application/problem+json"]["schema"]["$ref"],

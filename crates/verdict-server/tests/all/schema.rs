@@ -145,9 +145,7 @@ async fn unknown_fields_follow_each_contracts_policy() {
 }
 
 async fn openapi(contract: &str) -> Value {
-    let s = start_served(contract).await;
-    let r = s.http.get(s.url("/_verdict/openapi.json")).send().await;
-    r.unwrap().json().await.unwrap()
+    start_served(contract).await.openapi().await
 }
 
 #[tokio::test]

@@ -208,15 +208,7 @@ async fn over_the_quota_is_a_429_with_retry_after() {
 #[tokio::test]
 async fn the_openapi_document_lists_the_methods_at_their_paths() {
     let s = slack().await;
-    let doc: Value = s
-        .http
-        .get(s.url("/_verdict/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     let list = &doc["paths"]["/api/conversations.list"]["get"];
     let body = list["responses"]["200"]["content"]["application/json"]["schema"].to_string();
     assert!(

@@ -589,15 +589,7 @@ async fn the_admin_api_can_require_a_token() {
 #[tokio::test]
 async fn openapi_describes_every_resource() {
     let s = start("webex").await;
-    let doc: Value = s
-        .http
-        .get(s.url("/_verdict/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     assert_eq!(doc["openapi"], "3.0.3");
     for p in [
         "/v1/rooms",

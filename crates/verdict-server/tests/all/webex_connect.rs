@@ -841,14 +841,7 @@ async fn exhaust(s: &Running) -> String {
     // window's edge, the previous window's count weighs a little less and a few more
     // transactions fit. Start far enough from an edge that the checks after this one fall
     // in the same window (a fresh key each time, so no earlier window counts).
-    let into_window = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        % 60_000;
-    if into_window > 50_000 {
-        tokio::time::sleep(Duration::from_millis((60_000 - into_window + 100) as u64)).await;
-    }
+    crate::support::away_from_window_edge(Duration::from_secs(60), Duration::from_secs(10)).await;
     s.admin(Method::POST, "/_verdict/tokens", json!({"token": key}))
         .await;
     let thousand: Vec<String> = (0..1000).map(|i| format!("4477009{i:05}")).collect();
@@ -1295,15 +1288,7 @@ async fn injected_codes_reach_every_api() {
 #[tokio::test]
 async fn openapi_lists_every_path_served() {
     let s = start("webex-connect").await;
-    let doc: Value = s
-        .http
-        .get(s.url("/_verdict/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     let paths = doc["paths"].as_object().unwrap();
     for (path, methods) in [
         (MESSAGING, &["post"][..]),

@@ -141,7 +141,34 @@ pub async fn serve_emulator(
     }
 }
 
+/// Waits, when the wall clock is within `margin` of the end of a `window`-long window
+/// aligned to the epoch (as the emulator's quota windows are), until the next one has
+/// begun: a test that counts a quota down then stays within one window, where the
+/// previous window's count cannot weigh in.
+pub async fn away_from_window_edge(window: std::time::Duration, margin: std::time::Duration) {
+    let (window, margin) = (window.as_millis(), margin.as_millis());
+    let into = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % window;
+    if into + margin > window {
+        let wait = (window - into + 100) as u64;
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
+}
+
 impl Running {
+    /// The OpenAPI document it serves at `/_verdict/openapi.json`.
+    pub async fn openapi(&self) -> Value {
+        let r = self
+            .http
+            .get(self.url("/_verdict/openapi.json"))
+            .send()
+            .await;
+        r.unwrap().json().await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }
