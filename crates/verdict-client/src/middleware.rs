@@ -302,6 +302,51 @@ impl VerdictBuilder {
     }
 }
 
+impl Verdict {
+    /// The state of one request about to be sent: its options, and the idempotency key
+    /// the contract asks the client to add.
+    fn start(&self, req: Request, ext: &Extensions) -> Box<Run<'_>> {
+        let opts = ext.get::<RequestOptions>().cloned().unwrap_or_default();
+        // A request made by a credential renewal gets no credential from here and never
+        // waits past what the renewing request may still wait.
+        let renewing = crate::auth::renewing();
+        let token_request = renewing.is_some() || ext.get::<TokenRequest>().is_some();
+        let max_wait = opts.max_wait.unwrap_or(self.limits.max_wait);
+        let max_wait = renewing.map_or(max_wait, |left| left.min(max_wait));
+        let mut req = req;
+        if let Some(h) = self.contract.client_idempotency_header(req.method()) {
+            if !req.headers().contains_key(h.name()) {
+                // One key for this logical request: its repeats are copies of it.
+                req.headers_mut()
+                    .insert(h.name().clone(), crate::wire::idempotency_key());
+            }
+        }
+        let idempotency_key = self
+            .contract
+            .retry
+            .idempotency_header
+            .as_ref()
+            .is_some_and(|h| req.headers().contains_key(h.name()));
+        Box::new(Run {
+            v: self,
+            api: opts.api.or_else(|| self.api.clone()),
+            poll: opts.poll.unwrap_or(self.poll),
+            limits: Limits {
+                max_wait,
+                ..self.limits.clone()
+            },
+            history: History::default(),
+            attempts: Vec::new(),
+            stripped: false,
+            token_request,
+            idempotency_key,
+            original: req.url().clone(),
+            template: Some(req),
+            shared_wait: None,
+        })
+    }
+}
+
 impl Middleware for Verdict {
     // Written out rather than with `#[async_trait]`: the future returned is the one
     // `Run::execute` builds, boxed once, with no outer future holding a second copy of
@@ -326,47 +371,51 @@ impl Middleware for Verdict {
         Self: 'async_trait,
     {
         use futures_util::TryFutureExt;
-        let opts = ext.get::<RequestOptions>().cloned().unwrap_or_default();
-        // A request made by a credential renewal gets no credential from here and never
-        // waits past what the renewing request may still wait.
-        let renewing = crate::auth::renewing();
-        let token_request = renewing.is_some() || ext.get::<TokenRequest>().is_some();
-        let max_wait = opts.max_wait.unwrap_or(self.limits.max_wait);
-        let max_wait = renewing.map_or(max_wait, |left| left.min(max_wait));
-        let mut req = req;
-        if let Some(h) = self.contract.client_idempotency_header(req.method()) {
-            if !req.headers().contains_key(h.name()) {
-                // One key for this logical request: its repeats are copies of it.
-                req.headers_mut()
-                    .insert(h.name().clone(), crate::wire::idempotency_key());
-            }
-        }
-        let idempotency_key = self
-            .contract
-            .retry
-            .idempotency_header
-            .as_ref()
-            .is_some_and(|h| req.headers().contains_key(h.name()));
-        let run = Run {
-            v: self,
-            api: opts.api.or_else(|| self.api.clone()),
-            poll: opts.poll.unwrap_or(self.poll),
-            limits: Limits {
-                max_wait,
-                ..self.limits.clone()
-            },
-            history: History::default(),
-            attempts: Vec::new(),
-            stripped: false,
-            token_request,
-            idempotency_key,
-            original: req.url().clone(),
-            template: Some(req),
-            shared_wait: None,
-        };
+        let run = self.start(req, ext);
         Box::pin(
             run.execute(ext, next)
                 .map_err(|e| reqwest_middleware::Error::Middleware(anyhow::Error::new(e))),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds the future `Verdict::handle` boxes, measures it and sends nothing.
+    struct Probe(Verdict, Arc<std::sync::atomic::AtomicUsize>);
+
+    #[async_trait::async_trait]
+    impl Middleware for Probe {
+        async fn handle(
+            &self,
+            req: Request,
+            ext: &mut Extensions,
+            next: Next<'_>,
+        ) -> reqwest_middleware::Result<Response> {
+            let run = self.0.start(req, ext);
+            let size = std::mem::size_of_val(&run.execute(ext, next));
+            self.1.store(size, std::sync::atomic::Ordering::SeqCst);
+            Err(reqwest_middleware::Error::Middleware(anyhow::anyhow!(
+                "measured"
+            )))
+        }
+    }
+
+    /// Every request allocates this future; the allocator serves blocks of up to 1032
+    /// bytes from per-thread caches and larger ones from its shared bins, which costs
+    /// several times more. Keep it small: box what only rare paths need.
+    #[tokio::test]
+    async fn the_future_of_a_request_fits_the_allocators_quick_path() {
+        let contract = verdict::Catalog::builtin().get("webex").unwrap().clone();
+        let size = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let probe = Probe(Verdict::builder(contract).build(), size.clone());
+        let client = reqwest_middleware::ClientBuilder::new(crate::http_client().build().unwrap())
+            .with(probe)
+            .build();
+        assert!(client.get("http://127.0.0.1:9/rooms").send().await.is_err());
+        let size = size.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(size > 0 && size <= 1024, "{size} bytes");
     }
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::Either;
 use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
@@ -96,10 +97,12 @@ impl Run<'_> {
 
     /// Carries out the contract's decisions for one request. A plain `fn` returning an
     /// `async move` block rather than an `async fn`: an `async fn` keeps a second copy of
-    /// every argument in its future, and this future is allocated for every request.
+    /// every argument in its future, and this future is allocated for every request. The
+    /// run is boxed apart, and each attempt's request lives in a block of its own, so
+    /// that both allocations stay small enough for the allocator's per-thread caches.
     #[allow(clippy::manual_async_fn)]
     pub(crate) fn execute<'f>(
-        mut self,
+        mut self: Box<Self>,
         ext: &'f mut Extensions,
         next: Next<'f>,
     ) -> impl std::future::Future<Output = Result<Response, Error>> + Send + 'f
@@ -110,18 +113,32 @@ impl Run<'_> {
             self.follow_remembered_move().await;
             let budget_key = self.origin_key(Slot::Budget, &self.original);
             loop {
-                let (request, mut sent) = self.prepare().await?;
-                if let Some(o) = &self.v.observer {
-                    o.sending(sent.number, &request);
-                }
-                let step = match next.clone().run(request, ext).await {
-                    Ok(response) => self.answered(response, &mut sent, &budget_key).await?,
-                    Err(e) => self.failed(e, &mut sent, &budget_key).await?,
+                let (outcome, mut sent) = {
+                    let (request, sent) = self.prepare().await?;
+                    if let Some(o) = &self.v.observer {
+                        o.sending(sent.number, &request);
+                    }
+                    (next.clone().run(request, ext).await, sent)
                 };
-                if let Step::Finish(response) = step {
+                let step = self.attempted(outcome, &mut sent, &budget_key);
+                if let Step::Finish(response) = step.await? {
                     return Ok(response);
                 }
             }
+        }
+    }
+
+    /// The work after an attempt: an answer's or a failure's. The outcome is moved in
+    /// whole, so that it takes no room of its own in `execute`'s future beside this one.
+    fn attempted<'s>(
+        &'s mut self,
+        outcome: reqwest_middleware::Result<Response>,
+        sent: &'s mut Sent,
+        budget_key: &'s str,
+    ) -> impl std::future::Future<Output = StepResult> + Send + 's {
+        match outcome {
+            Ok(response) => Either::Left(self.answered(response, sent, budget_key)),
+            Err(e) => Either::Right(self.failed(e, sent, budget_key)),
         }
     }
 
@@ -147,18 +164,18 @@ impl Run<'_> {
         let Some(template) = self.template.as_ref() else {
             return Err(self.fail(ErrorKind::NotReplayable, Method::GET, self.original.clone()));
         };
-        let mut sending = match template.try_clone() {
+        let mut sending = match crate::wire::copy(template) {
             Some(r) => r,
             None => self.template.take().expect("checked above"),
         };
-        let (method, url) = (sending.method().clone(), sending.url().clone());
         let (credential, generation) = self.credential(&mut sending).await?;
         let key = self.credential_key(&sending, credential.as_ref());
-        self.wait_for_block(&key, &method, &url).await?;
+        self.wait_for_block(&key, &sending).await?;
         let ticket = match self.v.breaker.as_deref() {
             None => None,
-            Some(b) => Some(self.admit(b, &method, &url).await?),
+            Some(b) => Some(self.admit(b, sending.method(), sending.url()).await?),
         };
+        let (method, url) = (sending.method().clone(), sending.url().clone());
         let cache = self.v.cache.as_ref().filter(|_| method == Method::GET);
         let cache_key = cache
             .filter(|c| !c.is_empty())
@@ -183,13 +200,12 @@ impl Run<'_> {
 
     /// Waits out a back-off or used-up quota this credential is under, learned earlier or
     /// from another process; fails at once when it is longer than this request may wait.
-    async fn wait_for_block(&mut self, key: &str, method: &Method, url: &Url) -> Result<(), Error> {
-        let now = self.v.timer.now();
-        let Some(wait) = self
-            .blocked_until(key)
-            .await
-            .and_then(|until| until.duration_since(now).ok())
-        else {
+    async fn wait_for_block(&mut self, key: &str, sending: &Request) -> Result<(), Error> {
+        let Some(until) = self.blocked_until(key).await else {
+            return Ok(());
+        };
+        let (method, url) = (sending.method(), sending.url());
+        let Ok(wait) = until.duration_since(self.v.timer.now()) else {
             return Ok(());
         };
         if wait.is_zero() {
@@ -219,56 +235,84 @@ impl Run<'_> {
 
     /// An answer came: note its quota, look for an application code, ask the engine and
     /// carry out its decision.
-    async fn answered(
-        &mut self,
-        response: Response,
-        sent: &mut Sent,
-        budget_key: &str,
-    ) -> StepResult {
-        if let Some(e) = self.arrived(&response, sent) {
-            return Err(e);
-        }
-        let now = self.v.timer.now();
-        self.note_quota(&response, &sent.key, now).await;
-        let (response, code, json) = if self.worth_inspecting(&response) {
-            match Box::pin(self.inspect(response, sent)).await {
-                Inspected::Read(response, code, json) => (response, code, json),
-                Inspected::Failed(e) => return Err(*e),
-                Inspected::Cut(e) => {
-                    return self
-                        .after_failure(Failure::BodyCut, Arc::new(e), sent, budget_key)
-                        .await;
+    ///
+    /// Written as an `async move` block, with one binding of the response reassigned
+    /// rather than shadowed: each binding of a value held across an `.await` takes its
+    /// own room in the future, and this one is part of every request's.
+    #[allow(clippy::manual_async_fn)]
+    fn answered<'s>(
+        &'s mut self,
+        mut response: Response,
+        sent: &'s mut Sent,
+        budget_key: &'s str,
+    ) -> impl std::future::Future<Output = StepResult> + Send + 's {
+        async move {
+            if let Some(e) = self.arrived(&response, sent) {
+                return Err(e);
+            }
+            let now = self.v.timer.now();
+            self.note_quota(&response, &sent.key, now).await;
+            let (mut code, mut json) = (None, None);
+            if self.worth_inspecting(&response) {
+                match Box::pin(self.inspect(response, sent, budget_key)).await {
+                    Inspected::Read(read, c, j) => (response, code, json) = (read, c, j),
+                    Inspected::Ended(step) => return step,
                 }
             }
-        } else {
-            (response, None, None)
-        };
-        let decision = self.decide_on(&response, code.clone(), json.as_deref(), sent, now);
-        if let Some(t) = sent.ticket.take() {
-            let status = response.status().as_u16();
-            self.judge(t, host_outcome(status, Some(&decision))).await;
-        }
-        match decision {
-            Decision::Done | Decision::SplitBatch => {
-                self.done(decision.kind(), response, sent, budget_key).await
+            // In a block of its own: a value borrowed in an `async` block keeps its room
+            // in the future to the end of its scope.
+            let (decision, judged) = {
+                let decision = self.decide_on(&response, code.clone(), json.as_deref(), sent, now);
+                let status = response.status().as_u16();
+                let judged = sent
+                    .ticket
+                    .take()
+                    .map(|t| (t, host_outcome(status, Some(&decision))));
+                (decision, judged)
+            };
+            drop(json);
+            if let Some((ticket, outcome)) = judged {
+                self.judge(ticket, outcome).await;
             }
-            Decision::UseCached => Ok(self.use_cached(response, sent)),
+            let answer = Answer {
+                response,
+                code,
+                now,
+            };
+            self.carry_out(decision, answer, sent, budget_key).await
+        }
+    }
+
+    /// Carries out the engine's decision about an answer. The decision is moved in whole,
+    /// so that it takes no room of its own in `answered`'s future while the work is
+    /// awaited; only the work that ends the request well is not boxed.
+    fn carry_out<'s>(
+        &'s mut self,
+        decision: Decision,
+        answer: Answer,
+        sent: &'s mut Sent,
+        budget_key: &'s str,
+    ) -> Either<impl std::future::Future<Output = StepResult> + Send + 's, BoxFuture<'s, StepResult>>
+    {
+        Either::Right(match decision {
+            Decision::Done | Decision::SplitBatch => {
+                return Either::Left(self.done(decision.kind(), answer.response, sent, budget_key));
+            }
+            Decision::UseCached => {
+                let step = self.use_cached(answer.response, sent);
+                Box::pin(std::future::ready(Ok(step)))
+            }
             Decision::Retry {
                 after,
                 cause,
                 ignored_header,
             } => {
-                let answer = Answer {
-                    response,
-                    code,
-                    now,
-                };
                 let repeat = Repeat {
                     after,
                     cause,
                     ignored: ignored_header,
                 };
-                self.retry(repeat, answer, sent, budget_key).await
+                self.retry(repeat, answer, sent, budget_key)
             }
             Decision::Redirect {
                 method,
@@ -284,19 +328,12 @@ impl Run<'_> {
                     strip: strip_credentials,
                     permanent,
                 };
-                self.redirect(hop, response, sent, code).await
+                self.redirect(hop, answer.response, sent, answer.code)
             }
-            Decision::RefreshAuth => self.refresh(response, sent, code).await,
-            Decision::Poll { url, after } => self.poll(url, after, response, sent).await,
-            Decision::Fail(reason) => {
-                let answer = Answer {
-                    response,
-                    code,
-                    now,
-                };
-                self.refuse(reason, answer, sent).await
-            }
-        }
+            Decision::RefreshAuth => self.refresh(answer.response, sent, answer.code),
+            Decision::Poll { url, after } => self.poll(url, after, answer.response, sent),
+            Decision::Fail(reason) => self.refuse(reason, answer, sent),
+        })
     }
 
     /// What the engine decides about an answer.
@@ -368,15 +405,19 @@ impl Run<'_> {
         // Only a used-up quota changes what later requests do; most answers say there is
         // some left (or say nothing), and `pause` reads no further then. It reads the
         // contract's quota headers, else the IETF draft's and the common ones.
-        if let Some((q, reset)) = verdict::headers::pause(self.contract(), response.headers(), now)
-        {
+        let until = {
+            let pause = verdict::headers::pause(self.contract(), response.headers(), now);
+            let Some((q, reset)) = pause else {
+                return;
+            };
             tracing::info!(
                 reset_s = reset.as_secs(),
                 fields = %q.source,
                 "quota used up; later requests wait for the window"
             );
-            warn_store(self.v.store.block_until(key, later(now, reset)).await);
-        }
+            later(now, reset)
+        };
+        warn_store(self.v.store.block_until(key, until).await);
     }
 
     /// Whether the body may hold an application code: JSON, within the limit, for a
@@ -405,7 +446,12 @@ impl Run<'_> {
     }
 
     /// Reads a JSON body that may hold an application code.
-    async fn inspect(&mut self, response: Response, sent: &mut Sent) -> Inspected {
+    async fn inspect(
+        &mut self,
+        response: Response,
+        sent: &mut Sent,
+        budget_key: &str,
+    ) -> Inspected {
         let v = self.v;
         let contract = &*v.contract;
         let limit = v.body_limit;
@@ -441,48 +487,54 @@ impl Run<'_> {
                 let e = self.fail(kind, sent.method.clone(), sent.url.clone());
                 let api = self.api.as_deref();
                 let e = e.with_response(contract, api, status, head.headers, prefix, None);
-                Inspected::Failed(Box::new(e))
+                Inspected::Ended(Err(e))
             }
-            Err(e) => Inspected::Cut(e),
+            Err(e) => {
+                let e = Arc::new(e);
+                Inspected::Ended(
+                    self.after_failure(Failure::BodyCut, e, sent, budget_key)
+                        .await,
+                )
+            }
         }
     }
 
     /// The request is done: store the answer for later revalidation where it may be.
-    async fn done(
-        &mut self,
+    #[allow(clippy::manual_async_fn)]
+    fn done<'s>(
+        &'s mut self,
         kind: DecisionKind,
-        response: Response,
-        sent: &mut Sent,
-        budget_key: &str,
-    ) -> StepResult {
-        let status = response.status();
-        let cache = self
-            .v
-            .cache
-            .as_ref()
-            .filter(|c| sent.method == Method::GET && c.storable(status, response.headers()));
-        let mut response = match cache {
-            None => response,
-            Some(_) => match Box::pin(self.store_in_cache(response, sent)).await {
-                Ok(r) => r,
-                Err(e) => {
-                    return self
-                        .after_failure(Failure::BodyCut, e, sent, budget_key)
-                        .await;
+        mut response: Response,
+        sent: &'s mut Sent,
+        budget_key: &'s str,
+    ) -> impl std::future::Future<Output = StepResult> + Send + 's {
+        async move {
+            let status = response.status();
+            let cache = self.v.cache.as_ref();
+            if cache.is_some_and(|c| {
+                sent.method == Method::GET && c.storable(status, response.headers())
+            }) {
+                match Box::pin(self.store_in_cache(response, sent)).await {
+                    Ok(r) => response = r,
+                    Err(e) => {
+                        return self
+                            .after_failure(Failure::BodyCut, e, sent, budget_key)
+                            .await;
+                    }
                 }
-            },
-        };
-        if kind == DecisionKind::SplitBatch && self.v.split_batches {
-            response = Box::pin(self.split_batch(response, sent)).await?;
+            }
+            if kind == DecisionKind::SplitBatch && self.v.split_batches {
+                response = Box::pin(self.split_batch(response, sent)).await?;
+            }
+            self.record(sent, Some(status), kind, "done".into(), None);
+            if status.as_u16() < 400 {
+                self.deposit(budget_key).await;
+            }
+            response
+                .extensions_mut()
+                .insert(Attempts(std::mem::take(&mut self.attempts)));
+            Ok(Step::Finish(response))
         }
-        self.record(sent, Some(status), kind, "done".into(), None);
-        if status.as_u16() < 400 {
-            self.deposit(budget_key).await;
-        }
-        response
-            .extensions_mut()
-            .insert(Attempts(std::mem::take(&mut self.attempts)));
-        Ok(Step::Finish(response))
     }
 
     /// Where the contract halves a page size after `status`, the next attempt asks for the
@@ -1046,19 +1098,28 @@ impl Run<'_> {
         e.with_response(&self.v.contract, api, head.status, head.headers, body, code)
     }
 
-    async fn sleep(&mut self, duration: Duration, reason: WaitReason, url: &Url) {
-        if duration.is_zero() {
-            return;
-        }
-        let wait = Wait {
-            duration,
-            reason,
-            url: url.clone(),
-            next_attempt: self.attempts.len() as u32 + 1,
-        };
-        tracing::info!(wait_ms = duration.as_millis() as u64, reason = %wait.reason, %url, "waiting");
-        self.v.timer.sleep(&wait).await;
-        self.history.waited += duration;
+    /// Waits `duration` (boxed: a wait is never on the quick path, and its state would
+    /// otherwise sit in the futures of every request).
+    fn sleep<'s>(
+        &'s mut self,
+        duration: Duration,
+        reason: WaitReason,
+        url: &'s Url,
+    ) -> BoxFuture<'s, ()> {
+        Box::pin(async move {
+            if duration.is_zero() {
+                return;
+            }
+            let wait = Wait {
+                duration,
+                reason,
+                url: url.clone(),
+                next_attempt: self.attempts.len() as u32 + 1,
+            };
+            tracing::info!(wait_ms = duration.as_millis() as u64, reason = %wait.reason, %url, "waiting");
+            self.v.timer.sleep(&wait).await;
+            self.history.waited += duration;
+        })
     }
 
     fn record(
@@ -1162,10 +1223,9 @@ enum Inspected {
     /// The response (its body in memory), the code found, and the body as JSON when a
     /// status variant reads it.
     Read(Response, Option<CodeValue>, Option<Box<serde_json::Value>>),
-    /// The request has failed (a body over the limit).
-    Failed(Box<Error>),
-    /// The body stopped short.
-    Cut(reqwest::Error),
+    /// The request went on without the body: it failed (a body over the limit), or the
+    /// body stopped short and the engine decided what to do about that.
+    Ended(StepResult),
 }
 
 fn warn_store<T>(r: Result<T, StoreError>) -> Option<T> {

@@ -199,8 +199,27 @@ pub(crate) fn without_body(from: &Request, method: Method, url: Url) -> Request 
     ] {
         r.headers_mut().remove(h);
     }
-    *r.timeout_mut() = from.timeout().copied();
+    if let Some(t) = from.timeout() {
+        *r.timeout_mut() = Some(*t);
+    }
     r
+}
+
+/// A copy of `r` to send, or `None` when its body is a stream. A request without a body
+/// is copied field by field: reqwest's `try_clone` makes and drops a map of extensions
+/// on every copy (`timeout_mut` inserts one even for no timeout), which costs more than
+/// the rest of the copy, and every request of the middleware makes one.
+pub(crate) fn copy(r: &Request) -> Option<Request> {
+    if r.body().is_some() {
+        return r.try_clone();
+    }
+    let mut c = Request::new(r.method().clone(), r.url().clone());
+    *c.headers_mut() = r.headers().clone();
+    *c.version_mut() = r.version();
+    if let Some(t) = r.timeout() {
+        *c.timeout_mut() = Some(*t);
+    }
+    Some(c)
 }
 
 /// A new idempotency key: 128 random bits in hex, as the draft's Structured Field string.

@@ -419,7 +419,10 @@ async fn the_search_quota_is_spent_apart_from_core() {
         // A sliding window: once the last request is spent, the reset is when one more
         // fits, up to a thirtieth of the next minute past this one's end (and a second of
         // rounding); an hour's window would be far later.
-        assert!(reset <= now + 64, "the search window is a minute: {reset} at {now}");
+        assert!(
+            reset <= now + 64,
+            "the search window is a minute: {reset} at {now}"
+        );
     }
     let refused = call(&s, Method::GET, "/search/issues", None).await;
     assert_eq!(refused.status(), 403);
