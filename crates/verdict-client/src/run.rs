@@ -296,7 +296,9 @@ impl Run<'_> {
     {
         Either::Right(match decision {
             Decision::Done | Decision::SplitBatch => {
-                return Either::Left(self.done(decision.kind(), answer.response, sent, budget_key));
+                let kind = decision.kind();
+                let Answer { response, now, .. } = answer;
+                return Either::Left(self.done(kind, response, now, sent, budget_key));
             }
             Decision::UseCached => {
                 let step = self.use_cached(answer.response, sent);
@@ -505,6 +507,7 @@ impl Run<'_> {
         &'s mut self,
         kind: DecisionKind,
         mut response: Response,
+        now: SystemTime,
         sent: &'s mut Sent,
         budget_key: &'s str,
     ) -> impl std::future::Future<Output = StepResult> + Send + 's {
@@ -528,7 +531,7 @@ impl Run<'_> {
             }
             self.record(sent, Some(status), kind, "done".into(), None);
             if status.as_u16() < 400 {
-                self.deposit(budget_key).await;
+                self.deposit(budget_key, now).await;
             }
             response
                 .extensions_mut()
@@ -1162,8 +1165,7 @@ impl Run<'_> {
     }
 
     /// Records a request that ended well in the retry budget of `key`.
-    async fn deposit(&self, key: &str) {
-        let now = self.v.timer.now();
+    async fn deposit(&self, key: &str, now: SystemTime) {
         match self.v.store.as_memory() {
             Some(memory) => memory.deposit_now(key, now),
             None => {

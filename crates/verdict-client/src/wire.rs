@@ -38,19 +38,22 @@ pub(crate) fn sample() -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// FNV-1a, so that keys in a shared store never hold a credential in clear.
+/// A fingerprint of `bytes`, so that keys in a shared store never hold a credential in
+/// clear. The same in every process (a fixed seed), since processes share the keys.
 pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(bytes)
 }
 
-/// A fingerprint of a URL's origin (scheme, host, port), without formatting it.
+/// A fingerprint of a URL's origin (scheme, host, port), without formatting it. The URL
+/// parser drops a scheme's default port, so one origin always gives one fingerprint.
 pub(crate) fn origin_fingerprint(url: &Url) -> u64 {
-    let port = url.port_or_known_default().unwrap_or(0).to_be_bytes();
-    let h = fingerprint(url.scheme().as_bytes())
-        ^ fingerprint(url.host_str().unwrap_or("").as_bytes()).rotate_left(7);
-    h ^ fingerprint(&port).rotate_left(13)
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    h.write(url.scheme().as_bytes());
+    h.write(url.host_str().unwrap_or("").as_bytes());
+    h.write_u16(url.port().unwrap_or(0));
+    h.finish()
 }
 
 /// The parts of a response that survive reading its body.
@@ -272,6 +275,19 @@ pub(crate) fn classify(e: reqwest_middleware::Error) -> (Failure, Source) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_origin_one_fingerprint() {
+        let f = |u: &str| origin_fingerprint(&Url::parse(u).unwrap());
+        let origin = f("https://api.example/v1/rooms?max=2");
+        assert_eq!(origin, f("https://api.example:443/other"));
+        assert_eq!(origin, f("https://user:secret@api.example/"));
+        assert_ne!(origin, f("http://api.example/v1/rooms"));
+        assert_ne!(origin, f("https://api.example:8443/v1/rooms"));
+        assert_ne!(origin, f("https://api.example.org/v1/rooms"));
+        assert_eq!(fingerprint(b"Bearer a"), fingerprint(b"Bearer a"));
+        assert_ne!(fingerprint(b"Bearer a"), fingerprint(b"Bearer b"));
+    }
 
     #[test]
     fn samples_are_in_range_and_spread() {
