@@ -294,7 +294,7 @@ mod tests {
             Method::GET,
             url(),
             verdict::decide::DecisionKind::Fail,
-            "fail".into(),
+            "fail",
         );
         attempt.wait = Some(Duration::from_millis(1010));
         let e = Error::of_request(ErrorKind::BudgetExhausted, contract, Method::GET, url())

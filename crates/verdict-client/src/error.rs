@@ -1,5 +1,6 @@
 //! The one error type of the client, and the record of attempts it carries.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -53,7 +54,7 @@ pub struct Attempt {
     pub shared_wait: Option<Duration>,
     /// What happened, in a few words (e.g. `retry in 2 s (Retry-After)`). The wording is
     /// for people and may change; programs read the other fields.
-    pub note: String,
+    pub note: Cow<'static, str>,
 }
 
 fn as_str<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -69,7 +70,12 @@ fn millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::
 
 impl Attempt {
     /// An attempt of `method` to `url`, as the middleware records it.
-    pub(crate) fn new(method: Method, url: Url, kind: DecisionKind, note: String) -> Self {
+    pub(crate) fn new(
+        method: Method,
+        url: Url,
+        kind: DecisionKind,
+        note: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Attempt {
             method,
             url,
@@ -78,7 +84,7 @@ impl Attempt {
             kind,
             wait: None,
             shared_wait: None,
-            note,
+            note: note.into(),
         }
     }
 }

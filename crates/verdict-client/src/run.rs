@@ -2,6 +2,7 @@
 //! the answer (or the failure) means, and hands each [`Decision`] to one small method that
 //! carries it out; no rule is decided here.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -482,7 +483,7 @@ impl Run<'_> {
                     sent,
                     Some(status),
                     DecisionKind::Fail,
-                    "body too large".into(),
+                    "body too large",
                     None,
                 );
                 let kind = ErrorKind::BodyTooLarge { limit };
@@ -529,7 +530,7 @@ impl Run<'_> {
             if kind == DecisionKind::SplitBatch && self.v.split_batches {
                 response = Box::pin(self.split_batch(response, sent)).await?;
             }
-            self.record(sent, Some(status), kind, "done".into(), None);
+            self.record(sent, Some(status), kind, "done", None);
             if status.as_u16() < 400 {
                 self.deposit(budget_key, now).await;
             }
@@ -669,7 +670,7 @@ impl Run<'_> {
         };
         let mut out = match stored {
             Some(s) => {
-                let note = "not modified: answered from the stored copy".into();
+                let note = "not modified: answered from the stored copy";
                 self.record(sent, Some(status), DecisionKind::UseCached, note, None);
                 let head = Head {
                     status: s.status,
@@ -686,7 +687,7 @@ impl Run<'_> {
                     sent,
                     Some(status),
                     DecisionKind::UseCached,
-                    "not modified".into(),
+                    "not modified",
                     None,
                 );
                 response
@@ -719,13 +720,13 @@ impl Run<'_> {
                 None => format!("retry in {} ({cause})", Seconds::up(after)),
             };
             if self.template.is_none() {
-                let note = "cannot repeat a streamed body".into();
+                let note = "cannot repeat a streamed body";
                 return Err(self
                     .give_up(ErrorKind::NotReplayable, note, answer, sent)
                     .await);
             }
             if !self.spend_budget(budget_key, answer.now).await {
-                let note = "retry budget spent".into();
+                let note = "retry budget spent";
                 return Err(self
                     .give_up(ErrorKind::BudgetExhausted, note, answer, sent)
                     .await);
@@ -771,7 +772,7 @@ impl Run<'_> {
                 None => None,
             };
             let Some(mut next) = next else {
-                let note = "cannot follow the redirect with a streamed body".into();
+                let note = "cannot follow the redirect with a streamed body";
                 let answer = Answer {
                     response,
                     code,
@@ -828,7 +829,7 @@ impl Run<'_> {
                 };
                 return Err(self.give_up(kind, note, answer, sent).await);
             };
-            let note = "refresh credentials and replay".into();
+            let note = "refresh credentials and replay";
             self.record(
                 sent,
                 Some(response.status()),
@@ -862,7 +863,7 @@ impl Run<'_> {
         Box::pin(async move {
             // The poll copies the request's headers; a streamed body took the request.
             let Some(template) = self.template.as_ref() else {
-                let note = "cannot poll: the streamed body took the request".into();
+                let note = "cannot poll: the streamed body took the request";
                 let answer = Answer {
                     response,
                     code: None,
@@ -1069,7 +1070,7 @@ impl Run<'_> {
     async fn give_up(
         &mut self,
         kind: ErrorKind,
-        note: String,
+        note: impl Into<Cow<'static, str>>,
         answer: Answer,
         sent: &Sent,
     ) -> Error {
@@ -1130,10 +1131,10 @@ impl Run<'_> {
         sent: &Sent,
         status: Option<StatusCode>,
         kind: DecisionKind,
-        note: String,
+        note: impl Into<Cow<'static, str>>,
         wait: Option<Duration>,
     ) {
-        let status = status.map(|s| s.as_u16());
+        let (status, note) = (status.map(|s| s.as_u16()), note.into());
         let (method, url) = (&sent.method, &sent.url);
         tracing::debug!(attempt = sent.number, %method, %url, status, %note, "attempt");
         let mut attempt = Attempt::new(method.clone(), url.clone(), kind, note);
