@@ -28,6 +28,7 @@
 
 mod address;
 mod admin;
+mod body_schema;
 pub mod fault;
 mod idempotency;
 mod idle;

@@ -35,6 +35,22 @@ impl JsonPointer {
         &self.0
     }
 
+    /// Its reference tokens, unescaped: the keys (or indices) from the root down.
+    ///
+    /// ```
+    /// use verdict::JsonPointer;
+    /// let p: JsonPointer = "/channels/a~1b/0".parse().unwrap();
+    /// assert_eq!(p.tokens(), ["channels", "a/b", "0"]);
+    /// assert!("".parse::<JsonPointer>().unwrap().tokens().is_empty());
+    /// ```
+    pub fn tokens(&self) -> Vec<String> {
+        self.0
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect()
+    }
+
     /// The value the pointer designates in `value`, if there is one.
     pub fn find<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         value.pointer(&self.0)
@@ -51,12 +67,7 @@ impl JsonPointer {
     /// assert_eq!(body, serde_json::json!({"ok": true, "response_metadata": {"next_cursor": "2"}}));
     /// ```
     pub fn put(&self, value: &mut Value, new: Value) -> bool {
-        let tokens: Vec<String> = self
-            .0
-            .split('/')
-            .skip(1)
-            .map(|t| t.replace("~1", "/").replace("~0", "~"))
-            .collect();
+        let tokens = self.tokens();
         let Some((last, steps)) = tokens.split_last() else {
             return false;
         };

@@ -1285,6 +1285,37 @@ async fn injected_codes_reach_every_api() {
         .is("messaging", 7006, &second);
 }
 
+/// The message body's schema says what each channel needs, from the contract's checks:
+/// one variant per channel.
+#[tokio::test]
+async fn openapi_says_what_each_channel_needs() {
+    let s = start("webex-connect").await;
+    let doc = s.openapi().await;
+    let body =
+        &doc["paths"][MESSAGING]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let variants = body["allOf"][1]["oneOf"].as_array().unwrap();
+    let channel = |v: &Value| v["properties"]["deliverychannel"]["enum"][0].clone();
+    let names: Vec<Value> = variants.iter().map(channel).collect();
+    assert_eq!(names, ["sms", "push", "rt", "fb", "voice"]);
+    let sms = &variants[0]["properties"]["channels"];
+    assert_eq!(sms["required"], json!(["sms"]));
+    let sms_type = &sms["properties"]["sms"]["properties"]["type"]["anyOf"][0];
+    assert_eq!(
+        (&sms_type["minimum"], &sms_type["maximum"]),
+        (&json!(1), &json!(4))
+    );
+    let push = &variants[1]["properties"]["channels"]["properties"]["push"];
+    let either = variants[1]["anyOf"].as_array().unwrap();
+    assert_eq!(either.len(), 2, "android or ios: {:#}", variants[1]);
+    let android = &push["properties"]["android"];
+    assert_eq!(
+        (&android["required"], &android["nullable"]),
+        (&json!(["text"]), &json!(true))
+    );
+    let fb = &variants[3]["properties"]["channels"]["properties"]["OTT-Messaging"];
+    assert_eq!(fb["properties"]["fb"]["required"], json!(["text"]));
+}
+
 #[tokio::test]
 async fn openapi_lists_every_path_served() {
     let s = start("webex-connect").await;

@@ -91,6 +91,12 @@ fn messaging_routes(c: &Contract) -> Vec<Route> {
         "expiry": {"type": "string", "format": "date-time"},
         "correlationid": {"type": "string"},
         "message": {"type": "object", "properties": {"template": {"type": "string"}}}}});
+    // What each channel needs: the contract's checks of the messaging API.
+    let checks = c
+        .api(MESSAGING)
+        .map(|a| a.checks.as_slice())
+        .unwrap_or_default();
+    let message = crate::body_schema::with_checks(message, checks);
     let events = json!({"type": "object", "required": ["events"], "properties": {
         "events": {"type": "array", "items": {"type": "object", "required": ["evtid"], "properties": {
             "evtid": {"type": "string"},
