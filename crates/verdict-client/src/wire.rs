@@ -24,14 +24,15 @@ pub(crate) fn later(now: SystemTime, wait: Duration) -> SystemTime {
         .unwrap_or(now)
 }
 
-/// A random number in `[0, 1)` for jitter; quality does not matter, spread does.
+/// A random number in `[0, 1)` for jitter; quality does not matter, spread does. Every
+/// request takes one, so it reads no clock: a counter mixed with a key drawn once per
+/// process (so that processes started together do not jitter alike).
 pub(crate) fn sample() -> f64 {
+    use std::hash::BuildHasher;
     static STATE: AtomicU64 = AtomicU64::new(0);
-    let seed = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
+    static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let key = *KEY.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0u64));
+    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ key;
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
