@@ -286,7 +286,7 @@ impl Run<'_> {
 
     /// Carries out the engine's decision about an answer. The decision is moved in whole,
     /// so that it takes no room of its own in `answered`'s future while the work is
-    /// awaited; only the work that ends the request well is not boxed.
+    /// awaited. Only `done`, the usual end of a request, is not boxed.
     fn carry_out<'s>(
         &'s mut self,
         decision: Decision,
@@ -448,7 +448,8 @@ impl Run<'_> {
                 .is_some()
     }
 
-    /// Reads a JSON body that may hold an application code.
+    /// Reads a JSON body that may hold an application code; a body over the limit fails
+    /// the request, and one cut short goes to the engine as a failure.
     async fn inspect(
         &mut self,
         response: Response,
