@@ -21,8 +21,9 @@ use verdict::body_check::{BodyCheck, Shape};
 /// Integer ranges up to this many values are listed in the pattern of their string form.
 const LISTED_RANGE: i64 = 20;
 
-/// `base` (the body's own schema) with `checks` added.
-pub(crate) fn with_checks(base: Value, checks: &[BodyCheck]) -> Value {
+/// `base` (the body's own schema) with `checks` added: merged into it, and the variants
+/// of a selecting pointer under its `oneOf`.
+pub(crate) fn with_checks(mut base: Value, checks: &[BodyCheck]) -> Value {
     let said: Vec<Said<'_>> = checks.iter().filter_map(Said::of).collect();
     if said.is_empty() {
         return base;
@@ -41,7 +42,8 @@ pub(crate) fn with_checks(base: Value, checks: &[BodyCheck]) -> Value {
         .collect();
     let everywhere = merged(said.iter().filter(|s| s.selector.is_none()));
     let Some(selector) = selector else {
-        return json!({"allOf": [base, everywhere]});
+        merge(&mut base, everywhere);
+        return base;
     };
     let mut values: Vec<&str> = Vec::new();
     for (_, v) in said.iter().filter_map(|s| s.selector.as_ref()) {
@@ -65,7 +67,8 @@ pub(crate) fn with_checks(base: Value, checks: &[BodyCheck]) -> Value {
     if let Some(rest) = others(&base, &selector, &values) {
         variants.push(variant(json!({}), rest));
     }
-    json!({"allOf": [base, {"oneOf": variants}]})
+    merge(&mut base, json!({"oneOf": variants}));
+    base
 }
 
 /// A check the schema can say: the value its conditions select on, the depth under which
@@ -238,7 +241,7 @@ fn others(base: &Value, selector: &[String], values: &[&str]) -> Option<Value> {
 }
 
 /// Adds what `b` requires to `a`: properties merged, required names joined; where the two
-/// say different things of one key, both are kept side by side (`allOf`).
+/// say different things of one key, what `b` says goes to `a`'s `allOf`.
 fn merge(a: &mut Value, b: Value) {
     let (Value::Object(am), Value::Object(bm)) = (&mut *a, b.clone()) else {
         *a = json!({"allOf": [a.take(), b]});
@@ -274,8 +277,12 @@ fn merge(a: &mut Value, b: Value) {
         }
     }
     if !clash.is_empty() {
-        let kept = a.take();
-        *a = json!({"allOf": [kept, Value::Object(clash)]});
+        match am.get_mut("allOf") {
+            Some(Value::Array(all)) => all.push(Value::Object(clash)),
+            _ => {
+                am.insert("allOf".into(), json!([clash]));
+            }
+        }
     }
 }
 
@@ -316,8 +323,8 @@ mod tests {
             check(&[], &["/to"], Shape::Text, false),
         ];
         let schema = with_checks(base.clone(), &checks);
-        assert_eq!(schema["allOf"][0], base);
-        let variants = schema["allOf"][1]["oneOf"].as_array().unwrap();
+        assert_eq!(schema["properties"], base["properties"]);
+        let variants = schema["oneOf"].as_array().unwrap();
         assert_eq!(variants.len(), 3, "{schema:#}");
         let sms = &variants[0];
         assert_eq!(sms["properties"]["kind"]["enum"], json!(["sms"]));
@@ -345,7 +352,7 @@ mod tests {
         let has = Condition::BodyHas("/push/android".parse().unwrap());
         let c = check(&[has], &["/push/android/text"], Shape::Text, false);
         let schema = with_checks(json!({}), &[c]);
-        let push = &schema["allOf"][1]["properties"]["push"];
+        let push = &schema["properties"]["push"];
         assert!(push.get("required").is_none(), "{schema:#}");
         let android = &push["properties"]["android"];
         assert_eq!(android["required"], json!(["text"]));
