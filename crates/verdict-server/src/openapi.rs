@@ -351,6 +351,21 @@ fn create_operation(em: &Emulator, r: &ResourceSpec) -> Operation {
     op.errors(&[(507, "The emulator holds as many resources as it may")])
 }
 
+/// A read of one item, sent as `method`: the item in `media`, or 304 for a matching ETag.
+fn read_operation(method: Method, r: &ResourceSpec, media: &str) -> Operation {
+    Operation::new(method, format!("Get a {}", r.kind.to_lowercase()))
+        .answer(Answer::with(
+            200,
+            "The resource",
+            media,
+            shaped_schema(r, reference(&r.name)),
+        ))
+        .answer(Answer::bare(
+            304,
+            "It has not changed since the ETag given in If-None-Match",
+        ))
+}
+
 /// The operations on one item of `r` (without the path's id parameter).
 pub(crate) fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation> {
     let spec = &em.spec;
@@ -364,17 +379,7 @@ pub(crate) fn item_operations(em: &Emulator, r: &ResourceSpec) -> Vec<Operation>
     for method in em.allowed(r, true) {
         let op = match method.clone() {
             Method::GET => {
-                let mut op = Operation::new(Method::GET, format!("Get a {kind}"))
-                    .answer(Answer::with(
-                        200,
-                        "The resource",
-                        &m,
-                        shaped_schema(r, reference(&r.name)),
-                    ))
-                    .answer(Answer::bare(
-                        304,
-                        "It has not changed since the ETag given in If-None-Match",
-                    ));
+                let mut op = read_operation(Method::GET, r, &m);
                 if r.accept_delay_ms.is_some() {
                     op = op.answer(Answer::with(202, "Not ready yet", &m, accepted()));
                 }
@@ -545,17 +550,7 @@ fn named_operation(
     let (kind, m) = (r.kind.to_lowercase(), media(em, r));
     let param = o.id_param.clone().unwrap_or_else(|| "id".into());
     let mut op = match o.kind {
-        OperationKind::Get => Operation::new(o.method.clone(), format!("Get a {kind}"))
-            .answer(Answer::with(
-                200,
-                "The resource",
-                &m,
-                shaped_schema(r, reference(&r.name)),
-            ))
-            .answer(Answer::bare(
-                304,
-                "It has not changed since the ETag given in If-None-Match",
-            )),
+        OperationKind::Get => read_operation(o.method.clone(), r, &m),
         OperationKind::Delete if r.envelope.is_empty() => {
             Operation::new(o.method.clone(), format!("Delete a {kind}"))
                 .answer(Answer::bare(em.spec.delete_status, "Deleted"))
