@@ -427,6 +427,23 @@ impl crate::Emulator {
         self.send_error(ctx, status, parts)
     }
 
+    /// A 401 refusing the request's credentials for reason `r`: the vendor's code and
+    /// message for it where the contract gives them (`credential_refusals`), else the
+    /// 401's code and `default` as the words.
+    pub(crate) fn credential_refusal(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &verdict::emulate::Refusal,
+        default: &str,
+    ) -> Reply {
+        let message = r.message.as_deref().unwrap_or(default);
+        let mut parts = self.error_parts(401, Some(message), &[]);
+        if let Some(code) = &r.code {
+            parts.code = Some(Value::String(code.clone()));
+        }
+        self.send_error(ctx, 401, parts)
+    }
+
     fn send_error(&self, ctx: &Ctx<'_>, status: u16, parts: ErrorParts) -> Reply {
         match self.code_status(&parts) {
             // The vendor's code for this condition is one of its application codes: the

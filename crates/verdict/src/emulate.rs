@@ -59,6 +59,9 @@ pub struct EmulatorSpec {
     pub rate_limit_group: Option<String>,
     /// The vendor's error code in error bodies, by status (`error_codes`).
     pub error_codes: Vec<ErrorCode>,
+    /// The code and message of each refusal of credentials, where the vendor tells the
+    /// reasons apart (`[emulator.credential_refusals]`).
+    pub credential_refusals: CredentialRefusals,
     /// The most resources stored at once.
     pub store_limit: usize,
     /// The status for a body that lacks a required field (400, or Whispir's 422).
@@ -78,6 +81,29 @@ pub struct EmulatorSpec {
     pub content_type_wrong: EmulatorAnswer,
     /// The resources.
     pub resources: Vec<ResourceSpec>,
+}
+
+/// Why the emulator refuses a request's credentials, each with what the vendor says then
+/// (Slack: `not_authed` for none, `invalid_auth` for an unknown token; GitHub: "Requires
+/// authentication" and "Bad credentials"). What a reason leaves unsaid is the 401's: its
+/// code from `error_codes` and the emulator's own words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CredentialRefusals {
+    /// No credential was sent.
+    pub missing: Refusal,
+    /// The credential is not one the emulator issued.
+    pub unknown: Refusal,
+    /// The credential was revoked.
+    pub revoked: Refusal,
+}
+
+/// The vendor's code and message for one refusal; each is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The code in the error body, in place of the status's.
+    pub code: Option<String>,
+    /// The message in the error body.
+    pub message: Option<String>,
 }
 
 /// The vendor's error code for one status, or for every status of a class (`5xx`) that

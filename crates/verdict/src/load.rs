@@ -12,7 +12,9 @@ use toml::de::{DeTable, DeValue};
 
 use crate::body_check::{BodyCheck, Shape};
 use crate::code::CodeValue;
-use crate::emulate::{EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, ResourceSpec};
+use crate::emulate::{
+    CredentialRefusals, EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, Refusal, ResourceSpec,
+};
 use crate::model::Condition;
 use crate::model::{
     Action, Api, AppCode, Auth, AuthScheme, Contract, DataValue, DataValues, Deprecation,

@@ -191,13 +191,10 @@ pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
             read_only: false,
         });
     }
+    let refusals = &em.spec.credential_refusals;
     let Some(value) = presented(em, ctx) else {
-        return Err(em.error(
-            ctx,
-            401,
-            Some("No credentials were sent; send them as the API's authentication scheme says."),
-            &[],
-        ));
+        let words = "No credentials were sent; send them as the API's authentication scheme says.";
+        return Err(em.credential_refusal(ctx, &refusals.missing, words));
     };
     let found = em.lock().token(&value).map(|t| {
         (
@@ -211,7 +208,13 @@ pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
     });
     match found {
         Some((false, who)) => Ok(who),
-        Some((true, _)) => Err(em.error(ctx, 401, Some("The access token has been revoked."), &[])),
-        None => Err(em.error(ctx, 401, Some("The access token is not valid."), &[])),
+        Some((true, _)) => {
+            let words = "The access token has been revoked.";
+            Err(em.credential_refusal(ctx, &refusals.revoked, words))
+        }
+        None => {
+            let words = "The access token is not valid.";
+            Err(em.credential_refusal(ctx, &refusals.unknown, words))
+        }
     }
 }

@@ -354,13 +354,18 @@ async fn bearer_and_token_both_authenticate() {
             .unwrap();
         assert_eq!(r.status(), want, "{value}");
     }
-    let r = s
-        .http
-        .get(s.url("/repos/octo/hello/issues"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    // GitHub's words for each refusal (`[emulator.credential_refusals]`).
+    for (value, words) in [
+        (None, "Requires authentication"),
+        (Some("token nope"), "Bad credentials"),
+    ] {
+        let mut r = s.http.get(s.url("/repos/octo/hello/issues"));
+        if let Some(v) = value {
+            r = r.header("authorization", v);
+        }
+        let (status, body) = json_of(r.send().await.unwrap()).await;
+        assert_eq!((status, &body["message"]), (401, &json!(words)), "{body}");
+    }
 }
 
 #[tokio::test]

@@ -201,6 +201,18 @@ async fn over_the_quota_is_a_429_with_retry_after() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(
         (&body["ok"], &body["error"]),
+        (&json!(false), &json!("not_authed"))
+    );
+    let r = s
+        .http
+        .get(s.url("/api/conversations.list"))
+        .bearer_auth("xoxb-unknown")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["ok"], &body["error"]),
         (&json!(false), &json!("invalid_auth"))
     );
 }

@@ -31,6 +31,7 @@ const EMULATOR_KEYS: &[&str] = &[
     "content_type_wrong",
     "rate_limit_group",
     "error_codes",
+    "credential_refusals",
     "page_style",
     "cursor_param",
     "next_cursor",
@@ -167,6 +168,7 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         quotas,
         rate_limit_group,
         error_codes: read_error_codes(cx, t),
+        credential_refusals: read_credential_refusals(cx, t),
         store_limit: t
             .integer(cx, "store_limit", 1..100_000_001)
             .map_or(100_000, |(n, _)| n as usize),
@@ -221,6 +223,39 @@ pub(super) fn read_error_codes(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<ErrorCod
         }
     }
     out
+}
+
+/// `[emulator.credential_refusals]`: `missing`, `unknown` and `revoked`, each
+/// `{ code = "…", message = "…" }` with either or both.
+fn read_credential_refusals(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> CredentialRefusals {
+    let Some(table) = t.table(cx, "credential_refusals") else {
+        return CredentialRefusals::default();
+    };
+    table.check_keys(cx, &["missing", "unknown", "revoked"]);
+    let mut refusal = |key: &str| {
+        let Some(r) = table.table(cx, key) else {
+            return Refusal::default();
+        };
+        r.check_keys(cx, &["code", "message"]);
+        let mut text = |k: &str| {
+            let v = r.string(cx, k)?;
+            if v.trim().is_empty() {
+                let span = r.get(k).map(Spanned::span).unwrap_or_default();
+                cx.report(span, r.field(k), "must not be empty");
+                return None;
+            }
+            Some(v)
+        };
+        Refusal {
+            code: text("code"),
+            message: text("message"),
+        }
+    };
+    CredentialRefusals {
+        missing: refusal("missing"),
+        unknown: refusal("unknown"),
+        revoked: refusal("revoked"),
+    }
 }
 
 /// `key = { status = N, origin = "…" }`: a 4xx status, from the document (`seed`) unless

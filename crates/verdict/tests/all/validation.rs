@@ -531,6 +531,45 @@ fn the_vendor_module_is_named_by_the_contract_and_checked() {
 }
 
 #[test]
+fn credential_refusals_say_each_reason_and_nothing_else() {
+    let bad = format!(
+        "{HEAD}[emulator.credential_refusals]\nmissing = {{ code = \"\" }}\nunknwn = {{ message = \"x\" }}\nrevoked = {{ text = \"x\" }}\n"
+    );
+    let p = crate::support::problems_at(&bad);
+    let has = |field: &str, fragment: &str| {
+        assert!(
+            p.iter()
+                .any(|(_, _, f, m)| f == field && m.contains(fragment)),
+            "no {field} with {fragment:?}: {p:#?}"
+        );
+    };
+    has(
+        "emulator.credential_refusals.missing.code",
+        "must not be empty",
+    );
+    has(
+        "emulator.credential_refusals.unknwn",
+        "did you mean \"unknown\"",
+    );
+    has("emulator.credential_refusals.revoked.text", "unknown key");
+    let ok = format!(
+        "{HEAD}[emulator.credential_refusals]\nmissing = {{ code = \"not_authed\" }}\nunknown = {{ message = \"Bad credentials\" }}\n"
+    );
+    let spec = load(&ok)
+        .unwrap()
+        .get("t")
+        .unwrap()
+        .emulator
+        .clone()
+        .unwrap();
+    let r = &spec.credential_refusals;
+    assert_eq!(r.missing.code.as_deref(), Some("not_authed"));
+    assert_eq!(r.missing.message, None);
+    assert_eq!(r.unknown.message.as_deref(), Some("Bad credentials"));
+    assert_eq!(r.revoked, verdict::emulate::Refusal::default());
+}
+
+#[test]
 fn the_emulator_table_and_apis_are_inherited_through_extends() {
     let c =
         load("[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"webex-connect\"\n").unwrap();
