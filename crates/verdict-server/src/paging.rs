@@ -3,13 +3,21 @@
 //! next page given in a `Link` header, in the body, or both.
 
 use serde_json::{Value, json};
-use verdict::{PageOversize, PageStyle};
+use verdict::{LinkRelation, PageOversize, PageStyle};
 
 use crate::Emulator;
 use crate::address::{Target, collection_prefix, visible};
 use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 use crate::state::Item;
+
+/// A page of a list: its items, where the next page starts when there is one, and how many
+/// items pass the query in all (counted only where a `last` link needs it).
+struct Page {
+    items: Vec<Value>,
+    next: Option<u64>,
+    total: Option<u64>,
+}
 
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,19 +40,31 @@ impl Emulator {
             Ok(start) => start,
             Err(refused) => return refused,
         };
-        let (page, more) = self.page(t, who, &pairs, size, start);
-        let next = more.map(|n| match self.spec.page_style {
-            PageStyle::Page => (n / u64::from(size) + 1).to_string(),
-            _ => n.to_string(),
-        });
-        let mut body = self.list_body(t, page);
+        let page = self.page(t, who, &pairs, size, start);
+        let next = page.next.map(|n| self.start_text(n, size));
+        let mut body = self.list_body(t, page.items);
         if let Some(pointer) = &self.spec.next_cursor {
             pointer.put(&mut body, Value::String(next.clone().unwrap_or_default()));
         }
         let reply = self.content_type(Reply::json(200, &body), t.r);
-        match next {
-            Some(at) if self.spec.link_pagination => self.next_link(reply, ctx, pairs, &at),
-            _ => reply,
+        if !self.spec.link_pagination {
+            return reply;
+        }
+        let places = Places {
+            start,
+            size,
+            next,
+            total: page.total,
+        };
+        self.links(reply, ctx, pairs, &places)
+    }
+
+    /// A page start as the query writes it: a page number from 1, else the cursor or
+    /// offset itself.
+    fn start_text(&self, n: u64, size: u32) -> String {
+        match self.spec.page_style {
+            PageStyle::Page => (n / u64::from(size) + 1).to_string(),
+            _ => n.to_string(),
         }
     }
 
@@ -128,8 +148,9 @@ impl Emulator {
         pairs: &[(String, String)],
         size: u32,
         start: Start,
-    ) -> (Vec<Value>, Option<u64>) {
+    ) -> Page {
         let r = t.r;
+        let count = self.spec.link_relations.contains(&LinkRelation::Last);
         let filters: Vec<(&String, &String)> = pairs
             .iter()
             .filter(|(k, _)| r.filters.contains(k))
@@ -153,10 +174,10 @@ impl Emulator {
                 .flat_map(|c| c.after(after))
                 .collect();
             items.sort_by_key(|(seq, _)| *seq);
-            return take(items.into_iter(), keep, size, start);
+            return take(items.into_iter(), keep, size, start, count);
         }
         let c = state.collection(&t.collection());
-        take(c.after(after), keep, size, start)
+        take(c.after(after), keep, size, start, count)
     }
 
     /// A page as the contract's list body holds it: bare, or under its list key with the
@@ -186,56 +207,114 @@ impl Emulator {
         }
     }
 
-    /// `reply` with a `Link` to the next page: the same query with the next cursor, page
-    /// or offset.
-    fn next_link(
+    /// `reply` with a `Link` header giving the contract's relations for this page, each
+    /// the same query with another cursor, page or offset.
+    fn links(
         &self,
         reply: Reply,
         ctx: &Ctx<'_>,
         pairs: Vec<(String, String)>,
-        at: &str,
+        places: &Places,
     ) -> Reply {
         let req = ctx.req;
         let name = &self.spec.cursor_param;
-        let mut q: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != name).collect();
-        q.push((name.clone(), at.to_owned()));
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(q)
-            .finish();
-        reply.header(
-            "Link",
-            format!("<{}{}?{query}>; rel=\"next\"", req.origin(), req.path),
-        )
+        let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != name).collect();
+        let mut links = Vec::new();
+        for rel in &self.spec.link_relations {
+            let at = match rel {
+                LinkRelation::Next => places.next.clone(),
+                other => places
+                    .skip_for(*other)
+                    .map(|n| self.start_text(n, places.size)),
+            };
+            let Some(at) = at else {
+                continue;
+            };
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&rest)
+                .append_pair(name, &at)
+                .finish();
+            links.push(format!(
+                "<{}{}?{query}>; rel=\"{rel}\"",
+                req.origin(),
+                req.path
+            ));
+        }
+        match links.is_empty() {
+            true => reply,
+            false => reply.header("Link", links.join(", ")),
+        }
+    }
+}
+
+/// Where a page stands among the others, for its `Link` header.
+struct Places {
+    start: Start,
+    size: u32,
+    /// The next page's start as the query writes it.
+    next: Option<String>,
+    total: Option<u64>,
+}
+
+impl Places {
+    /// The skip of the page `rel` names, for page and offset styles: none for a cursor,
+    /// nor where there is no such page (before the first, after the last).
+    fn skip_for(&self, rel: LinkRelation) -> Option<u64> {
+        let Start::Skip(skip) = self.start else {
+            return None;
+        };
+        let size = u64::from(self.size);
+        match rel {
+            // The page itself knows whether one follows.
+            LinkRelation::Next => None,
+            LinkRelation::Prev => (skip > 0).then(|| skip.saturating_sub(size)),
+            LinkRelation::First => (skip > 0).then_some(0),
+            LinkRelation::Last => {
+                let last = self.total?.saturating_sub(1) / size * size;
+                (skip < last).then_some(last)
+            }
+        }
     }
 }
 
 /// The page from `items` (in the order they were written, each with its number): those
-/// `keep` passes, from `start`, at most `size`; and the next page's start when more pass.
-/// A cursor is the number just before the next page's first item; a page number or
-/// offset is where the next page starts.
+/// `keep` passes, from `start`, at most `size`; the next page's start when more pass; and,
+/// with `count`, how many pass in all. A cursor is the number just before the next page's
+/// first item; a page number or offset is where the next page starts.
 fn take<'i>(
     items: impl Iterator<Item = (u64, &'i Item)>,
     keep: impl Fn(&Item) -> bool,
     size: u32,
     start: Start,
-) -> (Vec<Value>, Option<u64>) {
+    count: bool,
+) -> Page {
     let skip = match start {
         Start::Skip(n) => n,
         Start::After(_) => 0,
     };
-    let mut page = Vec::new();
-    for (seq, item) in items
-        .filter(|(_, it)| keep(it))
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-    {
-        if page.len() == size as usize {
-            let next = match start {
+    let mut page = Page {
+        items: Vec::new(),
+        next: None,
+        total: None,
+    };
+    let mut passed = 0u64;
+    for (seq, item) in items.filter(|(_, it)| keep(it)) {
+        passed += 1;
+        if passed <= skip {
+            continue;
+        }
+        if page.items.len() < size as usize {
+            page.items.push(item.value.clone());
+        } else if page.next.is_none() {
+            page.next = Some(match start {
                 Start::After(_) => seq - 1,
                 Start::Skip(n) => n + u64::from(size),
-            };
-            return (page, Some(next));
+            });
+            if !count {
+                return page;
+            }
         }
-        page.push(item.value.clone());
     }
-    (page, None)
+    page.total = count.then_some(passed);
+    page
 }

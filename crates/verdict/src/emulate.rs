@@ -39,6 +39,11 @@ pub struct EmulatorSpec {
     pub page_limit_status: u16,
     /// Lists are paged with a `Link: <…>; rel="next"` header.
     pub link_pagination: bool,
+    /// The relations that `Link` header gives, in this order (`link_relations`; default
+    /// `next` alone, as Webex sends it; GitHub sends `next`, `last`, `first` and `prev`).
+    /// `prev`, `first` and `last` apply to page and offset styles, where a page has a
+    /// place among the others.
+    pub link_relations: Vec<crate::names::LinkRelation>,
     /// How a list says where its next page starts: a cursor, a page number or an offset.
     pub page_style: crate::names::PageStyle,
     /// The query parameter that says where a page starts (`cursor`, `page`, `offset`).

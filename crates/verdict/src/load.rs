@@ -25,7 +25,7 @@ use crate::model::{
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
 };
-use crate::names::{IdStyle, PageOversize, PageStyle, QuotaFields, UnknownFields};
+use crate::names::{IdStyle, LinkRelation, PageOversize, PageStyle, QuotaFields, UnknownFields};
 use crate::pointer::JsonPointer;
 
 mod addressing;

@@ -359,6 +359,20 @@ names! {
 }
 
 names! {
+    /// A relation the emulator's `Link` header gives for a page of a list (RFC 8288).
+    LinkRelation, "link relation" {
+        /// The page after this one (while there is one).
+        Next => "next",
+        /// The page before this one (from the second page on).
+        Prev => "prev",
+        /// The first page (from the second page on).
+        First => "first",
+        /// The last page (while this is not it).
+        Last => "last",
+    }
+}
+
+names! {
     /// How an API's error bodies are laid out.
     ///
     /// ```

@@ -256,6 +256,17 @@ async fn validation_failures_are_422() {
     assert_eq!(r.status(), 400, "a body that is not JSON stays a 400");
 }
 
+/// Each relation of a `Link` header with the page number it links to, in order.
+fn pages_linked(link: &str) -> Vec<(&str, u64)> {
+    link.split(", ")
+        .map(|l| {
+            let (url, rel) = l.split_once(">; rel=").unwrap();
+            let page = url.split("page=").last().unwrap().parse().unwrap();
+            (rel.trim_matches('"'), page)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn pages_are_numbered_linked_and_capped_at_100() {
     let s = github().await;
@@ -264,10 +275,7 @@ async fn pages_are_numbered_linked_and_capped_at_100() {
     }
     let first = call(&s, Method::GET, "/repos/octo/hello/issues?per_page=2", None).await;
     let link = first.headers()["link"].to_str().unwrap().to_owned();
-    assert!(
-        link.contains("page=2") && link.ends_with("rel=\"next\""),
-        "{link}"
-    );
+    assert_eq!(pages_linked(&link), [("next", 2), ("last", 3)], "{link}");
     let page: Value = first.json().await.unwrap();
     assert_eq!(page[0]["number"], 1);
     let url = link
@@ -283,6 +291,9 @@ async fn pages_are_numbered_linked_and_capped_at_100() {
         .send()
         .await
         .unwrap();
+    let link = second.headers()["link"].to_str().unwrap().to_owned();
+    let all = [("next", 3), ("last", 3), ("first", 1), ("prev", 1)];
+    assert_eq!(pages_linked(&link), all, "{link}");
     let page: Value = second.json().await.unwrap();
     let numbers: Vec<u64> = page
         .as_array()
@@ -298,7 +309,8 @@ async fn pages_are_numbered_linked_and_capped_at_100() {
         None,
     )
     .await;
-    assert!(last.headers().get("link").is_none());
+    let link = last.headers()["link"].to_str().unwrap().to_owned();
+    assert_eq!(pages_linked(&link), [("first", 1), ("prev", 2)], "{link}");
     assert_eq!(
         last.json::<Value>()
             .await

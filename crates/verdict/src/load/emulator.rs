@@ -17,6 +17,7 @@ const EMULATOR_KEYS: &[&str] = &[
     "page_limit",
     "page_limit_status",
     "link_pagination",
+    "link_relations",
     "media_types",
     "https_only",
     "quota",
@@ -157,6 +158,9 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         page_limit,
         page_limit_status: refusal_in(cx, t, "page_limit_status", 400),
         link_pagination: t.boolean(cx, "link_pagination").unwrap_or(false),
+        link_relations: t
+            .list(cx, "link_relations")
+            .unwrap_or_else(|| vec![LinkRelation::Next]),
         page_style: paging.style,
         cursor_param: paging.cursor_param,
         next_cursor: paging.next_cursor,

@@ -570,6 +570,18 @@ fn credential_refusals_say_each_reason_and_nothing_else() {
 }
 
 #[test]
+fn link_relations_are_named_as_rfc_8288_names_them() {
+    let links = format!("{HEAD}[emulator]\nlink_relations = [\"next\", \"previous\"]\n");
+    let p = crate::support::problems_at(&links);
+    assert!(
+        p.iter()
+            .any(|(_, _, f, m)| f == "emulator.link_relations[1]"
+                && m.contains("did you mean \"prev\"")),
+        "{p:#?}"
+    );
+}
+
+#[test]
 fn the_emulator_table_and_apis_are_inherited_through_extends() {
     let c =
         load("[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"webex-connect\"\n").unwrap();
