@@ -146,6 +146,7 @@ impl crate::Emulator {
             }
         };
         set(&names.remaining, u64::from(*remaining));
+        set(&names.used, u64::from(ask.limit.saturating_sub(*remaining)));
         if let Some(h) = names
             .reset
             .as_ref()
@@ -189,6 +190,10 @@ impl crate::Emulator {
             (&names.limit, quota.map(|q| u64::from(q.requests))),
             (&names.window, quota.map(|q| u64::from(q.window_s))),
             (&names.remaining, Some(remaining.into())),
+            (
+                &names.used,
+                quota.map(|q| u64::from(q.requests.saturating_sub(remaining))),
+            ),
         ];
         for (name, value) in numbers.into_iter().filter(|_| names.fields.named()) {
             if let (Some(h), Some(v)) = (name, value) {

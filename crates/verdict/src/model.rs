@@ -527,6 +527,9 @@ pub struct RateLimitHeaders {
     pub limit: Option<Header>,
     /// Requests left in the window.
     pub remaining: Option<Header>,
+    /// Requests spent in the window (GitHub's `x-ratelimit-used`). The emulator writes it;
+    /// the client reads `remaining`.
+    pub used: Option<Header>,
     /// When the window resets, written as `reset_format` says.
     pub reset: Option<Header>,
     /// How `reset` writes its time.

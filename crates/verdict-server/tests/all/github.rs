@@ -389,6 +389,11 @@ async fn rate_limit_headers_name_each_routes_group() {
     let h = r.headers();
     assert_eq!(h["x-ratelimit-resource"], "core");
     assert_eq!(h["x-ratelimit-limit"], "5000");
+    // Two creates and this read: three spent, as x-ratelimit-used says beside remaining.
+    assert_eq!(
+        (&h["x-ratelimit-used"], &h["x-ratelimit-remaining"]),
+        (&"3".parse().unwrap(), &"4997".parse().unwrap())
+    );
     let reset: u64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -428,6 +433,7 @@ async fn the_search_quota_is_spent_apart_from_core() {
             (&"search".parse().unwrap(), &"30".parse().unwrap())
         );
         assert_eq!(remaining(&found, "x-ratelimit-remaining"), left);
+        assert_eq!(remaining(&found, "x-ratelimit-used"), 30 - left);
         let reset: u64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -446,6 +452,7 @@ async fn the_search_quota_is_spent_apart_from_core() {
     assert_eq!(refused.headers()["x-ratelimit-resource"], "search");
     assert_eq!(refused.headers()["x-ratelimit-limit"], "30");
     assert_eq!(remaining(&refused, "x-ratelimit-remaining"), 0);
+    assert_eq!(remaining(&refused, "x-ratelimit-used"), 30);
     // Thirty-one searches later, core has spent one request only.
     let core = call(&s, Method::GET, "/repos/octo/hello/issues", None).await;
     assert_eq!(core.status(), 200);

@@ -402,15 +402,19 @@ async fn each_rate_limit_group_spends_its_own_quota_across_the_group() {
                 text("x-ratelimit-resource"),
                 text("x-ratelimit-limit"),
                 text("x-ratelimit-remaining"),
+                text("x-ratelimit-used"),
             )
         }
     };
+    // The used count is the group's too: what the limit leaves after the remaining.
     let row = |status: u16, group: &str, limit: &str, left: &str| {
+        let used = limit.parse::<u32>().unwrap() - left.parse::<u32>().unwrap();
         (
             status,
             Some(group.into()),
             Some(limit.into()),
             Some(left.into()),
+            Some(used.to_string()),
         )
     };
     assert_eq!(

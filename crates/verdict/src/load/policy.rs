@@ -162,6 +162,7 @@ pub(super) fn read_rate_limit(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> RateLimitHead
         &[
             "limit",
             "remaining",
+            "used",
             "reset",
             "reset_format",
             "window",
@@ -172,6 +173,7 @@ pub(super) fn read_rate_limit(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> RateLimitHead
     let names = RateLimitHeaders {
         limit: header_names(cx, t, "limit"),
         remaining: header_names(cx, t, "remaining"),
+        used: header_names(cx, t, "used"),
         reset: header_names(cx, t, "reset"),
         reset_format: t.parsed(cx, "reset_format").unwrap_or_default(),
         window: header_names(cx, t, "window"),
