@@ -186,6 +186,18 @@ fn body_answers(em: &Emulator, r: &ResourceSpec) -> Vec<Answer> {
             "A field names an item that does not exist",
         ));
     }
+    // A refusal whose code is an application code travels as the code does (Slack's 200
+    // with "ok": false), which the success answer's schema describes already.
+    let mut refusals = r
+        .references
+        .iter()
+        .filter_map(|x| x.refused_code.as_deref());
+    if refusals.any(|c| em.app_code_status(c).is_none()) {
+        a.push(Answer::bare(
+            r.conflict_status,
+            "A field names an item whose state refuses it",
+        ));
+    }
     a
 }
 

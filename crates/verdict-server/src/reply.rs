@@ -437,11 +437,22 @@ impl crate::Emulator {
         default: &str,
     ) -> Reply {
         let message = r.message.as_deref().unwrap_or(default);
-        let mut parts = self.error_parts(401, Some(message), &[]);
-        if let Some(code) = &r.code {
-            parts.code = Some(Value::String(code.clone()));
+        self.coded_error(ctx, 401, message, r.code.as_deref())
+    }
+
+    /// An error with the vendor's `code` in place of the status's, when one is given.
+    pub(crate) fn coded_error(
+        &self,
+        ctx: &Ctx<'_>,
+        status: u16,
+        message: &str,
+        code: Option<&str>,
+    ) -> Reply {
+        let mut parts = self.error_parts(status, Some(message), &[]);
+        if let Some(code) = code {
+            parts.code = Some(Value::String(code.to_owned()));
         }
-        self.send_error(ctx, 401, parts)
+        self.send_error(ctx, status, parts)
     }
 
     fn send_error(&self, ctx: &Ctx<'_>, status: u16, parts: ErrorParts) -> Reply {
@@ -465,6 +476,12 @@ impl crate::Emulator {
         let Some(Value::String(text)) = &parts.code else {
             return None;
         };
+        self.app_code_status(text)
+    }
+
+    /// The API and status of the application code `text`, where it is one: an error that
+    /// carries it travels as the code does.
+    pub(crate) fn app_code_status(&self, text: &str) -> Option<(&str, u16)> {
         let code = text.parse::<verdict::CodeValue>().ok()?;
         self.contract.apis.iter().find_map(|a| {
             a.code(code.clone())

@@ -220,6 +220,9 @@ impl Emulator {
     /// The answer to a clash: the vendor's field errors where the contract lays them out
     /// (GitHub's `already_exists` under "Validation Failed"), else the clash's message.
     fn clash_reply(&self, ctx: &Ctx<'_>, r: &ResourceSpec, clash: Clash) -> Reply {
+        if let Some(code) = &clash.code {
+            return self.coded_error(ctx, clash.status, &clash.message, Some(code));
+        }
         let Some(shape) = self.contract.error_body.field_error.as_ref() else {
             return self.resource_error(ctx, r, clash.status, Some(&clash.message), &[]);
         };
@@ -258,6 +261,7 @@ impl Emulator {
                 message,
                 fields: set.to_vec(),
                 taken: true,
+                code: None,
             });
         }
         for reference in &r.references {
@@ -278,14 +282,15 @@ impl Emulator {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
+                let mut refused = false;
                 let found = stored_id(state, &coll, target, &text).is_some_and(|id| {
-                    state
-                        .collection(&coll)
-                        .get(&id)
-                        .is_some_and(|it| visible(it, who))
+                    state.collection(&coll).get(&id).is_some_and(|it| {
+                        refused = refuses(reference, &it.value);
+                        visible(it, who)
+                    })
                 });
+                let kind = target.kind.to_lowercase();
                 if !found {
-                    let kind = target.kind.to_lowercase();
                     let message =
                         format!("{} {text} names no {kind} that exists.", reference.field);
                     return Some(Clash {
@@ -293,6 +298,20 @@ impl Emulator {
                         message,
                         fields: vec![reference.field.clone()],
                         taken: false,
+                        code: None,
+                    });
+                }
+                if refused {
+                    let message = format!(
+                        "{} {text} names a {kind} that takes none now.",
+                        reference.field
+                    );
+                    return Some(Clash {
+                        status: r.conflict_status,
+                        message,
+                        fields: vec![reference.field.clone()],
+                        taken: false,
+                        code: reference.refused_code.clone(),
                     });
                 }
             }
@@ -636,6 +655,18 @@ struct Clash {
     message: String,
     fields: Vec<String>,
     taken: bool,
+    /// The vendor's own code for it (a reference its item refuses).
+    code: Option<String>,
+}
+
+/// Whether the item `value` is in the state that refuses `reference` (every field of its
+/// `refused_when` holds its value there).
+fn refuses(reference: &verdict::emulate::Reference, value: &Value) -> bool {
+    !reference.refused_when.is_empty()
+        && reference
+            .refused_when
+            .iter()
+            .all(|(field, want)| value.get(field) == Some(want))
 }
 
 /// The first unique set of `r` whose values in `body` another item of `items` holds.

@@ -437,6 +437,12 @@ pub struct Reference {
     pub field: String,
     /// The resource whose item it names, by that resource's key (or id).
     pub resource: String,
+    /// Field values of the named item that refuse the reference (Slack's archived
+    /// conversation takes no message): each must hold for the refusal.
+    pub refused_when: Vec<(String, serde_json::Value)>,
+    /// The vendor's code for that refusal (answered with the resource's
+    /// `conflict_status`, or as the code's own status where it is an application code).
+    pub refused_code: Option<String>,
 }
 
 /// The parameter names of a path template such as `/repos/{owner}/{repo}/issues`, in

@@ -375,6 +375,20 @@ async fn conversations_info_rename_and_archive_name_the_channel_in_the_call() {
     let (_, body) = call(&s, Method::GET, &info, None).await;
     assert_eq!(body["channel"]["is_archived"], true);
     assert_eq!(body["channel"]["name"], "chat");
+    // An archived conversation takes no more messages; #general still does.
+    for (channel, answer) in [
+        (id.clone(), json!({"ok": false, "error": "is_archived"})),
+        ("C0GENERAL".to_owned(), json!(true)),
+    ] {
+        let post = json!({"channel": channel, "text": "hello"});
+        let (status, body) = call(&s, Method::POST, "/api/chat.postMessage", Some(post)).await;
+        let got = if answer.is_boolean() {
+            body["ok"].clone()
+        } else {
+            body.clone()
+        };
+        assert_eq!((status, got), (200, answer), "{body}");
+    }
 }
 
 #[tokio::test]

@@ -384,6 +384,31 @@ fn read_beside_item(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut ResourceSpec) {
 
 /// `references = { channel = "conversations" }`: fields that name items of other
 /// resources, which must exist.
+/// `refused_when = { is_archived = true }` and `code`: when the named item is in a state
+/// that refuses the reference, and the vendor's code then (both or neither).
+fn refusal_of(
+    cx: &mut Cx<'_>,
+    o: &Obj<'_, '_>,
+) -> (Vec<(String, serde_json::Value)>, Option<String>) {
+    let when: Vec<(String, serde_json::Value)> = match o.table(cx, "refused_when") {
+        Some(w) => w
+            .map
+            .iter()
+            .map(|(k, v)| (k.get_ref().to_string(), super::reader::to_json(v.get_ref())))
+            .collect(),
+        None => Vec::new(),
+    };
+    let code = o.string(cx, "code");
+    if when.is_empty() != code.is_none() {
+        cx.report(
+            o.span.clone(),
+            o.path.clone(),
+            "refused_when and code go together: the state that refuses and the code it is answered with",
+        );
+    }
+    (when, code)
+}
+
 pub(super) fn read_references(
     cx: &mut Cx<'_>,
     t: &Obj<'_, '_>,
@@ -397,14 +422,27 @@ pub(super) fn read_references(
     for (key, value) in refs.map.iter() {
         let field = key.get_ref().to_string();
         check_known(cx, &refs, &field, &known, std::slice::from_ref(&field));
-        let Some(target) = value.get_ref().as_str() else {
+        let long = value.get_ref().as_table().map(|map| Obj {
+            map,
+            path: refs.field(&field),
+            span: value.span(),
+        });
+        let target = match &long {
+            Some(o) => {
+                o.check_keys(cx, &["resource", "refused_when", "code"]);
+                o.string(cx, "resource")
+            }
+            None => value.get_ref().as_str().map(str::to_owned),
+        };
+        let Some(target) = target else {
             cx.report(
                 value.span(),
                 refs.field(&field),
-                "expected the name of a resource",
+                "expected the name of a resource, or { resource = \"…\", refused_when = { … }, code = \"…\" }",
             );
             continue;
         };
+        let target = target.as_str();
         let names = up.resources.iter().map(|(n, _)| n.as_str());
         let Some((_, path)) = up.resources.iter().find(|(n, _)| n == target) else {
             let hint = crate::suggest::closest(target, names)
@@ -425,9 +463,15 @@ pub(super) fn read_references(
                 format!("{target} lives under parameters this resource does not have"),
             );
         }
+        let (refused_when, refused_code) = match &long {
+            Some(o) => refusal_of(cx, o),
+            None => (Vec::new(), None),
+        };
         r.references.push(Reference {
             field,
             resource: target.to_owned(),
+            refused_when,
+            refused_code,
         });
     }
 }

@@ -260,6 +260,37 @@ fn envelopes_seeds_and_references() {
 }
 
 #[test]
+fn a_reference_may_name_the_state_that_refuses_it() {
+    let other = |refs: &str| {
+        format!(
+            "{}\n[[emulator.resource]]\nname = \"others\"\npath = \"/others\"\nfields = {{ item = \"string\" }}\nreferences = {{ item = {refs} }}\n",
+            with_resource("", "")
+        )
+    };
+    one_problem(
+        &other("{ resource = \"items\", refused_when = { name = \"closed\" } }"),
+        "emulator.resource[1].references.item",
+        "refused_when and code go together",
+    );
+    one_problem(
+        &other("{ resourse = \"items\" }"),
+        "emulator.resource[1].references.item.resourse",
+        "did you mean \"resource\"",
+    );
+    let c = load(&other(
+        "{ resource = \"items\", refused_when = { name = \"closed\" }, code = \"is_closed\" }",
+    ))
+    .unwrap();
+    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[1].references[0];
+    assert_eq!(r.resource, "items");
+    assert_eq!(
+        r.refused_when,
+        [("name".to_owned(), serde_json::json!("closed"))]
+    );
+    assert_eq!(r.refused_code.as_deref(), Some("is_closed"));
+}
+
+#[test]
 fn a_quota_counts_a_group_some_route_is_in() {
     let quotas = "rate_limit_group = \"core\"\n\n[[emulator.quota]]\nrequests = 5000\nwindow_s = 3600\ngroup = \"core\"\n\n[[emulator.quota]]\nrequests = 30\nwindow_s = 60\ngroup = \"GROUP\"\n";
     let ops = "operations.list = { path = \"/search/items\", rate_limit_group = \"search\" }\n";
