@@ -3,7 +3,7 @@
 //! per route, operations at paths of their own, envelopes, seeds and references. Each
 //! mistake is reported with its line, field and, for a misspelling, the closest name.
 
-use crate::support::{HEAD, load, problems};
+use crate::support::{HEAD, load, one_problem, problems};
 
 /// A contract with an `[emulator]` table of `emulator` lines and one resource of `resource`
 /// lines (named `items`, at `/items` unless the lines give a path).
@@ -16,14 +16,6 @@ fn with_resource(emulator: &str, resource: &str) -> String {
     format!(
         "{HEAD}[auth]\nscheme = \"bearer\"\n\n[emulator]\n{emulator}\n[[emulator.resource]]\nname = \"items\"\n{path}fields = {{ name = \"string\", n = \"integer\", tags = \"array\" }}\nrequired = [\"name\"]\n{resource}"
     )
-}
-
-fn one_problem(text: &str, field: &str, needle: &str) {
-    let p = problems(text);
-    assert!(
-        p.iter().any(|(_, f, m)| f == field && m.contains(needle)),
-        "no {field:?} problem with {needle:?} in {p:#?}"
-    );
 }
 
 #[test]

@@ -32,3 +32,13 @@ pub(crate) fn problems(text: &str) -> Vec<(usize, String, String)> {
         .map(|(line, _, field, message)| (line, field, message))
         .collect()
 }
+
+/// Asserts that the loader reports, for `text`, a problem at `field` whose message holds
+/// `needle`.
+pub(crate) fn one_problem(text: &str, field: &str, needle: &str) {
+    let p = problems(text);
+    assert!(
+        p.iter().any(|(_, f, m)| f == field && m.contains(needle)),
+        "no {field:?} problem with {needle:?} in {p:#?}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use verdict::{Catalog, SourceFile};
 
-use crate::support::{HEAD, load, problems, problems_at};
+use crate::support::{HEAD, load, one_problem, problems, problems_at};
 
 #[test]
 fn a_minimal_contract_inherits_everything() {
@@ -535,23 +535,18 @@ fn credential_refusals_say_each_reason_and_nothing_else() {
     let bad = format!(
         "{HEAD}[emulator.credential_refusals]\nmissing = {{ code = \"\" }}\nunknwn = {{ message = \"x\" }}\nrevoked = {{ text = \"x\" }}\n"
     );
-    let p = crate::support::problems_at(&bad);
-    let has = |field: &str, fragment: &str| {
-        assert!(
-            p.iter()
-                .any(|(_, _, f, m)| f == field && m.contains(fragment)),
-            "no {field} with {fragment:?}: {p:#?}"
-        );
-    };
-    has(
-        "emulator.credential_refusals.missing.code",
+    let refusals = "emulator.credential_refusals";
+    one_problem(
+        &bad,
+        &format!("{refusals}.missing.code"),
         "must not be empty",
     );
-    has(
-        "emulator.credential_refusals.unknwn",
+    one_problem(
+        &bad,
+        &format!("{refusals}.unknwn"),
         "did you mean \"unknown\"",
     );
-    has("emulator.credential_refusals.revoked.text", "unknown key");
+    one_problem(&bad, &format!("{refusals}.revoked.text"), "unknown key");
     let ok = format!(
         "{HEAD}[emulator.credential_refusals]\nmissing = {{ code = \"not_authed\" }}\nunknown = {{ message = \"Bad credentials\" }}\n"
     );
@@ -572,13 +567,8 @@ fn credential_refusals_say_each_reason_and_nothing_else() {
 #[test]
 fn link_relations_are_named_as_rfc_8288_names_them() {
     let links = format!("{HEAD}[emulator]\nlink_relations = [\"next\", \"previous\"]\n");
-    let p = crate::support::problems_at(&links);
-    assert!(
-        p.iter()
-            .any(|(_, _, f, m)| f == "emulator.link_relations[1]"
-                && m.contains("did you mean \"prev\"")),
-        "{p:#?}"
-    );
+    let field = "emulator.link_relations[1]";
+    one_problem(&links, field, "did you mean \"prev\"");
 }
 
 #[test]
