@@ -3,7 +3,7 @@
 //! per route, operations at paths of their own, envelopes, seeds and references. Each
 //! mistake is reported with its line, field and, for a misspelling, the closest name.
 
-use crate::support::{HEAD, load, one_problem, problems};
+use crate::support::{HEAD, emulator_of, load, one_problem, problems};
 
 /// A contract with an `[emulator]` table of `emulator` lines and one resource of `resource`
 /// lines (named `items`, at `/items` unless the lines give a path).
@@ -269,11 +269,10 @@ fn a_reference_may_name_the_state_that_refuses_it() {
         "emulator.resource[1].references.item.resourse",
         "did you mean \"resource\"",
     );
-    let c = load(&other(
+    let spec = emulator_of(&other(
         "{ resource = \"items\", refused_when = { name = \"closed\" }, code = \"is_closed\" }",
-    ))
-    .unwrap();
-    let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[1].references[0];
+    ));
+    let r = &spec.resources[1].references[0];
     assert_eq!(r.resource, "items");
     assert_eq!(
         r.refused_when,

@@ -42,3 +42,10 @@ pub(crate) fn one_problem(text: &str, field: &str, needle: &str) {
         "no {field:?} problem with {needle:?} in {p:#?}"
     );
 }
+
+/// The `[emulator]` table of contract `t` in `text`, which must load.
+pub(crate) fn emulator_of(text: &str) -> verdict::emulate::EmulatorSpec {
+    let catalog = load(text).expect("the contract should load");
+    let t = catalog.get("t").expect("the contract is t");
+    t.emulator.clone().expect("it has an [emulator] table")
+}

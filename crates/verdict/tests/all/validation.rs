@@ -2,7 +2,7 @@
 
 use verdict::{Catalog, SourceFile};
 
-use crate::support::{HEAD, load, one_problem, problems, problems_at};
+use crate::support::{HEAD, emulator_of, load, one_problem, problems, problems_at};
 
 #[test]
 fn a_minimal_contract_inherits_everything() {
@@ -502,27 +502,17 @@ fn the_vendor_module_is_named_by_the_contract_and_checked() {
     let text = format!(
         "{HEAD}[emulator]\nvendor = \"webx\"\nerror_codes = {{ 404 = \"E-404\", 6xx = \"E\", 400 = 3 }}\n"
     );
-    let p = crate::support::problems_at(&text);
-    let has = |field: &str, fragment: &str| {
-        assert!(
-            p.iter()
-                .any(|(_, _, f, m)| f == field && m.contains(fragment)),
-            "no {field} with {fragment:?}: {p:#?}"
-        );
-    };
-    has("emulator.vendor", "did you mean \"webex\"");
-    has("emulator.error_codes.6xx", "an error status (400 to 599)");
-    has("emulator.error_codes.400", "non-empty string");
+    one_problem(&text, "emulator.vendor", "did you mean \"webex\"");
+    one_problem(
+        &text,
+        "emulator.error_codes.6xx",
+        "an error status (400 to 599)",
+    );
+    one_problem(&text, "emulator.error_codes.400", "non-empty string");
     let ok = format!(
         "{HEAD}[emulator]\nvendor = \"ringcentral\"\nrate_limit_group = \"Heavy\"\nerror_codes = {{ 404 = \"E-404\", 4xx = \"E-4\" }}\n"
     );
-    let spec = load(&ok)
-        .unwrap()
-        .get("t")
-        .unwrap()
-        .emulator
-        .clone()
-        .unwrap();
+    let spec = emulator_of(&ok);
     assert_eq!(spec.vendor, Some(verdict::VendorModule::RingCentral));
     assert_eq!(spec.rate_limit_group.as_deref(), Some("Heavy"));
     assert_eq!(spec.error_code(404), Some("E-404"));
@@ -550,13 +540,7 @@ fn credential_refusals_say_each_reason_and_nothing_else() {
     let ok = format!(
         "{HEAD}[emulator.credential_refusals]\nmissing = {{ code = \"not_authed\" }}\nunknown = {{ message = \"Bad credentials\" }}\n"
     );
-    let spec = load(&ok)
-        .unwrap()
-        .get("t")
-        .unwrap()
-        .emulator
-        .clone()
-        .unwrap();
+    let spec = emulator_of(&ok);
     let r = &spec.credential_refusals;
     assert_eq!(r.missing.code.as_deref(), Some("not_authed"));
     assert_eq!(r.missing.message, None);
