@@ -1,5 +1,6 @@
 //! Shared pieces of the verdict benchmarks: a loopback HTTP/1 server that runs on its own
-//! thread and stops on request, a small flag parser, and latency statistics.
+//! thread and stops on request, the retrying clients verdict is compared with, a small flag
+//! parser, and latency statistics.
 //!
 //! The benchmarks themselves are the binaries `overhead` and `retry-storm`, and the script
 //! `bench/emulator.sh`, which compares `verdict serve` with the binary `baseline` (a minimal
@@ -8,5 +9,6 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod peers;
 pub mod server;
 pub mod stats;

@@ -2,10 +2,13 @@
 //!
 //! A loopback hyper server answers every GET with 200 and a small JSON body. Clients built
 //! from the same `verdict_client::http_client()` builder send to it: one bare, one with the
-//! middleware obeying the built-in `webex` contract, and, for information, one wrapped in
-//! reqwest-middleware with no middleware (the cost of the layer alone). In rounds, bare
-//! and verdict taking turns at going first so that drift (CPU frequency, caches, the other
-//! client's garbage) falls on both:
+//! middleware obeying the built-in `webex` contract, and, for information, four more:
+//! reqwest-middleware with no middleware in it (the cost of the layer alone), with one
+//! middleware that only forwards (the floor under any middleware), reqwest-retry's
+//! middleware and reqwest's own `retry` module, each set up as its documentation shows (the
+//! cost of the retrying clients a user would choose instead). In rounds, bare and verdict
+//! taking turns at going first so that drift (CPU frequency, caches, the other clients'
+//! garbage) falls on both:
 //!
 //! - sequential: each client sends `--requests` GETs one after another on its one
 //!   keep-alive connection, the clients taking turns every `--block` GETs; per-request
@@ -15,14 +18,15 @@
 //!   per second) is recorded.
 //!
 //! It prints a short report and, last, one JSON line starting with `{"bench":"overhead"`.
-//! The target (median latency ratio verdict/bare at most 1.05) is reported, not asserted.
+//! The targets (median latency ratio verdict/bare at most 1.05, throughput ratio at least
+//! 0.90) are reported, not asserted.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 use verdict_bench::args::Flags;
 use verdict_bench::server::{LoopbackServer, json_reply};
 use verdict_bench::stats::{Samples, json_number, micros, ratio, round};
@@ -35,12 +39,12 @@ usage: overhead [--requests N] [--rounds N] [--block N] [--warmup N] [--tasks N]
                 [--concurrent-requests N] [--max-seconds S]
 
   --requests N             sequential GETs per client per round (default 2000)
-  --rounds N               rounds; the client that goes first alternates (default 5)
+  --rounds N               rounds; bare and verdict alternate at going first (default 5)
   --block N                within a round the clients take turns every N GETs (default 100)
   --warmup N               GETs per client before measuring (default 500)
   --tasks N                tasks per client in the concurrent part; 0 skips it (default 16)
   --concurrent-requests N  GETs per client per round in the concurrent part (default 8000)
-  --max-seconds S          stop starting new rounds after this many seconds (default 45)";
+  --max-seconds S          stop starting new rounds after this many seconds (default 60)";
 
 /// The body the server sends: small JSON, as an API's GET of one resource would be.
 const BODY: &str = r#"{"id":"Y2lzY29zcGFyazovL3VzL1JPT00vYmVuY2g","title":"bench","type":"group","isLocked":false}"#;
@@ -50,44 +54,148 @@ const CONCURRENT_TURNS: usize = 4;
 
 /// The target from the issue: the middleware adds at most 5 % to the median latency.
 const TARGET_MEDIAN_RATIO: f64 = 1.05;
+/// The target from the issue: the middleware keeps at least 90 % of the throughput.
+const TARGET_THROUGHPUT_RATIO: f64 = 0.90;
 
-/// The two clients under comparison, both from `verdict_client::http_client()`.
+/// Where bare and verdict are in the list of clients; the others are for information.
+const BARE: usize = 0;
+const VERDICT: usize = 1;
+
+/// How a client sends.
 #[derive(Clone)]
-enum Client {
-    /// No middleware.
-    Bare(reqwest::Client),
-    /// The verdict middleware with the `webex` contract.
-    Verdict(reqwest_middleware::ClientWithMiddleware),
-    /// reqwest-middleware's wrapper with no middleware in it: what the layer alone costs,
-    /// to tell it apart from verdict's own work (for information; no target).
-    Wrapper(reqwest_middleware::ClientWithMiddleware),
+enum Sender {
+    /// A reqwest client (bare, or with reqwest's own retries).
+    Plain(reqwest::Client),
+    /// A reqwest-middleware client (verdict's, reqwest-retry's, or none).
+    Middleware(reqwest_middleware::ClientWithMiddleware),
+}
+
+/// One client under measurement.
+#[derive(Clone)]
+struct Client {
+    /// The name in the report.
+    name: &'static str,
+    /// The key in the JSON line.
+    key: &'static str,
+    /// What it is, in a few words, for the report.
+    about: &'static str,
+    sender: Sender,
 }
 
 impl Client {
-    /// The name used in reports.
-    fn name(&self) -> &'static str {
-        match self {
-            Client::Bare(_) => "bare",
-            Client::Verdict(_) => "verdict",
-            Client::Wrapper(_) => "wrapper",
-        }
-    }
-
     /// One GET, body read to the end; an error unless the answer is 200 with the body.
     async fn get(&self, url: &str) -> anyhow::Result<()> {
-        let response = match self {
-            Client::Bare(c) => c.get(url).send().await?,
-            Client::Verdict(c) | Client::Wrapper(c) => c.get(url).send().await?,
+        let response = match &self.sender {
+            Sender::Plain(c) => c.get(url).send().await?,
+            Sender::Middleware(c) => c.get(url).send().await?,
         };
         if response.status() != http::StatusCode::OK {
-            bail!("{}: unexpected status {}", self.name(), response.status());
+            bail!("{}: unexpected status {}", self.name, response.status());
         }
         let body = response.bytes().await?;
         if body.len() != BODY.len() {
-            bail!("{}: short body ({} bytes)", self.name(), body.len());
+            bail!("{}: short body ({} bytes)", self.name, body.len());
         }
         Ok(())
     }
+}
+
+/// A middleware that hands the request on and does nothing else: what any middleware
+/// costs (its boxed future and one more step of the chain), the floor under verdict's.
+struct Forward;
+
+impl reqwest_middleware::Middleware for Forward {
+    // The trait's signature as async-trait declares it, written out.
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        req: reqwest::Request,
+        extensions: &'life1 mut http::Extensions,
+        next: reqwest_middleware::Next<'life2>,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = reqwest_middleware::Result<reqwest::Response>>
+                + Send
+                + 'async_trait,
+        >,
+    >
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(next.run(req, extensions))
+    }
+}
+
+/// Every client, bare at [`BARE`] and verdict at [`VERDICT`], each with a fresh
+/// connection pool.
+fn clients(contract: &verdict::Contract, url: &str) -> anyhow::Result<Vec<Client>> {
+    let plain = |c| Sender::Plain(c);
+    Ok(vec![
+        Client {
+            name: "bare",
+            key: "bare",
+            about: "reqwest, no middleware",
+            sender: plain(verdict_client::http_client().build()?),
+        },
+        Client {
+            name: "verdict",
+            key: "verdict",
+            about: "the verdict middleware, webex contract",
+            sender: Sender::Middleware(verdict_client::client(
+                verdict_client::Verdict::builder(contract.clone()).build(),
+            )?),
+        },
+        Client {
+            name: "wrapper",
+            key: "wrapper",
+            about: "reqwest-middleware, no middleware",
+            sender: Sender::Middleware(
+                reqwest_middleware::ClientBuilder::new(verdict_client::http_client().build()?)
+                    .build(),
+            ),
+        },
+        Client {
+            name: "forward",
+            key: "forward",
+            about: "reqwest-middleware, one middleware that only forwards",
+            sender: Sender::Middleware(
+                reqwest_middleware::ClientBuilder::new(verdict_client::http_client().build()?)
+                    .with(Forward)
+                    .build(),
+            ),
+        },
+        Client {
+            name: "reqwest-retry",
+            key: "reqwest_retry",
+            about: "reqwest-retry's middleware, its documented setup",
+            sender: Sender::Middleware(verdict_bench::peers::reqwest_retry_client()?),
+        },
+        Client {
+            name: "reqwest-builtin",
+            key: "reqwest_builtin",
+            about: "reqwest's own retry module, its documented setup",
+            sender: plain(verdict_bench::peers::builtin_retry_client(url)?),
+        },
+    ])
+}
+
+/// The order in which the clients take their turns: in even rounds bare goes first and
+/// verdict last, in odd rounds the other way round, and every other block (or turn) of a
+/// round runs the order backwards, so that a slow spell falls on all of them.
+fn order(n: usize, round: usize, block: usize) -> Vec<usize> {
+    let mut o: Vec<usize> = std::iter::once(BARE)
+        .chain((0..n).filter(|&i| i != BARE && i != VERDICT))
+        .chain(std::iter::once(VERDICT))
+        .collect();
+    if round % 2 == 1 {
+        o.swap(0, n - 1);
+    }
+    if block % 2 == 1 {
+        o.reverse();
+    }
+    o
 }
 
 /// Settings read from the command line.
@@ -204,21 +312,24 @@ async fn run() -> anyhow::Result<()> {
         warmup: flags.get("warmup", 500usize)?,
         tasks: flags.get("tasks", 16usize)?,
         concurrent_requests: flags.get("concurrent-requests", 8000usize)?,
-        max_seconds: flags.get("max-seconds", 45.0f64)?,
+        max_seconds: flags.get("max-seconds", 60.0f64)?,
     };
 
     let server = LoopbackServer::start(|| async { json_reply(200, BODY) })?;
     let result = measure(&s, &server).await;
     let connections = server.connections();
     server.stop().await;
-    let ([bare, verdict, wrapper], rounds_done) = result?;
-    report(&s, bare, verdict, wrapper, rounds_done, connections);
+    let (clients, measured, rounds_done) = result?;
+    report(&s, &clients, measured, rounds_done, connections);
     Ok(())
 }
 
-/// Runs the warm-up and the rounds; returns the measurements of bare, verdict and wrapper
-/// (in that order) and the number of rounds completed.
-async fn measure(s: &Settings, server: &LoopbackServer) -> anyhow::Result<([Measured; 3], usize)> {
+/// Runs the warm-up and the rounds; returns the clients, what each measured (in the same
+/// order) and the number of rounds completed.
+async fn measure(
+    s: &Settings,
+    server: &LoopbackServer,
+) -> anyhow::Result<(Vec<Client>, Vec<Measured>, usize)> {
     let url = server.url("/v1/rooms/bench");
     let contract = verdict::Catalog::builtin()
         .get("webex")
@@ -226,19 +337,7 @@ async fn measure(s: &Settings, server: &LoopbackServer) -> anyhow::Result<([Meas
         .clone();
     // One set for the sequential part, so that each of its clients holds exactly one
     // connection, and one set for the concurrent part.
-    let set = || -> anyhow::Result<[Client; 3]> {
-        Ok([
-            Client::Bare(verdict_client::http_client().build()?),
-            Client::Verdict(verdict_client::client(
-                verdict_client::Verdict::builder(contract.clone()).build(),
-            )?),
-            Client::Wrapper(
-                reqwest_middleware::ClientBuilder::new(verdict_client::http_client().build()?)
-                    .build(),
-            ),
-        ])
-    };
-    let (clients, pool) = (set()?, set()?);
+    let (clients, pool) = (clients(&contract, &url)?, clients(&contract, &url)?);
     let started = Instant::now();
 
     // Warm-up: connect, fill caches, let the allocator settle.
@@ -251,146 +350,168 @@ async fn measure(s: &Settings, server: &LoopbackServer) -> anyhow::Result<([Meas
         }
     }
 
-    let mut measured: [Measured; 3] = Default::default();
+    let mut measured: Vec<Measured> = clients.iter().map(|_| Measured::default()).collect();
     let mut rounds_done = 0;
     for round in 0..s.rounds {
         if started.elapsed().as_secs_f64() > s.max_seconds {
             break;
         }
-        // Bare and verdict take turns at going first; the wrapper runs between them.
-        let order = if round % 2 == 0 { [0, 2, 1] } else { [1, 2, 0] };
-        // Within the round the clients also alternate in blocks, so that a slow spell
-        // of the machine falls on all of them.
-        let mut lat: [Samples; 3] = Default::default();
-        let mut done = 0;
-        while done < s.requests {
-            let n = s.block.min(s.requests - done);
-            let block_order = if (done / s.block) % 2 == 0 {
-                order
-            } else {
-                [order[2], order[1], order[0]]
-            };
-            for &i in &block_order {
-                lat[i].extend(&sequential(&clients[i], &url, n).await?);
-            }
-            done += n;
-        }
-        for (i, mut l) in lat.into_iter().enumerate() {
-            measured[i].round_medians.push(l.median());
-            measured[i].latency.extend(&l);
-        }
+        sequential_round(s, &clients, &url, round, &mut measured).await?;
         if s.tasks > 0 && s.concurrent_requests > 0 {
-            // The same in turns: each client's share of the round in CONCURRENT_TURNS parts.
-            let mut time = [Duration::ZERO; 3];
-            let part = s.concurrent_requests.div_ceil(CONCURRENT_TURNS);
-            let mut done = 0;
-            let mut turn = 0;
-            while done < s.concurrent_requests {
-                let n = part.min(s.concurrent_requests - done);
-                let turn_order = if turn % 2 == 0 {
-                    order
-                } else {
-                    [order[2], order[1], order[0]]
-                };
-                for &i in &turn_order {
-                    time[i] += concurrent(&pool[i], &url, s.tasks, n).await?;
-                }
-                done += n;
-                turn += 1;
-            }
-            for (i, t) in time.into_iter().enumerate() {
-                measured[i].concurrent_requests += s.concurrent_requests;
-                measured[i].concurrent_time += t;
-                measured[i]
-                    .round_throughput
-                    .push(ratio(s.concurrent_requests as f64, t.as_secs_f64()));
-            }
+            concurrent_round(s, &pool, &url, round, &mut measured).await?;
         }
         rounds_done += 1;
     }
-    Ok((measured, rounds_done))
+    Ok((clients, measured, rounds_done))
+}
+
+/// The sequential part of one round: the clients take turns every `s.block` GETs.
+async fn sequential_round(
+    s: &Settings,
+    clients: &[Client],
+    url: &str,
+    round: usize,
+    measured: &mut [Measured],
+) -> anyhow::Result<()> {
+    let mut lat: Vec<Samples> = clients.iter().map(|_| Samples::default()).collect();
+    let mut done = 0;
+    while done < s.requests {
+        let n = s.block.min(s.requests - done);
+        for i in order(clients.len(), round, done / s.block) {
+            lat[i].extend(&sequential(&clients[i], url, n).await?);
+        }
+        done += n;
+    }
+    for (m, mut l) in measured.iter_mut().zip(lat) {
+        m.round_medians.push(l.median());
+        m.latency.extend(&l);
+    }
+    Ok(())
+}
+
+/// The concurrent part of one round: each client's share in [`CONCURRENT_TURNS`] turns.
+async fn concurrent_round(
+    s: &Settings,
+    pool: &[Client],
+    url: &str,
+    round: usize,
+    measured: &mut [Measured],
+) -> anyhow::Result<()> {
+    let mut time = vec![Duration::ZERO; pool.len()];
+    let part = s.concurrent_requests.div_ceil(CONCURRENT_TURNS);
+    let (mut done, mut turn) = (0, 0);
+    while done < s.concurrent_requests {
+        let n = part.min(s.concurrent_requests - done);
+        for i in order(pool.len(), round, turn) {
+            time[i] += concurrent(&pool[i], url, s.tasks, n).await?;
+        }
+        done += n;
+        turn += 1;
+    }
+    for (m, t) in measured.iter_mut().zip(time) {
+        m.concurrent_requests += s.concurrent_requests;
+        m.concurrent_time += t;
+        m.round_throughput
+            .push(ratio(s.concurrent_requests as f64, t.as_secs_f64()));
+    }
+    Ok(())
+}
+
+/// One client's results next to bare's.
+struct Row {
+    median: Duration,
+    p99: Duration,
+    median_ratio: f64,
+    p99_ratio: f64,
+    /// Per round: the median's ratio to bare's.
+    round_ratios: Vec<f64>,
+    throughput: f64,
+    throughput_ratio: f64,
+    /// Per round: the throughput's ratio to bare's.
+    round_throughput: Vec<f64>,
+}
+
+impl Row {
+    /// The row of `m`; `bare` is bare's row (for bare itself: `None`).
+    fn of(m: &mut Measured, bare: Option<&Row>) -> Row {
+        let (median, p99) = (m.latency.median(), m.latency.quantile(0.99));
+        let round_medians: Vec<f64> = m.round_medians.iter().map(Duration::as_secs_f64).collect();
+        let mut row = Row {
+            median,
+            p99,
+            median_ratio: 1.0,
+            p99_ratio: 1.0,
+            round_ratios: round_medians,
+            throughput: m.throughput(),
+            throughput_ratio: 1.0,
+            round_throughput: m.round_throughput.clone(),
+        };
+        if let Some(b) = bare {
+            row.median_ratio = ratio(median.as_secs_f64(), b.median.as_secs_f64());
+            row.p99_ratio = ratio(p99.as_secs_f64(), b.p99.as_secs_f64());
+            row.throughput_ratio = ratio(row.throughput, b.throughput);
+            row.round_ratios = per_round(&row.round_ratios, &b.round_ratios);
+            row.round_throughput = per_round(&row.round_throughput, &b.round_throughput);
+        }
+        row
+    }
+
+    /// The row in the JSON line.
+    fn json(&self, samples: usize, concurrent: bool) -> Value {
+        let mut v = json!({
+            "median_us": micros(self.median),
+            "p99_us": micros(self.p99),
+            "samples": samples,
+            "median_ratio": json_number(round(self.median_ratio, 4)),
+            "p99_ratio": json_number(round(self.p99_ratio, 4)),
+            "round_median_ratios": self.round_ratios,
+        });
+        if concurrent {
+            v["rps"] = json_number(round(self.throughput, 0));
+            v["throughput_ratio"] = json_number(round(self.throughput_ratio, 4));
+            v["round_throughput_ratios"] = json!(self.round_throughput);
+        }
+        v
+    }
+}
+
+/// The ratios of `a` to `b`, item by item, to three places.
+fn per_round(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| round(ratio(*a, *b), 3))
+        .collect()
 }
 
 /// Prints the human report and the JSON line.
 fn report(
     s: &Settings,
-    mut bare: Measured,
-    mut verdict: Measured,
-    mut wrapper: Measured,
+    clients: &[Client],
+    mut measured: Vec<Measured>,
     rounds_done: usize,
     connections: u64,
 ) {
-    let (bm, b99) = (bare.latency.median(), bare.latency.quantile(0.99));
-    let (vm, v99) = (verdict.latency.median(), verdict.latency.quantile(0.99));
-    let (wm, w99) = (wrapper.latency.median(), wrapper.latency.quantile(0.99));
-    let wrapper_ratio = ratio(wm.as_secs_f64(), bm.as_secs_f64());
-    let median_ratio = ratio(vm.as_secs_f64(), bm.as_secs_f64());
-    let p99_ratio = ratio(v99.as_secs_f64(), b99.as_secs_f64());
-    let round_ratios: Vec<f64> = bare
-        .round_medians
-        .iter()
-        .zip(&verdict.round_medians)
-        .map(|(b, v)| round(ratio(v.as_secs_f64(), b.as_secs_f64()), 3))
+    // Bare's own values first; every row (bare's too) is then made of ratios to them.
+    let bare = Row::of(&mut measured[BARE], None);
+    let rows: Vec<Row> = measured
+        .iter_mut()
+        .map(|m| Row::of(m, Some(&bare)))
         .collect();
-    let met = median_ratio <= TARGET_MEDIAN_RATIO;
     let concurrent = s.tasks > 0 && s.concurrent_requests > 0 && rounds_done > 0;
-    let (bt, vt, wt) = (
-        bare.throughput(),
-        verdict.throughput(),
-        wrapper.throughput(),
-    );
-    let throughput_ratio = ratio(vt, bt);
-    let round_tp: Vec<f64> = bare
-        .round_throughput
-        .iter()
-        .zip(&verdict.round_throughput)
-        .map(|(b, v)| round(ratio(*v, *b), 3))
-        .collect();
+    print_report(s, clients, &rows, rounds_done, concurrent, connections);
 
-    println!("verdict middleware overhead (loopback, HTTP/1, keep-alive, webex contract)");
-    println!(
-        "  sequential: {} rounds x {} GETs per client (in turns of {}), after {} warm-up GETs",
-        rounds_done, s.requests, s.block, s.warmup
-    );
-    println!(
-        "    bare     median {:>8.1} us   p99 {:>8.1} us",
-        micros(bm),
-        micros(b99)
-    );
-    println!(
-        "    verdict  median {:>8.1} us   p99 {:>8.1} us",
-        micros(vm),
-        micros(v99)
-    );
-    println!(
-        "    wrapper  median {:>8.1} us   p99 {:>8.1} us   (reqwest-middleware, no middleware)",
-        micros(wm),
-        micros(w99)
-    );
-    println!(
-        "    ratio verdict/bare: median {:.3}, p99 {:.3}; per round (median) {:?}",
-        median_ratio, p99_ratio, round_ratios
-    );
-    println!("    ratio wrapper/bare: median {wrapper_ratio:.3}");
-    println!(
-        "    target median ratio <= {TARGET_MEDIAN_RATIO}: {}",
-        if met { "met" } else { "NOT met" }
-    );
-    if concurrent {
-        println!(
-            "  concurrent: {} tasks per client, {} rounds x {} GETs per client",
-            s.tasks, rounds_done, s.concurrent_requests
-        );
-        println!("    bare     {bt:>9.0} req/s");
-        println!("    verdict  {vt:>9.0} req/s");
-        println!("    wrapper  {wt:>9.0} req/s");
-        println!(
-            "    throughput ratio verdict/bare: {:.3}; per round {:?}",
-            throughput_ratio, round_tp
-        );
+    let v = &rows[VERDICT];
+    let median_met = v.median_ratio <= TARGET_MEDIAN_RATIO;
+    let throughput_met = v.throughput_ratio >= TARGET_THROUGHPUT_RATIO;
+    let mut sequential = Map::new();
+    let mut by_client = Map::new();
+    for ((c, row), m) in clients.iter().zip(&rows).zip(&measured) {
+        by_client.insert(c.key.into(), row.json(m.latency.len(), concurrent));
     }
-    println!("  server connections accepted: {connections}");
-
+    sequential.insert("median_ratio".into(), json_number(round(v.median_ratio, 4)));
+    sequential.insert("p99_ratio".into(), json_number(round(v.p99_ratio, 4)));
+    sequential.insert("target_median_ratio".into(), json!(TARGET_MEDIAN_RATIO));
+    sequential.insert("target_met".into(), json!(median_met));
     let line = json!({
         "bench": "overhead",
         "contract": "webex",
@@ -399,32 +520,89 @@ fn report(
         "requests_per_round": s.requests,
         "block": s.block,
         "warmup": s.warmup,
-        "sequential": {
-            "bare": { "median_us": micros(bm), "p99_us": micros(b99), "samples": bare.latency.len() },
-            "verdict": { "median_us": micros(vm), "p99_us": micros(v99), "samples": verdict.latency.len() },
-            "wrapper": { "median_us": micros(wm), "p99_us": micros(w99), "samples": wrapper.latency.len() },
-            "wrapper_median_ratio": json_number(round(wrapper_ratio, 4)),
-            "median_ratio": json_number(round(median_ratio, 4)),
-            "p99_ratio": json_number(round(p99_ratio, 4)),
-            "round_median_ratios": round_ratios,
-            "target_median_ratio": TARGET_MEDIAN_RATIO,
-            "target_met": met,
-        },
+        "sequential": sequential,
         "concurrent": if concurrent {
             json!({
                 "tasks": s.tasks,
                 "requests_per_round": s.concurrent_requests,
-                "bare_rps": json_number(round(bt, 0)),
-                "verdict_rps": json_number(round(vt, 0)),
-                "wrapper_rps": json_number(round(wt, 0)),
-                "wrapper_throughput_ratio": json_number(round(ratio(wt, bt), 4)),
-                "throughput_ratio": json_number(round(throughput_ratio, 4)),
-                "round_throughput_ratios": round_tp,
+                "throughput_ratio": json_number(round(v.throughput_ratio, 4)),
+                "target_throughput_ratio": TARGET_THROUGHPUT_RATIO,
+                "target_met": throughput_met,
             })
         } else {
-            serde_json::Value::Null
+            Value::Null
         },
+        "clients": by_client,
         "server_connections": connections,
     });
     println!("{line}");
+}
+
+/// Prints the human report: a line per client, sequential and concurrent.
+fn print_report(
+    s: &Settings,
+    clients: &[Client],
+    rows: &[Row],
+    rounds_done: usize,
+    concurrent: bool,
+    connections: u64,
+) {
+    println!("verdict middleware overhead (loopback, HTTP/1, keep-alive, webex contract)");
+    println!(
+        "  sequential: {} rounds x {} GETs per client (in turns of {}), after {} warm-up GETs",
+        rounds_done, s.requests, s.block, s.warmup
+    );
+    for (c, r) in clients.iter().zip(rows) {
+        println!(
+            "    {:<16} median {:>7.1} us  p99 {:>7.1} us  ratio to bare {:.3}   ({})",
+            c.name,
+            micros(r.median),
+            micros(r.p99),
+            r.median_ratio,
+            c.about
+        );
+    }
+    let v = &rows[VERDICT];
+    println!("    verdict/bare per round (median): {:?}", v.round_ratios);
+    let met = |m: bool| if m { "met" } else { "NOT met" };
+    println!(
+        "    target median ratio verdict/bare <= {TARGET_MEDIAN_RATIO}: {}",
+        met(v.median_ratio <= TARGET_MEDIAN_RATIO)
+    );
+    if concurrent {
+        println!(
+            "  concurrent: {} tasks per client, {} rounds x {} GETs per client",
+            s.tasks, rounds_done, s.concurrent_requests
+        );
+        for (c, r) in clients.iter().zip(rows) {
+            println!(
+                "    {:<16} {:>9.0} req/s  ratio to bare {:.3}",
+                c.name, r.throughput, r.throughput_ratio
+            );
+        }
+        println!("    verdict/bare per round: {:?}", v.round_throughput);
+        println!(
+            "    target throughput ratio verdict/bare >= {TARGET_THROUGHPUT_RATIO}: {}",
+            met(v.throughput_ratio >= TARGET_THROUGHPUT_RATIO)
+        );
+    }
+    println!("  server connections accepted: {connections}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_and_verdict_take_turns_at_the_ends_and_every_client_runs_once() {
+        assert_eq!(order(5, 0, 0), [BARE, 2, 3, 4, VERDICT]);
+        assert_eq!(order(5, 0, 1), [VERDICT, 4, 3, 2, BARE]);
+        assert_eq!(order(5, 1, 0), [VERDICT, 2, 3, 4, BARE]);
+        assert_eq!(order(5, 1, 1), [BARE, 4, 3, 2, VERDICT]);
+        for (round, block) in [(2, 3), (3, 2), (7, 0)] {
+            let mut o = order(6, round, block);
+            o.sort();
+            assert_eq!(o, [0, 1, 2, 3, 4, 5]);
+        }
+    }
 }

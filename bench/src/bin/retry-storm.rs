@@ -43,9 +43,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use reqwest_retry::policies::ExponentialBackoff;
 use serde_json::{Value, json};
 use verdict_bench::args::Flags;
+use verdict_bench::peers::reqwest_retry_policy;
 use verdict_bench::server::{LoopbackServer, Reply, json_reply};
 use verdict_bench::stats::{json_number, ratio, round};
 use verdict_client::store::{BudgetConfig, MemoryStore};
@@ -95,9 +95,6 @@ const NAIVE_ATTEMPTS: u32 = 3;
 /// Naive retries: the fixed pause between attempts.
 const NAIVE_PAUSE: Duration = Duration::from_millis(100);
 
-/// reqwest-retry: retries per logical request, as in its documentation's example.
-const REQWEST_RETRY_MAX_RETRIES: u32 = 3;
-
 /// No logical request may take longer than this (a guard: the server answers in ms).
 const LOGICAL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -122,7 +119,7 @@ enum Mode {
     NoRetry,
     /// Up to [`NAIVE_ATTEMPTS`] attempts, [`NAIVE_PAUSE`] apart.
     Naive,
-    /// reqwest's own retries ([`builtin_retry_policy`]).
+    /// reqwest's own retries ([`builtin_retry_policy`](verdict_bench::peers::builtin_retry_policy)).
     ReqwestBuiltin,
     /// The reqwest-retry middleware with its default exponential back-off.
     ReqwestRetry,
@@ -233,36 +230,6 @@ enum Client {
     Plain(reqwest::Client),
     /// The same with a middleware (reqwest-retry's or verdict's).
     Middleware(reqwest_middleware::ClientWithMiddleware),
-}
-
-/// reqwest's built-in retries as its `retry` module documents them for a generic client:
-/// scoped to the server's host (the budget is kept per policy, so per host), retrying
-/// idempotent requests answered with a server error or 429, with the builder's defaults
-/// for everything else (at most 2 retries per request, a budget of 20 % extra load, no
-/// back-off).
-fn builtin_retry_policy(host: String) -> reqwest::retry::Builder {
-    reqwest::retry::for_host(host).classify_fn(|rr| {
-        let transient = rr
-            .status()
-            .is_some_and(|s| s.is_server_error() || s == http::StatusCode::TOO_MANY_REQUESTS);
-        if transient && rr.method().is_idempotent() {
-            rr.retryable()
-        } else {
-            rr.success()
-        }
-    })
-}
-
-/// reqwest-retry's policy as its documentation shows it: the default `ExponentialBackoff`
-/// with at most [`REQWEST_RETRY_MAX_RETRIES`] retries.
-fn reqwest_retry_policy() -> ExponentialBackoff {
-    ExponentialBackoff::builder().build_with_max_retries(REQWEST_RETRY_MAX_RETRIES)
-}
-
-/// reqwest-retry's middleware with [`reqwest_retry_policy`] and its default strategy of
-/// what is transient (connection failures, timeouts, 5xx, 408 and 429).
-fn reqwest_retry_middleware() -> reqwest_retry::RetryTransientMiddleware<ExponentialBackoff> {
-    reqwest_retry::RetryTransientMiddleware::new_with_policy(reqwest_retry_policy())
 }
 
 /// One GET on a plain client: true for a 200 with its body read.
@@ -390,22 +357,8 @@ async fn run_mode(
     let url = server.url("/v1/items/bench");
     let client = match mode {
         Mode::NoRetry | Mode::Naive => Client::Plain(verdict_client::http_client().build()?),
-        Mode::ReqwestBuiltin => {
-            let host = reqwest::Url::parse(&url)?
-                .host_str()
-                .context("the server's URL has no host")?
-                .to_owned();
-            Client::Plain(
-                verdict_client::http_client()
-                    .retry(builtin_retry_policy(host))
-                    .build()?,
-            )
-        }
-        Mode::ReqwestRetry => Client::Middleware(
-            reqwest_middleware::ClientBuilder::new(verdict_client::http_client().build()?)
-                .with(reqwest_retry_middleware())
-                .build(),
-        ),
+        Mode::ReqwestBuiltin => Client::Plain(verdict_bench::peers::builtin_retry_client(&url)?),
+        Mode::ReqwestRetry => Client::Middleware(verdict_bench::peers::reqwest_retry_client()?),
         Mode::Verdict => Client::Middleware(verdict_client::client(
             verdict_client::Verdict::builder(contract.clone())
                 .store(Arc::new(MemoryStore::with_budget(BudgetConfig::default())))
@@ -921,10 +874,7 @@ mod tests {
         // Limit 0: every request is answered 503.
         let server =
             LoopbackServer::start(move || shed_or_serve(c.clone(), 0, Duration::ZERO)).unwrap();
-        let client = verdict_client::http_client()
-            .retry(builtin_retry_policy("127.0.0.1".into()))
-            .build()
-            .unwrap();
+        let client = verdict_bench::peers::builtin_retry_client(&server.url("/")).unwrap();
         let r = client.get(server.url("/")).send().await.unwrap();
         assert_eq!(r.status(), 503);
         assert_eq!(counts.seen.load(Ordering::Relaxed), 3);
