@@ -112,7 +112,6 @@ impl Run<'_> {
     {
         async move {
             self.follow_remembered_move().await;
-            let budget_key = self.origin_key(Slot::Budget, &self.original);
             loop {
                 let (outcome, mut sent) = {
                     let (request, sent) = self.prepare().await?;
@@ -121,7 +120,7 @@ impl Run<'_> {
                     }
                     (next.clone().run(request, ext).await, sent)
                 };
-                let step = self.attempted(outcome, &mut sent, &budget_key);
+                let step = self.attempted(outcome, &mut sent);
                 if let Step::Finish(response) = step.await? {
                     return Ok(response);
                 }
@@ -135,11 +134,10 @@ impl Run<'_> {
         &'s mut self,
         outcome: reqwest_middleware::Result<Response>,
         sent: &'s mut Sent,
-        budget_key: &'s str,
     ) -> impl std::future::Future<Output = StepResult> + Send + 's {
         match outcome {
-            Ok(response) => Either::Left(self.answered(response, sent, budget_key)),
-            Err(e) => Either::Right(self.failed(e, sent, budget_key)),
+            Ok(response) => Either::Left(self.answered(response, sent)),
+            Err(e) => Either::Right(self.failed(e, sent)),
         }
     }
 
@@ -245,7 +243,6 @@ impl Run<'_> {
         &'s mut self,
         mut response: Response,
         sent: &'s mut Sent,
-        budget_key: &'s str,
     ) -> impl std::future::Future<Output = StepResult> + Send + 's {
         async move {
             if let Some(e) = self.arrived(&response, sent) {
@@ -255,7 +252,7 @@ impl Run<'_> {
             self.note_quota(&response, &sent.key, now).await;
             let (mut code, mut json) = (None, None);
             if self.worth_inspecting(&response) {
-                match Box::pin(self.inspect(response, sent, budget_key)).await {
+                match Box::pin(self.inspect(response, sent)).await {
                     Inspected::Read(read, c, j) => (response, code, json) = (read, c, j),
                     Inspected::Ended(step) => return step,
                 }
@@ -280,7 +277,7 @@ impl Run<'_> {
                 code,
                 now,
             };
-            self.carry_out(decision, answer, sent, budget_key).await
+            self.carry_out(decision, answer, sent).await
         }
     }
 
@@ -292,14 +289,13 @@ impl Run<'_> {
         decision: Decision,
         answer: Answer,
         sent: &'s mut Sent,
-        budget_key: &'s str,
     ) -> Either<impl std::future::Future<Output = StepResult> + Send + 's, BoxFuture<'s, StepResult>>
     {
         Either::Right(match decision {
             Decision::Done | Decision::SplitBatch => {
                 let kind = decision.kind();
                 let Answer { response, now, .. } = answer;
-                return Either::Left(self.done(kind, response, now, sent, budget_key));
+                return Either::Left(self.done(kind, response, now, sent));
             }
             Decision::UseCached => {
                 let step = self.use_cached(answer.response, sent);
@@ -315,7 +311,7 @@ impl Run<'_> {
                     cause,
                     ignored: ignored_header,
                 };
-                self.retry(repeat, answer, sent, budget_key)
+                self.retry(repeat, answer, sent)
             }
             Decision::Redirect {
                 method,
@@ -450,12 +446,7 @@ impl Run<'_> {
 
     /// Reads a JSON body that may hold an application code; a body over the limit fails
     /// the request, and one cut short goes to the engine as a failure.
-    async fn inspect(
-        &mut self,
-        response: Response,
-        sent: &mut Sent,
-        budget_key: &str,
-    ) -> Inspected {
+    async fn inspect(&mut self, response: Response, sent: &mut Sent) -> Inspected {
         let v = self.v;
         let contract = &*v.contract;
         let limit = v.body_limit;
@@ -495,10 +486,7 @@ impl Run<'_> {
             }
             Err(e) => {
                 let e = Arc::new(e);
-                Inspected::Ended(
-                    self.after_failure(Failure::BodyCut, e, sent, budget_key)
-                        .await,
-                )
+                Inspected::Ended(self.after_failure(Failure::BodyCut, e, sent).await)
             }
         }
     }
@@ -511,7 +499,6 @@ impl Run<'_> {
         mut response: Response,
         now: SystemTime,
         sent: &'s mut Sent,
-        budget_key: &'s str,
     ) -> impl std::future::Future<Output = StepResult> + Send + 's {
         async move {
             let status = response.status();
@@ -522,9 +509,7 @@ impl Run<'_> {
                 match Box::pin(self.store_in_cache(response, sent)).await {
                     Ok(r) => response = r,
                     Err(e) => {
-                        return self
-                            .after_failure(Failure::BodyCut, e, sent, budget_key)
-                            .await;
+                        return self.after_failure(Failure::BodyCut, e, sent).await;
                     }
                 }
             }
@@ -533,7 +518,7 @@ impl Run<'_> {
             }
             self.record(sent, Some(status), kind, "done", None);
             if status.as_u16() < 400 {
-                self.deposit(budget_key, now).await;
+                self.deposit(now).await;
             }
             response
                 .extensions_mut()
@@ -710,7 +695,6 @@ impl Run<'_> {
         }: Repeat,
         answer: Answer,
         sent: &'s Sent,
-        budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             let note = match &ignored {
@@ -726,7 +710,7 @@ impl Run<'_> {
                     .give_up(ErrorKind::NotReplayable, note, answer, sent)
                     .await);
             }
-            if !self.spend_budget(budget_key, answer.now).await {
+            if !self.spend_budget(answer.now).await {
                 let note = "retry budget spent";
                 return Err(self
                     .give_up(ErrorKind::BudgetExhausted, note, answer, sent)
@@ -919,10 +903,9 @@ impl Run<'_> {
         &'s mut self,
         e: reqwest_middleware::Error,
         sent: &'s mut Sent,
-        budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         let (failure, source) = classify(e);
-        self.after_failure(failure, source, sent, budget_key)
+        self.after_failure(failure, source, sent)
     }
 
     /// Carries out the engine's decision after a failure without a usable answer.
@@ -931,7 +914,6 @@ impl Run<'_> {
         failure: Failure,
         source: Source,
         sent: &'s mut Sent,
-        budget_key: &'s str,
     ) -> BoxFuture<'s, StepResult> {
         Box::pin(async move {
             if let Some(t) = sent.ticket.take() {
@@ -953,7 +935,7 @@ impl Run<'_> {
                 ),
                 Decision::Retry { after, .. } => {
                     let now = self.v.timer.now();
-                    if self.spend_budget(budget_key, now).await {
+                    if self.spend_budget(now).await {
                         let note = format!("retry after {failure}: {text}");
                         self.record(sent, None, DecisionKind::Retry, note, Some(after));
                         self.sleep(after, WaitReason::Network, &sent.url).await;
@@ -977,8 +959,9 @@ impl Run<'_> {
     }
 
     /// Takes one repeat from the host's retry budget; a store that cannot answer allows it.
-    async fn spend_budget(&self, budget_key: &str, now: SystemTime) -> bool {
-        warn_store(self.v.store.try_spend(budget_key, now).await).unwrap_or(true)
+    async fn spend_budget(&self, now: SystemTime) -> bool {
+        let key = self.budget_key();
+        warn_store(self.v.store.try_spend(&key, now).await).unwrap_or(true)
     }
 
     /// The store key of the request's origin and credential (reused while they stay the
@@ -1166,12 +1149,19 @@ impl Run<'_> {
         }
     }
 
-    /// Records a request that ended well in the retry budget of `key`.
-    async fn deposit(&self, key: &str, now: SystemTime) {
+    /// The store key of the retry budget: the origin of the URL first asked for, so that
+    /// the repeats of a request that was redirected spend where its first attempt went.
+    fn budget_key(&self) -> Arc<str> {
+        self.origin_key(Slot::Budget, &self.original)
+    }
+
+    /// Records a request that ended well in the retry budget.
+    async fn deposit(&self, now: SystemTime) {
+        let key = self.budget_key();
         match self.v.store.as_memory() {
-            Some(memory) => memory.deposit_now(key, now),
+            Some(memory) => memory.deposit_now(&key, now),
             None => {
-                warn_store(self.v.store.deposit(key, now).await);
+                warn_store(self.v.store.deposit(&key, now).await);
             }
         }
     }
