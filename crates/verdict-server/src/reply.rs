@@ -141,6 +141,43 @@ impl Failure<'_> {
     }
 }
 
+/// Why a request's credentials are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// None were sent.
+    Missing,
+    /// The emulator never issued them.
+    Unknown,
+    /// They were revoked.
+    Revoked,
+    /// They ran out.
+    Expired,
+}
+
+impl Refused {
+    /// What the contract says the vendor answers for this reason.
+    fn of(self, c: &verdict::emulate::CredentialRefusals) -> &verdict::emulate::Refusal {
+        match self {
+            Refused::Missing => &c.missing,
+            Refused::Unknown => &c.unknown,
+            Refused::Revoked => &c.revoked,
+            Refused::Expired => &c.expired,
+        }
+    }
+
+    /// The emulator's words, where the contract gives the vendor's none.
+    fn words(self) -> &'static str {
+        match self {
+            Refused::Missing => {
+                "No credentials were sent; send them as the API's authentication scheme says."
+            }
+            Refused::Unknown => "The credentials are not valid.",
+            Refused::Revoked => "The credentials have been revoked.",
+            Refused::Expired => "The credentials have expired; get new ones.",
+        }
+    }
+}
+
 impl crate::Emulator {
     /// Every error answer is written here, in the shape the contract (or the failure's API)
     /// gives: problem details, or the vendor's JSON at its pointers, from the body written
@@ -427,17 +464,24 @@ impl crate::Emulator {
         self.send_error(ctx, status, parts)
     }
 
-    /// A 401 refusing the request's credentials for reason `r`: the vendor's code and
-    /// message for it where the contract gives them (`credential_refusals`), else the
-    /// 401's code and `default` as the words.
-    pub(crate) fn credential_refusal(
+    /// The refusal of a request's credentials for `why`: the vendor's status, code and
+    /// message for it where the contract gives them (`credential_refusals`), else a 401
+    /// with the 401's code and the emulator's own words.
+    pub(crate) fn credential_refusal(&self, ctx: &Ctx<'_>, why: Refused) -> Reply {
+        let r = why.of(&self.spec.credential_refusals);
+        self.credential_refusal_saying(ctx, why, r.message.as_deref().unwrap_or(why.words()))
+    }
+
+    /// [`credential_refusal`](Self::credential_refusal) with words of the vendor module's
+    /// that fit the request better than the contract's (a token sent in the body).
+    pub(crate) fn credential_refusal_saying(
         &self,
         ctx: &Ctx<'_>,
-        r: &verdict::emulate::Refusal,
-        default: &str,
+        why: Refused,
+        words: &str,
     ) -> Reply {
-        let message = r.message.as_deref().unwrap_or(default);
-        self.coded_error(ctx, 401, message, r.code.as_deref())
+        let r = why.of(&self.spec.credential_refusals);
+        self.coded_error(ctx, r.status(), words, r.code.as_deref())
     }
 
     /// An error with the vendor's `code` in place of the status's, when one is given.

@@ -88,10 +88,11 @@ pub struct EmulatorSpec {
     pub resources: Vec<ResourceSpec>,
 }
 
-/// Why the emulator refuses a request's credentials, each with what the vendor says then
-/// (Slack: `not_authed` for none, `invalid_auth` for an unknown token; GitHub: "Requires
-/// authentication" and "Bad credentials"). What a reason leaves unsaid is the 401's: its
-/// code from `error_codes` and the emulator's own words.
+/// Why the emulator refuses a request's credentials, each with what the vendor answers
+/// then (Slack: `not_authed` for none, `invalid_auth` for an unknown token; GitHub:
+/// "Requires authentication" and "Bad credentials"; the token API: 403 for a token it does
+/// not know or revoked). What a reason leaves unsaid is a 401's: its code from
+/// `error_codes` and the emulator's own words.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CredentialRefusals {
     /// No credential was sent.
@@ -100,15 +101,45 @@ pub struct CredentialRefusals {
     pub unknown: Refusal,
     /// The credential was revoked.
     pub revoked: Refusal,
+    /// The credential ran out (an OAuth access token past its lifetime).
+    pub expired: Refusal,
 }
 
-/// The vendor's code and message for one refusal; each is optional.
+impl CredentialRefusals {
+    /// Each reason by its key in the contract.
+    pub fn each(&self) -> [(&'static str, &Refusal); 4] {
+        [
+            ("missing", &self.missing),
+            ("unknown", &self.unknown),
+            ("revoked", &self.revoked),
+            ("expired", &self.expired),
+        ]
+    }
+}
+
+/// The vendor's status, code and message for one refusal; each is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Refusal {
+    /// The status, when not 401.
+    pub status: Option<u16>,
     /// The code in the error body, in place of the status's.
     pub code: Option<String>,
     /// The message in the error body.
     pub message: Option<String>,
+}
+
+impl Refusal {
+    /// The status the refusal is answered with: its own, else 401.
+    ///
+    /// ```
+    /// use verdict::emulate::Refusal;
+    /// assert_eq!(Refusal::default().status(), 401);
+    /// let r = Refusal { status: Some(403), ..Refusal::default() };
+    /// assert_eq!(r.status(), 403);
+    /// ```
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or(401)
+    }
 }
 
 /// The vendor's error code for one status, or for every status of a class (`5xx`) that

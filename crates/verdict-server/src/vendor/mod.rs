@@ -8,7 +8,7 @@ use verdict::emulate::ResourceSpec;
 use verdict::{AuthScheme, IdStyle, VendorModule};
 
 use crate::openapi::Route;
-use crate::reply::Reply;
+use crate::reply::{Refused, Reply};
 use crate::request::{Ctx, Principal};
 use crate::state::State;
 use crate::{Config, Emulator, OAuth};
@@ -182,7 +182,8 @@ pub fn not_allowed(em: &Emulator, ctx: &Ctx<'_>, allow: &[http::Method]) -> Repl
     .header("Allow", allow.join(", "))
 }
 
-/// Missing or unknown credentials: 401; a revoked token: 401 as well (vendors differ).
+/// The credential the contract's scheme carries, checked against the tokens the emulator
+/// issued; a refusal is answered as the contract's `credential_refusals` say.
 pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
     if matches!(em.contract.auth.scheme, AuthScheme::None) {
         return Ok(Principal {
@@ -191,12 +192,15 @@ pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
             read_only: false,
         });
     }
-    let refusals = &em.spec.credential_refusals;
     let Some(value) = presented(em, ctx) else {
-        let words = "No credentials were sent; send them as the API's authentication scheme says.";
-        return Err(em.credential_refusal(ctx, &refusals.missing, words));
+        return Err(em.credential_refusal(ctx, Refused::Missing));
     };
-    let found = em.lock().token(&value).map(|t| {
+    issued(em, ctx, &value)
+}
+
+/// The principal of a token the emulator issued; an unknown or revoked one is refused.
+pub fn issued(em: &Emulator, ctx: &Ctx<'_>, token: &str) -> Result<Principal, Reply> {
+    let found = em.lock().token(token).map(|t| {
         (
             t.revoked,
             Principal {
@@ -208,13 +212,7 @@ pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
     });
     match found {
         Some((false, who)) => Ok(who),
-        Some((true, _)) => {
-            let words = "The access token has been revoked.";
-            Err(em.credential_refusal(ctx, &refusals.revoked, words))
-        }
-        None => {
-            let words = "The access token is not valid.";
-            Err(em.credential_refusal(ctx, &refusals.unknown, words))
-        }
+        Some((true, _)) => Err(em.credential_refusal(ctx, Refused::Revoked)),
+        None => Err(em.credential_refusal(ctx, Refused::Unknown)),
     }
 }

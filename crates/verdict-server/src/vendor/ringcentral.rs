@@ -12,7 +12,7 @@ use verdict::multipart::{self, Part};
 
 use super::Vendor;
 use crate::openapi::{Answer, Operation, Route, path_param};
-use crate::reply::Reply;
+use crate::reply::{Refused, Reply};
 use crate::request::{Ctx, Principal};
 use crate::util::wall_ms as now_ms;
 use crate::{Config, Emulator, OAuth};
@@ -546,7 +546,7 @@ impl Vendor for RingCentral {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim().to_owned());
         let Some(token) = token else {
-            return Err(em.error(ctx, 401, Some("Authorization header is not specified"), &[]));
+            return Err(em.credential_refusal(ctx, Refused::Missing));
         };
         if let Some(t) = em.lock().token(&token).cloned() {
             if !t.revoked {
@@ -563,18 +563,16 @@ impl Vendor for RingCentral {
             .get(&token)
             .map(|i| i.value.clone());
         match record {
-            Some(r) if r["revoked"] == true => {
-                Err(em.error(ctx, 401, Some("Token not found"), &[]))
-            }
+            Some(r) if r["revoked"] == true => Err(em.credential_refusal(ctx, Refused::Revoked)),
             Some(r) if r["expires_at_ms"].as_u64().unwrap_or(0) <= now_ms() => {
-                Err(em.error(ctx, 401, Some("Access token expired"), &[]))
+                Err(em.credential_refusal(ctx, Refused::Expired))
             }
             Some(_) => Ok(Principal {
                 credential: token,
                 account: "account-1".into(),
                 read_only: false,
             }),
-            None => Err(em.error(ctx, 401, Some("Invalid token"), &[])),
+            None => Err(em.credential_refusal(ctx, Refused::Unknown)),
         }
     }
 

@@ -5,57 +5,40 @@ use serde_json::Value;
 
 use super::Vendor;
 use crate::Emulator;
-use crate::reply::Reply;
+use crate::reply::{Refused, Reply};
 use crate::request::{Ctx, Principal};
 
 pub struct Whispir;
 
 impl Vendor for Whispir {
+    /// The bearer token or basic password as the contract's refusals say; then the API key,
+    /// a second credential: missing or unknown, a 403.
     fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
-        let key = ctx.req.header("x-api-key");
-        let auth = ctx.req.header("authorization");
-        if auth.is_none() {
-            return Err(em.error(
-                ctx,
-                401,
-                Some("No credentials were passed; send the Authorization header."),
-                &[],
-            ));
-        }
-        let bearer = auth.and_then(|a| a.strip_prefix("Bearer ")).map(str::trim);
+        let Some(auth) = ctx.req.header("authorization") else {
+            return Err(em.credential_refusal(ctx, Refused::Missing));
+        };
+        let bearer = auth.strip_prefix("Bearer ").map(str::trim);
         let basic = auth
-            .and_then(|a| a.strip_prefix("Basic "))
+            .strip_prefix("Basic ")
             .and_then(crate::util::base64_decode)
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|t| t.split_once(':').map(|(_, p)| p.to_owned()));
         let secret = bearer.map(str::to_owned).or(basic);
         let known = secret.as_deref().and_then(|s| em.lock().token(s).cloned());
-        match (known, key) {
-            (None, _) => Err(em.error(
-                ctx,
-                401,
-                Some("The credentials in the Authorization header are not valid."),
-                &[],
-            )),
-            (Some(_), None) => {
-                Err(em.error(ctx, 403, Some("The x-api-key header is missing."), &[]))
+        let Some(t) = known else {
+            return Err(em.credential_refusal(ctx, Refused::Unknown));
+        };
+        match ctx.req.header("x-api-key") {
+            None => Err(em.error(ctx, 403, Some("The x-api-key header is missing."), &[])),
+            Some(k) if k != em.config.token && em.lock().token(k).is_none() => {
+                Err(em.error(ctx, 403, Some("The API key is not valid."), &[]))
             }
-            (Some(t), Some(k)) if k == em.config.token || em.lock().token(k).is_some() => {
-                if t.revoked {
-                    return Err(em.error(
-                        ctx,
-                        401,
-                        Some("The access token has been revoked."),
-                        &[],
-                    ));
-                }
-                Ok(Principal {
-                    credential: t.token,
-                    account: t.account,
-                    read_only: t.read_only,
-                })
-            }
-            (Some(_), Some(_)) => Err(em.error(ctx, 403, Some("The API key is not valid."), &[])),
+            Some(_) if t.revoked => Err(em.credential_refusal(ctx, Refused::Revoked)),
+            Some(_) => Ok(Principal {
+                credential: t.token,
+                account: t.account,
+                read_only: t.read_only,
+            }),
         }
     }
 

@@ -229,18 +229,19 @@ pub(super) fn read_error_codes(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<ErrorCod
     out
 }
 
-/// `[emulator.credential_refusals]`: `missing`, `unknown` and `revoked`, each
-/// `{ code = "…", message = "…" }` with either or both.
+/// `[emulator.credential_refusals]`: `missing`, `unknown`, `revoked` and `expired`, each
+/// `{ status = 4xx, code = "…", message = "…" }` with any of them.
 fn read_credential_refusals(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> CredentialRefusals {
     let Some(table) = t.table(cx, "credential_refusals") else {
         return CredentialRefusals::default();
     };
-    table.check_keys(cx, &["missing", "unknown", "revoked"]);
+    table.check_keys(cx, &["missing", "unknown", "revoked", "expired"]);
     let mut refusal = |key: &str| {
         let Some(r) = table.table(cx, key) else {
             return Refusal::default();
         };
-        r.check_keys(cx, &["code", "message"]);
+        r.check_keys(cx, &["status", "code", "message"]);
+        let status = r.integer(cx, "status", 400..500).map(|(n, _)| n as u16);
         let mut text = |k: &str| {
             let v = r.string(cx, k)?;
             if v.trim().is_empty() {
@@ -251,6 +252,7 @@ fn read_credential_refusals(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> CredentialRefus
             Some(v)
         };
         Refusal {
+            status,
             code: text("code"),
             message: text("message"),
         }
@@ -259,6 +261,7 @@ fn read_credential_refusals(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> CredentialRefus
         missing: refusal("missing"),
         unknown: refusal("unknown"),
         revoked: refusal("revoked"),
+        expired: refusal("expired"),
     }
 }
 
@@ -289,20 +292,22 @@ pub(super) fn emulator_answer(
 }
 
 /// The emulator's answers that say they come from the document name statuses the
-/// document has.
+/// document has; so do the statuses of credential refusals (a vendor's own choice, never
+/// a standard's).
 pub(super) fn check_emulator_answers(
     spec: &EmulatorSpec,
     statuses: &[StatusEntry],
 ) -> Vec<(Span, String, String)> {
+    let documented = |status: u16| statuses.iter().any(|s| s.code == status && s.documented);
     let answers = [
         ("accept_unmet", spec.accept_unmet),
         ("content_type_missing", spec.content_type_missing),
         ("content_type_wrong", spec.content_type_wrong),
     ];
-    answers
+    let answers = answers
         .into_iter()
         .filter(|(_, a)| a.origin == Origin::Seed)
-        .filter(|(_, a)| !statuses.iter().any(|s| s.code == a.status && s.documented))
+        .filter(|(_, a)| !documented(a.status))
         .map(|(key, a)| {
             (
                 0..0,
@@ -312,8 +317,21 @@ pub(super) fn check_emulator_answers(
                     a.status
                 ),
             )
-        })
-        .collect()
+        });
+    let refusals = spec
+        .credential_refusals
+        .each()
+        .into_iter()
+        .filter_map(|(key, r)| Some((key, r.status?)))
+        .filter(|(_, status)| !documented(*status))
+        .map(|(key, status)| {
+            (
+                0..0,
+                format!("emulator.credential_refusals.{key}.status"),
+                format!("status {status} is not one the document names; document it"),
+            )
+        });
+    answers.chain(refusals).collect()
 }
 
 /// A quota as read, with where its `group` is written (to check it once the resources

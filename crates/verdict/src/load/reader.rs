@@ -21,6 +21,22 @@ impl<'s> Cx<'s> {
 
     pub(super) fn finish(self) -> LoadError {
         let mut found = self.found;
+        // A problem found after reading (against inherited statuses, say) names its field
+        // without a place: point at the field where the file writes it.
+        let unplaced = |span: &Span| span.start == span.end;
+        if found
+            .iter()
+            .any(|(span, f, _)| unplaced(span) && !f.is_empty())
+        {
+            let (root, _) = DeTable::parse_recoverable(self.src);
+            for (span, field, _) in &mut found {
+                if unplaced(span) {
+                    if let Some(at) = locate(root.get_ref(), field) {
+                        *span = at;
+                    }
+                }
+            }
+        }
         found.sort_by_key(|(span, ..)| span.start);
         let problems = found
             .into_iter()
@@ -39,6 +55,29 @@ impl<'s> Cx<'s> {
             problems,
         }
     }
+}
+
+/// Where the value at the dotted `path` (`emulator.accept_unmet.status`, `status[2].code`)
+/// is written; the deepest part of it that is, when the rest is inherited.
+fn locate(root: &DeTable<'_>, path: &str) -> Option<Span> {
+    let mut table = root;
+    let mut at = None;
+    for part in path.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let mut value = table.get(key)?;
+        if let Some(i) = index {
+            value = value.get_ref().as_array()?.get(i)?;
+        }
+        at = Some(value.span());
+        match value.get_ref().as_table() {
+            Some(t) => table = t,
+            None => break,
+        }
+    }
+    at
 }
 
 pub(super) fn line_col(src: &str, offset: usize) -> (usize, usize) {

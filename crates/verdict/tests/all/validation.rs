@@ -546,6 +546,39 @@ fn credential_refusals_say_each_reason_and_nothing_else() {
     assert_eq!(r.missing.message, None);
     assert_eq!(r.unknown.message.as_deref(), Some("Bad credentials"));
     assert_eq!(r.revoked, verdict::emulate::Refusal::default());
+    assert_eq!(r.unknown.status(), 401);
+}
+
+#[test]
+fn a_credential_refusal_may_name_a_documented_4xx() {
+    let refusals = "emulator.credential_refusals";
+    let out_of_range =
+        format!("{HEAD}[emulator.credential_refusals]\nunknown = {{ status = 200 }}\n");
+    one_problem(
+        &out_of_range,
+        &format!("{refusals}.unknown.status"),
+        "out of range",
+    );
+    // Checked once the inherited statuses are known, and still placed where it is written.
+    let undocumented =
+        format!("{HEAD}[emulator.credential_refusals]\nexpired = {{ status = 419 }}\n");
+    let field = format!("{refusals}.expired.status");
+    let p = problems_at(&undocumented);
+    assert!(
+        p.iter()
+            .any(|(line, column, f, m)| (*line, *column) == (6, 22)
+                && *f == field
+                && m.contains("status 419 is not one the document names")),
+        "{p:#?}"
+    );
+    let ok = format!(
+        "{HEAD}[[status]]\ncode = 403\nmeaning = \"The token is not valid.\"\n\n[emulator.credential_refusals]\nunknown = {{ status = 403, message = \"The API token is not valid.\" }}\nexpired = {{ code = \"token_expired\" }}\n"
+    );
+    let spec = emulator_of(&ok);
+    let r = &spec.credential_refusals;
+    assert_eq!(r.unknown.status(), 403);
+    assert_eq!(r.expired.code.as_deref(), Some("token_expired"));
+    assert_eq!(r.missing.status(), 401);
 }
 
 #[test]
