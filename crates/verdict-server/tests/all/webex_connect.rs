@@ -1317,6 +1317,89 @@ async fn openapi_says_what_each_channel_needs() {
     assert_eq!(fb["properties"]["fb"]["required"], json!(["text"]));
 }
 
+/// A value a parameter schema of the events' document calls valid.
+fn valid_for(schema: &Value) -> Value {
+    let text = schema.to_string();
+    if text.contains("[A-Z]{3}") {
+        json!("EUR")
+    } else if text.contains("date-time") {
+        json!("2026-12-01T10:00:00Z")
+    } else if text.contains("[eE]") {
+        json!("12.50")
+    } else {
+        json!("o-1")
+    }
+}
+
+/// The events, apps and destinations the document describes are the ones the module
+/// takes: an event built from its schema is queued, one without a mandatory parameter is
+/// not, every app of the enum is linked and another is not.
+#[tokio::test]
+async fn openapi_describes_events_and_apps_as_the_module_checks_them() {
+    let s = start("webex-connect").await;
+    let doc = s.openapi().await;
+    let schema = |path: &str| {
+        doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"].clone()
+    };
+    let events = schema(EVENTS);
+    assert_eq!(events["properties"]["events"]["minItems"], 1);
+    let variants = events["properties"]["events"]["items"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let ids: Vec<&Value> = variants
+        .iter()
+        .map(|v| &v["properties"]["evtid"]["enum"][0])
+        .collect();
+    assert_eq!(
+        ids,
+        ["order_shipped", "payment_received", "appointment_reminder"]
+    );
+    for v in &variants {
+        let params = &v["properties"]["parameters"];
+        let mut filled = serde_json::Map::new();
+        for name in params["required"].as_array().unwrap() {
+            let name = name.as_str().unwrap();
+            filled.insert(name.into(), valid_for(&params["properties"][name]));
+        }
+        let event = json!({"evtid": v["properties"]["evtid"]["enum"][0], "parameters": filled});
+        let a = Call::post(EVENTS, json!({"events": [event.clone()]}))
+            .send(&s)
+            .await;
+        assert_eq!((a.status, a.code()), (202, "1002"), "{event}: {a:?}");
+        let first = params["required"][0].as_str().unwrap();
+        let short = del(event.clone(), &format!("/parameters/{first}"));
+        let a = Call::post(EVENTS, json!({"events": [short]}))
+            .send(&s)
+            .await;
+        assert_eq!(
+            (a.status, a.code()),
+            (400, "7025"),
+            "{event} without {first}: {a:?}"
+        );
+    }
+    let app = &doc["paths"]["/resources/v2/customerappprofile/{appid}"]["get"]["parameters"][0];
+    assert_eq!(app["name"], "appid");
+    for id in app["schema"]["enum"].as_array().unwrap() {
+        let a = Call::get(&format!(
+            "{APPS}/{}?customerId=nobody",
+            id.as_str().unwrap()
+        ))
+        .send(&s)
+        .await;
+        assert_ne!(a.code(), "7018", "{id}: {a:?}");
+    }
+    let a = Call::get(&format!("{APPS}/no-such-app?customerId=nobody"))
+        .send(&s)
+        .await;
+    assert_eq!(a.code(), "7018", "{a:?}");
+    let destination = &schema(MESSAGING)["properties"]["destination"];
+    assert_eq!(
+        (&destination["minItems"], &destination["maxItems"]),
+        (&json!(1), &json!(1000))
+    );
+}
+
 #[tokio::test]
 async fn openapi_lists_every_path_served() {
     let s = start("webex-connect").await;

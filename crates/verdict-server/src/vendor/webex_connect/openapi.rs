@@ -6,8 +6,16 @@ use http::Method;
 use serde_json::{Value, json};
 use verdict::Contract;
 
+use super::events::{EVENTS, EventDef, Kind};
+use super::messaging::{IDENTIFIERS, MAX_DESTINATIONS};
+use super::profile::{APP_PROFILE_DEFS, MAX_BATCH};
 use super::{EVENT, MESSAGING, PROFILE, STATUS};
 use crate::openapi::{Answer, Operation, Route, path_param};
+
+// The schemas below are read from the same tables the module checks requests against
+// (events, apps, identifiers, limits). Where a check is more than a schema can say (a
+// blank value, a time), the schema says less rather than more: what it calls invalid the
+// module refuses too.
 
 /// An answer carrying an application code and its description.
 fn coded(status: u16, description: &str) -> Answer {
@@ -56,9 +64,77 @@ fn op(
     o
 }
 
+/// The customers a read or delete names: at least one (else 7003), at most a batch.
 fn ids_param() -> Value {
-    json!({"name": "customerId", "in": "query", "required": false, "explode": true,
-           "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 100}})
+    json!({"name": "customerId", "in": "query", "required": true, "explode": true,
+           "description": "One value per customer; none answers 7003, more than a batch 7017.",
+           "schema": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_BATCH}})
+}
+
+/// The app profiles the emulated client is linked to; another answers 7018.
+fn app_param() -> Value {
+    let apps: Vec<&str> = APP_PROFILE_DEFS.iter().map(|a| a.id).collect();
+    json!({"name": "appid", "in": "path", "required": true,
+           "schema": {"type": "string", "enum": apps}})
+}
+
+/// What a value of an event's parameter holds.
+fn parameter_schema(kind: Kind) -> Value {
+    match kind {
+        Kind::Text => json!({"anyOf": [{"type": "string", "minLength": 1}, {"type": "number"}]}),
+        Kind::Number => json!({"anyOf": [
+            {"type": "number"},
+            {"type": "string", "pattern": "^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$"}]}),
+        Kind::Currency => json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
+        Kind::Time => json!({"type": "string", "anyOf": [
+            {"format": "date-time"},
+            {"pattern": "^\\s*[0-9-]{10}[Tt ]"}]}),
+    }
+}
+
+/// One custom event: its id and its mandatory parameters.
+fn event_schema(e: &EventDef) -> Value {
+    let names: Vec<&str> = e.params.iter().map(|(n, _)| *n).collect();
+    let props: serde_json::Map<String, Value> = e
+        .params
+        .iter()
+        .map(|(n, k)| ((*n).to_owned(), parameter_schema(*k)))
+        .collect();
+    json!({"type": "object", "required": ["evtid", "parameters"], "properties": {
+        "evtid": {"type": "string", "enum": [e.id]},
+        "correlationid": {"type": "string"},
+        "parameters": {"type": "object", "required": names, "properties": props,
+                       "additionalProperties": scalar()}}})
+}
+
+/// Any value but a list or an object.
+fn scalar() -> Value {
+    json!({"not": {"anyOf": [{"type": "object"}, {"type": "array"}]}})
+}
+
+/// A write's body: 1 to a batch of records (none is 7003, more 7017). Each record is
+/// judged on its own and answered in the per-record results of a 200 (1002 partial
+/// success), so what a record must hold is no rule of the request's.
+fn records_schema() -> Value {
+    let record = json!({"type": "object", "properties": {
+        "customerId": {"anyOf": [{"type": "string"}, {"type": "number"}]},
+        "Attributes": {"type": "object", "nullable": true}}});
+    json!({"type": "object", "required": ["Records"], "properties": {
+        "expiry": {"type": "string", "format": "date-time"},
+        "Records": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": record}}})
+}
+
+/// A destination entry names at least one recipient; an msisdn is 7 to 15 digits after
+/// an optional `+` (else 7102), and a blank one is passed over.
+fn destination_schema() -> Value {
+    let msisdn = json!({"type": "string", "pattern": "^\\s*(\\+?[0-9]{7,15})?\\s*$"});
+    let msisdn = json!({"anyOf": [msisdn, {"type": "number"}, {"type": "array"}]});
+    let any_id: Vec<Value> = IDENTIFIERS
+        .iter()
+        .map(|id| json!({"required": [id]}))
+        .collect();
+    json!({"type": "array", "minItems": 1, "maxItems": MAX_DESTINATIONS,
+           "items": {"type": "object", "anyOf": any_id, "properties": {"msisdn": msisdn}}})
 }
 
 fn expiry_param() -> Value {
@@ -85,7 +161,7 @@ fn route(path: &str, ops: Vec<Operation>) -> Route {
 fn messaging_routes(c: &Contract) -> Vec<Route> {
     let message = json!({"type": "object", "required": ["deliverychannel", "destination", "channels"], "properties": {
         "deliverychannel": {"type": "string", "enum": ["sms", "push", "rt", "fb", "voice"]},
-        "destination": {"type": "array", "items": {"type": "object"}},
+        "destination": destination_schema(),
         "channels": {"type": "object"},
         "appid": {"type": "string"},
         "expiry": {"type": "string", "format": "date-time"},
@@ -97,11 +173,9 @@ fn messaging_routes(c: &Contract) -> Vec<Route> {
         .map(|a| a.checks.as_slice())
         .unwrap_or_default();
     let message = crate::body_schema::with_checks(message, checks);
+    let events: Vec<Value> = EVENTS.iter().map(event_schema).collect();
     let events = json!({"type": "object", "required": ["events"], "properties": {
-        "events": {"type": "array", "items": {"type": "object", "required": ["evtid"], "properties": {
-            "evtid": {"type": "string"},
-            "correlationid": {"type": "string"},
-            "parameters": {"type": "object"}}}}}});
+        "events": {"type": "array", "minItems": 1, "items": {"oneOf": events}}}});
     let sent = (200, "7501 Submited, with a transid per destination");
     let state = (
         200,
@@ -148,12 +222,7 @@ fn messaging_routes(c: &Contract) -> Vec<Route> {
 /// Customer profiles and app profiles: each operation answers 200 with a result per
 /// record.
 fn profile_routes(c: &Contract) -> Vec<Route> {
-    let records = json!({"type": "object", "required": ["Records"], "properties": {
-        "expiry": {"type": "string", "format": "date-time"},
-        "Records": {"type": "array", "maxItems": 100, "items": {"type": "object",
-            "required": ["customerId"], "properties": {
-                "customerId": {"type": "string"},
-                "Attributes": {"type": "object"}}}}}});
+    let records = records_schema();
     let done = (
         200,
         "1000 Success, or 1002 Partial success with a result per record",
@@ -174,7 +243,7 @@ fn profile_routes(c: &Contract) -> Vec<Route> {
     };
     let (id, app, ids, expiry) = (
         path_param("customerId"),
-        path_param("appid"),
+        app_param(),
         ids_param(),
         expiry_param(),
     );
