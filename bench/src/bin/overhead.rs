@@ -104,27 +104,15 @@ impl Client {
 /// costs (its boxed future and one more step of the chain), the floor under verdict's.
 struct Forward;
 
+#[async_trait::async_trait]
 impl reqwest_middleware::Middleware for Forward {
-    // The trait's signature as async-trait declares it, written out.
-    fn handle<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
+    async fn handle(
+        &self,
         req: reqwest::Request,
-        extensions: &'life1 mut http::Extensions,
-        next: reqwest_middleware::Next<'life2>,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = reqwest_middleware::Result<reqwest::Response>>
-                + Send
-                + 'async_trait,
-        >,
-    >
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(next.run(req, extensions))
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        next.run(req, extensions).await
     }
 }
 
