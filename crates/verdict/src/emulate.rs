@@ -86,6 +86,19 @@ pub struct EmulatorSpec {
     pub content_type_wrong: EmulatorAnswer,
     /// The resources.
     pub resources: Vec<ResourceSpec>,
+    /// The custom events an events API of the vendor takes (Webex Connect's
+    /// `externalevent`), each with the parameters it must carry.
+    pub events: Vec<CustomEvent>,
+}
+
+/// A custom event the emulated service is configured for: its id and the parameters it
+/// must carry, in the order the contract writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomEvent {
+    /// The event id (`order_shipped`).
+    pub id: String,
+    /// Each mandatory parameter and what it holds.
+    pub parameters: Vec<(String, crate::names::EventParameter)>,
 }
 
 /// Why the emulator refuses a request's credentials, each with what the vendor answers

@@ -54,8 +54,8 @@ pub use model::{
     RetryPolicy, Source, StatusEntry, Variant,
 };
 pub use names::{
-    ActionKind, Category, ErrorFormat, FieldType, IdStyle, Jitter, LinkRelation, MissingLocation,
-    Origin, Outcome, PageOversize, PageStyle, QuotaFields, RedirectMethod, ResetFormat, SchemeKind,
-    UnknownFields, UnknownName, VendorModule,
+    ActionKind, Category, ErrorFormat, EventParameter, FieldType, IdStyle, Jitter, LinkRelation,
+    MissingLocation, Origin, Outcome, PageOversize, PageStyle, QuotaFields, RedirectMethod,
+    ResetFormat, SchemeKind, UnknownFields, UnknownName, VendorModule,
 };
 pub use pointer::{JsonPointer, PointerError};

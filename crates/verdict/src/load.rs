@@ -13,7 +13,8 @@ use toml::de::{DeTable, DeValue};
 use crate::body_check::{BodyCheck, Shape};
 use crate::code::CodeValue;
 use crate::emulate::{
-    CredentialRefusals, EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, Refusal, ResourceSpec,
+    CredentialRefusals, CustomEvent, EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, Refusal,
+    ResourceSpec,
 };
 use crate::model::Condition;
 use crate::model::{

@@ -359,6 +359,20 @@ names! {
 }
 
 names! {
+    /// What a parameter of a custom event holds (`[[emulator.event]]`).
+    EventParameter, "event parameter kind" {
+        /// Any text or number, not blank.
+        Text => "text",
+        /// A number, or text that holds one.
+        Number => "number",
+        /// Three capital letters (an ISO 4217 currency).
+        Currency => "currency",
+        /// An RFC 3339 time.
+        Time => "time",
+    }
+}
+
+names! {
     /// A relation the emulator's `Link` header gives for a page of a list (RFC 8288).
     LinkRelation, "link relation" {
         /// The page after this one (while there is one).

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::support::{Running, start, start_with};
+use crate::support::{Running, contract_from, start, start_contract, start_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use verdict_server::{Config, ServerLimits};
@@ -1315,6 +1315,54 @@ async fn openapi_says_what_each_channel_needs() {
     );
     let fb = &variants[3]["properties"]["channels"]["properties"]["OTT-Messaging"];
     assert_eq!(fb["properties"]["fb"]["required"], json!(["text"]));
+}
+
+/// A service's own custom events are written in its contract (`[[emulator.event]]`): the
+/// emulator raises those, refuses the others, and its document lists them.
+#[tokio::test]
+async fn a_contract_configures_the_services_own_events() {
+    let builtin = include_str!("../../../../contracts/webex-connect.toml");
+    let from = builtin.find("[[emulator.event]]").unwrap();
+    let to = from + builtin[from..].find("\n# ---").unwrap();
+    let own = "[[emulator.event]]\nid = \"ticket_closed\"\nparameters = { ticketId = \"text\", closedAt = \"time\" }\n";
+    let text = format!("{}{own}{}", &builtin[..from], &builtin[to..]).replacen(
+        "id = \"webex-connect\"",
+        "id = \"my-connect\"",
+        1,
+    );
+    let s = start_contract(contract_from("my-connect.toml", &text)).await;
+    let event =
+        |id: &str, parameters: Value| json!({"events": [{"evtid": id, "parameters": parameters}]});
+    let closed = event(
+        "ticket_closed",
+        json!({"ticketId": "T-1", "closedAt": "2026-12-01T10:00:00Z"}),
+    );
+    let a = Call::post(EVENTS, closed).send(&s).await;
+    assert_eq!((a.status, a.code()), (202, "1002"), "{a:?}");
+    let late = event(
+        "ticket_closed",
+        json!({"ticketId": "T-1", "closedAt": "later"}),
+    );
+    Call::post(EVENTS, late)
+        .send(&s)
+        .await
+        .is("event", 7004, "");
+    let builtin_event = event("order_shipped", json!({"orderId": "o", "customerId": "c"}));
+    Call::post(EVENTS, builtin_event)
+        .send(&s)
+        .await
+        .is("event", 7004, "");
+    let doc = s.openapi().await;
+    let items = &doc["paths"][EVENTS]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        ["properties"]["events"]["items"];
+    assert_eq!(
+        items["oneOf"][0]["properties"]["evtid"]["enum"],
+        json!(["ticket_closed"])
+    );
+    assert_eq!(
+        items["oneOf"][0]["properties"]["parameters"]["required"],
+        json!(["ticketId", "closedAt"])
+    );
 }
 
 /// A value a parameter schema of the events' document calls valid.

@@ -40,6 +40,7 @@ const EMULATOR_KEYS: &[&str] = &[
     "conflict_status",
     "invalid_status",
     "envelope",
+    "event",
 ];
 
 /// `page_default` and `page_limit`, the default no larger than the limit.
@@ -185,7 +186,44 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         content_type_missing: emulator_answer(cx, t, "content_type_missing", 415),
         content_type_wrong: emulator_answer(cx, t, "content_type_wrong", 415),
         resources,
+        events: read_events(cx, t),
     }
+}
+
+/// `[[emulator.event]]`: `id` and `parameters = { name = "text" | "number" | "currency" |
+/// "time" }`, each id once.
+fn read_events(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<CustomEvent> {
+    let mut events: Vec<CustomEvent> = Vec::new();
+    for e in t.tables(cx, "event") {
+        e.check_keys(cx, &["id", "parameters"]);
+        let Some(id) = e.required_string(cx, "id") else {
+            continue;
+        };
+        if id.trim().is_empty() || events.iter().any(|x| x.id == id) {
+            let span = e.get("id").map(Spanned::span).unwrap_or_default();
+            let why = if id.trim().is_empty() {
+                "must not be empty"
+            } else {
+                "names an event already given"
+            };
+            cx.report(span, e.field("id"), why);
+            continue;
+        }
+        let mut parameters = Vec::new();
+        if let Some(p) = e.table(cx, "parameters") {
+            for (key, _) in p.map.iter() {
+                let name: &str = key.get_ref();
+                if let Some(kind) = p.parsed(cx, name) {
+                    parameters.push((key.span().start, name.to_owned(), kind));
+                }
+            }
+        }
+        // In the order the file writes them (the table itself is kept by name).
+        parameters.sort_by_key(|(at, ..)| *at);
+        let parameters = parameters.into_iter().map(|(_, n, k)| (n, k)).collect();
+        events.push(CustomEvent { id, parameters });
+    }
+    events
 }
 
 /// `error_codes = { 400 = "CMN-101", 5xx = "CMN-211" }`: a status (400 to 599) or a class

@@ -582,6 +582,36 @@ fn a_credential_refusal_may_name_a_documented_4xx() {
 }
 
 #[test]
+fn custom_events_name_each_id_once_and_what_each_parameter_holds() {
+    let bad = format!(
+        "{HEAD}[[emulator.event]]\nid = \"a\"\nparameters = {{ when = \"tmie\" }}\n\n[[emulator.event]]\nid = \"a\"\n\n[[emulator.event]]\nparameters = {{}}\nname = \"b\"\n"
+    );
+    one_problem(
+        &bad,
+        "emulator.event[0].parameters.when",
+        "did you mean \"time\"",
+    );
+    one_problem(&bad, "emulator.event[1].id", "names an event already given");
+    one_problem(&bad, "emulator.event[2].id", "is required");
+    one_problem(&bad, "emulator.event[2].name", "unknown key");
+    let ok = format!(
+        "{HEAD}[[emulator.event]]\nid = \"paid\"\nparameters = {{ currency = \"currency\", amount = \"number\" }}\n"
+    );
+    let events = emulator_of(&ok).events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].id, "paid");
+    // In the order written, not by name.
+    use verdict::EventParameter::{Currency, Number};
+    assert_eq!(
+        events[0].parameters,
+        [
+            ("currency".to_owned(), Currency),
+            ("amount".to_owned(), Number)
+        ]
+    );
+}
+
+#[test]
 fn link_relations_are_named_as_rfc_8288_names_them() {
     let links = format!("{HEAD}[emulator]\nlink_relations = [\"next\", \"previous\"]\n");
     let field = "emulator.link_relations[1]";

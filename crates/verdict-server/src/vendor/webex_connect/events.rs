@@ -1,8 +1,11 @@
 //! `POST /resources/v1/events/externalevent`: custom events, each naming its event id and
 //! its parameters. The custom events of the emulated service and their mandatory
-//! parameters are in [`EVENTS`]; every event of a request must pass, or the request fails.
+//! parameters are the contract's (`[[emulator.event]]`); every event of a request must
+//! pass, or the request fails.
 
 use serde_json::{Map, Value, json};
+use verdict::EventParameter;
+use verdict::emulate::CustomEvent;
 
 use super::{EVENT, Msg, Refusal, answer, json_object, parse_time, spend};
 use crate::Emulator;
@@ -11,50 +14,17 @@ use crate::request::{Ctx, Principal};
 
 use super::keys::event::*;
 
-/// What a parameter holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// Any text (or number).
-    Text,
-    /// A number, or a string that holds one.
-    Number,
-    /// Three capital letters (ISO 4217).
-    Currency,
-    /// A timestamp such as `2026-11-21T10:00:00Z`.
-    Time,
-}
-
-/// A custom event: its id and its mandatory parameters.
-pub(crate) struct EventDef {
-    pub id: &'static str,
-    pub params: &'static [(&'static str, Kind)],
-}
-
-/// The custom events of the emulated service.
-pub(crate) const EVENTS: &[EventDef] = &[
-    EventDef {
-        id: "order_shipped",
-        params: &[("orderId", Kind::Text), ("customerId", Kind::Text)],
-    },
-    EventDef {
-        id: "payment_received",
-        params: &[("amount", Kind::Number), ("currency", Kind::Currency)],
-    },
-    EventDef {
-        id: "appointment_reminder",
-        params: &[("customerId", Kind::Text), ("appointmentTime", Kind::Time)],
-    },
-];
-
-fn fits(kind: Kind, v: &Value) -> bool {
+fn fits(kind: EventParameter, v: &Value) -> bool {
     match (kind, v) {
-        (Kind::Text, Value::String(_) | Value::Number(_)) => true,
-        (Kind::Number, Value::Number(_)) => true,
-        (Kind::Number, Value::String(s)) => s.trim().parse::<f64>().is_ok_and(f64::is_finite),
-        (Kind::Currency, Value::String(s)) => {
+        (EventParameter::Text, Value::String(_) | Value::Number(_)) => true,
+        (EventParameter::Number, Value::Number(_)) => true,
+        (EventParameter::Number, Value::String(s)) => {
+            s.trim().parse::<f64>().is_ok_and(f64::is_finite)
+        }
+        (EventParameter::Currency, Value::String(s)) => {
             s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
         }
-        (Kind::Time, Value::String(s)) => parse_time(s).is_some(),
+        (EventParameter::Time, Value::String(s)) => parse_time(s).is_some(),
         _ => false,
     }
 }
@@ -67,15 +37,15 @@ fn blank(v: Option<&Value>) -> bool {
     }
 }
 
-/// Checks one event: an unknown id, parameters that are not an object or hold a list or
-/// an object, or a value of the wrong kind is 7004; a mandatory parameter absent or empty
-/// is 7025.
-fn check(event: &Value) -> Result<&'static EventDef, Msg> {
+/// Checks one event against the configured `events`: an unknown id, parameters that are
+/// not an object or hold a list or an object, or a value of the wrong kind is 7004; a
+/// mandatory parameter absent or empty is 7025.
+fn check<'e>(events: &'e [CustomEvent], event: &Value) -> Result<&'e CustomEvent, Msg> {
     let event = event.as_object().ok_or(INVALID_VALUE)?;
     let def = event
         .get("evtid")
         .and_then(Value::as_str)
-        .and_then(|id| EVENTS.iter().find(|e| e.id == id))
+        .and_then(|id| events.iter().find(|e| e.id == id))
         .ok_or(INVALID_VALUE)?;
     let empty = Map::new();
     let params = match event.get("parameters") {
@@ -86,11 +56,15 @@ fn check(event: &Value) -> Result<&'static EventDef, Msg> {
     if params.values().any(|v| v.is_array() || v.is_object()) {
         return Err(INVALID_VALUE);
     }
-    if def.params.iter().any(|(name, _)| blank(params.get(*name))) {
+    if def
+        .parameters
+        .iter()
+        .any(|(name, _)| blank(params.get(name)))
+    {
         return Err(MANDATORY_MISSING);
     }
-    for (name, kind) in def.params {
-        if !params.get(*name).is_some_and(|v| fits(*kind, v)) {
+    for (name, kind) in &def.parameters {
+        if !params.get(name).is_some_and(|v| fits(*kind, v)) {
             return Err(INVALID_VALUE);
         }
     }
@@ -114,7 +88,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
         .ok_or(INVALID_VALUE)?;
     let mut ids = Vec::with_capacity(events.len());
     for e in events {
-        ids.push(check(e)?.id);
+        ids.push(check(&em.spec.events, e)?.id.as_str());
     }
     spend(em, ctx, EVENT, &who.credential, events.len() as u64)?;
     let response: Vec<Value> = events
@@ -148,6 +122,9 @@ mod tests {
 
     #[test]
     fn events_are_checked() {
+        let c = verdict::Catalog::builtin().get("webex-connect").unwrap();
+        let events = &c.emulator.as_ref().unwrap().events;
+        let check = |e: &Value| check(events, e);
         let ok = json!({"evtid": "payment_received", "parameters": {"amount": "12.50", "currency": "EUR", "note": 1}});
         assert!(check(&ok).is_ok());
         for (bad, why) in [

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use http::Method;
 use serde_json::{Value, json};
-use verdict::Contract;
+use verdict::emulate::CustomEvent;
+use verdict::{Contract, EventParameter};
 
-use super::events::{EVENTS, EventDef, Kind};
 use super::messaging::{IDENTIFIERS, MAX_DESTINATIONS};
 use super::profile::{APP_PROFILE_DEFS, MAX_BATCH};
 use super::{EVENT, MESSAGING, PROFILE, STATUS};
@@ -79,26 +79,28 @@ fn app_param() -> Value {
 }
 
 /// What a value of an event's parameter holds.
-fn parameter_schema(kind: Kind) -> Value {
+fn parameter_schema(kind: EventParameter) -> Value {
     match kind {
-        Kind::Text => json!({"anyOf": [{"type": "string", "minLength": 1}, {"type": "number"}]}),
-        Kind::Number => json!({"anyOf": [
+        EventParameter::Text => {
+            json!({"anyOf": [{"type": "string", "minLength": 1}, {"type": "number"}]})
+        }
+        EventParameter::Number => json!({"anyOf": [
             {"type": "number"},
             {"type": "string", "pattern": "^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$"}]}),
-        Kind::Currency => json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
-        Kind::Time => json!({"type": "string", "anyOf": [
+        EventParameter::Currency => json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
+        EventParameter::Time => json!({"type": "string", "anyOf": [
             {"format": "date-time"},
             {"pattern": "^\\s*[0-9-]{10}[Tt ]"}]}),
     }
 }
 
 /// One custom event: its id and its mandatory parameters.
-fn event_schema(e: &EventDef) -> Value {
-    let names: Vec<&str> = e.params.iter().map(|(n, _)| *n).collect();
+fn event_schema(e: &CustomEvent) -> Value {
+    let names: Vec<&str> = e.parameters.iter().map(|(n, _)| n.as_str()).collect();
     let props: serde_json::Map<String, Value> = e
-        .params
+        .parameters
         .iter()
-        .map(|(n, k)| ((*n).to_owned(), parameter_schema(*k)))
+        .map(|(n, k)| (n.clone(), parameter_schema(*k)))
         .collect();
     json!({"type": "object", "required": ["evtid", "parameters"], "properties": {
         "evtid": {"type": "string", "enum": [e.id]},
@@ -173,7 +175,12 @@ fn messaging_routes(c: &Contract) -> Vec<Route> {
         .map(|a| a.checks.as_slice())
         .unwrap_or_default();
     let message = crate::body_schema::with_checks(message, checks);
-    let events: Vec<Value> = EVENTS.iter().map(event_schema).collect();
+    let configured = c.emulator.as_ref().map(|e| e.events.as_slice());
+    let events: Vec<Value> = configured
+        .unwrap_or_default()
+        .iter()
+        .map(event_schema)
+        .collect();
     let events = json!({"type": "object", "required": ["events"], "properties": {
         "events": {"type": "array", "minItems": 1, "items": {"oneOf": events}}}});
     let sent = (200, "7501 Submited, with a transid per destination");
