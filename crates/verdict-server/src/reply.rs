@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{Map, Value};
-use verdict::{Contract, JsonPointer};
+use verdict::{Contract, JsonPointer, RefusalReason};
 
 /// A response being built.
 #[derive(Debug, Clone)]
@@ -141,40 +141,16 @@ impl Failure<'_> {
     }
 }
 
-/// Why a request's credentials are refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
-    /// None were sent.
-    Missing,
-    /// The emulator never issued them.
-    Unknown,
-    /// They were revoked.
-    Revoked,
-    /// They ran out.
-    Expired,
-}
-
-impl Refused {
-    /// What the contract says the vendor answers for this reason.
-    fn of(self, c: &verdict::emulate::CredentialRefusals) -> &verdict::emulate::Refusal {
-        match self {
-            Refused::Missing => &c.missing,
-            Refused::Unknown => &c.unknown,
-            Refused::Revoked => &c.revoked,
-            Refused::Expired => &c.expired,
+/// The emulator's words for a refusal of credentials, where the contract gives the
+/// vendor's none.
+fn refusal_words(why: RefusalReason) -> &'static str {
+    match why {
+        RefusalReason::Missing => {
+            "No credentials were sent; send them as the API's authentication scheme says."
         }
-    }
-
-    /// The emulator's words, where the contract gives the vendor's none.
-    fn words(self) -> &'static str {
-        match self {
-            Refused::Missing => {
-                "No credentials were sent; send them as the API's authentication scheme says."
-            }
-            Refused::Unknown => "The credentials are not valid.",
-            Refused::Revoked => "The credentials have been revoked.",
-            Refused::Expired => "The credentials have expired; get new ones.",
-        }
+        RefusalReason::Unknown => "The credentials are not valid.",
+        RefusalReason::Revoked => "The credentials have been revoked.",
+        RefusalReason::Expired => "The credentials have expired; get new ones.",
     }
 }
 
@@ -467,9 +443,10 @@ impl crate::Emulator {
     /// The refusal of a request's credentials for `why`: the vendor's status, code and
     /// message for it where the contract gives them (`credential_refusals`), else a 401
     /// with the 401's code and the emulator's own words.
-    pub(crate) fn credential_refusal(&self, ctx: &Ctx<'_>, why: Refused) -> Reply {
-        let r = why.of(&self.spec.credential_refusals);
-        self.credential_refusal_saying(ctx, why, r.message.as_deref().unwrap_or(why.words()))
+    pub(crate) fn credential_refusal(&self, ctx: &Ctx<'_>, why: RefusalReason) -> Reply {
+        let r = self.spec.credential_refusals.get(why);
+        let words = r.message.as_deref().unwrap_or(refusal_words(why));
+        self.credential_refusal_saying(ctx, why, words)
     }
 
     /// [`credential_refusal`](Self::credential_refusal) with words of the vendor module's
@@ -477,10 +454,10 @@ impl crate::Emulator {
     pub(crate) fn credential_refusal_saying(
         &self,
         ctx: &Ctx<'_>,
-        why: Refused,
+        why: RefusalReason,
         words: &str,
     ) -> Reply {
-        let r = why.of(&self.spec.credential_refusals);
+        let r = self.spec.credential_refusals.get(why);
         self.coded_error(ctx, r.status(), words, r.code.as_deref())
     }
 

@@ -119,14 +119,26 @@ pub struct CredentialRefusals {
 }
 
 impl CredentialRefusals {
-    /// Each reason by its key in the contract.
-    pub fn each(&self) -> [(&'static str, &Refusal); 4] {
-        [
-            ("missing", &self.missing),
-            ("unknown", &self.unknown),
-            ("revoked", &self.revoked),
-            ("expired", &self.expired),
-        ]
+    /// What the vendor answers for `reason`.
+    pub fn get(&self, reason: crate::names::RefusalReason) -> &Refusal {
+        use crate::names::RefusalReason::*;
+        match reason {
+            Missing => &self.missing,
+            Unknown => &self.unknown,
+            Revoked => &self.revoked,
+            Expired => &self.expired,
+        }
+    }
+
+    /// The refusal of `reason` as the contract writes it.
+    pub(crate) fn get_mut(&mut self, reason: crate::names::RefusalReason) -> &mut Refusal {
+        use crate::names::RefusalReason::*;
+        match reason {
+            Missing => &mut self.missing,
+            Unknown => &mut self.unknown,
+            Revoked => &mut self.revoked,
+            Expired => &mut self.expired,
+        }
     }
 }
 

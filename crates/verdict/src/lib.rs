@@ -56,6 +56,6 @@ pub use model::{
 pub use names::{
     ActionKind, Category, ErrorFormat, EventParameter, FieldType, IdStyle, Jitter, LinkRelation,
     MissingLocation, Origin, Outcome, PageOversize, PageStyle, QuotaFields, RedirectMethod,
-    ResetFormat, SchemeKind, UnknownFields, UnknownName, VendorModule,
+    RefusalReason, ResetFormat, SchemeKind, UnknownFields, UnknownName, VendorModule,
 };
 pub use pointer::{JsonPointer, PointerError};

@@ -26,7 +26,9 @@ use crate::model::{
 use crate::names::{
     ActionKind, Category, Jitter, MissingLocation, Origin, Outcome, RedirectMethod, SchemeKind,
 };
-use crate::names::{IdStyle, LinkRelation, PageOversize, PageStyle, QuotaFields, UnknownFields};
+use crate::names::{
+    IdStyle, LinkRelation, PageOversize, PageStyle, QuotaFields, RefusalReason, UnknownFields,
+};
 use crate::pointer::JsonPointer;
 
 mod addressing;

@@ -359,6 +359,20 @@ names! {
 }
 
 names! {
+    /// Why the emulator refuses a request's credentials (`[emulator.credential_refusals]`).
+    RefusalReason, "credential refusal" {
+        /// None were sent.
+        Missing => "missing",
+        /// The emulator never issued them.
+        Unknown => "unknown",
+        /// They were revoked.
+        Revoked => "revoked",
+        /// They ran out (an OAuth access token past its lifetime).
+        Expired => "expired",
+    }
+}
+
+names! {
     /// What a parameter of a custom event holds (`[[emulator.event]]`).
     EventParameter, "event parameter kind" {
         /// Any text or number, not blank.

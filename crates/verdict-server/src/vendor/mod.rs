@@ -8,10 +8,11 @@ use verdict::emulate::ResourceSpec;
 use verdict::{AuthScheme, IdStyle, VendorModule};
 
 use crate::openapi::Route;
-use crate::reply::{Refused, Reply};
+use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 use crate::state::State;
 use crate::{Config, Emulator, OAuth};
+use verdict::RefusalReason;
 
 mod ringcentral;
 mod token_api;
@@ -193,13 +194,13 @@ pub fn generic_auth(em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
         });
     }
     let Some(value) = presented(em, ctx) else {
-        return Err(em.credential_refusal(ctx, Refused::Missing));
+        return Err(em.credential_refusal(ctx, RefusalReason::Missing));
     };
     issued(em, ctx, &value)
 }
 
 /// The principal of a token the emulator issued; an unknown or revoked one is refused.
-pub fn issued(em: &Emulator, ctx: &Ctx<'_>, token: &str) -> Result<Principal, Reply> {
+fn issued(em: &Emulator, ctx: &Ctx<'_>, token: &str) -> Result<Principal, Reply> {
     let found = em.lock().token(token).map(|t| {
         (
             t.revoked,
@@ -212,7 +213,7 @@ pub fn issued(em: &Emulator, ctx: &Ctx<'_>, token: &str) -> Result<Principal, Re
     });
     match found {
         Some((false, who)) => Ok(who),
-        Some((true, _)) => Err(em.credential_refusal(ctx, Refused::Revoked)),
-        None => Err(em.credential_refusal(ctx, Refused::Unknown)),
+        Some((true, _)) => Err(em.credential_refusal(ctx, RefusalReason::Revoked)),
+        None => Err(em.credential_refusal(ctx, RefusalReason::Unknown)),
     }
 }

@@ -12,10 +12,11 @@ use verdict::multipart::{self, Part};
 
 use super::Vendor;
 use crate::openapi::{Answer, Operation, Route, path_param};
-use crate::reply::{Refused, Reply};
+use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 use crate::util::wall_ms as now_ms;
 use crate::{Config, Emulator, OAuth};
+use verdict::RefusalReason;
 
 pub struct RingCentral {
     /// What its token endpoint accepts and issues.
@@ -546,7 +547,7 @@ impl Vendor for RingCentral {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim().to_owned());
         let Some(token) = token else {
-            return Err(em.credential_refusal(ctx, Refused::Missing));
+            return Err(em.credential_refusal(ctx, RefusalReason::Missing));
         };
         if let Some(t) = em.lock().token(&token).cloned() {
             if !t.revoked {
@@ -563,16 +564,18 @@ impl Vendor for RingCentral {
             .get(&token)
             .map(|i| i.value.clone());
         match record {
-            Some(r) if r["revoked"] == true => Err(em.credential_refusal(ctx, Refused::Revoked)),
+            Some(r) if r["revoked"] == true => {
+                Err(em.credential_refusal(ctx, RefusalReason::Revoked))
+            }
             Some(r) if r["expires_at_ms"].as_u64().unwrap_or(0) <= now_ms() => {
-                Err(em.credential_refusal(ctx, Refused::Expired))
+                Err(em.credential_refusal(ctx, RefusalReason::Expired))
             }
             Some(_) => Ok(Principal {
                 credential: token,
                 account: "account-1".into(),
                 read_only: false,
             }),
-            None => Err(em.credential_refusal(ctx, Refused::Unknown)),
+            None => Err(em.credential_refusal(ctx, RefusalReason::Unknown)),
         }
     }
 

@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::{Vendor, generic_auth, presented};
 use crate::Emulator;
-use crate::reply::{Refused, Reply};
+use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
+use verdict::RefusalReason;
 
 pub struct TokenApi;
 
@@ -27,7 +28,7 @@ impl Vendor for TokenApi {
     fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
         if presented(em, ctx).is_none() && token_in_body(&ctx.req.body) {
             let words = "The API token was sent in the body; send it in the Authorization header as a bearer token.";
-            return Err(em.credential_refusal_saying(ctx, Refused::Missing, words));
+            return Err(em.credential_refusal_saying(ctx, RefusalReason::Missing, words));
         }
         generic_auth(em, ctx)
     }

@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use super::Vendor;
 use crate::Emulator;
-use crate::reply::{Refused, Reply};
+use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
+use verdict::RefusalReason;
 
 pub struct Whispir;
 
@@ -15,7 +16,7 @@ impl Vendor for Whispir {
     /// a second credential: missing or unknown, a 403.
     fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
         let Some(auth) = ctx.req.header("authorization") else {
-            return Err(em.credential_refusal(ctx, Refused::Missing));
+            return Err(em.credential_refusal(ctx, RefusalReason::Missing));
         };
         let bearer = auth.strip_prefix("Bearer ").map(str::trim);
         let basic = auth
@@ -26,14 +27,14 @@ impl Vendor for Whispir {
         let secret = bearer.map(str::to_owned).or(basic);
         let known = secret.as_deref().and_then(|s| em.lock().token(s).cloned());
         let Some(t) = known else {
-            return Err(em.credential_refusal(ctx, Refused::Unknown));
+            return Err(em.credential_refusal(ctx, RefusalReason::Unknown));
         };
         match ctx.req.header("x-api-key") {
             None => Err(em.error(ctx, 403, Some("The x-api-key header is missing."), &[])),
             Some(k) if k != em.config.token && em.lock().token(k).is_none() => {
                 Err(em.error(ctx, 403, Some("The API key is not valid."), &[]))
             }
-            Some(_) if t.revoked => Err(em.credential_refusal(ctx, Refused::Revoked)),
+            Some(_) if t.revoked => Err(em.credential_refusal(ctx, RefusalReason::Revoked)),
             Some(_) => Ok(Principal {
                 credential: t.token,
                 account: t.account,

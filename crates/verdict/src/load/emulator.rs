@@ -267,19 +267,19 @@ pub(super) fn read_error_codes(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<ErrorCod
     out
 }
 
-/// `[emulator.credential_refusals]`: `missing`, `unknown`, `revoked` and `expired`, each
-/// `{ status = 4xx, code = "…", message = "…" }` with any of them.
+/// `[emulator.credential_refusals]`: a table per reason (`missing`, `unknown`, `revoked`,
+/// `expired`), each `{ status = 4xx, code = "…", message = "…" }` with any of them.
 fn read_credential_refusals(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> CredentialRefusals {
+    let mut out = CredentialRefusals::default();
     let Some(table) = t.table(cx, "credential_refusals") else {
-        return CredentialRefusals::default();
+        return out;
     };
-    table.check_keys(cx, &["missing", "unknown", "revoked", "expired"]);
-    let mut refusal = |key: &str| {
-        let Some(r) = table.table(cx, key) else {
-            return Refusal::default();
+    table.check_keys(cx, RefusalReason::NAMES);
+    for &reason in RefusalReason::ALL {
+        let Some(r) = table.table(cx, reason.as_str()) else {
+            continue;
         };
         r.check_keys(cx, &["status", "code", "message"]);
-        let status = r.integer(cx, "status", 400..500).map(|(n, _)| n as u16);
         let mut text = |k: &str| {
             let v = r.string(cx, k)?;
             if v.trim().is_empty() {
@@ -289,18 +289,14 @@ fn read_credential_refusals(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> CredentialRefus
             }
             Some(v)
         };
-        Refusal {
-            status,
-            code: text("code"),
-            message: text("message"),
-        }
-    };
-    CredentialRefusals {
-        missing: refusal("missing"),
-        unknown: refusal("unknown"),
-        revoked: refusal("revoked"),
-        expired: refusal("expired"),
+        let (code, message) = (text("code"), text("message"));
+        *out.get_mut(reason) = Refusal {
+            status: r.integer(cx, "status", 400..500).map(|(n, _)| n as u16),
+            code,
+            message,
+        };
     }
+    out
 }
 
 /// `key = { status = N, origin = "…" }`: a 4xx status, from the document (`seed`) unless
@@ -356,11 +352,9 @@ pub(super) fn check_emulator_answers(
                 ),
             )
         });
-    let refusals = spec
-        .credential_refusals
-        .each()
-        .into_iter()
-        .filter_map(|(key, r)| Some((key, r.status?)))
+    let refusals = RefusalReason::ALL
+        .iter()
+        .filter_map(|&reason| Some((reason, spec.credential_refusals.get(reason).status?)))
         .filter(|(_, status)| !documented(*status))
         .map(|(key, status)| {
             (
