@@ -67,7 +67,7 @@ fn op(
 /// The customers a read or delete names: at least one (else 7003), at most a batch.
 fn ids_param() -> Value {
     json!({"name": "customerId", "in": "query", "required": true, "explode": true,
-           "description": "One value per customer; none answers 7003, more than a batch 7017.",
+           "description": "One value per customer; none answers 7003, more than a batch 7012.",
            "schema": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_BATCH}})
 }
 
@@ -114,7 +114,7 @@ fn scalar() -> Value {
     json!({"not": {"anyOf": [{"type": "object"}, {"type": "array"}]}})
 }
 
-/// A write's body: 1 to a batch of records (none is 7003, more 7017). Each record is
+/// A write's body: 1 to a batch of records (none is 7003, more 7012). Each record is
 /// judged on its own and answered in the per-record results of a 200 (1002 partial
 /// success), so what a record must hold is no rule of the request's.
 fn records_schema() -> Value {
