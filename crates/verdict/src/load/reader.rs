@@ -67,9 +67,14 @@ fn locate(root: &DeTable<'_>, path: &str) -> Option<Span> {
             Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
             None => (part, None),
         };
-        let mut value = table.get(key)?;
+        let Some(mut value) = table.get(key) else {
+            break;
+        };
         if let Some(i) = index {
-            value = value.get_ref().as_array()?.get(i)?;
+            match value.get_ref().as_array().and_then(|a| a.get(i)) {
+                Some(item) => value = item,
+                None => break,
+            }
         }
         at = Some(value.span());
         match value.get_ref().as_table() {
