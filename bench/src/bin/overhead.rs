@@ -419,29 +419,43 @@ struct Row {
     round_throughput: Vec<f64>,
 }
 
-impl Row {
-    /// The row of `m`; `bare` is bare's row (for bare itself: `None`).
-    fn of(m: &mut Measured, bare: Option<&Row>) -> Row {
-        let (median, p99) = (m.latency.median(), m.latency.quantile(0.99));
-        let round_medians: Vec<f64> = m.round_medians.iter().map(Duration::as_secs_f64).collect();
-        let mut row = Row {
-            median,
-            p99,
-            median_ratio: 1.0,
-            p99_ratio: 1.0,
-            round_ratios: round_medians,
+/// Bare's figures, which every row is compared with.
+struct Base {
+    median: Duration,
+    p99: Duration,
+    throughput: f64,
+    /// Per round: the median, in seconds.
+    round_medians: Vec<f64>,
+    /// Per round: the throughput.
+    round_throughput: Vec<f64>,
+}
+
+impl Base {
+    fn of(m: &mut Measured) -> Base {
+        Base {
+            median: m.latency.median(),
+            p99: m.latency.quantile(0.99),
             throughput: m.throughput(),
-            throughput_ratio: 1.0,
+            round_medians: m.round_medians.iter().map(Duration::as_secs_f64).collect(),
             round_throughput: m.round_throughput.clone(),
-        };
-        if let Some(b) = bare {
-            row.median_ratio = ratio(median.as_secs_f64(), b.median.as_secs_f64());
-            row.p99_ratio = ratio(p99.as_secs_f64(), b.p99.as_secs_f64());
-            row.throughput_ratio = ratio(row.throughput, b.throughput);
-            row.round_ratios = per_round(&row.round_ratios, &b.round_ratios);
-            row.round_throughput = per_round(&row.round_throughput, &b.round_throughput);
         }
-        row
+    }
+}
+
+impl Row {
+    /// The row of `m`, as ratios to `base`.
+    fn of(m: &mut Measured, base: &Base) -> Row {
+        let own = Base::of(m);
+        Row {
+            median: own.median,
+            p99: own.p99,
+            median_ratio: ratio(own.median.as_secs_f64(), base.median.as_secs_f64()),
+            p99_ratio: ratio(own.p99.as_secs_f64(), base.p99.as_secs_f64()),
+            round_ratios: per_round(&own.round_medians, &base.round_medians),
+            throughput: own.throughput,
+            throughput_ratio: ratio(own.throughput, base.throughput),
+            round_throughput: per_round(&own.round_throughput, &base.round_throughput),
+        }
     }
 
     /// The row in the JSON line.
@@ -479,12 +493,8 @@ fn report(
     rounds_done: usize,
     connections: u64,
 ) {
-    // Bare's own values first; every row (bare's too) is then made of ratios to them.
-    let bare = Row::of(&mut measured[BARE], None);
-    let rows: Vec<Row> = measured
-        .iter_mut()
-        .map(|m| Row::of(m, Some(&bare)))
-        .collect();
+    let base = Base::of(&mut measured[BARE]);
+    let rows: Vec<Row> = measured.iter_mut().map(|m| Row::of(m, &base)).collect();
     let concurrent = s.tasks > 0 && s.concurrent_requests > 0 && rounds_done > 0;
     print_report(s, clients, &rows, rounds_done, concurrent, connections);
 
