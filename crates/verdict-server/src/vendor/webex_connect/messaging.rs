@@ -60,33 +60,6 @@ impl Channel {
     }
 }
 
-/// An app registered with the emulated client: its id, the messaging channels it is
-/// enabled for, and (for the profile API) what its app profiles hold.
-pub(crate) struct App {
-    pub id: &'static str,
-    pub push: bool,
-    pub rt: bool,
-}
-
-/// The apps of the emulated client.
-pub(crate) const APPS: &[App] = &[
-    App {
-        id: "rtm-app",
-        push: true,
-        rt: true,
-    },
-    App {
-        id: "fb-app",
-        push: false,
-        rt: false,
-    },
-    App {
-        id: "twitter-app",
-        push: false,
-        rt: false,
-    },
-];
-
 /// A test destination: `1555000CCCC` makes the transaction end in transaction-status code
 /// CCCC, `1555001CCCC` makes the messaging request fail at once with messaging code CCCC;
 /// a twelfth digit picks the code's message (1-based) where it has several. The choice is
@@ -314,7 +287,10 @@ fn check_app(body: &Map<String, Value>, channel: Channel) -> Result<(), Msg> {
     else {
         return Ok(());
     };
-    let app = APPS.iter().find(|a| a.id == id).ok_or(INVALID_APP)?;
+    let app = super::profile::APPS
+        .iter()
+        .find(|a| a.id == id)
+        .ok_or(INVALID_APP)?;
     match channel {
         Channel::Rt if !app.rt => Err(RTM_DISABLED),
         Channel::Push if !app.push => Err(PUSH_DISABLED),

@@ -8,7 +8,7 @@ use verdict::emulate::CustomEvent;
 use verdict::{Contract, EventParameter};
 
 use super::messaging::{IDENTIFIERS, MAX_DESTINATIONS};
-use super::profile::{APP_PROFILE_DEFS, MAX_BATCH};
+use super::profile::{APPS, MAX_BATCH};
 use super::{EVENT, MESSAGING, PROFILE, STATUS};
 use crate::openapi::{Answer, Operation, Route, path_param};
 
@@ -73,7 +73,7 @@ fn ids_param() -> Value {
 
 /// The app profiles the emulated client is linked to; another answers 7018.
 fn app_param() -> Value {
-    let apps: Vec<&str> = APP_PROFILE_DEFS.iter().map(|a| a.id).collect();
+    let apps: Vec<&str> = APPS.iter().map(|a| a.id).collect();
     json!({"name": "appid", "in": "path", "required": true,
            "schema": {"type": "string", "enum": apps}})
 }
