@@ -104,9 +104,15 @@ fn event_schema(e: &CustomEvent) -> Value {
         .collect();
     json!({"type": "object", "required": ["evtid", "parameters"], "properties": {
         "evtid": {"type": "string", "enum": [e.id]},
-        "correlationid": {"type": "string"},
+        "correlationid": correlation_id(),
         "parameters": {"type": "object", "required": names, "properties": props,
                        "additionalProperties": scalar()}}})
+}
+
+/// The caller's own reference, given back as it was sent: the document gives it no type
+/// and the emulator checks none.
+fn correlation_id() -> Value {
+    json!({"description": "The caller's reference, given back in the answer as sent."})
 }
 
 /// Any value but a list or an object.
@@ -167,7 +173,7 @@ fn messaging_routes(c: &Contract) -> Vec<Route> {
         "channels": {"type": "object"},
         "appid": {"type": "string"},
         "expiry": {"type": "string", "format": "date-time"},
-        "correlationid": {"type": "string"},
+        "correlationid": correlation_id(),
         "message": {"type": "object", "properties": {"template": {"type": "string"}}}}});
     // What each channel needs: the contract's checks of the messaging API.
     let checks = c
