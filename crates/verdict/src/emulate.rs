@@ -64,7 +64,7 @@ pub struct EmulatorSpec {
     pub rate_limit_group: Option<String>,
     /// The vendor's error code in error bodies, by status (`error_codes`).
     pub error_codes: Vec<ErrorCode>,
-    /// The code and message of each refusal of credentials, where the vendor tells the
+    /// The status, code and message of each refusal of credentials, where the vendor tells the
     /// reasons apart (`[emulator.credential_refusals]`).
     pub credential_refusals: CredentialRefusals,
     /// The most resources stored at once.
