@@ -11,6 +11,7 @@
 //!
 //! Every error answer is written by [`Emulator::render_error`] in the contract's shape.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use http::Method;
@@ -177,32 +178,13 @@ impl Emulator {
         }
         let arrived = std::time::Instant::now();
         let mut own = Vec::new();
-        let mut denied = std::collections::HashMap::new();
+        let mut denied = HashMap::new();
         for _ in 0..MAX_CONFLICTS {
             // One request at a time works on the copy; a request that only reads lets the
             // next one in before its quota and journal are written back.
             let section = store.section.lock().await;
-            if self.stale.load(Ordering::Acquire) {
-                store.reload(&self.state).await?;
-                self.stale.store(false, Ordering::Release);
-            } else if !own.is_empty() || !store.caught_up_since(arrived) {
-                // A catch-up that began after this request arrived serves it too.
-                store.catch_up(&self.state, &own).await?;
-            }
-            {
-                let mut s = self.lock();
-                s.changes = Some(state::Changes {
-                    denied: denied.clone(),
-                    ..state::Changes::default()
-                });
-                self.settle_quiet(&s);
-            }
-            let (mut reply, delay) = self.answer(ctx, admin);
-            let changes = {
-                let mut s = self.lock();
-                self.settle_quiet(&s);
-                s.changes.take().unwrap_or_default()
-            };
+            self.catch_up(store, &own, arrived).await?;
+            let (mut reply, delay, changes) = self.answer_recording(ctx, admin, &denied);
             if changes.is_empty() {
                 drop(section);
                 if admin {
@@ -242,6 +224,48 @@ impl Emulator {
             url: store.url().to_owned(),
             reason: format!("{MAX_CONFLICTS} writes in a row lost to other emulators"),
         })
+    }
+
+    /// Brings the copy up to what Redis holds before a request is answered on it: all of it
+    /// after a failed write, else what changed since (always the keys this request wrote on
+    /// a lost attempt, `own`).
+    async fn catch_up(
+        &self,
+        store: &RedisState,
+        own: &[String],
+        arrived: Instant,
+    ) -> Result<(), StateError> {
+        use std::sync::atomic::Ordering;
+        if self.stale.load(Ordering::Acquire) {
+            store.reload(&self.state).await?;
+            self.stale.store(false, Ordering::Release);
+        } else if !own.is_empty() || !store.caught_up_since(arrived) {
+            // A catch-up that began after this request arrived serves it too.
+            store.catch_up(&self.state, own).await?;
+        }
+        Ok(())
+    }
+
+    /// Answers on the copy, recording what the answer changes (quotas Redis refused on an
+    /// earlier attempt, `denied`, stay refused).
+    fn answer_recording(
+        &self,
+        ctx: &Ctx<'_>,
+        admin: bool,
+        denied: &HashMap<(String, usize), u64>,
+    ) -> (reply::Reply, Duration, state::Changes) {
+        {
+            let mut s = self.lock();
+            s.changes = Some(state::Changes {
+                denied: denied.clone(),
+                ..state::Changes::default()
+            });
+            self.settle_quiet(&s);
+        }
+        let (reply, delay) = self.answer(ctx, admin);
+        let mut s = self.lock();
+        self.settle_quiet(&s);
+        (reply, delay, s.changes.take().unwrap_or_default())
     }
 
     /// The 503 sent while the shared state is unreachable.

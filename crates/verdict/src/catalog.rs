@@ -469,27 +469,7 @@ impl Catalog {
         files: impl IntoIterator<Item = SourceFile>,
     ) -> Result<Catalog, LoadErrors> {
         let mut errors: Vec<LoadError> = Vec::new();
-        let mut docs: Vec<Document> = Vec::new();
-        for f in files {
-            match load::parse(&f.origin, &f.text) {
-                Ok(doc) => {
-                    if let Some(first) = docs.iter().find(|d| d.id == doc.id) {
-                        errors.push(load::problem(
-                            &doc,
-                            doc.id_span.clone(),
-                            "contract.id",
-                            format!(
-                                "contract \"{}\" is also defined in {}",
-                                doc.id, first.origin
-                            ),
-                        ));
-                    } else {
-                        docs.push(doc);
-                    }
-                }
-                Err(e) => errors.push(e),
-            }
-        }
+        let docs = parse_each(files, &mut errors);
         let mut out = self.clone();
         out.contracts.retain(|c| !docs.iter().any(|d| d.id == c.id));
         // Resolve in dependency order: a document whose base is ready goes next. A
@@ -515,31 +495,13 @@ impl Catalog {
                 break;
             };
             let doc = pending.remove(i);
-            let base = match &doc.extends {
-                None => None,
-                Some((base, _)) if failed.contains(base) => {
+            let base = match base_of(&doc, &out, &failed) {
+                Ok(base) => base,
+                Err(problems) => {
                     failed.push(doc.id.clone());
-                    errors.extend(load::problems(&doc));
+                    errors.extend(problems);
                     continue;
                 }
-                Some((base, span)) => match out.get(base) {
-                    Some(b) => Some(b.clone()),
-                    None => {
-                        let ids: Vec<&str> = out.contracts.iter().map(|c| c.id.as_str()).collect();
-                        let hint = match crate::suggest::closest(base, ids.iter().copied()) {
-                            Some(best) => format!("; did you mean \"{best}\"?"),
-                            None => format!(" (known: {})", ids.join(", ")),
-                        };
-                        errors.push(load::problem(
-                            &doc,
-                            span.clone(),
-                            "contract.extends",
-                            format!("unknown contract \"{base}\"{hint}"),
-                        ));
-                        failed.push(doc.id.clone());
-                        continue;
-                    }
-                },
             };
             match load::resolve(&doc, base.as_ref()) {
                 Ok(c) => out.contracts.push(c),
@@ -749,6 +711,66 @@ fn close_codes(code: &CodeValue, known: &[CodeValue]) -> Vec<String> {
         .take(3)
         .map(|s| s.2.to_string())
         .collect()
+}
+
+/// Parses each file into a document; a file that does not parse, or whose contract id an
+/// earlier file already took, adds its problem to `errors`.
+fn parse_each(
+    files: impl IntoIterator<Item = SourceFile>,
+    errors: &mut Vec<LoadError>,
+) -> Vec<Document> {
+    let mut docs: Vec<Document> = Vec::new();
+    for f in files {
+        match load::parse(&f.origin, &f.text) {
+            Ok(doc) => {
+                if let Some(first) = docs.iter().find(|d| d.id == doc.id) {
+                    errors.push(load::problem(
+                        &doc,
+                        doc.id_span.clone(),
+                        "contract.id",
+                        format!(
+                            "contract \"{}\" is also defined in {}",
+                            doc.id, first.origin
+                        ),
+                    ));
+                } else {
+                    docs.push(doc);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    docs
+}
+
+/// The contract `doc` extends, taken from `out` (`None` when it extends nothing). A base
+/// that failed, or that no contract has, is an error: the problems to report (a failed
+/// base's document is still checked on its own, so that all its problems are reported).
+fn base_of(
+    doc: &Document,
+    out: &Catalog,
+    failed: &[String],
+) -> Result<Option<Contract>, Vec<LoadError>> {
+    let Some((base, span)) = &doc.extends else {
+        return Ok(None);
+    };
+    if failed.contains(base) {
+        return Err(load::problems(doc).into_iter().collect());
+    }
+    if let Some(b) = out.get(base) {
+        return Ok(Some(b.clone()));
+    }
+    let ids: Vec<&str> = out.contracts.iter().map(|c| c.id.as_str()).collect();
+    let hint = match crate::suggest::closest(base, ids.iter().copied()) {
+        Some(best) => format!("; did you mean \"{best}\"?"),
+        None => format!(" (known: {})", ids.join(", ")),
+    };
+    Err(vec![load::problem(
+        doc,
+        span.clone(),
+        "contract.extends",
+        format!("unknown contract \"{base}\"{hint}"),
+    )])
 }
 
 #[cfg(test)]

@@ -168,12 +168,8 @@ pub(crate) fn parse(origin: &str, src: &str) -> Result<Document, LoadError> {
     let (root, errors) = DeTable::parse_recoverable(src);
     if !errors.is_empty() {
         for e in errors {
-            let span = e.span().unwrap_or(0..0);
-            cx.report(
-                span,
-                "",
-                format!("invalid TOML: {}", e.message().trim_end()),
-            );
+            let message = format!("invalid TOML: {}", e.message().trim_end());
+            cx.report(e.span().unwrap_or(0..0), "", message);
         }
         return Err(cx.finish());
     }
@@ -385,26 +381,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
         .or_else(|| base.and_then(|b| b.emulator.clone()));
     let idempotency = resolve_idempotency(doc, base);
 
-    let mut statuses: Vec<StatusEntry> = Vec::new();
-    if let Some(b) = base {
-        statuses.extend(
-            b.statuses
-                .iter()
-                .filter(|s| {
-                    doc.statuses
-                        .binary_search_by_key(&s.code, |p| p.code)
-                        .is_err()
-                })
-                .map(|s| StatusEntry {
-                    documented: false,
-                    ..s.clone()
-                }),
-        );
-    }
-    for p in &doc.statuses {
-        let inherited = base.and_then(|b| b.status(p.code));
-        statuses.extend(resolve_entry(p, inherited, &mut found, "status"));
-    }
+    let mut statuses = resolve_statuses(doc, base, &mut found);
     let classes = resolve_classes(doc, base, &mut statuses, &mut found);
     statuses.sort_by_key(|s| s.code);
     check_idempotency_statuses(doc, &idempotency, &statuses, &mut found);

@@ -86,18 +86,7 @@ pub(super) fn read_resource(
 ) -> Option<ResourceSpec> {
     t.check_keys(cx, RESOURCE_KEYS);
     let name = t.required_string(cx, "name");
-    let path = t.string(cx, "path");
-    if path.is_none() && t.get("operations").is_none() {
-        cx.report(
-            t.span.clone(),
-            t.field("path"),
-            "is required (unless operations give every route)",
-        );
-    }
-    let params = path
-        .as_ref()
-        .map(|p| check_path(cx, t, "path", p))
-        .unwrap_or_default();
+    let (path, params) = read_path(cx, t);
     let (fields, required) = read_schema(cx, t);
     let known: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
     let one_of = groups(cx, t, "one_of", &known);
@@ -105,13 +94,14 @@ pub(super) fn read_resource(
     let filters: Vec<String> = t.list(cx, "filters").unwrap_or_default();
     check_known(cx, t, "filters", &known, &filters);
     let methods = methods_in(cx, t, "methods").unwrap_or_else(|| {
-        vec![
+        [
             Method::GET,
             Method::POST,
             Method::PUT,
             Method::PATCH,
             Method::DELETE,
         ]
+        .to_vec()
     });
     let create = BodyRules {
         accepts: known.clone(),
@@ -164,6 +154,24 @@ pub(super) fn read_resource(
     super::addressing::read_references(cx, t, &mut spec, up);
     super::addressing::read_seed(cx, t, &mut spec);
     Some(spec)
+}
+
+/// The resource's `path` with the names of its parameters; a resource without one must
+/// give every route in `operations` (reported otherwise).
+fn read_path(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> (Option<String>, Vec<String>) {
+    let path = t.string(cx, "path");
+    if path.is_none() && t.get("operations").is_none() {
+        cx.report(
+            t.span.clone(),
+            t.field("path"),
+            "is required (unless operations give every route)",
+        );
+    }
+    let params = path
+        .as_ref()
+        .map(|p| check_path(cx, t, "path", p))
+        .unwrap_or_default();
+    (path, params)
 }
 
 /// The fields with their rules and defaults, and the names a create must give.

@@ -366,6 +366,36 @@ pub(super) fn condition_from(cx: &mut Cx<'_>, w: &Obj<'_, '_>) -> Option<Conditi
     }
 }
 
+/// The document's statuses over those of its base: a status the document does not list is
+/// inherited as the base has it (marked not documented by this contract).
+pub(super) fn resolve_statuses(
+    doc: &Document,
+    base: Option<&Contract>,
+    found: &mut Vec<(Span, String, String)>,
+) -> Vec<StatusEntry> {
+    let mut statuses: Vec<StatusEntry> = Vec::new();
+    if let Some(b) = base {
+        statuses.extend(
+            b.statuses
+                .iter()
+                .filter(|s| {
+                    doc.statuses
+                        .binary_search_by_key(&s.code, |p| p.code)
+                        .is_err()
+                })
+                .map(|s| StatusEntry {
+                    documented: false,
+                    ..s.clone()
+                }),
+        );
+    }
+    for p in &doc.statuses {
+        let inherited = base.and_then(|b| b.status(p.code));
+        statuses.extend(resolve_entry(p, inherited, found, "status"));
+    }
+    statuses
+}
+
 /// The contract's class rules (its own, then the base's it does not replace). Its own
 /// rules are its document speaking for the whole class: an entry of that class it only
 /// inherits (an RFC default) follows their action and rule.
