@@ -89,6 +89,14 @@ pub struct EmulatorSpec {
     /// The custom events an events API of the vendor takes (Webex Connect's
     /// `externalevent`), each with the parameters it must carry.
     pub events: Vec<CustomEvent>,
+    /// The apps linked to the emulated account (Webex Connect's `appid`), each with the
+    /// channels it may send on and what its profiles hold.
+    pub apps: Vec<LinkedApp>,
+    /// The quota of transactions a vendor module counts per unit of work rather than per
+    /// request (Webex Connect: each destination of a message, each event, each profile
+    /// record, each status query), refused with the vendor's own code (7020); its
+    /// `status` is not used. `None`: no such quota.
+    pub transactions: Option<Quota>,
 }
 
 /// A custom event the emulated service is configured for: its id and the parameters it
@@ -99,6 +107,42 @@ pub struct CustomEvent {
     pub id: String,
     /// Each mandatory parameter and what it holds.
     pub parameters: Vec<(String, crate::names::EventParameter)>,
+}
+
+/// An app linked to the emulated account: the channels it is enabled for, and what its app
+/// profiles hold. Webex Connect's messaging API refuses an app that is not enabled for a
+/// message's channel, and its profile API keeps one profile per app and customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkedApp {
+    /// The app id (`rtm-app`).
+    pub id: String,
+    /// The channels it is enabled for, among those an app must be (`push`, `rt`).
+    pub channels: Vec<String>,
+    /// The attributes a profile create must give, in the order they are checked.
+    pub create: Vec<RequiredAttribute>,
+    /// The attributes a profile update must give, in the order they are checked.
+    pub update: Vec<RequiredAttribute>,
+    /// The other attributes its profiles may hold.
+    pub attributes: Vec<String>,
+}
+
+impl LinkedApp {
+    /// Whether the app may send on `channel`.
+    pub fn sends_on(&self, channel: &str) -> bool {
+        self.channels
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(channel))
+    }
+}
+
+/// An attribute a profile must give, with the key of the vendor's message that refuses a
+/// profile without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequiredAttribute {
+    /// The attribute's name (`rtmId`).
+    pub attribute: String,
+    /// The key of the message a profile without it gets (`rtm-id-missing`).
+    pub missing: String,
 }
 
 /// Why the emulator refuses a request's credentials, each with what the vendor answers

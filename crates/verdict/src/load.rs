@@ -13,8 +13,8 @@ use toml::de::{DeTable, DeValue};
 use crate::body_check::{BodyCheck, Shape};
 use crate::code::CodeValue;
 use crate::emulate::{
-    CredentialRefusals, CustomEvent, EmulatorAnswer, EmulatorSpec, ErrorCode, Quota, Refusal,
-    ResourceSpec,
+    CredentialRefusals, CustomEvent, EmulatorAnswer, EmulatorSpec, ErrorCode, LinkedApp, Quota,
+    Refusal, RequiredAttribute, ResourceSpec,
 };
 use crate::model::Condition;
 use crate::model::{
@@ -31,6 +31,7 @@ use crate::names::{
 };
 use crate::pointer::JsonPointer;
 
+mod account;
 mod addressing;
 mod api;
 mod emulator;
@@ -389,6 +390,7 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
     // An inherited table was checked against the document of the contract it comes from.
     if let Some(spec) = &doc.emulator {
         found.extend(check_emulator_answers(spec, &statuses));
+        found.extend(account::check_apps(spec, &apis));
     }
     if !found.is_empty() {
         let mut cx = Cx {

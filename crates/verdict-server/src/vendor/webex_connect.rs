@@ -49,12 +49,7 @@ pub(crate) const INACTIVE_SERVICE_KEY: &str = "inactive-service";
 pub(crate) const INACTIVE_PROFILE_KEY: &str = "inactive-profile";
 pub(crate) const NO_PROFILE_STORE_KEY: &str = "no-profile-store";
 
-/// Transactions (destinations, events, profile records, status queries) one service key
-/// may make in one window.
-pub(crate) const TRANSACTION_LIMIT: u32 = 1000;
-/// The window of the transaction limit.
-pub(crate) const TRANSACTION_WINDOW: Duration = Duration::from_secs(60);
-/// The quota slot the transaction limit uses in the shared quota table (generic quotas
+/// The quota slot the transaction quota uses in the shared quota table (generic quotas
 /// use small indexes from 0).
 const LIMIT_SLOT: usize = usize::MAX;
 
@@ -65,7 +60,12 @@ pub(crate) use keys::{Msg, shared};
 
 /// The answer carrying `msg`, with the HTTP status of its row and `extra` fields beside
 /// `code` and `description`.
-pub(crate) fn answer(em: &Emulator, ctx: &Ctx<'_>, msg: Msg, extra: Map<String, Value>) -> Reply {
+pub(crate) fn answer(
+    em: &Emulator,
+    ctx: &Ctx<'_>,
+    msg: Msg<'_>,
+    extra: Map<String, Value>,
+) -> Reply {
     answer_key(em, ctx, msg.api(), msg.key(), extra)
 }
 
@@ -104,13 +104,13 @@ pub(crate) fn answer_key(
 /// Why a request is refused: one of the vendor's messages, the message a test destination
 /// chose (its API and key), or a complete answer.
 pub(crate) enum Refusal {
-    Code(Msg),
+    Code(Msg<'static>),
     Chosen(&'static str, String),
     Reply(Reply),
 }
 
-impl From<Msg> for Refusal {
-    fn from(m: Msg) -> Self {
+impl From<Msg<'static>> for Refusal {
+    fn from(m: Msg<'static>) -> Self {
         Refusal::Code(m)
     }
 }
@@ -142,8 +142,8 @@ pub(crate) fn api_of(path: &str) -> Option<&'static str> {
     }
 }
 
-/// Spends `n` transactions of `key`'s limit, or refuses with 7020 of `api` and the seconds
-/// until the window starts again in Retry-After.
+/// Spends `n` transactions of `key`'s quota (`[emulator.transactions]`), or refuses with
+/// 7020 of `api` and the seconds until there is room again in Retry-After.
 pub(crate) fn spend(
     em: &Emulator,
     ctx: &Ctx<'_>,
@@ -151,23 +151,19 @@ pub(crate) fn spend(
     key: &str,
     n: u64,
 ) -> Result<(), Refusal> {
+    let Some(quota) = &em.spec.transactions else {
+        return Ok(());
+    };
     let n = u32::try_from(n).unwrap_or(u32::MAX);
-    let spent = em.lock().spend(
-        key,
-        LIMIT_SLOT,
-        TRANSACTION_LIMIT,
-        TRANSACTION_WINDOW,
-        n,
-        crate::util::wall_ms(),
-    );
+    let window = Duration::from_secs(quota.window_s.into());
+    let now = crate::util::wall_ms();
+    let spent = em
+        .lock()
+        .spend(key, LIMIT_SLOT, quota.requests, window, n, now);
     if let Err(reset) = spent {
-        let reply = answer(
-            em,
-            ctx,
-            shared(&em.contract, api, keys::messaging::TRANSACTION_LIMIT),
-            Map::new(),
-        )
-        .number_header(&em.contract.headers.retry_after, reset);
+        let msg = shared(&em.contract, api, keys::messaging::TRANSACTION_LIMIT);
+        let reply =
+            answer(em, ctx, msg, Map::new()).number_header(&em.contract.headers.retry_after, reset);
         return Err(Refusal::Reply(reply));
     }
     Ok(())
@@ -297,7 +293,7 @@ impl Vendor for WebexConnect {
     fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
         let api = api_of(&ctx.req.path).unwrap_or(MESSAGING);
         let c = &em.contract;
-        let refuse = |msg: Msg| Err(answer(em, ctx, shared(c, api, msg), Map::new()));
+        let refuse = |msg: Msg<'static>| Err(answer(em, ctx, shared(c, api, msg), Map::new()));
         use keys::messaging::{
             AUTHENTICATION_FAILED, INACTIVE_PROFILE, SERVICE_INACTIVE, SERVICE_KEY_MISSING,
             SOURCE_IP_NOT_ALLOWED,

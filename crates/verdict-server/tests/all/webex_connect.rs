@@ -828,7 +828,6 @@ async fn status_queries_that_find_nothing_or_belong_elsewhere() {
     assert!(last.body.get("transactionid").is_none(), "{last:?}");
 }
 
-/// Spends the whole transaction limit of a new key `busy`.
 /// Adds a new service key and uses up its 1000 transactions in one message; returns the
 /// key.
 async fn exhaust(s: &Running) -> String {
@@ -1363,6 +1362,70 @@ async fn a_contract_configures_the_services_own_events() {
         items["oneOf"][0]["properties"]["parameters"]["required"],
         json!(["ticketId", "closedAt"])
     );
+}
+
+/// The transaction quota and the linked apps are the contract's (`[emulator.transactions]`,
+/// `[[emulator.app]]`): a contract that writes its own gets its limit, its apps' channels
+/// and profile rules, and a document that lists its apps.
+#[tokio::test]
+async fn a_contract_configures_its_transaction_quota_and_linked_apps() {
+    let builtin = include_str!("../../../../contracts/webex-connect.toml");
+    let from = builtin.find("[emulator.transactions]").unwrap();
+    let to = from + builtin[from..].find("\n# ---").unwrap();
+    let own = "[emulator.transactions]\nrequests = 4\nwindow_s = 60\n\n[[emulator.app]]\nid = \"kiosk-app\"\nchannels = [\"push\"]\ncreate = [{ attribute = \"deviceId\", missing = \"device-id-missing\" }]\nattributes = [\"os\"]\n";
+    let text = format!("{}{own}{}", &builtin[..from], &builtin[to..]).replacen(
+        "id = \"webex-connect\"",
+        "id = \"my-connect\"",
+        1,
+    );
+    let s = start_contract(contract_from("my-connect.toml", &text)).await;
+    crate::support::away_from_window_edge(Duration::from_secs(60), Duration::from_secs(10)).await;
+
+    // The app sends push, not rt; the built-in apps are not linked.
+    let kiosk = |m: Value| set(m, "/appid", json!("kiosk-app"));
+    let a = Call::post(MESSAGING, kiosk(push())).send(&s).await;
+    a.is("messaging", 7501, "");
+    Call::post(MESSAGING, kiosk(rt()))
+        .send(&s)
+        .await
+        .is("messaging", 7117, "RTM is not enabled");
+    Call::post(MESSAGING, push())
+        .send(&s)
+        .await
+        .is("messaging", 7104, "Invalid app id");
+
+    // Its profiles need what the contract says, and hold what it lists.
+    let path = format!("{APPS}/kiosk-app");
+    Call::post(CUSTOMERS, records(json!([customer("c1")])))
+        .send(&s)
+        .await
+        .is("profile", 1000, "");
+    let bare = json!({"customerId": "c1", "Attributes": {"os": "android", "status": "1"}});
+    Call::post(&path, records(json!([bare]))).send(&s).await.is(
+        "profile",
+        7003,
+        "deviceId missing",
+    );
+
+    // Four transactions a window: the push (1), the customer (1) and the record (1) spent
+    // three, so a message to two destinations is over.
+    let two = set(
+        sms(),
+        "/destination",
+        json!([{"msisdn": ["447700900123", "447700900124"]}]),
+    );
+    let over = Call::post(MESSAGING, two).send(&s).await;
+    over.is("messaging", 7020, "");
+    assert!(over.headers.contains_key("retry-after"), "{over:?}");
+
+    let doc = s.openapi().await;
+    let apps = doc["paths"]["/resources/v2/customerappprofile/{appid}"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "appid")
+        .map(|p| p["schema"]["enum"].clone());
+    assert_eq!(apps, Some(json!(["kiosk-app"])));
 }
 
 /// A value a parameter schema of the events' document calls valid.

@@ -41,6 +41,8 @@ const EMULATOR_KEYS: &[&str] = &[
     "invalid_status",
     "envelope",
     "event",
+    "app",
+    "transactions",
 ];
 
 /// `page_default` and `page_limit`, the default no larger than the limit.
@@ -186,44 +188,12 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         content_type_missing: emulator_answer(cx, t, "content_type_missing", 415),
         content_type_wrong: emulator_answer(cx, t, "content_type_wrong", 415),
         resources,
-        events: read_events(cx, t),
+        events: account::read_events(cx, t),
+        apps: account::read_apps(cx, t),
+        transactions: t
+            .table(cx, "transactions")
+            .and_then(|q| read_quota(cx, &q, &["requests", "window_s"])),
     }
-}
-
-/// `[[emulator.event]]`: `id` and `parameters = { name = "text" | "number" | "currency" |
-/// "time" }`, each id once.
-fn read_events(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<CustomEvent> {
-    let mut events: Vec<CustomEvent> = Vec::new();
-    for e in t.tables(cx, "event") {
-        e.check_keys(cx, &["id", "parameters"]);
-        let Some(id) = e.required_string(cx, "id") else {
-            continue;
-        };
-        if id.trim().is_empty() || events.iter().any(|x| x.id == id) {
-            let span = e.get("id").map(Spanned::span).unwrap_or_default();
-            let why = if id.trim().is_empty() {
-                "must not be empty"
-            } else {
-                "names an event already given"
-            };
-            cx.report(span, e.field("id"), why);
-            continue;
-        }
-        let mut parameters = Vec::new();
-        if let Some(p) = e.table(cx, "parameters") {
-            for (key, _) in p.map.iter() {
-                let name: &str = key.get_ref();
-                if let Some(kind) = p.parsed(cx, name) {
-                    parameters.push((key.span().start, name.to_owned(), kind));
-                }
-            }
-        }
-        // In the order the file writes them (the table itself is kept by name).
-        parameters.sort_by_key(|(at, ..)| *at);
-        let parameters = parameters.into_iter().map(|(_, n, k)| (n, k)).collect();
-        events.push(CustomEvent { id, parameters });
-    }
-    events
 }
 
 /// `error_codes = { 400 = "CMN-101", 5xx = "CMN-211" }`: a status (400 to 599) or a class
@@ -373,39 +343,45 @@ struct ReadQuota {
     group_at: Option<(Span, String)>,
 }
 
+/// What a quota table may hold.
+const QUOTA_KEYS: &[&str] = &["requests", "window_s", "status", "group"];
+
 /// The `[[emulator.quota]]` tables.
 fn read_quotas(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<ReadQuota> {
     let mut quotas = Vec::new();
     for q in t.tables(cx, "quota") {
-        q.check_keys(cx, &["requests", "window_s", "status", "group"]);
-        let group = q.string(cx, "group");
         let group_at = q.get("group").map(|v| (v.span(), q.field("group")));
-        let requests = q
-            .integer(cx, "requests", 1..1_000_000_001)
-            .map(|(n, _)| n as u32);
-        let window_s = q.integer(cx, "window_s", 1..86_401).map(|(n, _)| n as u32);
-        let status = refusal_in(cx, &q, "status", 429);
-        // A value out of range has been reported where it is written.
-        if q.get("requests").is_none() || q.get("window_s").is_none() {
-            cx.report(
-                q.span.clone(),
-                q.path.clone(),
-                "a quota needs requests and window_s",
-            );
-        }
-        if let (Some(requests), Some(window_s)) = (requests, window_s) {
-            quotas.push(ReadQuota {
-                quota: Quota {
-                    requests,
-                    window_s,
-                    status,
-                    group,
-                },
-                group_at,
-            });
+        if let Some(mut quota) = read_quota(cx, &q, QUOTA_KEYS) {
+            quota.group = q.string(cx, "group");
+            quotas.push(ReadQuota { quota, group_at });
         }
     }
     quotas
+}
+
+/// One quota's `requests` per `window_s`, refused with `status` (429 unless given); `None`
+/// (reported) without both numbers.
+fn read_quota(cx: &mut Cx<'_>, q: &Obj<'_, '_>, keys: &[&str]) -> Option<Quota> {
+    q.check_keys(cx, keys);
+    let requests = q
+        .integer(cx, "requests", 1..1_000_000_001)
+        .map(|(n, _)| n as u32);
+    let window_s = q.integer(cx, "window_s", 1..86_401).map(|(n, _)| n as u32);
+    let status = refusal_in(cx, q, "status", 429);
+    // A value out of range has been reported where it is written.
+    if q.get("requests").is_none() || q.get("window_s").is_none() {
+        cx.report(
+            q.span.clone(),
+            q.path.clone(),
+            "a quota needs requests and window_s",
+        );
+    }
+    Some(Quota {
+        requests: requests?,
+        window_s: window_s?,
+        status,
+        group: None,
+    })
 }
 
 /// The quotas, each `group` one the emulator, a resource or an operation names (a group no

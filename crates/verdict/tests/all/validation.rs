@@ -700,3 +700,54 @@ fn explain_lists_the_body_checks_a_code_answers() {
         e[0].checks
     );
 }
+
+#[test]
+fn linked_apps_name_channels_and_messages_the_apis_have() {
+    let api = "[[api]]\nid = \"send\"\nname = \"Send\"\nsummary = \"Sends.\"\n\n[[api.enum]]\nfield = \"/channel\"\nvalues = [\"sms\", \"push\"]\n\n[[api.code]]\ncode = 7\nhttp_status = 200\noutcome = \"error\"\ncategory = \"validation\"\naction = \"fail\"\nmeaning = \"A token is missing.\"\nmessages = [{ key = \"token-missing\", text = \"token missing\", when = \"a profile lacks its token\" }]\n\n";
+    let bad = format!(
+        "{HEAD}{api}[[emulator.app]]\nid = \"a\"\nchannels = [\"psuh\"]\ncreate = [{{ attribute = \"token\", missing = \"tokn-missing\" }}]\n\n[[emulator.app]]\nid = \"a\"\n\n[[emulator.app]]\nid = \"b\"\nupdate = [{{ attribute = \"token\" }}]\nmore = []\n"
+    );
+    one_problem(&bad, "emulator.app[0].channels[0]", "did you mean \"push\"");
+    // Checked once the APIs are known, and placed where the key is written (line 26).
+    let p = problems_at(&bad);
+    assert!(
+        p.iter().any(|(line, _, f, m)| *line == 26
+            && f == "emulator.app[0].create[0].missing"
+            && m.contains("no API of the contract has a message with key \"tokn-missing\"")),
+        "{p:#?}"
+    );
+    one_problem(&bad, "emulator.app[1].id", "names an app already given");
+    one_problem(&bad, "emulator.app[2].update[0].missing", "is required");
+    one_problem(&bad, "emulator.app[2].more", "unknown key");
+
+    let ok = format!(
+        "{HEAD}{api}[emulator.transactions]\nrequests = 5\nwindow_s = 60\n\n[[emulator.app]]\nid = \"a\"\nchannels = [\"push\"]\ncreate = [{{ attribute = \"token\", missing = \"token-missing\" }}]\nattributes = [\"os\"]\n"
+    );
+    let spec = emulator_of(&ok);
+    let app = &spec.apps[0];
+    assert!(app.sends_on("push") && !app.sends_on("sms"));
+    assert_eq!(
+        (
+            app.create[0].attribute.as_str(),
+            app.create[0].missing.as_str()
+        ),
+        ("token", "token-missing")
+    );
+    assert!(app.update.is_empty());
+    assert_eq!(app.attributes, ["os"]);
+    let quota = spec.transactions.expect("a transaction quota");
+    assert_eq!((quota.requests, quota.window_s), (5, 60));
+}
+
+#[test]
+fn a_transaction_quota_takes_a_size_and_a_window_only() {
+    let t = format!("{HEAD}[emulator.transactions]\nrequests = 0\nwindow_s = 60\nstatus = 429\n");
+    one_problem(&t, "emulator.transactions.requests", "out of range");
+    one_problem(&t, "emulator.transactions.status", "unknown key");
+    let half = format!("{HEAD}[emulator.transactions]\nrequests = 10\n");
+    one_problem(
+        &half,
+        "emulator.transactions",
+        "a quota needs requests and window_s",
+    );
+}

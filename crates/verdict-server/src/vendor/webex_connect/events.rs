@@ -40,7 +40,7 @@ fn blank(v: Option<&Value>) -> bool {
 /// Checks one event against the configured `events`: an unknown id, parameters that are
 /// not an object or hold a list or an object, or a value of the wrong kind is 7004; a
 /// mandatory parameter absent or empty is 7025.
-fn check<'e>(events: &'e [CustomEvent], event: &Value) -> Result<&'e CustomEvent, Msg> {
+fn check<'e>(events: &'e [CustomEvent], event: &Value) -> Result<&'e CustomEvent, Msg<'static>> {
     let event = event.as_object().ok_or(INVALID_VALUE)?;
     let def = event
         .get("evtid")

@@ -187,7 +187,7 @@ fn pos_of(v: &Value) -> Option<i64> {
 }
 
 /// Checks an interactive object of a message on `channel` (push or rt).
-pub(crate) fn check(interactive: &Value, channel: Channel) -> Result<(), Msg> {
+pub(crate) fn check(interactive: &Value, channel: Channel) -> Result<(), Msg<'static>> {
     let empty = Map::new();
     let obj = interactive.as_object().unwrap_or(&empty);
     let devices = obj
@@ -225,7 +225,7 @@ pub(crate) fn check(interactive: &Value, channel: Channel) -> Result<(), Msg> {
 }
 
 /// `device_types`: each of `ios` and `android` at most once.
-fn check_devices(devices: &[Value]) -> Result<(), Msg> {
+fn check_devices(devices: &[Value]) -> Result<(), Msg<'static>> {
     let mut seen: Vec<&str> = Vec::new();
     for d in devices {
         let d = d
@@ -248,7 +248,7 @@ fn check_action(
     category: &Category,
     channel: Channel,
     positions: &mut Vec<i64>,
-) -> Result<(), Msg> {
+) -> Result<(), Msg<'static>> {
     let pos = a.get("pos").filter(|p| !p.is_null()).ok_or(POS_MISSING)?;
     let pos = pos_of(pos).ok_or(POS_NOT_ALLOWED)?;
     if positions.contains(&pos) {

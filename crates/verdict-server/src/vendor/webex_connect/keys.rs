@@ -8,19 +8,25 @@ use verdict::{AppCode, Contract, Message};
 
 use super::{EVENT, MESSAGING, PROFILE, STATUS};
 
-/// One of the vendor's messages: its API and its key.
+/// One of the vendor's messages: its API and its key, a key of this module's or one the
+/// contract names (an app's missing attribute), borrowed for `'k`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Msg {
+pub(crate) struct Msg<'k> {
     api: &'static str,
-    key: &'static str,
+    key: &'k str,
 }
 
-impl Msg {
+impl<'k> Msg<'k> {
+    /// The message of `api` the contract names by `key`.
+    pub(crate) fn named(api: &'static str, key: &'k str) -> Self {
+        Msg { api, key }
+    }
+
     pub(crate) fn api(self) -> &'static str {
         self.api
     }
 
-    pub(crate) fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'k str {
         self.key
     }
 
@@ -48,7 +54,7 @@ pub(crate) fn message<'c>(
 /// A message every API shares (credentials, service state, JSON), given as the messaging
 /// API's: `api`'s own message of the same key when its list has one, the messaging API's
 /// otherwise.
-pub(crate) fn shared(c: &Contract, api: &'static str, msg: Msg) -> Msg {
+pub(crate) fn shared(c: &Contract, api: &'static str, msg: Msg<'static>) -> Msg<'static> {
     let own = Msg { api, key: msg.key };
     if own.lookup(c).is_some() { own } else { msg }
 }
@@ -76,12 +82,12 @@ macro_rules! messages {
         $(
             pub(crate) mod $group {
                 use super::Msg;
-                $(pub(crate) const $name: Msg = Msg { api: super::$api, key: $key };)*
+                $(pub(crate) const $name: Msg<'static> = Msg { api: super::$api, key: $key };)*
             }
         )*
         /// Every message the module names.
         #[cfg(test)]
-        pub(crate) const ALL: &[Msg] = &[$($($group::$name,)*)*];
+        pub(crate) const ALL: &[Msg<'static>] = &[$($($group::$name,)*)*];
     };
 }
 
@@ -152,14 +158,6 @@ messages! {
         SUCCESS = "success",
         PARTIAL = "partial",
         CUSTOMER_ID_MISSING = "customer-id-missing",
-        ACCESS_TOKEN_MISSING = "access-token-missing",
-        ACCESS_TOKEN_EXPIRY_MISSING = "access-token-expiry-missing",
-        PSID_MISSING = "psid-missing",
-        ACCESS_TOKEN_SECRET_MISSING = "access-token-secret-missing",
-        SCREEN_NAME_MISSING = "screen-name-missing",
-        CONNECT_STATUS_MISSING = "connect-status-missing",
-        DEVICE_ID_MISSING = "device-id-missing",
-        RTM_ID_MISSING = "rtm-id-missing",
         MSISDN_MISSING = "msisdn-missing",
         STATUS_MISSING = "status-missing",
         STATUS_INVALID = "status-invalid",

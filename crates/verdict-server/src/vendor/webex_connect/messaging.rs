@@ -122,7 +122,7 @@ fn object(v: Option<&Value>) -> Option<&Map<String, Value>> {
 }
 
 /// The destination addresses, or why there are none.
-fn destinations(body: &Map<String, Value>) -> Result<Vec<Address>, Msg> {
+fn destinations(body: &Map<String, Value>) -> Result<Vec<Address>, Msg<'static>> {
     let entries: Vec<&Value> = match body.get("destination") {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(v @ Value::Object(_)) => vec![v],
@@ -188,7 +188,7 @@ fn refuse_deprecated_channel(em: &Emulator, body: &Map<String, Value>) -> Result
     }
 }
 
-fn channel_of(body: &Map<String, Value>) -> Result<Channel, Msg> {
+fn channel_of(body: &Map<String, Value>) -> Result<Channel, Msg<'static>> {
     match body.get("deliverychannel") {
         None => Err(DELIVERYCHANNEL_MISSING),
         Some(Value::Null) => Err(NO_CHANNEL_INFO),
@@ -221,7 +221,10 @@ fn run_checks(em: &Emulator, body: &Map<String, Value>, channel: Channel) -> Res
 
 /// What the checks cannot say about the channel's object; the texts it carries, for the
 /// content checks.
-fn channel_content(body: &Map<String, Value>, channel: Channel) -> Result<Vec<String>, Msg> {
+fn channel_content(
+    body: &Map<String, Value>,
+    channel: Channel,
+) -> Result<Vec<String>, Msg<'static>> {
     let channels = object(body.get("channels"));
     let part = |key: &str| channels.and_then(|c| object(c.get(key)));
     let mut texts = Vec::new();
@@ -279,7 +282,13 @@ fn valid_sender(s: &str) -> bool {
         || (!s.is_empty() && s.len() <= 11 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-fn check_app(body: &Map<String, Value>, channel: Channel) -> Result<(), Msg> {
+/// The app a message names (none: the account's own) must be linked and enabled for the
+/// message's channel.
+fn check_app(
+    em: &Emulator,
+    body: &Map<String, Value>,
+    channel: Channel,
+) -> Result<(), Msg<'static>> {
     let Some(id) = body
         .get("appid")
         .and_then(Value::as_str)
@@ -287,18 +296,15 @@ fn check_app(body: &Map<String, Value>, channel: Channel) -> Result<(), Msg> {
     else {
         return Ok(());
     };
-    let app = super::profile::APPS
-        .iter()
-        .find(|a| a.id == id)
-        .ok_or(INVALID_APP)?;
+    let app = super::profile::app(em, id).ok_or(INVALID_APP)?;
     match channel {
-        Channel::Rt if !app.rt => Err(RTM_DISABLED),
-        Channel::Push if !app.push => Err(PUSH_DISABLED),
+        Channel::Rt if !app.sends_on(channel.name()) => Err(RTM_DISABLED),
+        Channel::Push if !app.sends_on(channel.name()) => Err(PUSH_DISABLED),
         _ => Ok(()),
     }
 }
 
-fn check_template(body: &Map<String, Value>) -> Result<(), Msg> {
+fn check_template(body: &Map<String, Value>) -> Result<(), Msg<'static>> {
     let Some(t) = object(body.get("message")).and_then(|m| m.get("template")) else {
         return Ok(());
     };
@@ -313,7 +319,7 @@ fn check_template(body: &Map<String, Value>) -> Result<(), Msg> {
 
 /// Content rules: blank text (7631), too long (7107), a control character (7618), the
 /// word "spam" (7111).
-fn check_content(texts: &[String]) -> Result<(), Msg> {
+fn check_content(texts: &[String]) -> Result<(), Msg<'static>> {
     for t in texts {
         if t.trim().is_empty() {
             return Err(EMPTY_TEXT);
@@ -413,7 +419,7 @@ fn accept(em: &Emulator, ctx: &Ctx<'_>, who: &Principal) -> Result<Reply, Refusa
     let channel = channel_of(&body)?;
     run_checks(em, &body, channel)?;
     let texts = channel_content(&body, channel)?;
-    check_app(&body, channel)?;
+    check_app(em, &body, channel)?;
     check_template(&body)?;
     check_content(&texts)?;
     check_addresses(em, who, &addresses)?;

@@ -8,7 +8,7 @@ use verdict::emulate::CustomEvent;
 use verdict::{Contract, EventParameter};
 
 use super::messaging::{IDENTIFIERS, MAX_DESTINATIONS};
-use super::profile::{APPS, MAX_BATCH};
+use super::profile::MAX_BATCH;
 use super::{EVENT, MESSAGING, PROFILE, STATUS};
 use crate::openapi::{Answer, Operation, Route, path_param};
 
@@ -72,8 +72,9 @@ fn ids_param() -> Value {
 }
 
 /// The app profiles the emulated client is linked to; another answers 7018.
-fn app_param() -> Value {
-    let apps: Vec<&str> = APPS.iter().map(|a| a.id).collect();
+fn app_param(c: &Contract) -> Value {
+    let configured = c.emulator.as_ref().map_or(&[][..], |e| e.apps.as_slice());
+    let apps: Vec<&str> = configured.iter().map(|a| a.id.as_str()).collect();
     json!({"name": "appid", "in": "path", "required": true,
            "schema": {"type": "string", "enum": apps}})
 }
@@ -256,7 +257,7 @@ fn profile_routes(c: &Contract) -> Vec<Route> {
     };
     let (id, app, ids, expiry) = (
         path_param("customerId"),
-        app_param(),
+        app_param(c),
         ids_param(),
         expiry_param(),
     );

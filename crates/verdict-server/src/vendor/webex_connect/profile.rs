@@ -24,6 +24,7 @@ use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
 use crate::resource::now_stamp;
 use crate::state::NewItem;
+use verdict::emulate::LinkedApp;
 
 use super::keys::profile::*;
 
@@ -67,57 +68,10 @@ pub(crate) const APP_ATTRIBUTES: &[&str] = &[
     "updatedOn",
 ];
 
-/// An app linked to the emulated client: the messaging channels it is enabled for, and
-/// what its app profiles hold: the attributes a profile needs on create and on update (in
-/// the order they are checked) and the others it may hold.
-pub(crate) struct App {
-    pub id: &'static str,
-    pub push: bool,
-    pub rt: bool,
-    pub create: &'static [(&'static str, Msg)],
-    pub update: &'static [(&'static str, Msg)],
-    pub more: &'static [&'static str],
+/// The app linked to the emulated client with this id.
+pub(crate) fn app<'e>(em: &'e Emulator, id: &str) -> Option<&'e LinkedApp> {
+    em.spec.apps.iter().find(|a| a.id == id)
 }
-
-/// The apps linked to the emulated client, for the messaging and the profile APIs.
-pub(crate) const APPS: &[App] = &[
-    App {
-        id: "fb-app",
-        push: false,
-        rt: false,
-        create: &[
-            ("access_token", ACCESS_TOKEN_MISSING),
-            ("access_token_expiry", ACCESS_TOKEN_EXPIRY_MISSING),
-            ("psid", PSID_MISSING),
-        ],
-        update: &[("psid", PSID_MISSING)],
-        more: &["profile_pic", "gender", "locale"],
-    },
-    App {
-        id: "twitter-app",
-        push: false,
-        rt: false,
-        create: &[
-            ("access_token", ACCESS_TOKEN_MISSING),
-            ("access_token_secret", ACCESS_TOKEN_SECRET_MISSING),
-            ("screenName", SCREEN_NAME_MISSING),
-        ],
-        update: &[],
-        more: &["twitterid", "twitter_handle", "twitter_name", "geolocation"],
-    },
-    App {
-        id: "rtm-app",
-        push: true,
-        rt: true,
-        create: &[
-            ("connectStatus", CONNECT_STATUS_MISSING),
-            ("deviceId", DEVICE_ID_MISSING),
-            ("rtmId", RTM_ID_MISSING),
-        ],
-        update: &[("rtmId", RTM_ID_MISSING)],
-        more: &["os", "osVersion", "appVersion", "pushid"],
-    },
-];
 
 /// The key of a customer profile in its collection.
 pub(crate) fn customer_key(account: &str, customer: &str) -> String {
@@ -215,7 +169,7 @@ fn handle(
     }
     let app = match target {
         Target::Customers => None,
-        Target::App(id) => Some(APPS.iter().find(|a| a.id == id).ok_or(INVALID_APP)?),
+        Target::App(id) => Some(app(em, id).ok_or(INVALID_APP)?),
     };
     let results = match op {
         Op::Create | Op::Update => write_all(em, ctx, who, app, op)?,
@@ -224,16 +178,16 @@ fn handle(
     Ok(batch(em, ctx, results))
 }
 
-type Results = Vec<(String, Result<Value, Msg>)>;
+type Results<'k> = Vec<(String, Result<Value, Msg<'k>>)>;
 
 /// A create or update: the records of the body, each written on its own.
-fn write_all(
+fn write_all<'k>(
     em: &Emulator,
     ctx: &Ctx<'_>,
     who: &Principal,
-    app: Option<&App>,
+    app: Option<&'k LinkedApp>,
     op: Op,
-) -> Result<Results, Refusal> {
+) -> Result<Results<'k>, Refusal> {
     let body = json_object(em, ctx, PROFILE)?;
     if expired(body.get("expiry")) {
         return Err(REQUEST_EXPIRED.into());
@@ -278,10 +232,10 @@ fn read_all(
     em: &Emulator,
     ctx: &Ctx<'_>,
     who: &Principal,
-    app: Option<&App>,
+    app: Option<&LinkedApp>,
     op: Op,
     id: Option<String>,
-) -> Result<Results, Refusal> {
+) -> Result<Results<'static>, Refusal> {
     if expired(ctx.req.query_value("expiry").map(Value::String).as_ref()) {
         return Err(REQUEST_EXPIRED.into());
     }
@@ -317,7 +271,7 @@ fn read_all(
 
 /// The answer to a batch: 1000 when every record succeeded, 1002 when some did, the first
 /// failure when none did; each record's own result under `Records`.
-fn batch(em: &Emulator, ctx: &Ctx<'_>, results: Vec<(String, Result<Value, Msg>)>) -> Reply {
+fn batch(em: &Emulator, ctx: &Ctx<'_>, results: Results<'_>) -> Reply {
     let c = &em.contract;
     let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
     let first_failure = results.iter().find_map(|(_, r)| r.as_ref().err().copied());
@@ -391,43 +345,42 @@ fn valid_attribute(name: &str, v: &Value) -> bool {
 
 /// Checks a record against what the operation takes: a customer's attributes (a create
 /// needs an msisdn), or an app profile's.
-fn check_written(
-    app: Option<&App>,
+fn check_written<'k>(
+    app: Option<&'k LinkedApp>,
     op: Op,
     record: &Value,
-) -> Result<(String, Map<String, Value>), Msg> {
-    match app {
-        None => check_record(
-            record,
-            &[CUSTOMER_ATTRIBUTES],
-            if op == Op::Create {
-                &[("msisdn", MSISDN_MISSING)]
-            } else {
-                &[]
-            },
-            false,
-        ),
-        Some(a) => check_record(
-            record,
-            &[
-                APP_ATTRIBUTES,
-                a.more,
-                &a.create.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-            ],
-            if op == Op::Create { a.create } else { a.update },
-            true,
-        ),
-    }
+) -> Result<(String, Map<String, Value>), Msg<'k>> {
+    let Some(a) = app else {
+        let mandatory: &[(&str, Msg<'_>)] = match op {
+            Op::Create => &[("msisdn", MSISDN_MISSING)],
+            _ => &[],
+        };
+        return check_record(record, &[CUSTOMER_ATTRIBUTES], mandatory, false);
+    };
+    let required = |list: &'k [verdict::emulate::RequiredAttribute]| -> Vec<(&'k str, Msg<'k>)> {
+        list.iter()
+            .map(|r| (r.attribute.as_str(), Msg::named(PROFILE, &r.missing)))
+            .collect()
+    };
+    let created = required(&a.create);
+    let mandatory = if op == Op::Create {
+        created.clone()
+    } else {
+        required(&a.update)
+    };
+    let names: Vec<&str> = created.iter().map(|(n, _)| *n).collect();
+    let more: Vec<&str> = a.attributes.iter().map(String::as_str).collect();
+    check_record(record, &[APP_ATTRIBUTES, &more, &names], &mandatory, true)
 }
 
 /// The checks every written record goes through: its customer id, its Attributes object,
 /// a record-level status, unknown attributes, attribute values, the status attribute.
-fn check_record(
+fn check_record<'k>(
     record: &Value,
     allowed: &[&[&str]],
-    mandatory: &[(&str, Msg)],
+    mandatory: &[(&str, Msg<'k>)],
     status_required: bool,
-) -> Result<(String, Map<String, Value>), Msg> {
+) -> Result<(String, Map<String, Value>), Msg<'k>> {
     let record = record.as_object().ok_or(CUSTOMER_ID_MISSING)?;
     let id = customer_id(record).ok_or(CUSTOMER_ID_MISSING)?;
     let attrs = match record
@@ -468,13 +421,13 @@ fn check_record(
 }
 
 /// Creates or updates one record.
-fn write(
+fn write<'k>(
     em: &Emulator,
     who: &Principal,
-    app: Option<&App>,
+    app: Option<&'k LinkedApp>,
     op: Op,
     record: &Value,
-) -> (String, Result<Value, Msg>) {
+) -> (String, Result<Value, Msg<'k>>) {
     let fallback_id = record.as_object().and_then(customer_id).unwrap_or_default();
     let checked = check_written(app, op, record);
     let (id, attrs) = match checked {
@@ -489,11 +442,11 @@ fn write(
 fn store(
     em: &Emulator,
     who: &Principal,
-    app: Option<&App>,
+    app: Option<&LinkedApp>,
     op: Op,
     id: &str,
     attrs: Map<String, Value>,
-) -> Result<Value, Msg> {
+) -> Result<Value, Msg<'static>> {
     let now = now_stamp();
     let mut state = em.lock();
     let customer_exists = state
@@ -512,7 +465,7 @@ fn store(
             }
             (
                 APP_PROFILES,
-                app_key(&who.account, a.id, id),
+                app_key(&who.account, &a.id, id),
                 APP_PROFILE_EXISTS,
                 APP_PROFILE_NOT_FOUND,
             )
@@ -553,7 +506,12 @@ fn store(
 }
 
 /// Reads one profile.
-fn read(em: &Emulator, who: &Principal, app: Option<&App>, id: &str) -> Result<Value, Msg> {
+fn read(
+    em: &Emulator,
+    who: &Principal,
+    app: Option<&LinkedApp>,
+    id: &str,
+) -> Result<Value, Msg<'static>> {
     let mut state = em.lock();
     match app {
         None => {
@@ -576,7 +534,7 @@ fn read(em: &Emulator, who: &Principal, app: Option<&App>, id: &str) -> Result<V
         Some(a) => {
             let mut value = state
                 .collection(APP_PROFILES)
-                .get(&app_key(&who.account, a.id, id))
+                .get(&app_key(&who.account, &a.id, id))
                 .map(|i| i.value.clone())
                 .ok_or(APP_PROFILE_NOT_FOUND)?;
             value["OutwardLinks"] = json!([id]);
@@ -586,7 +544,12 @@ fn read(em: &Emulator, who: &Principal, app: Option<&App>, id: &str) -> Result<V
 }
 
 /// Deletes one profile (a customer's app profiles go with it).
-fn remove(em: &Emulator, who: &Principal, app: Option<&App>, id: &str) -> Result<Value, Msg> {
+fn remove(
+    em: &Emulator,
+    who: &Principal,
+    app: Option<&LinkedApp>,
+    id: &str,
+) -> Result<Value, Msg<'static>> {
     let mut state = em.lock();
     match app {
         None => {
@@ -606,11 +569,11 @@ fn remove(em: &Emulator, who: &Principal, app: Option<&App>, id: &str) -> Result
             Ok(json!({ "customerId": id }))
         }
         Some(a) => {
-            let key = app_key(&who.account, a.id, id);
+            let key = app_key(&who.account, &a.id, id);
             state
                 .remove(APP_PROFILES, &key, false)
                 .ok_or(APP_PROFILE_NOT_FOUND)?;
-            Ok(json!({ "customerId": id, "appid": a.id }))
+            Ok(json!({ "customerId": id, "appid": &a.id }))
         }
     }
 }
@@ -626,14 +589,6 @@ mod tests {
             (SUCCESS, "Success"),
             (PARTIAL, "Partial success"),
             (CUSTOMER_ID_MISSING, "CustomerId is missing"),
-            (ACCESS_TOKEN_MISSING, "access_token missing"),
-            (ACCESS_TOKEN_EXPIRY_MISSING, "access_token_expiry missing"),
-            (PSID_MISSING, "psid missing"),
-            (ACCESS_TOKEN_SECRET_MISSING, "access_token_secret missing"),
-            (SCREEN_NAME_MISSING, "screenName missing"),
-            (CONNECT_STATUS_MISSING, "connectStatus missing"),
-            (DEVICE_ID_MISSING, "deviceId missing"),
-            (RTM_ID_MISSING, "rtmId missing"),
             (MSISDN_MISSING, "msisdn missing"),
             (STATUS_MISSING, "status missing or it is empty"),
             (STATUS_INVALID, "Invalid value for param status"),
@@ -654,6 +609,20 @@ mod tests {
                 text.contains(fragment),
                 "{msg:?}: {text:?} lacks {fragment:?}"
             );
+        }
+    }
+
+    #[test]
+    fn each_apps_missing_attribute_message_names_the_attribute() {
+        let c = verdict::Catalog::builtin().get("webex-connect").unwrap();
+        let apps = &c.emulator.as_ref().unwrap().apps;
+        assert_eq!(apps.len(), 3);
+        for app in apps {
+            for r in app.create.iter().chain(&app.update) {
+                let text = Msg::named(PROFILE, &r.missing).text(c);
+                let want = format!("{} missing", r.attribute);
+                assert!(text.contains(&want), "{}: {text:?} lacks {want:?}", app.id);
+            }
         }
     }
 
