@@ -135,7 +135,10 @@ impl Emulator {
                 PageStyle::Page => format!("{name} must be a number from 1."),
                 PageStyle::Offset => format!("{name} must be a number from 0."),
             };
-            self.error(ctx, 400, Some(&why), &[format!("{name} is invalid")])
+            let r = &self.spec.cursor_refusal;
+            let message = r.message.as_deref().unwrap_or(&why);
+            let fields = [format!("{name} is invalid")];
+            self.coded_error(ctx, r.status_or(400), message, r.code.as_deref(), &fields)
         })
     }
 

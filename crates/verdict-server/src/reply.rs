@@ -458,18 +458,20 @@ impl crate::Emulator {
         words: &str,
     ) -> Reply {
         let r = self.spec.credential_refusals.get(why);
-        self.coded_error(ctx, r.status(), words, r.code.as_deref())
+        self.coded_error(ctx, r.status(), words, r.code.as_deref(), &[])
     }
 
-    /// An error with the vendor's `code` in place of the status's, when one is given.
+    /// An error with the vendor's `code` in place of the status's, when one is given, and
+    /// the `fields` it is about.
     pub(crate) fn coded_error(
         &self,
         ctx: &Ctx<'_>,
         status: u16,
         message: &str,
         code: Option<&str>,
+        fields: &[String],
     ) -> Reply {
-        let mut parts = self.error_parts(status, Some(message), &[]);
+        let mut parts = self.error_parts(status, Some(message), fields);
         if let Some(code) = code {
             parts.code = Some(Value::String(code.to_owned()));
         }

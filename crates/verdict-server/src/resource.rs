@@ -221,7 +221,7 @@ impl Emulator {
     /// (GitHub's `already_exists` under "Validation Failed"), else the clash's message.
     fn clash_reply(&self, ctx: &Ctx<'_>, r: &ResourceSpec, clash: Clash) -> Reply {
         if let Some(code) = &clash.code {
-            return self.coded_error(ctx, clash.status, &clash.message, Some(code));
+            return self.coded_error(ctx, clash.status, &clash.message, Some(code), &[]);
         }
         let Some(shape) = self.contract.error_body.field_error.as_ref() else {
             return self.resource_error(ctx, r, clash.status, Some(&clash.message), &[]);

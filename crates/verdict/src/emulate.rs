@@ -67,6 +67,10 @@ pub struct EmulatorSpec {
     /// The status, code and message of each refusal of credentials, where the vendor tells the
     /// reasons apart (`[emulator.credential_refusals]`).
     pub credential_refusals: CredentialRefusals,
+    /// What a list answers for a page start no page gave out (a cursor, page or offset
+    /// that is not one): 400 with our words unless the contract says (Slack's
+    /// `invalid_cursor`).
+    pub cursor_refusal: Refusal,
     /// The most resources stored at once.
     pub store_limit: usize,
     /// The status for a body that lacks a required field (400, or Whispir's 422).
@@ -186,7 +190,8 @@ impl CredentialRefusals {
     }
 }
 
-/// The vendor's status, code and message for one refusal; each is optional.
+/// The vendor's status, code and message for one refusal (of credentials, of a page start);
+/// each is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Refusal {
     /// The status, when not 401.
@@ -207,7 +212,12 @@ impl Refusal {
     /// assert_eq!(r.status(), 403);
     /// ```
     pub fn status(&self) -> u16 {
-        self.status.unwrap_or(401)
+        self.status_or(401)
+    }
+
+    /// The status the refusal is answered with: its own, else `default`.
+    pub fn status_or(&self, default: u16) -> u16 {
+        self.status.unwrap_or(default)
     }
 }
 

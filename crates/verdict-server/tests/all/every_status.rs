@@ -569,13 +569,19 @@ async fn whispir_quotas_answer_429_per_second_and_403_per_day() {
     );
     assert_eq!(statuses.last(), Some(&429));
     s.admin(Method::PUT, "/_verdict/quotas", json!([{"requests": 100, "window_s": 1}, {"requests": 2, "window_s": 86400, "status": 403}])).await;
-    let got: Vec<u16> = [
+    let answers = [
         get().await.unwrap(),
         get().await.unwrap(),
         get().await.unwrap(),
-    ]
-    .iter()
-    .map(|r| r.status().as_u16())
-    .collect();
+    ];
+    let got: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(got, [200, 200, 403]);
+    // The daily quota's 403 says when to come back, so the contract reads it as the
+    // document's "more API calls than your allowed quota", not as a permission refusal.
+    let refusal = answers[2].headers();
+    assert!(refusal.contains_key("retry-after"), "{refusal:?}");
+    let whispir = verdict::Catalog::builtin().get("whispir").unwrap();
+    let entry = whispir.status(403).unwrap();
+    let read = entry.for_answer(&Method::GET, refusal, None);
+    assert_eq!(read.category, verdict::Category::RateLimit);
 }

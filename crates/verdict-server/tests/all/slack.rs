@@ -164,7 +164,11 @@ async fn conversations_page_by_cursor_in_the_body() {
     }
     assert_eq!(names, ["general", "c0", "c1", "c2", "c3"]);
     let (status, body) = call(&s, Method::GET, "/api/conversations.list?cursor=zz", None).await;
-    assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
+    assert_eq!(
+        (status, &body["ok"], &body["error"]),
+        (200, &json!(false), &json!("invalid_cursor")),
+        "{body}"
+    );
     let (status, body) = call(&s, Method::GET, "/api/conversations.list?limit=5000", None).await;
     assert_eq!(
         (status, body["channels"].as_array().unwrap().len()),
@@ -214,6 +218,20 @@ async fn over_the_quota_is_a_429_with_retry_after() {
     assert_eq!(
         (&body["ok"], &body["error"]),
         (&json!(false), &json!("invalid_auth"))
+    );
+    let revoked = json!({"token": "xoxb-gone", "revoked": true});
+    s.admin(Method::POST, "/_verdict/tokens", revoked).await;
+    let r = s
+        .http
+        .get(s.url("/api/conversations.list"))
+        .bearer_auth("xoxb-gone")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["ok"], &body["error"]),
+        (&json!(false), &json!("token_revoked"))
     );
 }
 

@@ -33,6 +33,7 @@ const EMULATOR_KEYS: &[&str] = &[
     "rate_limit_group",
     "error_codes",
     "credential_refusals",
+    "cursor_refusal",
     "page_style",
     "cursor_param",
     "next_cursor",
@@ -176,6 +177,10 @@ pub(super) fn read_emulator(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> EmulatorSpec {
         rate_limit_group,
         error_codes: read_error_codes(cx, t),
         credential_refusals: read_credential_refusals(cx, t),
+        cursor_refusal: t
+            .table(cx, "cursor_refusal")
+            .map(|r| read_refusal(cx, &r))
+            .unwrap_or_default(),
         store_limit: t
             .integer(cx, "store_limit", 1..100_000_001)
             .map_or(100_000, |(n, _)| n as usize),
@@ -246,27 +251,31 @@ fn read_credential_refusals(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> CredentialRefus
     };
     table.check_keys(cx, RefusalReason::NAMES);
     for &reason in RefusalReason::ALL {
-        let Some(r) = table.table(cx, reason.as_str()) else {
-            continue;
-        };
-        r.check_keys(cx, &["status", "code", "message"]);
-        let mut text = |k: &str| {
-            let v = r.string(cx, k)?;
-            if v.trim().is_empty() {
-                let span = r.get(k).map(Spanned::span).unwrap_or_default();
-                cx.report(span, r.field(k), "must not be empty");
-                return None;
-            }
-            Some(v)
-        };
-        let (code, message) = (text("code"), text("message"));
-        *out.get_mut(reason) = Refusal {
-            status: r.integer(cx, "status", 400..500).map(|(n, _)| n as u16),
-            code,
-            message,
-        };
+        if let Some(r) = table.table(cx, reason.as_str()) {
+            *out.get_mut(reason) = read_refusal(cx, &r);
+        }
     }
     out
+}
+
+/// `{ status = 4xx, code = "…", message = "…" }`, any of them, none empty.
+fn read_refusal(cx: &mut Cx<'_>, r: &Obj<'_, '_>) -> Refusal {
+    r.check_keys(cx, &["status", "code", "message"]);
+    let mut text = |k: &str| {
+        let v = r.string(cx, k)?;
+        if v.trim().is_empty() {
+            let span = r.get(k).map(Spanned::span).unwrap_or_default();
+            cx.report(span, r.field(k), "must not be empty");
+            return None;
+        }
+        Some(v)
+    };
+    let (code, message) = (text("code"), text("message"));
+    Refusal {
+        status: r.integer(cx, "status", 400..500).map(|(n, _)| n as u16),
+        code,
+        message,
+    }
 }
 
 /// `key = { status = N, origin = "…" }`: a 4xx status, from the document (`seed`) unless
@@ -333,7 +342,18 @@ pub(super) fn check_emulator_answers(
                 format!("status {status} is not one the document names; document it"),
             )
         });
-    answers.chain(refusals).collect()
+    let cursor = spec
+        .cursor_refusal
+        .status
+        .filter(|s| !documented(*s))
+        .map(|status| {
+            (
+                0..0,
+                "emulator.cursor_refusal.status".to_owned(),
+                format!("status {status} is not one the document names; document it"),
+            )
+        });
+    answers.chain(refusals).chain(cursor).collect()
 }
 
 /// A quota as read, with where its `group` is written (to check it once the resources

@@ -245,6 +245,26 @@ fn seed_rules_beyond_their_rows_are_encoded() {
     // Whispir 500: "Attempt the request again".
     let whispir = c.get("whispir").unwrap();
     assert_eq!(whispir.rule(500).unwrap().action, Action::Retry);
+    // Whispir 403: "Returned when you have tried to make more API calls than your allowed
+    // quota (QPS)", beside the refusals that repeating does not cure.
+    let forbidden = whispir.status(403).unwrap();
+    let mut quota = http::HeaderMap::new();
+    quota.insert("retry-after", http::HeaderValue::from_static("1"));
+    let over = forbidden.for_answer(&Method::GET, &quota, None);
+    assert_eq!(over.action.kind(), ActionKind::RetryAfter);
+    let refused = forbidden.for_answer(&Method::GET, &http::HeaderMap::new(), None);
+    assert_eq!(refused.action, Action::Fail);
+
+    // Webex Connect: "the WeChat channel is no longer supported"; 7610 is about audio.
+    let connect = c.get("webex-connect").unwrap();
+    let messaging = connect.api("messaging").unwrap();
+    let channels = messaging.values_of("/deliverychannel").unwrap();
+    assert!(channels.deprecated("wechat").is_some());
+    assert!(channels.deprecated("sms").is_none());
+    let status = connect.api("transaction-status").unwrap();
+    let audio = status.code(7610).next().unwrap();
+    assert!(audio.meaning.contains("audio"), "{}", audio.meaning);
+    assert!(audio.messages[0].when.contains("audio"));
 
     // token-api: "we recommend waiting at least 60 seconds before re-attempting".
     let token = c.get("token-api").unwrap();

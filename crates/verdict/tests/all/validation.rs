@@ -751,3 +751,23 @@ fn a_transaction_quota_takes_a_size_and_a_window_only() {
         "a quota needs requests and window_s",
     );
 }
+
+#[test]
+fn a_cursor_refusal_says_the_vendors_code_and_a_documented_status() {
+    let bad =
+        format!("{HEAD}[emulator]\ncursor_refusal = {{ status = 419, code = \"\", why = 1 }}\n");
+    one_problem(&bad, "emulator.cursor_refusal.code", "must not be empty");
+    one_problem(&bad, "emulator.cursor_refusal.why", "unknown key");
+    let undocumented = format!("{HEAD}[emulator]\ncursor_refusal = {{ status = 419 }}\n");
+    one_problem(
+        &undocumented,
+        "emulator.cursor_refusal.status",
+        "status 419 is not one the document names",
+    );
+    let ok = format!("{HEAD}[emulator]\ncursor_refusal = {{ code = \"invalid_cursor\" }}\n");
+    let r = emulator_of(&ok).cursor_refusal;
+    assert_eq!(
+        (r.status_or(400), r.code.as_deref()),
+        (400, Some("invalid_cursor"))
+    );
+}
