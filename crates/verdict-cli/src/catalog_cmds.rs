@@ -108,6 +108,7 @@ pub(crate) fn explain(
             out.push('\n');
         }
         describe(&mut out, c, e);
+        describe_notes(&mut out, c, e, stating(&catalog, c, e));
     }
     emit(&out);
     Ok(())
@@ -157,7 +158,6 @@ fn describe(out: &mut String, c: &Contract, e: &Entry) {
     );
     describe_what_else(out, e);
     describe_rule(out, e);
-    describe_notes(out, c, e);
 }
 
 /// The page it shrinks, its variants and what the engine does with the request asked about.
@@ -214,8 +214,41 @@ fn describe_rule(out: &mut String, e: &Entry) {
     }
 }
 
-/// Where the entry comes from: a repeated row, a class rule, the baseline; the document.
-fn describe_notes(out: &mut String, c: &Contract, e: &Entry) {
+/// The contract whose document says what `e` says for `c`: `c` when its document names the
+/// status, or when its own class rule changed what it inherits; else, in turn, the contract
+/// it extends.
+fn stating<'c>(catalog: &'c Catalog, c: &'c Contract, e: &Entry) -> &'c Contract {
+    if e.api.is_some() || e.documented {
+        return c;
+    }
+    let rule_of = |k: &'c Contract| {
+        let entry = match e.class {
+            Some(_) => k.class_rule(e.http_status),
+            None => k.status(e.http_status),
+        };
+        entry.map(|s| {
+            (
+                s.documented && e.class.is_none(),
+                (&s.action, &s.rule, s.origin),
+            )
+        })
+    };
+    let mut here = c;
+    while let Some(base) = here.extends.as_deref().and_then(|b| catalog.get(b)) {
+        let mine = rule_of(here);
+        if mine.is_some_and(|(documented, _)| documented)
+            || mine.map(|(_, r)| r) != rule_of(base).map(|(_, r)| r)
+        {
+            break;
+        }
+        here = base;
+    }
+    here
+}
+
+/// Where the entry comes from: a repeated row, a class rule, the contract it extends; the
+/// document of the contract that states it (`stating`).
+fn describe_notes(out: &mut String, c: &Contract, e: &Entry, stating: &Contract) {
     if e.seed_duplicate {
         let text = "the document lists this number twice; this is its second row";
         field(out, "note", text);
@@ -227,23 +260,23 @@ fn describe_notes(out: &mut String, c: &Contract, e: &Entry) {
             c.name, e.code
         )),
         // An inherited entry that follows the contract's own rule for its class.
-        None if !e.documented && e.origin == verdict::Origin::Seed => Some(format!(
+        None if !e.documented && stating.id == c.id => Some(format!(
             "{}'s document does not name this status; its rule for {}xx answers applies, the meaning comes from {base}",
             c.name,
             e.http_status / 100
         )),
         None if !e.documented => Some(format!(
-            "{}'s document does not name this status; the entry comes from {base}",
-            c.name
+            "{}'s document does not name this status; the entry comes from {}",
+            c.name, stating.id
         )),
         None => None,
     };
     if let Some(note) = note {
         field(out, "note", &note);
     }
-    // The vendor's document is the source only of what it states.
+    // A document is the source only of what it states.
     let stated = e.documented || e.origin == verdict::Origin::Seed;
-    if let Some(s) = c.source.as_ref().filter(|_| stated) {
+    if let Some(s) = stating.source.as_ref().filter(|_| stated) {
         let title = s
             .title
             .as_deref()

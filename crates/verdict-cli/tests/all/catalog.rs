@@ -320,6 +320,42 @@ fn a_status_the_contract_does_not_list_is_explained_by_its_class_rule() {
     assert_eq!(json[0]["class"], "5xx", "{json}");
 }
 
+/// An entry a contract only inherits names the contract that states it, and that one's
+/// document, never the inheriting contract's own.
+#[test]
+fn an_inherited_status_names_the_contract_and_document_it_comes_from() {
+    let text = stdout(&verdict(&["explain", "webex", "418"]));
+    assert!(text.contains("the entry comes from http"), "{text}");
+    assert!(!text.contains("source"), "no document states it: {text}");
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine.toml");
+    let own = "[contract]\nid = \"mine\"\nname = \"Mine\"\nextends = \"webex\"\n\n[contract.source]\ntitle = \"My API guide\"\ndocument = \"guide.md\"\n";
+    std::fs::write(&mine, own).unwrap();
+    let text = stdout(&verdict(&["explain", mine.to_str().unwrap(), "404"]));
+    assert!(text.contains("the entry comes from webex"), "{text}");
+    assert!(text.contains("source    \"Response Codes\""), "{text}");
+    assert!(
+        !text.contains("My API guide") && !text.contains("answers applies"),
+        "{text}"
+    );
+}
+
+/// A status whose meaning depends on the answer lists each variant, in text and JSON.
+#[test]
+fn explain_lists_a_statuss_variants() {
+    let text = stdout(&verdict(&["explain", "whispir", "403"]));
+    assert!(
+        text.contains("variant   when the answer carries Retry-After: The caller made more API calls than its allowed quota. — retry-after (rate-limit)"),
+        "{text}"
+    );
+    let o = verdict(&["explain", "whispir", "403", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let variant = &json[0]["variants"][0];
+    assert_eq!(variant["when"]["header"], "Retry-After", "{json}");
+    assert_eq!(variant["category"], "rate-limit", "{json}");
+    assert_eq!(variant["action"], "retry-after", "{json}");
+}
+
 #[test]
 fn explain_names_the_wait_quota_and_server_headers_it_heeds() {
     let text = stdout(&verdict(&["explain", "ringcentral", "429"]));
