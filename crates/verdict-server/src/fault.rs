@@ -202,7 +202,11 @@ impl crate::Emulator {
                     .header("Location", format!("{}{}", ctx.req.origin(), ctx.req.path))
             }
             (None, Some(status)) if status < 300 || status == 304 => Reply::empty(status),
-            (None, Some(status)) => self.error(ctx, status, f.message.as_deref(), &[]),
+            (None, Some(status)) => match f.message.as_deref() {
+                // The caller's words for the fault beat the status's own.
+                Some(words) => self.coded_error(ctx, status, words, None, &[]),
+                None => self.error(ctx, status, None, &[]),
+            },
             (None, None) => Reply::empty(204),
         };
         if let Some(secs) = f.retry_after {

@@ -411,7 +411,8 @@ impl serde::Serialize for FlatObject<'_> {
 use crate::request::Ctx;
 
 impl crate::Emulator {
-    /// An error in the vendor's shape; the message is the contract's meaning unless given.
+    /// An error in the vendor's shape, saying the vendor's words for the status where the
+    /// contract has them (`wire_message`), else `message`, else the contract's meaning.
     pub fn error(
         &self,
         ctx: &Ctx<'_>,
@@ -461,8 +462,9 @@ impl crate::Emulator {
         self.coded_error(ctx, r.status(), words, r.code.as_deref(), &[])
     }
 
-    /// An error with the vendor's `code` in place of the status's, when one is given, and
-    /// the `fields` it is about.
+    /// An error saying `message` (words the contract or the caller chose for this
+    /// condition, which beat the status's own), with the vendor's `code` in place of the
+    /// status's when one is given, and the `fields` it is about.
     pub(crate) fn coded_error(
         &self,
         ctx: &Ctx<'_>,
@@ -471,7 +473,8 @@ impl crate::Emulator {
         code: Option<&str>,
         fields: &[String],
     ) -> Reply {
-        let mut parts = self.error_parts(status, Some(message), fields);
+        let mut parts = self.error_parts(status, None, fields);
+        message.clone_into(&mut parts.message);
         if let Some(code) = code {
             parts.code = Some(Value::String(code.to_owned()));
         }
@@ -513,20 +516,21 @@ impl crate::Emulator {
         })
     }
 
-    /// What an error body of `status` says: `message`, else the vendor's own text for
-    /// the status (`wire_message`), else the contract's meaning.
+    /// What an error body of `status` says: the vendor's own text for the status
+    /// (`wire_message`: GitHub says "Not Found" whatever was not found), else our words
+    /// for the case (`ours`), else the contract's meaning.
     pub(crate) fn error_parts(
         &self,
         status: u16,
-        message: Option<&str>,
+        ours: Option<&str>,
         fields: &[String],
     ) -> ErrorParts {
-        let message = message.map(str::to_owned).unwrap_or_else(|| {
-            self.contract.rule(status).map_or_else(
-                || format!("HTTP {status}"),
-                |s| s.wire_message.clone().unwrap_or_else(|| s.meaning.clone()),
-            )
-        });
+        let entry = self.contract.rule(status);
+        let message = match (entry.and_then(|s| s.wire_message.as_deref()), ours) {
+            (Some(wire), _) => wire.to_owned(),
+            (None, Some(ours)) => ours.to_owned(),
+            (None, None) => entry.map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone()),
+        };
         let fields = if fields.is_empty() {
             self.vendor.fields_without_detail(&message)
         } else {

@@ -84,12 +84,24 @@ async fn issues_are_numbered_per_repository_and_live_under_it() {
     let (status, two) =
         json_of(call(&s, Method::GET, "/repos/octo/hello/issues/2", None).await).await;
     assert_eq!((status, two["title"].as_str()), (200, Some("two")));
-    let (status, _) =
+    let (status, missing) =
         json_of(call(&s, Method::GET, "/repos/octo/other/issues/2", None).await).await;
     assert_eq!(
-        status, 404,
-        "issue 2 of octo/hello is not one of octo/other"
+        (status, &missing["message"]),
+        (404, &json!("Not Found")),
+        "issue 2 of octo/hello is not one of octo/other: {missing}"
     );
+    // A fault's own words beat the status's.
+    let injected = s
+        .http
+        .get(s.url("/repos/octo/hello/issues"))
+        .header("authorization", "token t0")
+        .header("x-verdict-fault", "status=404; message=moved away")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(injected).await;
+    assert_eq!((status, &body["message"]), (404, &json!("moved away")));
     let (status, closed) = json_of(
         call(
             &s,
