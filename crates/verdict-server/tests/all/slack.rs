@@ -340,6 +340,29 @@ async fn offset_paging_and_the_refusal_of_an_oversize_page() {
     assert_eq!(status, 400, "over the limit, refused by default");
     let (status, _) = call(&s, Method::GET, "/things?offset=-1", None).await;
     assert_eq!(status, 400);
+
+    // The same API capping instead: a page asked larger than the limit holds the limit,
+    // and the next page starts after it.
+    let capped = OFFSETS
+        .replace("id = \"offsets\"", "id = \"capped\"")
+        .replace("page_limit = 3", "page_limit = 3\npage_oversize = \"cap\"");
+    let c = start_contract(contract_from("capped.toml", &capped)).await;
+    for n in 0..5 {
+        let thing = json!({"name": format!("t{n}")});
+        assert_eq!(call(&c, Method::POST, "/things", Some(thing)).await.0, 201);
+    }
+    let r = c
+        .http
+        .get(c.url("/things?limit=4"))
+        .bearer_auth("t0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let link = r.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.contains("offset=3"), "{link}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 3, "{body}");
 }
 
 #[tokio::test]

@@ -1058,6 +1058,17 @@ when = { pointer = "/error", equals = "ratelimited" }
 meaning = "Slow down."
 category = "rate-limit"
 action = "retry"
+
+# A conflict that names when to come back is a busy resource, not a refusal.
+[[status]]
+code = 409
+action = "fail"
+
+[[status.variant]]
+when = { pointer = "/retry_at" }
+meaning = "The resource is busy until the time given."
+category = "server"
+action = "retry"
 "#;
     let (catalog, _) = Catalog::builtin()
         .with_file(verdict::SourceFile::new("gh.toml", text))
@@ -1250,4 +1261,47 @@ fn a_variant_whose_condition_holds_decides_over_its_status() {
         entry.for_answer(&Method::GET, &h, None).meaning,
         "A secondary rate limit."
     );
+}
+
+#[test]
+fn a_variant_on_a_pointer_alone_holds_when_the_body_has_a_value_there() {
+    let gh = github_like();
+    let u = url("https://api.example/v1/x");
+    let hm = HeaderMap::new();
+    let kind = |body: Option<&serde_json::Value>| {
+        let mut facts = ResponseFacts::new(409, &hm);
+        facts.body = body;
+        decide(
+            &gh,
+            &RequestFacts::new(&Method::GET, &u),
+            &facts,
+            &History::default(),
+            &Limits::default(),
+            now(),
+            0.5,
+        )
+        .kind()
+    };
+    let busy = serde_json::json!({"retry_at": "2026-12-02T10:00:00Z"});
+    assert_eq!(kind(Some(&busy)), verdict::decide::DecisionKind::Retry);
+    let null = serde_json::json!({"retry_at": null});
+    assert_eq!(kind(Some(&null)), verdict::decide::DecisionKind::Fail);
+    let other = serde_json::json!({"message": "taken"});
+    assert_eq!(kind(Some(&other)), verdict::decide::DecisionKind::Fail);
+    assert_eq!(kind(None), verdict::decide::DecisionKind::Fail);
+}
+
+#[test]
+fn a_page_is_halved_down_to_its_floor_and_no_further() {
+    // Webex's 504: "if your query uses max, reduce it"; the contract's floor is 10.
+    let webex = Catalog::builtin().get("webex").unwrap();
+    let smaller = |max: u32| {
+        let u = url(&format!("https://webexapis.com/v1/rooms?max={max}"));
+        verdict::decide::smaller_page(webex, 504, &u).map(|s| s.query().unwrap_or("").to_owned())
+    };
+    assert_eq!(smaller(40).as_deref(), Some("max=20"));
+    assert_eq!(smaller(15).as_deref(), Some("max=10"));
+    assert_eq!(smaller(11).as_deref(), Some("max=10"));
+    assert_eq!(smaller(10), None);
+    assert_eq!(smaller(3), None);
 }
