@@ -1057,6 +1057,38 @@ async fn a_github_403_is_waited_out_when_a_rate_limit_and_fails_when_a_refusal()
             "* attempt 2: 200 OK -> done",
         ],
     );
+    // The emulator's own quota refusal, not a fault: a 403 with the primary limit's headers
+    // (remaining 0, a Unix reset) and Retry-After, read as the rate-limit variant.
+    let quota = serde_json::json!([{"requests": 1, "window_s": 2, "status": 403, "group": "core"}]);
+    let set = http
+        .put(format!("{}/_verdict/quotas", em.origin))
+        .json(&quota)
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success());
+    let call = || {
+        verdict(args(&[
+            "call",
+            "--contract",
+            file,
+            "-H",
+            "Authorization: token t0",
+            &url,
+        ]))
+    };
+    let first = call().await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let second = call().await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    in_order(
+        &stderr(&second),
+        &[
+            "* attempt 1: 403 Forbidden -> retry in",
+            "(Retry-After)",
+            "200 OK -> done",
+        ],
+    );
     admin(
         "/_verdict/tokens",
         serde_json::json!({"token": "ro", "read_only": true}),
