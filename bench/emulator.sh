@@ -16,9 +16,10 @@
 # wrk runs with 2 threads and 64 connections (keep-alive) for a fixed time; the scripts in
 # bench/wrk/ set each case's method, headers and body and print the numbers. The emulators'
 # quota is raised so that no case is rate limited. Webex Connect also allows 1000 transactions
-# per service key in 60 s (code 7020, not changed by --quota); keys added through the admin API
-# (POST /_verdict/tokens) each have their own, so the valid-message case spreads its requests
-# over enough of them that none reaches the limit (see bench/README.md).
+# per service key in 60 s (its contract's [emulator.transactions], code 7020, not changed by
+# --quota); keys added through the admin API (POST /_verdict/tokens) each have their own, so
+# the valid-message case spreads its requests over enough of them that none reaches the
+# limit (see bench/README.md).
 #
 # The speed of a shared virtual machine drifts (by a third within tens of seconds), so every
 # case is measured between two measurements of the baseline, in --rounds rounds (default 3)

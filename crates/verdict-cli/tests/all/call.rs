@@ -1039,15 +1039,17 @@ async fn a_github_403_is_waited_out_when_a_rate_limit_and_fails_when_a_refusal()
     .unwrap();
     assert!(queued.status().is_success());
     let url = format!("{}/repos/octo/hello/issues", em.origin);
-    let o = verdict(args(&[
-        "call",
-        "--contract",
-        file,
-        "-H",
-        "Authorization: token t0",
-        &url,
-    ]))
-    .await;
+    let call = || {
+        verdict(args(&[
+            "call",
+            "--contract",
+            file,
+            "-H",
+            "Authorization: token t0",
+            &url,
+        ]))
+    };
+    let o = call().await;
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "[]");
     in_order(
@@ -1067,16 +1069,6 @@ async fn a_github_403_is_waited_out_when_a_rate_limit_and_fails_when_a_refusal()
         .await
         .unwrap();
     assert!(set.status().is_success());
-    let call = || {
-        verdict(args(&[
-            "call",
-            "--contract",
-            file,
-            "-H",
-            "Authorization: token t0",
-            &url,
-        ]))
-    };
     let first = call().await;
     assert!(first.status.success(), "{}", stderr(&first));
     let second = call().await;

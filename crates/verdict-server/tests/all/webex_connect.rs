@@ -1316,20 +1316,26 @@ async fn openapi_says_what_each_channel_needs() {
     assert_eq!(fb["properties"]["fb"]["required"], json!(["text"]));
 }
 
-/// A service's own custom events are written in its contract (`[[emulator.event]]`): the
-/// emulator raises those, refuses the others, and its document lists them.
-#[tokio::test]
-async fn a_contract_configures_the_services_own_events() {
+/// An emulator of a copy of the built-in contract (`my-connect`) whose text from `from` up
+/// to `until` is `own`.
+async fn start_own(from: &str, until: &str, own: &str) -> Running {
     let builtin = include_str!("../../../../contracts/webex-connect.toml");
-    let from = builtin.find("[[emulator.event]]").unwrap();
-    let to = from + builtin[from..].find("\n# ---").unwrap();
-    let own = "[[emulator.event]]\nid = \"ticket_closed\"\nparameters = { ticketId = \"text\", closedAt = \"time\" }\n";
-    let text = format!("{}{own}{}", &builtin[..from], &builtin[to..]).replacen(
+    let at = builtin.find(from).unwrap();
+    let to = at + builtin[at..].find(until).unwrap();
+    let text = format!("{}{own}{}", &builtin[..at], &builtin[to..]).replacen(
         "id = \"webex-connect\"",
         "id = \"my-connect\"",
         1,
     );
-    let s = start_contract(contract_from("my-connect.toml", &text)).await;
+    start_contract(contract_from("my-connect.toml", &text)).await
+}
+
+/// A service's own custom events are written in its contract (`[[emulator.event]]`): the
+/// emulator raises those, refuses the others, and its document lists them.
+#[tokio::test]
+async fn a_contract_configures_the_services_own_events() {
+    let own = "[[emulator.event]]\nid = \"ticket_closed\"\nparameters = { ticketId = \"text\", closedAt = \"time\" }\n";
+    let s = start_own("[[emulator.event]]", "# The transactions", own).await;
     let event =
         |id: &str, parameters: Value| json!({"events": [{"evtid": id, "parameters": parameters}]});
     let closed = event(
@@ -1369,16 +1375,8 @@ async fn a_contract_configures_the_services_own_events() {
 /// and profile rules, and a document that lists its apps.
 #[tokio::test]
 async fn a_contract_configures_its_transaction_quota_and_linked_apps() {
-    let builtin = include_str!("../../../../contracts/webex-connect.toml");
-    let from = builtin.find("[emulator.transactions]").unwrap();
-    let to = from + builtin[from..].find("\n# ---").unwrap();
     let own = "[emulator.transactions]\nrequests = 4\nwindow_s = 60\n\n[[emulator.app]]\nid = \"kiosk-app\"\nchannels = [\"push\"]\ncreate = [{ attribute = \"deviceId\", missing = \"device-id-missing\" }]\nattributes = [\"os\"]\n";
-    let text = format!("{}{own}{}", &builtin[..from], &builtin[to..]).replacen(
-        "id = \"webex-connect\"",
-        "id = \"my-connect\"",
-        1,
-    );
-    let s = start_contract(contract_from("my-connect.toml", &text)).await;
+    let s = start_own("[emulator.transactions]", "\n# ---", own).await;
     crate::support::away_from_window_edge(Duration::from_secs(60), Duration::from_secs(10)).await;
 
     // The app sends push, not rt; the built-in apps are not linked.

@@ -10,19 +10,10 @@ pub(super) fn read_events(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<CustomEvent> 
     let mut events: Vec<CustomEvent> = Vec::new();
     for e in t.tables(cx, "event") {
         e.check_keys(cx, &["id", "parameters"]);
-        let Some(id) = e.required_string(cx, "id") else {
+        let taken = |id: &str| events.iter().any(|x| x.id == id);
+        let Some(id) = new_id(cx, &e, taken, "an event") else {
             continue;
         };
-        if id.trim().is_empty() || events.iter().any(|x| x.id == id) {
-            let span = e.get("id").map(Spanned::span).unwrap_or_default();
-            let why = if id.trim().is_empty() {
-                "must not be empty"
-            } else {
-                "names an event already given"
-            };
-            cx.report(span, e.field("id"), why);
-            continue;
-        }
         let mut parameters = Vec::new();
         if let Some(p) = e.table(cx, "parameters") {
             for (key, _) in p.map.iter() {
@@ -40,25 +31,37 @@ pub(super) fn read_events(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<CustomEvent> 
     events
 }
 
+/// The table's `id`: required, not empty, and not `taken` by an earlier one (`what`
+/// names the kind in the message); `None` after reporting.
+fn new_id(
+    cx: &mut Cx<'_>,
+    t: &Obj<'_, '_>,
+    taken: impl Fn(&str) -> bool,
+    what: &str,
+) -> Option<String> {
+    let id = t.required_string(cx, "id")?;
+    let why = if id.trim().is_empty() {
+        "must not be empty".to_owned()
+    } else if taken(&id) {
+        format!("names {what} already given")
+    } else {
+        return Some(id);
+    };
+    let span = t.get("id").map(Spanned::span).unwrap_or_default();
+    cx.report(span, t.field("id"), why);
+    None
+}
+
 /// `[[emulator.app]]`: `id`, `channels`, `create` and `update` (each a list of `{ attribute,
 /// missing }`) and `attributes`; each id once.
 pub(super) fn read_apps(cx: &mut Cx<'_>, t: &Obj<'_, '_>) -> Vec<LinkedApp> {
     let mut apps: Vec<LinkedApp> = Vec::new();
     for a in t.tables(cx, "app") {
         a.check_keys(cx, &["id", "channels", "create", "update", "attributes"]);
-        let Some(id) = a.required_string(cx, "id") else {
+        let taken = |id: &str| apps.iter().any(|x| x.id == id);
+        let Some(id) = new_id(cx, &a, taken, "an app") else {
             continue;
         };
-        if id.trim().is_empty() || apps.iter().any(|x| x.id == id) {
-            let span = a.get("id").map(Spanned::span).unwrap_or_default();
-            let why = if id.trim().is_empty() {
-                "must not be empty"
-            } else {
-                "names an app already given"
-            };
-            cx.report(span, a.field("id"), why);
-            continue;
-        }
         apps.push(LinkedApp {
             id,
             channels: a.list(cx, "channels").unwrap_or_default(),
