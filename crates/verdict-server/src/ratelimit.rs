@@ -88,8 +88,14 @@ impl crate::Emulator {
     /// resource's), else the `[emulator]` one. It chooses the quotas that count the request
     /// and is the value of the `[rate_limit] group` header.
     pub(crate) fn route_group(&self, path: &str) -> Option<String> {
+        let state = self.lock();
+        self.group_among(path, self.quotas_in_force(state.quotas()))
+    }
+
+    /// [`route_group`](Self::route_group) with the quotas in force at hand.
+    fn group_among(&self, path: &str, quotas: &[Quota]) -> Option<String> {
         // Neither a group header nor a quota of a group: nothing to work out.
-        if self.contract.rate_limit.group.is_none() && !self.grouped_quotas() {
+        if self.contract.rate_limit.group.is_none() && quotas.iter().all(|q| q.group.is_none()) {
             return None;
         }
         let own = self.spec.resources.iter().any(|r| {
@@ -101,14 +107,6 @@ impl crate::Emulator {
             .flatten()
             .and_then(|t| t.group().map(str::to_owned));
         routed.or_else(|| self.spec.rate_limit_group.clone())
-    }
-
-    /// Whether any quota in force counts the routes of one group only.
-    fn grouped_quotas(&self) -> bool {
-        let state = self.lock();
-        self.quotas_in_force(state.quotas())
-            .iter()
-            .any(|q| q.group.is_some())
     }
 
     /// The quota (with its place among those in force) the rate-limit headers of a route
@@ -235,19 +233,17 @@ impl crate::Emulator {
             .unwrap_or(&self.spec.quotas)
     }
 
-    /// Counts the request against every quota of its route's `group` (and those of every
-    /// route); the state of the quota its headers describe when it passes.
-    pub(crate) fn count_quota(
-        &self,
-        ctx: &Ctx<'_>,
-        who: &Principal,
-        group: Option<&str>,
-    ) -> Result<Option<(u32, u64, verdict::emulate::Quota)>, Reply> {
+    /// Counts the request against every quota of its route's rate-limit group (and those
+    /// of every route): the group, and the state of the quota its headers describe when it
+    /// passes.
+    pub(crate) fn count_quota(&self, ctx: &Ctx<'_>, who: &Principal) -> Result<Counted, Reply> {
         let now = crate::util::wall_ms();
         let mut first = None;
         let mut state = self.lock();
         let admin_set = state.quotas().map(<[_]>::to_vec);
         let quotas = self.quotas_in_force(admin_set.as_deref());
+        let route = self.group_among(&ctx.req.path, quotas);
+        let group = route.as_deref();
         let shown = described(quotas, group).map(|(i, _)| i);
         for (i, q) in quotas.iter().enumerate().filter(|(_, q)| q.counts(group)) {
             match state.count(
@@ -272,8 +268,18 @@ impl crate::Emulator {
                 }
             }
         }
-        Ok(first)
+        Ok(Counted {
+            group: route,
+            shown: first,
+        })
     }
+}
+
+/// A request counted against its quotas: its rate-limit group, and what is left of the
+/// quota its headers describe (remaining, seconds to the reset, the quota).
+pub(crate) struct Counted {
+    pub(crate) group: Option<String>,
+    pub(crate) shown: Option<(u32, u64, Quota)>,
 }
 
 /// The quota of `quotas` a route in `group` describes, with its index: the first that names

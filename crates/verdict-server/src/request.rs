@@ -383,15 +383,15 @@ impl Emulator {
             Ok(p) => p,
             Err(r) => return r,
         };
-        let group = self.route_group(&ctx.req.path);
-        let quota = match self.count_quota(ctx, &who, group.as_deref()) {
-            Ok(v) => v,
+        let counted = match self.count_quota(ctx, &who) {
+            Ok(c) => c,
             Err(r) => return r,
         };
         let reply = self.keyed(ctx, &who, || self.route(ctx, &who));
-        match quota {
+        match counted.shown {
             Some((remaining, reset, q)) if reply.status.is_success() => {
-                self.quota_headers_for(reply, remaining, reset, Some(&q), group.as_deref())
+                let group = counted.group.as_deref();
+                self.quota_headers_for(reply, remaining, reset, Some(&q), group)
             }
             _ => reply,
         }

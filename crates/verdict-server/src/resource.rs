@@ -12,7 +12,7 @@ use verdict::schema::BodyError;
 use crate::address::{Target, collection_name, key_text, stored_id, visible};
 use crate::reply::Reply;
 use crate::request::{Ctx, Principal};
-use crate::state::{Item, NewItem, State};
+use crate::state::{Item, NewItem, Serialized, State};
 use crate::util::timestamp;
 use crate::{Emulator, Req};
 
@@ -438,11 +438,7 @@ impl Emulator {
     }
 
     /// The item's ETag, readiness, change time and body as the route shows it.
-    fn read_item(
-        &self,
-        t: &Target<'_>,
-        who: &Principal,
-    ) -> Option<(HeaderValue, Option<Instant>, u64, bytes::Bytes)> {
+    fn read_item(&self, t: &Target<'_>, who: &Principal) -> Option<(Serialized, Option<Instant>)> {
         let r = t.r;
         let key = t.item.as_deref().unwrap_or_default();
         let coll = t.collection();
@@ -453,21 +449,22 @@ impl Emulator {
         };
         let c = state.collection(&coll);
         let item = c.get(&id).filter(|item| visible(item, who))?;
-        let (ready_at, modified_ms) = (item.ready_at, item.modified_ms);
+        let ready_at = item.ready_at;
         if r.envelope.is_empty() && r.item_key.is_none() {
             // The hot path: the body is serialized once per version of the item (its
             // ETag) and kept, rather than on every read.
-            let (etag, body) = c.body(&id)?;
-            return Some((etag, ready_at, modified_ms, body));
+            return Some((c.body(&id)?, ready_at));
         }
-        let etag = HeaderValue::from_str(&item.etag).ok()?;
-        let body = serde_json::to_vec(&self.shaped(r, item.value.clone())).unwrap_or_default();
-        Some((etag, ready_at, modified_ms, body.into()))
+        let shaped = self.shaped(r, item.value.clone());
+        Some((
+            Serialized::new(&item.etag, item.modified_ms, &shaped),
+            ready_at,
+        ))
     }
 
     pub(crate) fn get(&self, ctx: &Ctx<'_>, t: &Target<'_>, who: &Principal) -> Reply {
         let r = t.r;
-        let Some((etag, ready_at, modified_ms, body)) = self.read_item(t, who) else {
+        let Some((read, ready_at)) = self.read_item(t, who) else {
             return match self.find(ctx, t, who) {
                 Err(reply) => reply,
                 Ok(_) => self.error(ctx, 404, None, &[]),
@@ -487,28 +484,25 @@ impl Emulator {
                     .number_header(&self.contract.headers.retry_after, secs);
             }
         }
-        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(modified_ms / 1000);
-        let last_modified = HeaderValue::from_str(&httpdate::fmt_http_date(modified))
-            .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
-        if not_modified(ctx.req, &etag, modified) {
+        if not_modified(ctx.req, &read.etag, read.modified) {
             let mut reply = Reply::empty(304);
-            reply.headers.insert(http::header::ETAG, etag);
+            reply.headers.insert(http::header::ETAG, read.etag);
             reply
                 .headers
-                .insert(http::header::LAST_MODIFIED, last_modified);
+                .insert(http::header::LAST_MODIFIED, read.last_modified);
             return reply;
         }
         let mut reply = Reply::empty(200);
-        reply.body = body;
+        reply.body = read.body;
         reply.headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json;charset=UTF-8"),
         );
         let mut reply = self.content_type(reply, r);
-        reply.headers.append(http::header::ETAG, etag);
+        reply.headers.append(http::header::ETAG, read.etag);
         reply
             .headers
-            .append(http::header::LAST_MODIFIED, last_modified);
+            .append(http::header::LAST_MODIFIED, read.last_modified);
         reply
     }
 

@@ -50,7 +50,37 @@ pub struct Collection {
     gone: FastSet<String>,
     /// Items' JSON as last read, with the ETag (as the header value sent) it was serialized
     /// at: a read of the same version sends it again.
-    bodies: FastMap<String, (http::HeaderValue, bytes::Bytes)>,
+    bodies: FastMap<String, Serialized>,
+}
+
+/// One version of an item as a read sends it: its validators as header values and its JSON.
+#[derive(Debug, Clone)]
+pub struct Serialized {
+    /// The ETag header.
+    pub etag: http::HeaderValue,
+    /// When it was last changed, to the second (Last-Modified is written in seconds).
+    pub modified: std::time::SystemTime,
+    /// The Last-Modified header.
+    pub last_modified: http::HeaderValue,
+    /// The item's JSON.
+    pub body: bytes::Bytes,
+}
+
+impl Serialized {
+    /// `value` at the version of `etag`, last changed at `modified_ms` since the epoch.
+    pub fn new(etag: &str, modified_ms: u64, value: &serde_json::Value) -> Self {
+        let modified = std::time::UNIX_EPOCH + Duration::from_secs(modified_ms / 1000);
+        let date = httpdate::fmt_http_date(modified);
+        Serialized {
+            etag: http::HeaderValue::from_str(etag)
+                .unwrap_or_else(|_| http::HeaderValue::from_static("\"0\"")),
+            modified,
+            last_modified: http::HeaderValue::from_str(&date).unwrap_or_else(|_| {
+                http::HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")
+            }),
+            body: serde_json::to_vec(value).unwrap_or_default().into(),
+        }
+    }
 }
 
 impl Collection {
@@ -88,20 +118,17 @@ impl Collection {
             .filter_map(|(n, id)| self.items.get(id).map(|item| (*n, item)))
     }
 
-    /// The item's JSON and ETag header, serialized once per version and kept.
-    pub fn body(&mut self, id: &str) -> Option<(http::HeaderValue, bytes::Bytes)> {
+    /// The item as a read sends it, serialized once per version and kept.
+    pub fn body(&mut self, id: &str) -> Option<Serialized> {
         let item = self.items.get(id)?;
-        if let Some((etag, body)) = self.bodies.get(id) {
-            if etag.as_bytes() == item.etag.as_bytes() {
-                return Some((etag.clone(), body.clone()));
+        if let Some(kept) = self.bodies.get(id) {
+            if kept.etag.as_bytes() == item.etag.as_bytes() {
+                return Some(kept.clone());
             }
         }
-        let body = bytes::Bytes::from(serde_json::to_vec(&item.value).unwrap_or_default());
-        let etag = http::HeaderValue::from_str(&item.etag)
-            .unwrap_or_else(|_| http::HeaderValue::from_static("\"0\""));
-        self.bodies
-            .insert(id.to_owned(), (etag.clone(), body.clone()));
-        Some((etag, body))
+        let made = Serialized::new(&item.etag, item.modified_ms, &item.value);
+        self.bodies.insert(id.to_owned(), made.clone());
+        Some(made)
     }
 
     /// Adds an item. Past a few thousand items, a map about to regrow grows by up to 64
@@ -1063,16 +1090,21 @@ mod tests {
         s.insert("rooms", "r2", new("two"), 10);
         s.insert("people", "p1", new("me"), 10);
         assert_eq!(s.stored(), 3);
-        let (tag, body) = s.collection("rooms").body("r1").unwrap();
+        let read = s.collection("rooms").body("r1").unwrap();
         assert_eq!(
-            (tag.to_str().unwrap(), &body[..]),
+            (read.etag.to_str().unwrap(), &read.body[..]),
             (etag.as_str(), &b"{\"title\":\"one\"}"[..])
+        );
+        let date = httpdate::parse_http_date(read.last_modified.to_str().unwrap()).unwrap();
+        assert_eq!(
+            date, read.modified,
+            "Last-Modified is the change, to the second"
         );
         let updated = s
             .update("rooms", "r1", |v| v["title"] = "uno".into())
             .unwrap();
         assert_ne!(updated.etag, etag, "an update gets a new ETag");
-        let (_, body) = s.collection("rooms").body("r1").unwrap();
+        let body = s.collection("rooms").body("r1").unwrap().body;
         assert_eq!(
             &body[..],
             b"{\"title\":\"uno\"}",
