@@ -40,6 +40,7 @@ mod reply;
 mod request;
 mod resource;
 mod rpc;
+mod search;
 mod server;
 mod shared;
 mod state;

@@ -273,6 +273,19 @@ fn list_operation(em: &Emulator, r: &ResourceSpec, own_key: Option<&String>) -> 
         ])
 }
 
+/// A list with a search (`search`): its query parameter, required and not blank, and the
+/// refusal of a list without it.
+fn search_params(em: &Emulator, op: Operation, o: &verdict::emulate::RpcOperation) -> Operation {
+    let Some(name) = &o.search else {
+        return op;
+    };
+    let mut op = op.errors(&[(em.spec.missing_field_status, "The search is missing")]);
+    op.params.push(json!({"name": name, "in": "query", "required": true,
+        "schema": {"type": "string", "pattern": "\\S"},
+        "description": "The search: words an item's text contains, and field:value terms its fields hold."}));
+    op
+}
+
 /// `{"a": {"b": S}}` as the schema of objects with that nesting and S at its end.
 fn pointer_schema(nested: &Value) -> Value {
     match nested.as_object() {
@@ -517,7 +530,9 @@ fn operation_routes(em: &Emulator, r: &ResourceSpec) -> Vec<Route> {
         .map(|o| {
             use verdict::emulate::OperationKind;
             let mut op = match o.kind {
-                OperationKind::List => list_operation(em, r, o.list_key.as_ref()),
+                OperationKind::List => {
+                    search_params(em, list_operation(em, r, o.list_key.as_ref()), o)
+                }
                 OperationKind::Create => create_operation(em, r),
                 OperationKind::Get | OperationKind::Update | OperationKind::Delete => {
                     named_operation(em, r, o)

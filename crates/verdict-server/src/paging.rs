@@ -7,8 +7,9 @@ use verdict::{LinkRelation, PageOversize, PageStyle};
 
 use crate::Emulator;
 use crate::address::{Target, collection_prefix, visible};
-use crate::reply::Reply;
+use crate::reply::{FieldFault, Reply};
 use crate::request::{Ctx, Principal};
+use crate::search;
 use crate::state::Item;
 
 /// A page of a list: its items, where the next page starts when there is one, and how many
@@ -40,7 +41,13 @@ impl Emulator {
             Ok(start) => start,
             Err(refused) => return refused,
         };
-        let page = self.page(t, who, &pairs, size, start);
+        let query = match self.search_query(ctx, t, &pairs) {
+            Ok(query) => query,
+            Err(refused) => return refused,
+        };
+        let fields: Vec<&str> = t.r.fields.iter().map(|f| f.name.as_str()).collect();
+        let terms = search::terms(query.unwrap_or(""), &fields);
+        let page = self.page(t, who, &pairs, &terms, size, start);
         let next = page.next.map(|n| self.start_text(n, size));
         let mut body = self.list_body(t, page.items);
         if let Some(pointer) = &self.spec.next_cursor {
@@ -142,13 +149,41 @@ impl Emulator {
         })
     }
 
-    /// Up to `size` of the caller's items from `start` that pass the query's filters, and
-    /// where the next page starts (a cursor, page number or offset) when there are more.
+    /// The search a list operation requires (`search`), when it has one: its text, or
+    /// the refusal of a list without it, as a create without a required field is refused.
+    fn search_query<'p>(
+        &self,
+        ctx: &Ctx<'_>,
+        t: &Target<'_>,
+        pairs: &'p [(String, String)],
+    ) -> Result<Option<&'p str>, Reply> {
+        let Some(name) = t.op.and_then(|o| o.search.as_ref()) else {
+            return Ok(None);
+        };
+        match pairs.iter().find(|(k, _)| k == name) {
+            Some((_, v)) if !v.trim().is_empty() => Ok(Some(v)),
+            _ => {
+                let shape = self.contract.error_body.field_error.as_ref();
+                let code = shape.map_or("missing", |s| s.missing.as_str());
+                let faults = [FieldFault { field: name, code }];
+                let (status, why) = (
+                    self.spec.missing_field_status,
+                    format!("{name} is required."),
+                );
+                Err(self.resource_fields_refused(ctx, status, t.r, why, &faults))
+            }
+        }
+    }
+
+    /// Up to `size` of the caller's items from `start` that pass the query's filters and
+    /// search `terms`, and where the next page starts (a cursor, page number or offset)
+    /// when there are more.
     fn page(
         &self,
         t: &Target<'_>,
         who: &Principal,
         pairs: &[(String, String)],
+        terms: &[search::Term<'_>],
         size: u32,
         start: Start,
     ) -> Page {
@@ -164,6 +199,7 @@ impl Emulator {
                 && filters.iter().all(|(k, v)| {
                     item.value.get(k.as_str()).and_then(Value::as_str) == Some(v.as_str())
                 })
+                && search::matches(&item.value, terms)
         };
         let after = match start {
             Start::After(n) => n,

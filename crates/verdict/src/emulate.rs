@@ -519,6 +519,11 @@ pub struct RpcOperation {
     pub rate_limit_group: Option<String>,
     /// A list's own list key, over the resource's (GitHub's search answers `items`).
     pub list_key: Option<String>,
+    /// For a list: the query parameter that holds a search, which the list requires
+    /// (GitHub's `q`). Each of its terms is a `field:value` the item's field holds (a list
+    /// field: one of its elements, or their `name`s), or a word one of the item's text
+    /// fields contains, without regard to case.
+    pub search: Option<String>,
     /// For a get, update or delete: the query parameter (a method without a body: GET,
     /// DELETE) or body member (others) whose value is the item's key (or id).
     pub id_param: Option<String>,

@@ -412,7 +412,7 @@ async fn rate_limit_headers_name_each_routes_group() {
         .unwrap()
         .as_secs();
     assert!(reset >= now && reset <= now + 3600, "a Unix time: {reset}");
-    let search = call(&s, Method::GET, "/search/issues", None).await;
+    let search = call(&s, Method::GET, "/search/issues?q=state:open", None).await;
     assert_eq!(search.headers()["x-ratelimit-resource"], "search");
     let found: Value = search.json().await.unwrap();
     assert_eq!(
@@ -420,8 +420,56 @@ async fn rate_limit_headers_name_each_routes_group() {
         2,
         "the search spans repositories: {found}"
     );
-    let open = call(&s, Method::GET, "/search/issues?state=closed", None).await;
+    let open = call(&s, Method::GET, "/search/issues?q=state:closed", None).await;
     assert_eq!(open.json::<Value>().await.unwrap()["items"], json!([]));
+}
+
+/// GitHub's issue search: `q` is required, its words are looked for in an issue's text and
+/// its `field:value` terms in its fields, across repositories.
+#[tokio::test]
+async fn the_search_finds_issues_by_words_and_fields() {
+    let s = github().await;
+    new_issue(&s, "octo/hello", "Crash on start").await;
+    new_issue(&s, "octo/other", "Slow list").await;
+    let closed = json!({"state": "closed"});
+    let (status, _) = json_of(
+        call(
+            &s,
+            Method::PATCH,
+            "/repos/octo/other/issues/1",
+            Some(closed),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let titles = |q: &'static str| {
+        let s = &s;
+        async move {
+            let (status, body) =
+                json_of(call(s, Method::GET, &format!("/search/issues?q={q}"), None).await).await;
+            assert_eq!(status, 200, "{q}: {body}");
+            let items = body["items"].as_array().unwrap().iter();
+            items
+                .map(|i| i["title"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(titles("crash").await, ["Crash on start"]);
+    assert_eq!(titles("state:closed").await, ["Slow list"]);
+    assert_eq!(titles("slow%20state:open").await, Vec::<String>::new());
+    assert_eq!(
+        titles("number:1").await.len(),
+        2,
+        "each repository has its issue 1"
+    );
+    let (status, body) = json_of(call(&s, Method::GET, "/search/issues", None).await).await;
+    assert_eq!(
+        (status, &body["message"]),
+        (422, &json!("Validation Failed")),
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["field"], "q", "{body}");
 }
 
 #[tokio::test]
@@ -437,7 +485,7 @@ async fn the_search_quota_is_spent_apart_from_core() {
     assert_eq!(core.headers()["x-ratelimit-limit"], "5000");
     assert_eq!(remaining(&core, "x-ratelimit-remaining"), 4999);
     for left in (0..30).rev() {
-        let found = call(&s, Method::GET, "/search/issues", None).await;
+        let found = call(&s, Method::GET, "/search/issues?q=a", None).await;
         assert_eq!(found.status(), 200);
         let h = found.headers();
         assert_eq!(
@@ -459,7 +507,7 @@ async fn the_search_quota_is_spent_apart_from_core() {
             "the search window is a minute: {reset} at {now}"
         );
     }
-    let refused = call(&s, Method::GET, "/search/issues", None).await;
+    let refused = call(&s, Method::GET, "/search/issues?q=a", None).await;
     assert_eq!(refused.status(), 403);
     assert_eq!(refused.headers()["x-ratelimit-resource"], "search");
     assert_eq!(refused.headers()["x-ratelimit-limit"], "30");

@@ -424,12 +424,12 @@ async fn each_rate_limit_group_spends_its_own_quota_across_the_group() {
     for (i, left) in ["2", "1", "0"].into_iter().enumerate() {
         let at = if i % 2 == 0 { &a } else { &b };
         assert_eq!(
-            get(at, "/search/issues").await,
+            get(at, "/search/issues?q=state:open").await,
             row(200, "search", "3", left)
         );
     }
     assert_eq!(
-        get(&b, "/search/issues").await,
+        get(&b, "/search/issues?q=state:open").await,
         row(403, "search", "3", "0"),
         "the group's fourth search is over the search quota"
     );

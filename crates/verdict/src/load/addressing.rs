@@ -102,6 +102,7 @@ const OPERATION_KEYS: &[&str] = &[
     "method",
     "rate_limit_group",
     "list_key",
+    "search",
     "id_param",
     "accepts",
     "required",
@@ -147,6 +148,7 @@ pub(super) fn read_operations(cx: &mut Cx<'_>, t: &Obj<'_, '_>, r: &mut Resource
             path,
             rate_limit_group: op.string(cx, "rate_limit_group"),
             list_key: op.string(cx, "list_key"),
+            search: op.string(cx, "search"),
             id_param: id_param.flatten(),
             rules,
             set,
@@ -229,6 +231,7 @@ fn check_operation_path(
 fn check_kind_keys(cx: &mut Cx<'_>, op: &Obj<'_, '_>, kind: OperationKind) {
     let only = [
         ("list_key", "a list operation", kind == OperationKind::List),
+        ("search", "a list operation", kind == OperationKind::List),
         ("id_param", "a get, update or delete", kind.on_item()),
         ("accepts", "an update", kind == OperationKind::Update),
         ("required", "an update", kind == OperationKind::Update),
@@ -236,8 +239,8 @@ fn check_kind_keys(cx: &mut Cx<'_>, op: &Obj<'_, '_>, kind: OperationKind) {
     ];
     for (key, who, fits) in only {
         if !fits && op.get(key).is_some() {
-            let what = if key == "list_key" {
-                "only a list operation has a list key".to_owned()
+            let what = if key == "list_key" || key == "search" {
+                format!("only a list operation has a {}", key.replace('_', " "))
             } else {
                 format!("only {who} takes {key}")
             };

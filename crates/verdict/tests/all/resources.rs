@@ -174,13 +174,22 @@ fn authorization_words_belong_to_bearer_schemes() {
 fn operations_at_their_own_paths() {
     let text = with_resource(
         "list_key = \"items\"\n",
-        "operations.list = { path = \"/items.list\", rate_limit_group = \"search\" }\n",
+        "operations.list = { path = \"/items.list\", rate_limit_group = \"search\", search = \"q\" }\n",
     );
     let c = load(&text).unwrap();
     let r = &c.get("t").unwrap().emulator.as_ref().unwrap().resources[0];
     assert!(!r.rest);
     assert_eq!(r.operations[0].method, http::Method::GET);
     assert_eq!(r.operations[0].rate_limit_group.as_deref(), Some("search"));
+    assert_eq!(r.operations[0].search.as_deref(), Some("q"));
+    one_problem(
+        &with_resource(
+            "",
+            "operations.create = { path = \"/items.new\", search = \"q\" }\n",
+        ),
+        "emulator.resource[0].operations.create.search",
+        "only a list operation has a search",
+    );
     one_problem(
         &with_resource("", "operations.lst = { path = \"/items.list\" }\n"),
         "emulator.resource[0].operations.lst",
