@@ -245,12 +245,16 @@ impl Emulator {
             revoked: false,
             read_only: false,
         });
+        let vendor = vendor::for_module(spec.vendor, &config);
+        vendor
+            .check_contract(&contract)
+            .map_err(StartError::Config)?;
         let keys = Arc::new(idempotency::Keys::new(
             spec.idempotency_limit,
             contract.idempotency.expires,
         ));
         let mut em = Emulator {
-            vendor: vendor::for_module(spec.vendor, &config),
+            vendor,
             contract: Arc::new(contract),
             spec,
             rng: util::Rng::new(config.seed),

@@ -22,6 +22,12 @@ mod whispir;
 
 /// Hooks with generic defaults; a vendor module overrides what its document describes.
 pub trait Vendor: Send + Sync {
+    /// What the module needs of the contract beyond what the loader checks (the messages
+    /// it answers with, by key); a contract without it cannot be emulated by this module.
+    fn check_contract(&self, _contract: &verdict::Contract) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Who is calling, or the 401/403 that refuses them.
     fn authenticate(&self, em: &Emulator, ctx: &Ctx<'_>) -> Result<Principal, Reply> {
         generic_auth(em, ctx)

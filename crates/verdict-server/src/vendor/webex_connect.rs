@@ -287,6 +287,19 @@ pub(crate) fn json_object(
 }
 
 impl Vendor for WebexConnect {
+    /// Every message the module answers with is in the contract: its own keys, and the
+    /// message of each linked app's required attribute in the profile API.
+    fn check_contract(&self, contract: &verdict::Contract) -> Result<(), String> {
+        let missing = keys::missing(contract);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the webex-connect module answers with messages the contract lacks: {}",
+            missing.join(", ")
+        ))
+    }
+
     /// The service key in `key`: missing 7002, unknown 7001, a revoked key or
     /// `inactive-service` 7007, `inactive-profile` 7008; then the IP allow list (7010) for
     /// the APIs whose 7010 means it.

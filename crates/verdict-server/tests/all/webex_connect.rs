@@ -1316,9 +1316,9 @@ async fn openapi_says_what_each_channel_needs() {
     assert_eq!(fb["properties"]["fb"]["required"], json!(["text"]));
 }
 
-/// An emulator of a copy of the built-in contract (`my-connect`) whose text from `from` up
-/// to `until` is `own`.
-async fn start_own(from: &str, until: &str, own: &str) -> Running {
+/// A copy of the built-in contract (`my-connect`) whose text from `from` up to `until` is
+/// `own`.
+fn own_contract(from: &str, until: &str, own: &str) -> verdict::Contract {
     let builtin = include_str!("../../../../contracts/webex-connect.toml");
     let at = builtin.find(from).unwrap();
     let to = at + builtin[at..].find(until).unwrap();
@@ -1327,7 +1327,26 @@ async fn start_own(from: &str, until: &str, own: &str) -> Running {
         "id = \"my-connect\"",
         1,
     );
-    start_contract(contract_from("my-connect.toml", &text)).await
+    contract_from("my-connect.toml", &text)
+}
+
+/// An emulator of [`own_contract`].
+async fn start_own(from: &str, until: &str, own: &str) -> Running {
+    start_contract(own_contract(from, until, own)).await
+}
+
+/// A contract whose app names a message the profile API lacks passes the loader (the key
+/// is another API's) but cannot be emulated: the start-up says which message is missing.
+#[test]
+fn an_app_naming_a_message_the_profile_api_lacks_is_refused_at_start() {
+    let own = "[[emulator.app]]\nid = \"kiosk-app\"\ncreate = [{ attribute = \"deviceId\", missing = \"sms-missing\" }]\n\n";
+    let contract = own_contract("[[emulator.app]]", "\n# ---", own);
+    let config = verdict_server::Config {
+        token: "t0".into(),
+        ..verdict_server::Config::default()
+    };
+    let err = verdict_server::Emulator::new(contract, config).unwrap_err();
+    assert!(err.to_string().contains("profile \"sms-missing\""), "{err}");
 }
 
 /// A service's own custom events are written in its contract (`[[emulator.event]]`): the
