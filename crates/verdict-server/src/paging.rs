@@ -45,8 +45,10 @@ impl Emulator {
             Ok(query) => query,
             Err(refused) => return refused,
         };
-        let fields: Vec<&str> = t.r.fields.iter().map(|f| f.name.as_str()).collect();
-        let terms = search::terms(query.unwrap_or(""), &fields);
+        let terms = query.map_or_else(Vec::new, |q| {
+            let fields: Vec<&str> = t.r.fields.iter().map(|f| f.name.as_str()).collect();
+            search::terms(q, &fields)
+        });
         let page = self.page(t, who, &pairs, &terms, size, start);
         let next = page.next.map(|n| self.start_text(n, size));
         let mut body = self.list_body(t, page.items);

@@ -204,7 +204,11 @@ fn write_all<'k>(
     if op == Op::Create {
         room_for(em, ctx, records.len())?;
     }
-    Ok(records.iter().map(|r| write(em, who, app, op, r)).collect())
+    let rules = RecordRules::new(app, op);
+    Ok(records
+        .iter()
+        .map(|r| write(em, who, app, op, &rules, r))
+        .collect())
 }
 
 /// Whether the store has room for `more` profiles; 507 when it has not.
@@ -343,81 +347,86 @@ fn valid_attribute(name: &str, v: &Value) -> bool {
     }
 }
 
-/// Checks a record against what the operation takes: a customer's attributes (a create
-/// needs an msisdn), or an app profile's.
-fn check_written<'k>(
-    app: Option<&'k LinkedApp>,
-    op: Op,
-    record: &Value,
-) -> Result<(String, Map<String, Value>), Msg<'k>> {
-    let Some(a) = app else {
-        let mandatory: &[(&str, Msg<'_>)] = match op {
-            Op::Create => &[("msisdn", MSISDN_MISSING)],
-            _ => &[],
-        };
-        return check_record(record, &[CUSTOMER_ATTRIBUTES], mandatory, false);
-    };
-    let required = |list: &'k [verdict::emulate::RequiredAttribute]| -> Vec<(&'k str, Msg<'k>)> {
-        list.iter()
-            .map(|r| (r.attribute.as_str(), Msg::named(PROFILE, &r.missing)))
-            .collect()
-    };
-    let created = required(&a.create);
-    let mandatory = if op == Op::Create {
-        created.clone()
-    } else {
-        required(&a.update)
-    };
-    let names: Vec<&str> = created.iter().map(|(n, _)| *n).collect();
-    let more: Vec<&str> = a.attributes.iter().map(String::as_str).collect();
-    check_record(record, &[APP_ATTRIBUTES, &more, &names], &mandatory, true)
+/// What a written record must hold for the operation, worked out once a request: the
+/// attributes it may hold, those it must give (with the message that refuses a record
+/// without one), and whether its status attribute is required.
+struct RecordRules<'k> {
+    allowed: Vec<&'k str>,
+    mandatory: Vec<(&'k str, Msg<'k>)>,
+    status_required: bool,
 }
 
-/// The checks every written record goes through: its customer id, its Attributes object,
-/// a record-level status, unknown attributes, attribute values, the status attribute.
-fn check_record<'k>(
-    record: &Value,
-    allowed: &[&[&str]],
-    mandatory: &[(&str, Msg<'k>)],
-    status_required: bool,
-) -> Result<(String, Map<String, Value>), Msg<'k>> {
-    let record = record.as_object().ok_or(CUSTOMER_ID_MISSING)?;
-    let id = customer_id(record).ok_or(CUSTOMER_ID_MISSING)?;
-    let attrs = match record
-        .get("Attributes")
-        .or_else(|| record.get("attributes"))
-    {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(a)) => a.clone(),
-        Some(_) => return Err(INVALID_ATTRIBUTE),
-    };
-    if let Some(s) = record.get("status") {
-        if !zero_or_one(s) {
-            return Err(RECORD_STATUS_INVALID);
+impl<'k> RecordRules<'k> {
+    /// A customer's attributes (a create needs an msisdn), or an app profile's.
+    fn new(app: Option<&'k LinkedApp>, op: Op) -> Self {
+        let Some(a) = app else {
+            let mandatory = match op {
+                Op::Create => vec![("msisdn", MSISDN_MISSING)],
+                _ => Vec::new(),
+            };
+            return RecordRules {
+                allowed: CUSTOMER_ATTRIBUTES.to_vec(),
+                mandatory,
+                status_required: false,
+            };
+        };
+        let required = |list: &'k [verdict::emulate::RequiredAttribute]| {
+            list.iter()
+                .map(|r| (r.attribute.as_str(), Msg::named(PROFILE, &r.missing)))
+                .collect::<Vec<_>>()
+        };
+        let mut allowed = APP_ATTRIBUTES.to_vec();
+        allowed.extend(a.attributes.iter().map(String::as_str));
+        allowed.extend(a.create.iter().map(|r| r.attribute.as_str()));
+        let list = if op == Op::Create {
+            &a.create
+        } else {
+            &a.update
+        };
+        RecordRules {
+            allowed,
+            mandatory: required(list),
+            status_required: true,
         }
     }
-    if attrs
-        .keys()
-        .any(|k| !allowed.iter().any(|set| set.contains(&k.as_str())))
-    {
-        return Err(UNKNOWN_ATTRIBUTE);
-    }
-    if attrs.iter().any(|(k, v)| !valid_attribute(k, v)) {
-        return Err(INVALID_ATTRIBUTE);
-    }
-    for (name, msg) in mandatory {
-        if blank(attrs.get(*name)) {
+
+    /// The checks every written record goes through: its customer id, its Attributes
+    /// object, a record-level status, unknown attributes, attribute values, the mandatory
+    /// attributes, the status attribute.
+    fn check(&self, record: &Value) -> Result<(String, Map<String, Value>), Msg<'k>> {
+        let record = record.as_object().ok_or(CUSTOMER_ID_MISSING)?;
+        let id = customer_id(record).ok_or(CUSTOMER_ID_MISSING)?;
+        let attrs = match record
+            .get("Attributes")
+            .or_else(|| record.get("attributes"))
+        {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(a)) => a.clone(),
+            Some(_) => return Err(INVALID_ATTRIBUTE),
+        };
+        if let Some(s) = record.get("status") {
+            if !zero_or_one(s) {
+                return Err(RECORD_STATUS_INVALID);
+            }
+        }
+        if attrs.keys().any(|k| !self.allowed.contains(&k.as_str())) {
+            return Err(UNKNOWN_ATTRIBUTE);
+        }
+        if attrs.iter().any(|(k, v)| !valid_attribute(k, v)) {
+            return Err(INVALID_ATTRIBUTE);
+        }
+        if let Some((_, msg)) = self.mandatory.iter().find(|(n, _)| blank(attrs.get(*n))) {
             return Err(*msg);
         }
+        match attrs.get("status") {
+            None if self.status_required => return Err(STATUS_MISSING),
+            None => {}
+            Some(v) if blank(Some(v)) => return Err(STATUS_MISSING),
+            Some(v) if !zero_or_one(v) => return Err(STATUS_INVALID),
+            Some(_) => {}
+        }
+        Ok((id, attrs))
     }
-    match attrs.get("status") {
-        None if status_required => return Err(STATUS_MISSING),
-        None => {}
-        Some(v) if blank(Some(v)) => return Err(STATUS_MISSING),
-        Some(v) if !zero_or_one(v) => return Err(STATUS_INVALID),
-        Some(_) => {}
-    }
-    Ok((id, attrs))
 }
 
 /// Creates or updates one record.
@@ -426,10 +435,11 @@ fn write<'k>(
     who: &Principal,
     app: Option<&'k LinkedApp>,
     op: Op,
+    rules: &RecordRules<'k>,
     record: &Value,
 ) -> (String, Result<Value, Msg<'k>>) {
     let fallback_id = record.as_object().and_then(customer_id).unwrap_or_default();
-    let checked = check_written(app, op, record);
+    let checked = rules.check(record);
     let (id, attrs) = match checked {
         Ok(v) => v,
         Err(m) => return (fallback_id, Err(m)),
