@@ -331,29 +331,23 @@ pub(super) fn check_emulator_answers(
                 ),
             )
         });
-    let refusals = RefusalReason::ALL
-        .iter()
-        .filter_map(|&reason| Some((reason, spec.credential_refusals.get(reason).status?)))
+    let credentials = RefusalReason::ALL.iter().map(|&reason| {
+        let field = format!("emulator.credential_refusals.{reason}.status");
+        (field, spec.credential_refusals.get(reason))
+    });
+    let cursor = (
+        "emulator.cursor_refusal.status".to_owned(),
+        &spec.cursor_refusal,
+    );
+    let refusals = credentials
+        .chain([cursor])
+        .filter_map(|(field, r)| Some((field, r.status?)))
         .filter(|(_, status)| !documented(*status))
-        .map(|(key, status)| {
-            (
-                0..0,
-                format!("emulator.credential_refusals.{key}.status"),
-                format!("status {status} is not one the document names; document it"),
-            )
+        .map(|(field, status)| {
+            let why = format!("status {status} is not one the document names; document it");
+            (0..0, field, why)
         });
-    let cursor = spec
-        .cursor_refusal
-        .status
-        .filter(|s| !documented(*s))
-        .map(|status| {
-            (
-                0..0,
-                "emulator.cursor_refusal.status".to_owned(),
-                format!("status {status} is not one the document names; document it"),
-            )
-        });
-    answers.chain(refusals).chain(cursor).collect()
+    answers.chain(refusals).collect()
 }
 
 /// A quota as read, with where its `group` is written (to check it once the resources
