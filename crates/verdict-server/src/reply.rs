@@ -473,8 +473,7 @@ impl crate::Emulator {
         code: Option<&str>,
         fields: &[String],
     ) -> Reply {
-        let mut parts = self.error_parts(status, None, fields);
-        message.clone_into(&mut parts.message);
+        let mut parts = self.parts_saying(status, message.to_owned(), fields);
         if let Some(code) = code {
             parts.code = Some(Value::String(code.to_owned()));
         }
@@ -531,6 +530,12 @@ impl crate::Emulator {
             (None, Some(ours)) => ours.to_owned(),
             (None, None) => entry.map_or_else(|| format!("HTTP {status}"), |s| s.meaning.clone()),
         };
+        self.parts_saying(status, message, fields)
+    }
+
+    /// An error body of `status` saying `message`, with the status's code and the field
+    /// errors of `fields` (or those the vendor reads out of the message).
+    fn parts_saying(&self, status: u16, message: String, fields: &[String]) -> ErrorParts {
         let fields = if fields.is_empty() {
             self.vendor.fields_without_detail(&message)
         } else {

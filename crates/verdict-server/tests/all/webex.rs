@@ -479,6 +479,18 @@ async fn quotas_maintenance_and_faults() {
         body["message"].as_str().unwrap().contains("broken answer"),
         "the contract's meaning: {body}"
     );
+    // A fault's own words, in the message and in Webex's errors beside it.
+    let r = s
+        .http
+        .get(s.url("/v1/rooms"))
+        .bearer_auth("t0")
+        .header("X-Verdict-Fault", "status=502; message=Upstream gone")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["message"], "Upstream gone", "{body}");
+    assert_eq!(body["errors"][0]["description"], "Upstream gone", "{body}");
     // A status the contract does not list says its class's meaning.
     let r = s
         .http
