@@ -390,6 +390,8 @@ pub(crate) fn resolve(doc: &Document, base: Option<&Contract>) -> Result<Contrac
     // An inherited table was checked against the document of the contract it comes from.
     if let Some(spec) = &doc.emulator {
         found.extend(check_emulator_answers(spec, &statuses));
+        let names = (&headers, &rate_limit);
+        found.extend(check_quota_answers(spec, names, &statuses, &classes));
         found.extend(account::check_apps(spec, &apis));
     }
     if !found.is_empty() {

@@ -350,6 +350,55 @@ pub(super) fn check_emulator_answers(
     answers.chain(refusals).collect()
 }
 
+/// Quotas whose refusal a client would not wait out. The emulator refuses a request over a
+/// quota with the quota's `status`, `Retry-After` and the remaining header at 0; the
+/// contract's entry for that status, with those headers, must then be a rate limit or wait
+/// the `Retry-After` (Whispir's and GitHub's 403 are a rate limit through a variant). A
+/// variant that reads the body is given the benefit of the doubt.
+pub(super) fn check_quota_answers(
+    spec: &EmulatorSpec,
+    contract: (&Headers, &RateLimitHeaders),
+    statuses: &[StatusEntry],
+    classes: &[StatusEntry],
+) -> Vec<(Span, String, String)> {
+    let (headers, rate_limit) = contract;
+    let mut answer = http::HeaderMap::new();
+    answer.insert(
+        headers.retry_after.name().clone(),
+        http::HeaderValue::from_static("1"),
+    );
+    if let (true, Some(h)) = (rate_limit.fields.named(), &rate_limit.remaining) {
+        answer.insert(h.name().clone(), http::HeaderValue::from_static("0"));
+    }
+    let entry = |code: u16| {
+        statuses
+            .iter()
+            .find(|s| s.code == code)
+            .or_else(|| classes.iter().find(|c| c.code == code / 100 * 100))
+    };
+    let reads_as_limit = |e: &StatusEntry| {
+        let read = e.for_answer(&Method::GET, &answer, None);
+        read.category == Category::RateLimit
+            || read.action.kind() == ActionKind::RetryAfter
+            || e.variants
+                .iter()
+                .any(|v| v.when.needs_body() && v.category == Category::RateLimit)
+    };
+    let quotas = spec.quotas.iter().enumerate();
+    quotas
+        .filter(|(_, q)| entry(q.status).is_some_and(|e| !reads_as_limit(e)))
+        .map(|(i, q)| {
+            let why = format!(
+                "a client would not wait out this refusal ({} with Retry-After); answer 429, or give status {} a [[status.variant]] when = {{ header = \"{}\" }} with category = \"rate-limit\"",
+                q.status,
+                q.status,
+                headers.retry_after.name()
+            );
+            (0..0, format!("emulator.quota[{i}].status"), why)
+        })
+        .collect()
+}
+
 /// A quota as read, with where its `group` is written (to check it once the resources
 /// are read).
 struct ReadQuota {

@@ -771,3 +771,21 @@ fn a_cursor_refusal_says_the_vendors_code_and_a_documented_status() {
         (400, Some("invalid_cursor"))
     );
 }
+
+#[test]
+fn a_quota_refusal_must_be_one_a_client_waits_out() {
+    let refusal = "[[status]]\ncode = 403\nmeaning = \"The token may not do this.\"\ncategory = \"authorization\"\naction = \"fail\"\n\n";
+    let quota = "[[emulator.quota]]\nrequests = 10\nwindow_s = 60\nstatus = 403\n";
+    let bad = format!("{HEAD}{refusal}{quota}");
+    one_problem(
+        &bad,
+        "emulator.quota[0].status",
+        "a client would not wait out this refusal (403 with Retry-After)",
+    );
+    // Whispir's way: the 403 that carries Retry-After is the quota's.
+    let variant = "[[status.variant]]\nwhen = { header = \"Retry-After\" }\nmeaning = \"Over the quota.\"\ncategory = \"rate-limit\"\naction = \"retry-after\"\n\n";
+    let spec = emulator_of(&format!("{HEAD}{refusal}{variant}{quota}"));
+    assert_eq!(spec.quotas[0].status, 403);
+    // The baseline's 429 is a rate limit.
+    emulator_of(&format!("{HEAD}{}", quota.replace("403", "429")));
+}
