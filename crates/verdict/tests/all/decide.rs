@@ -1305,3 +1305,38 @@ fn a_page_is_halved_down_to_its_floor_and_no_further() {
     assert_eq!(smaller(10), None);
     assert_eq!(smaller(3), None);
 }
+
+#[test]
+fn the_reset_is_read_in_the_contracts_format() {
+    let contract = |format: &str| {
+        let text = format!(
+            "[contract]\nid = \"r\"\nname = \"R\"\nextends = \"http\"\n\n[rate_limit]\nlimit = \"x-ratelimit-limit\"\nremaining = \"x-ratelimit-remaining\"\nreset = \"x-ratelimit-reset\"\nreset_format = \"{format}\"\n"
+        );
+        let (catalog, _) = Catalog::builtin()
+            .with_file(verdict::SourceFile::new("r.toml", &text))
+            .unwrap();
+        catalog.get("r").unwrap().clone()
+    };
+    let at = now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 30;
+    let wait = |format: &str, reset: &str| {
+        let h = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)];
+        match first_wait(&contract(format), 429, &h) {
+            Decision::Retry { after, cause, .. } => Some((after, cause)),
+            _ => None,
+        }
+    };
+    let thirty = Some((Duration::from_secs(30), WaitCause::QuotaReset));
+    assert_eq!(wait("unix", &at.to_string()), thirty);
+    assert_eq!(wait("seconds", "30"), thirty);
+    let date = httpdate::fmt_http_date(now() + Duration::from_secs(30));
+    assert_eq!(wait("http-date", &date), thirty);
+    // A Unix time read as seconds is a wait of decades: not one to make.
+    assert_ne!(wait("seconds", &at.to_string()), thirty);
+    // Each format refuses the others' values: no reset, so the back-off, not 30 s.
+    assert_ne!(wait("unix", "30"), thirty);
+    assert_ne!(wait("http-date", "30"), thirty);
+}
