@@ -964,10 +964,7 @@ fn the_server_can_ask_for_a_retry_of_a_final_answer() {
 #[test]
 fn a_contract_can_ignore_the_servers_say() {
     let text = "[contract]\nid = \"deaf\"\nname = \"Deaf\"\nextends = \"http\"\n\n[retry]\nshould_retry_header = \"\"\n";
-    let (catalog, _) = Catalog::builtin()
-        .with_file(verdict::SourceFile::new("deaf.toml", text))
-        .unwrap();
-    let c = catalog.get("deaf").unwrap();
+    let c = &contract_of(text);
     assert_eq!(c.retry.should_retry_header, None);
     assert_eq!(c.retry.max_retries, 2, "the rest is inherited");
     let u = url("https://api.example/v1/x");
@@ -1070,10 +1067,15 @@ meaning = "The resource is busy until the time given."
 category = "server"
 action = "retry"
 "#;
-    let (catalog, _) = Catalog::builtin()
-        .with_file(verdict::SourceFile::new("gh.toml", text))
+    contract_of(text)
+}
+
+/// The contract `text` defines, loaded over the built-in ones.
+fn contract_of(text: &str) -> verdict::Contract {
+    let (catalog, id) = Catalog::builtin()
+        .with_file(verdict::SourceFile::new("test.toml", text))
         .unwrap();
-    catalog.get("gh").unwrap().clone()
+    catalog.get(&id).unwrap().clone()
 }
 
 fn first_wait(c: &verdict::Contract, status: u16, h: &[(&str, &str)]) -> Decision {
@@ -1312,10 +1314,7 @@ fn the_reset_is_read_in_the_contracts_format() {
         let text = format!(
             "[contract]\nid = \"r\"\nname = \"R\"\nextends = \"http\"\n\n[rate_limit]\nlimit = \"x-ratelimit-limit\"\nremaining = \"x-ratelimit-remaining\"\nreset = \"x-ratelimit-reset\"\nreset_format = \"{format}\"\n"
         );
-        let (catalog, _) = Catalog::builtin()
-            .with_file(verdict::SourceFile::new("r.toml", &text))
-            .unwrap();
-        catalog.get("r").unwrap().clone()
+        contract_of(&text)
     };
     let at = now()
         .duration_since(SystemTime::UNIX_EPOCH)
